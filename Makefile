@@ -1,0 +1,73 @@
+# strata — GNU Make + pkg-config.
+#   make                     build strata and libstrata.a
+#   make check               unit + CLI tests (prints "N passed, N failed")
+#   make check SANITIZE=address,undefined
+#   make install PREFIX=/usr/local DESTDIR=
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+PKGS := libcrypto jansson zlib libzstd libisal libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lpthread
+
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-unused-parameter -Wno-missing-field-initializers
+CFLAGS ?= -O2 -g
+ifdef WERROR
+WARN += -Werror
+endif
+ifdef SANITIZE
+CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZE) -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+BUILD := build-san
+else
+BUILD := build
+endif
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) \
+	-Iinclude -Ilib $(PKG_CFLAGS) -MMD -MP
+
+LIB_SRC := $(sort $(wildcard lib/*/*.c))
+CLI_SRC := $(sort $(wildcard src/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+all: $(BUILD)/strata strata
+
+strata: $(BUILD)/strata
+	ln -sf $(BUILD)/strata strata
+
+$(BUILD)/libstrata.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/strata: $(CLI_OBJ) $(BUILD)/libstrata.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libstrata.a $(PKG_LIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libstrata.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libstrata.a $(PKG_LIBS)
+
+libstrata.a: $(BUILD)/libstrata.a
+
+units: $(UNIT_BIN)
+
+check: all units
+	STRATA_BUILD=$(BUILD) ./tests/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/strata
+	install -m 0755 $(BUILD)/strata $(DESTDIR)$(PREFIX)/bin/strata
+	install -m 0644 $(BUILD)/libstrata.a $(DESTDIR)$(PREFIX)/lib/libstrata.a
+	install -m 0644 include/strata/*.h $(DESTDIR)$(PREFIX)/include/strata/
+
+clean:
+	rm -rf build build-san strata
+
+.PHONY: all check units install clean libstrata.a
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -1,0 +1,50 @@
+/* One error type carried up through libstrata with context (crun style). */
+#ifndef STRATA_ERROR_H
+#define STRATA_ERROR_H
+
+enum strata_errcode {
+	STRATA_ERR_IO = 1,
+	STRATA_ERR_NOSPC,
+	STRATA_ERR_NOT_FOUND,
+	STRATA_ERR_EXISTS,
+	STRATA_ERR_INVALID,
+	STRATA_ERR_TOO_LARGE,
+	STRATA_ERR_UNSAFE_PATH,
+	STRATA_ERR_DIGEST_MISMATCH,
+	STRATA_ERR_CORRUPT,
+	STRATA_ERR_BUSY,
+	STRATA_ERR_CONFLICT,
+	STRATA_ERR_NET,
+	STRATA_ERR_AUTH,
+	STRATA_ERR_UNSUPPORTED,
+	STRATA_ERR_INTERRUPTED,
+};
+
+struct strata_error {
+	enum strata_errcode code;
+	int sys_errno; /* 0 when the failure did not come from a syscall */
+	char *msg;     /* "outer context: inner context: cause" */
+};
+
+/*
+ * Record an error in *err (when err is not NULL and holds none yet) and
+ * return -code, so "return strata_error_set(...)" propagates.  When
+ * sys_errno is not 0, ": strerror(sys_errno)" is appended.
+ */
+int strata_error_set(struct strata_error **err, enum strata_errcode code,
+		     int sys_errno, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Prepend "context: " to the message of *err; returns -code. */
+int strata_error_wrap(struct strata_error **err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+void strata_error_free(struct strata_error *err);
+
+static inline void strata_error_freep(struct strata_error **err)
+{
+	strata_error_free(*err);
+	*err = NULL;
+}
+
+#endif

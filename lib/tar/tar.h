@@ -1,0 +1,78 @@
+/*
+ * Streaming tar reader that keeps every raw byte it consumes (so tar-split
+ * can record it) and a writer for the tars strata produces.
+ *
+ * Reader: ustar, GNU (long name/link 'L'/'K', old GNU), PAX 'x'/'g'
+ * (path, linkpath, size, uid, gid, uname, gname, mtime with fraction,
+ * SCHILY.xattr.*), base-256 numbers, sizes beyond 8 GiB.  Limits on header
+ * sizes and record counts keep hostile input from exhausting memory.
+ */
+#ifndef STRATA_TAR_H
+#define STRATA_TAR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "strata/error.h"
+
+#define TAR_BLOCK 512
+
+enum tar_type {
+	TAR_REG = '0',
+	TAR_LINK = '1',
+	TAR_SYMLINK = '2',
+	TAR_CHR = '3',
+	TAR_BLK = '4',
+	TAR_DIR = '5',
+	TAR_FIFO = '6',
+	TAR_CONT = '7',
+};
+
+struct tar_xattr {
+	char *name;  /* without the SCHILY.xattr. prefix */
+	char *value; /* may hold NULs */
+	size_t len;
+};
+
+/* One archive member after extension headers were folded in. */
+struct tar_entry {
+	char *name;     /* raw path as in the archive (may start with "./" or "/") */
+	char *linkname; /* hard or symbolic link target, "" when none */
+	char typeflag;  /* TAR_* ('\0' and old regular files are reported as TAR_REG) */
+	uint32_t mode;  /* permission bits incl. setuid/setgid/sticky (07777) */
+	int64_t uid, gid;
+	char *uname, *gname;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	uint64_t size; /* bytes of data that follow */
+	uint32_t devmajor, devminor;
+	struct tar_xattr *xattrs;
+	size_t nr_xattrs;
+};
+
+/* Source of archive bytes: returns bytes read, 0 at end of input, -1 with err set. */
+typedef ssize_t (*tar_read_fn)(void *cookie, void *buf, size_t len, struct strata_error **err);
+/* Receives every byte the reader consumes that is not file data (headers, padding, trailer). */
+typedef int (*tar_raw_fn)(void *cookie, const void *data, size_t len, struct strata_error **err);
+
+struct tar_reader;
+
+struct tar_reader *tar_reader_new(tar_read_fn read, void *cookie);
+void tar_reader_free(struct tar_reader *r);
+/* Optional: see every non-data byte (for tar-split). */
+void tar_reader_set_raw_sink(struct tar_reader *r, tar_raw_fn raw, void *cookie);
+
+/*
+ * Advance to the next member.  Returns 1 and sets *entry (valid until the
+ * next call) when there is one, 0 at the end of the archive, < 0 on error.
+ * Unread data of the previous member is skipped (and still hashed).
+ */
+int tar_reader_next(struct tar_reader *r, const struct tar_entry **entry,
+		    struct strata_error **err);
+
+/* Read up to len bytes of the current member's data; 0 when it is consumed. */
+ssize_t tar_reader_read_data(struct tar_reader *r, void *buf, size_t len,
+			     struct strata_error **err);
+
+#endif

@@ -1,0 +1,223 @@
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/alloc.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+static int errcode_for(int e)
+{
+	switch (e) {
+	case ENOENT:
+		return STRATA_ERR_NOT_FOUND;
+	case ENOSPC:
+	case EDQUOT:
+		return STRATA_ERR_NOSPC;
+	case EEXIST:
+	case ENOTEMPTY:
+		return STRATA_ERR_EXISTS;
+	default:
+		return STRATA_ERR_IO;
+	}
+}
+
+int fs_read_file_at(int dirfd, const char *name, size_t max, char **out,
+		    size_t *len, struct strata_error **err)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t cap, used = 0;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return strata_error_set(err, errcode_for(errno), errno, "open '%s'", name);
+	if (fstat(fd, &st) < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "stat '%s'", name);
+	if (!S_ISREG(st.st_mode))
+		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "'%s' is not a regular file", name);
+	if ((size_t)st.st_size > max)
+		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0,
+					"'%s' is too large (%lld bytes, limit %zu)", name,
+					(long long)st.st_size, max);
+	cap = (size_t)st.st_size + 1;
+	buf = xmalloc(cap);
+	for (;;) {
+		ssize_t n;
+
+		if (used + 1 >= cap) {
+			if (cap > max + 1)
+				return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0,
+							"'%s' is too large (limit %zu)", name, max);
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		n = read(fd, buf + used, cap - used - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return strata_error_set(err, STRATA_ERR_IO, errno, "read '%s'", name);
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	if (used > max)
+		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "'%s' is too large (limit %zu)", name, max);
+	buf[used] = '\0';
+	*out = steal_pointer(&buf);
+	if (len)
+		*len = used;
+	return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int fs_fsync_dir_at(int dirfd, const char *name, struct strata_error **err)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return strata_error_set(err, errcode_for(errno), errno, "open folder '%s'", name);
+	if (fsync(fd) < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "fsync folder '%s'", name);
+	return 0;
+}
+
+int fs_write_file_at(int dirfd, const char *name, const void *data, size_t len,
+		     mode_t mode, struct strata_error **err)
+{
+	_cleanup_close_ int fd = -1;
+
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return strata_error_set(err, errcode_for(errno), errno, "create '%s'", name);
+	if (write_all(fd, data, len) < 0)
+		return strata_error_set(err, errcode_for(errno), errno, "write '%s'", name);
+	if (fchmod(fd, mode) < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "chmod '%s'", name);
+	if (fsync(fd) < 0)
+		return strata_error_set(err, errcode_for(errno), errno, "fsync '%s'", name);
+	return 0;
+}
+
+int fs_write_file_atomic_at(int dirfd, const char *name, const void *data,
+			    size_t len, mode_t mode, struct strata_error **err)
+{
+	_cleanup_free_ char *tmp = NULL;
+	int ret;
+
+	tmp = xasprintf(".tmp-%s.%ld", name, (long)getpid());
+	ret = fs_write_file_at(dirfd, tmp, data, len, mode, err);
+	if (ret < 0) {
+		unlinkat(dirfd, tmp, 0);
+		return ret;
+	}
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		int e = errno;
+
+		unlinkat(dirfd, tmp, 0);
+		return strata_error_set(err, errcode_for(e), e, "rename into '%s'", name);
+	}
+	return fs_fsync_dir_at(dirfd, ".", err);
+}
+
+int fs_mkdir_at(int dirfd, const char *name, mode_t mode, struct strata_error **err)
+{
+	if (mkdirat(dirfd, name, mode) < 0) {
+		struct stat st;
+
+		if (errno != EEXIST)
+			return strata_error_set(err, errcode_for(errno), errno, "create folder '%s'", name);
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+			return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "'%s' exists and is not a folder", name);
+		return 0;
+	}
+	if (fchmodat(dirfd, name, mode, 0) < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "chmod '%s'", name);
+	return 0;
+}
+
+int fs_open_dir_at(int dirfd, const char *name, struct strata_error **err)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return strata_error_set(err, errcode_for(errno), errno, "open folder '%s'", name);
+	return fd;
+}
+
+static int remove_contents(int fd, struct strata_error **err)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int dupfd = dup(fd);
+
+	if (dupfd < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "dup");
+	d = fdopendir(dupfd);
+	if (!d) {
+		close(dupfd);
+		return strata_error_set(err, STRATA_ERR_IO, errno, "opendir");
+	}
+	while ((errno = 0, de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (unlinkat(fd, de->d_name, 0) == 0 || errno == ENOENT)
+			continue;
+		if (errno != EISDIR && errno != EPERM)
+			return strata_error_set(err, STRATA_ERR_IO, errno, "remove '%s'", de->d_name);
+		if (fs_remove_tree_at(fd, de->d_name, err) < 0)
+			return -STRATA_ERR_IO;
+	}
+	return 0;
+}
+
+int fs_remove_tree_at(int dirfd, const char *name, struct strata_error **err)
+{
+	_cleanup_close_ int fd = -1;
+
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return strata_error_set(err, STRATA_ERR_IO, errno, "open '%s' for removal", name);
+	}
+	if (remove_contents(fd, err) < 0)
+		return strata_error_wrap(err, "removing '%s'", name);
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "remove folder '%s'", name);
+	return 0;
+}
+
+int fs_exists_at(int dirfd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}

@@ -1,0 +1,44 @@
+/* fd-relative file helpers: bounded reads, atomic writes, directory sync. */
+#ifndef STRATA_UTIL_FS_H
+#define STRATA_UTIL_FS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "strata/error.h"
+
+/*
+ * Read the whole of dirfd/name into a new NUL-terminated buffer (*out, owned
+ * by the caller), refusing files larger than max bytes.  A missing file gives
+ * STRATA_ERR_NOT_FOUND.  Symlinks are not followed.
+ */
+int fs_read_file_at(int dirfd, const char *name, size_t max, char **out,
+		    size_t *len, struct strata_error **err);
+
+/*
+ * Replace dirfd/name atomically: write a temporary file in the same folder,
+ * fsync it, set mode, rename it over name and fsync the folder.  Readers see
+ * either the old or the new bytes, never a mix.
+ */
+int fs_write_file_atomic_at(int dirfd, const char *name, const void *data,
+			    size_t len, mode_t mode, struct strata_error **err);
+
+/* Write name in dirfd (which must be a fresh staging folder), fsync it. */
+int fs_write_file_at(int dirfd, const char *name, const void *data, size_t len,
+		     mode_t mode, struct strata_error **err);
+
+int fs_fsync_dir_at(int dirfd, const char *name, struct strata_error **err);
+
+/* mkdir dirfd/name with exactly mode (umask ignored); an existing folder is fine. */
+int fs_mkdir_at(int dirfd, const char *name, mode_t mode, struct strata_error **err);
+
+/* Open a folder below dirfd without following symlinks at the last step. */
+int fs_open_dir_at(int dirfd, const char *name, struct strata_error **err);
+
+/* Remove dirfd/name and everything below it; a missing entry is fine. */
+int fs_remove_tree_at(int dirfd, const char *name, struct strata_error **err);
+
+/* True when name exists in dirfd (no symlink following). */
+int fs_exists_at(int dirfd, const char *name);
+
+#endif
