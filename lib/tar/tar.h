@@ -75,4 +75,11 @@ int tar_reader_next(struct tar_reader *r, const struct tar_entry **entry,
 ssize_t tar_reader_read_data(struct tar_reader *r, void *buf, size_t len,
 			     struct strata_error **err);
 
+/*
+ * Called once per member while a layer streams through; it may read the
+ * member's data with tar_reader_read_data (what it leaves unread is skipped).
+ */
+typedef int (*tar_entry_fn)(void *cookie, const struct tar_entry *e,
+			    struct tar_reader *r, struct strata_error **err);
+
 #endif
