@@ -1,0 +1,43 @@
+/*
+ * Image references parsed and normalised exactly as Docker does
+ * (github.com/docker/distribution/reference): "alpine" is
+ * docker.io/library/alpine:latest; registry hosts with ports; tags; digests.
+ */
+#ifndef STRATA_REFERENCE_H
+#define STRATA_REFERENCE_H
+
+#include <stdbool.h>
+
+#include "strata/error.h"
+
+struct strata_ref {
+	char *domain; /* "docker.io", "127.0.0.1:5000" */
+	char *path;   /* "library/alpine" */
+	char *tag;    /* NULL when none */
+	char *digest; /* "sha256:<hex>", NULL when none */
+};
+
+/* ParseNormalizedNamed: errors read "invalid reference format..." as docker's. */
+int strata_ref_parse(const char *s, struct strata_ref *out, struct strata_error **err);
+void strata_ref_release(struct strata_ref *ref);
+
+/* Add the "latest" tag when neither a tag nor a digest is present. */
+void strata_ref_default_tag(struct strata_ref *ref);
+
+/* "docker.io/library/alpine" */
+char *strata_ref_full_name(const struct strata_ref *ref);
+/* "alpine", "127.0.0.1:5000/ref/seed" */
+char *strata_ref_familiar_name(const struct strata_ref *ref);
+/* familiar name plus ":tag" and/or "@digest" */
+char *strata_ref_familiar_string(const struct strata_ref *ref);
+
+/* True for 64 lowercase hex digits (a full image ID without "sha256:"). */
+bool strata_ref_is_full_id(const char *s);
+
+/*
+ * reference.FamiliarMatch: shell-style pattern matched against the familiar
+ * string of ref, and against its familiar name when the pattern has no tag.
+ */
+bool strata_ref_familiar_match(const char *pattern, const struct strata_ref *ref);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * A Docker classic image store (a dockerd --data-root) opened by strata.
+ * The handle carries everything the library needs: no global state.
+ */
+#ifndef STRATA_STORE_H
+#define STRATA_STORE_H
+
+#include <stdbool.h>
+
+#include "strata/error.h"
+
+struct strata_store;
+
+enum strata_store_flags {
+	/* The caller will change the store: take the store lock, create the
+	 * layout, and refuse while a dockerd uses the data root. */
+	STRATA_STORE_WRITE = 1 << 0,
+};
+
+/*
+ * Open data_root.  driver is "overlay2", "vfs" or NULL for the driver the
+ * root already uses (a new root gets overlay2 when an overlay mount works
+ * there, else vfs).  Without STRATA_STORE_WRITE a missing root reads as an
+ * empty store.
+ */
+int strata_store_open(const char *data_root, const char *driver, unsigned flags,
+		      struct strata_store **out, struct strata_error **err);
+void strata_store_free(struct strata_store *store);
+
+const char *strata_store_root(const struct strata_store *store);
+const char *strata_store_driver_name(const struct strata_store *store);
+
+#endif

@@ -1,0 +1,205 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "image/imagedb.h"
+#include "store/store-private.h"
+#include "util/alloc.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/timefmt.h"
+
+#define CONTENT_DIR "imagedb/content/sha256"
+#define METADATA_DIR "imagedb/metadata/sha256"
+
+static int no_image_dir(struct strata_store *store)
+{
+	return store->image_fd < 0;
+}
+
+int imagedb_list(struct strata_store *store, char ***ids, size_t *nr, struct strata_error **err)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	char **out = NULL;
+	size_t n = 0, alloc = 0;
+	struct dirent *de;
+	int fd;
+
+	*ids = NULL;
+	*nr = 0;
+	if (no_image_dir(store))
+		return 0;
+	fd = openat(store->image_fd, CONTENT_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return strata_error_set(err, STRATA_ERR_IO, errno, "open '%s/image/%s/%s'", store->root,
+					store->driver_name, CONTENT_DIR);
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return strata_error_set(err, STRATA_ERR_IO, errno, "read '%s'", CONTENT_DIR);
+	}
+	while ((de = readdir(d))) {
+		/* Temporary files of an atomic write in progress are not images. */
+		if (!digest_hex_valid(de->d_name))
+			continue;
+		ALLOC_GROW(out, n + 1, alloc);
+		out[n++] = xstrdup(de->d_name);
+	}
+	*ids = out;
+	*nr = n;
+	return 0;
+}
+
+void imagedb_list_free(char **ids, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+int imagedb_read_config(struct strata_store *store, const char *hex, char **bytes,
+			size_t *len, struct strata_error **err)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *buf = NULL;
+	char got[STRATA_HEX_LEN + 1];
+	size_t n;
+	int ret;
+
+	if (!digest_hex_valid(hex))
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid image ID '%.80s'", hex);
+	if (no_image_dir(store))
+		return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "no image sha256:%s", hex);
+	path = xasprintf(CONTENT_DIR "/%s", hex);
+	ret = fs_read_file_at(store->image_fd, path, IMAGEDB_CONFIG_MAX, &buf, &n, err);
+	if (ret < 0)
+		return strata_error_wrap(err, "image config sha256:%s", hex);
+	sha256_hex(buf, n, got);
+	if (strcmp(got, hex))
+		return strata_error_set(err, STRATA_ERR_CORRUPT, 0,
+					"image config '%s/image/%s/%s' is corrupted: its sha256 is %s",
+					store->root, store->driver_name, path, got);
+	*bytes = steal_pointer(&buf);
+	*len = n;
+	return 0;
+}
+
+int imagedb_write_config(struct strata_store *store, const char *bytes, size_t len,
+			 char hex[STRATA_HEX_LEN + 1], struct strata_error **err)
+{
+	_cleanup_free_ char *path = NULL;
+
+	sha256_hex(bytes, len, hex);
+	path = xasprintf(CONTENT_DIR "/%s", hex);
+	if (fs_exists_at(store->image_fd, path))
+		return 0;
+	return fs_write_file_atomic_at(store->image_fd, path, bytes, len, 0600, err);
+}
+
+static int metadata_dir(struct strata_store *store, const char *hex, bool create,
+			struct strata_error **err)
+{
+	_cleanup_free_ char *path = xasprintf(METADATA_DIR "/%s", hex);
+	int ret;
+
+	if (create) {
+		ret = fs_mkdir_at(store->image_fd, path, 0700, err);
+		if (ret < 0)
+			return ret;
+	}
+	return fs_open_dir_at(store->image_fd, path, err);
+}
+
+static int read_metadata(struct strata_store *store, const char *hex, const char *key,
+			 char **value, struct strata_error **err)
+{
+	_cleanup_free_ char *path = NULL;
+	int ret;
+
+	*value = NULL;
+	if (!digest_hex_valid(hex))
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid image ID '%.80s'", hex);
+	if (no_image_dir(store))
+		return 0;
+	path = xasprintf(METADATA_DIR "/%s/%s", hex, key);
+	ret = fs_read_file_at(store->image_fd, path, 4096, value, NULL, err);
+	if (ret == -STRATA_ERR_NOT_FOUND) {
+		strata_error_freep(err);
+		return 0;
+	}
+	return ret;
+}
+
+static int write_metadata(struct strata_store *store, const char *hex, const char *key,
+			  const char *value, struct strata_error **err)
+{
+	_cleanup_close_ int dfd = metadata_dir(store, hex, true, err);
+
+	if (dfd < 0)
+		return dfd;
+	return fs_write_file_atomic_at(dfd, key, value, strlen(value), 0600, err);
+}
+
+int imagedb_get_parent(struct strata_store *store, const char *hex, char **parent,
+		       struct strata_error **err)
+{
+	int ret = read_metadata(store, hex, "parent", parent, err);
+
+	if (ret < 0 || !*parent)
+		return ret;
+	if (!digest_valid(*parent)) {
+		free(*parent);
+		*parent = NULL;
+		return strata_error_set(err, STRATA_ERR_CORRUPT, 0,
+					"image metadata sha256:%s: malformed parent file", hex);
+	}
+	return 0;
+}
+
+int imagedb_set_parent(struct strata_store *store, const char *hex, const char *parent,
+		       struct strata_error **err)
+{
+	return write_metadata(store, hex, "parent", parent, err);
+}
+
+int imagedb_get_last_updated(struct strata_store *store, const char *hex, char **value,
+			     struct strata_error **err)
+{
+	return read_metadata(store, hex, "lastUpdated", value, err);
+}
+
+int imagedb_touch_last_updated(struct strata_store *store, const char *hex,
+			       struct strata_error **err)
+{
+	struct timespec now;
+	char buf[80];
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	timefmt_rfc3339nano_utc(buf, sizeof(buf), now.tv_sec, (long)now.tv_nsec);
+	return write_metadata(store, hex, "lastUpdated", buf, err);
+}
+
+int imagedb_delete(struct strata_store *store, const char *hex, struct strata_error **err)
+{
+	_cleanup_free_ char *content = NULL;
+	_cleanup_free_ char *meta = NULL;
+	int ret;
+
+	if (!digest_hex_valid(hex))
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid image ID '%.80s'", hex);
+	meta = xasprintf(METADATA_DIR "/%s", hex);
+	ret = fs_remove_tree_at(store->image_fd, meta, err);
+	if (ret < 0)
+		return ret;
+	content = xasprintf(CONTENT_DIR "/%s", hex);
+	if (unlinkat(store->image_fd, content, 0) < 0 && errno != ENOENT)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "remove image config sha256:%s", hex);
+	return fs_fsync_dir_at(store->image_fd, CONTENT_DIR, err);
+}

@@ -1,0 +1,22 @@
+/* What the library's modules share about an open store. */
+#ifndef STRATA_STORE_PRIVATE_H
+#define STRATA_STORE_PRIVATE_H
+
+#include <stdbool.h>
+
+#include "strata/store.h"
+
+struct strata_store {
+	char *root;        /* absolute, cleaned data root */
+	char *driver_name; /* "overlay2" or "vfs" */
+	int root_fd;       /* -1 when the root does not exist (empty, read-only) */
+	int image_fd;      /* image/<driver>/, -1 when absent */
+	int lock_fd;       /* held exclusively by writers, -1 otherwise */
+	int dockerd_guard_fd; /* shared flock on volumes/metadata.db while writing */
+	bool writable;
+};
+
+/* overlay2 when an overlay mount works under root_fd, else vfs. */
+const char *store_default_driver(int root_fd);
+
+#endif
