@@ -27,7 +27,14 @@ enum tar_type {
 	TAR_DIR = '5',
 	TAR_FIFO = '6',
 	TAR_CONT = '7',
+	TAR_XGLOBAL = 'g', /* PAX global header, reported as an entry like Go does */
 };
+
+/* Limits that keep hostile archives from exhausting memory. */
+#define TAR_MAX_EXT_DATA (1u << 20)      /* one PAX/GNU extension header's data */
+#define TAR_MAX_PAX_RECORDS 10000        /* records in one PAX header */
+#define TAR_MAX_NAME (64u << 10)         /* path or link target */
+#define TAR_MAX_EXT_CHAIN (3u << 20)     /* all extension headers before one member */
 
 struct tar_xattr {
 	char *name;  /* without the SCHILY.xattr. prefix */
@@ -39,7 +46,7 @@ struct tar_xattr {
 struct tar_entry {
 	char *name;     /* raw path as in the archive (may start with "./" or "/") */
 	char *linkname; /* hard or symbolic link target, "" when none */
-	char typeflag;  /* TAR_* ('\0' and old regular files are reported as TAR_REG) */
+	char typeflag;  /* TAR_* ('\0' is reported as TAR_REG, or TAR_DIR when the name ends in '/', as Go does) */
 	uint32_t mode;  /* permission bits incl. setuid/setgid/sticky (07777) */
 	int64_t uid, gid;
 	char *uname, *gname;
@@ -74,6 +81,27 @@ int tar_reader_next(struct tar_reader *r, const struct tar_entry **entry,
 /* Read up to len bytes of the current member's data; 0 when it is consumed. */
 ssize_t tar_reader_read_data(struct tar_reader *r, void *buf, size_t len,
 			     struct strata_error **err);
+
+/* Receives every data byte of members, read or skipped (for CRC-64, hashing). */
+typedef int (*tar_data_fn)(void *cookie, const void *data, size_t len, struct strata_error **err);
+void tar_reader_set_data_sink(struct tar_reader *r, tar_data_fn data, void *cookie);
+
+/* Consume the rest of the current member's data (through the data sink). */
+int tar_reader_skip_data(struct tar_reader *r, struct strata_error **err);
+
+/*
+ * The size field of the current member as the header states it (what
+ * tar-split records), which differs from entry->size for links, dirs and
+ * devices that claim a size, and is 0 for PAX global headers.
+ */
+uint64_t tar_reader_header_size(const struct tar_reader *r);
+
+/*
+ * After tar_reader_next returned 0: read whatever follows the end of the
+ * archive up to the end of input, passing it to the raw sink.  Returns the
+ * number of bytes drained or < 0.
+ */
+int64_t tar_reader_drain(struct tar_reader *r, struct strata_error **err);
 
 /*
  * Called once per member while a layer streams through; it may read the
