@@ -1,0 +1,282 @@
+/* Sizes, durations and timestamps printed the way docker's Go code does. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "format/units.h"
+
+static const char *const size_units[] = { "B", "kB", "MB", "GB", "TB",
+					   "PB", "EB", "ZB", "YB" };
+
+void units_human_size_prec(struct strbuf *sb, double bytes, int precision)
+{
+	size_t i = 0, last = sizeof(size_units) / sizeof(size_units[0]) - 1;
+
+	/* Divide while >= 1000, stopping at the largest unit (go-units). */
+	while (bytes >= 1000.0 && i < last) {
+		bytes /= 1000.0;
+		i++;
+	}
+	/*
+	 * Go's %.Ng and C's %.Ng agree for finite values: the same exponent
+	 * rule (exp < -4 || exp >= N), trailing zeros removed, and an
+	 * exponent of at least two digits ("1e+03").  Only NaN/Inf differ.
+	 */
+	if (bytes != bytes)
+		strbuf_addstr(sb, "NaN");
+	else if (bytes > 1e308)
+		strbuf_addstr(sb, "+Inf");
+	else if (bytes < -1e308)
+		strbuf_addstr(sb, "-Inf");
+	else
+		strbuf_addf(sb, "%.*g", precision, bytes);
+	strbuf_addstr(sb, size_units[i]);
+}
+
+void units_human_size(struct strbuf *sb, double bytes)
+{
+	units_human_size_prec(sb, bytes, 3);
+}
+
+/* time.Duration.Seconds()/Minutes()/Hours(): whole units + fraction. */
+static double dur_in(int64_t ns, int64_t unit)
+{
+	return (double)(ns / unit) + (double)(ns % unit) / (double)unit;
+}
+
+void units_human_duration(struct strbuf *sb, int64_t ns)
+{
+	const int64_t minute = 60 * UNITS_NS_PER_SEC, hour = 60 * minute;
+	int64_t seconds = (int64_t)dur_in(ns, UNITS_NS_PER_SEC);
+	int64_t minutes, hours;
+
+	if (seconds < 1) {
+		strbuf_addstr(sb, "Less than a second");
+		return;
+	}
+	if (seconds == 1) {
+		strbuf_addstr(sb, "1 second");
+		return;
+	}
+	if (seconds < 60) {
+		strbuf_addf(sb, "%lld seconds", (long long)seconds);
+		return;
+	}
+	minutes = (int64_t)dur_in(ns, minute);
+	if (minutes == 1) {
+		strbuf_addstr(sb, "About a minute");
+		return;
+	}
+	if (minutes < 60) {
+		strbuf_addf(sb, "%lld minutes", (long long)minutes);
+		return;
+	}
+	hours = (int64_t)(dur_in(ns, hour) + 0.5); /* rounded */
+	if (hours == 1)
+		strbuf_addstr(sb, "About an hour");
+	else if (hours < 48)
+		strbuf_addf(sb, "%lld hours", (long long)hours);
+	else if (hours < 24 * 7 * 2)
+		strbuf_addf(sb, "%lld days", (long long)(hours / 24));
+	else if (hours < 24 * 30 * 2)
+		strbuf_addf(sb, "%lld weeks", (long long)(hours / 24 / 7));
+	else if (hours < 24 * 365 * 2)
+		strbuf_addf(sb, "%lld months", (long long)(hours / 24 / 30));
+	else /* years use the truncated hour count */
+		strbuf_addf(sb, "%lld years",
+			    (long long)((int64_t)dur_in(ns, hour) / 24 / 365));
+}
+
+/* ---- calendar ---------------------------------------------------------- */
+
+static int is_leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int days_in_month(int64_t y, int m)
+{
+	static const int dm[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	return m == 2 && is_leap(y) ? 29 : dm[m - 1];
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (era arithmetic). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	if (m <= 2)
+		y--;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int parse_digits(const char **p, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if ((*p)[i] < '0' || (*p)[i] > '9')
+			return -1;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*out = v;
+	return 0;
+}
+
+int units_parse_rfc3339(const char *s, int64_t *sec, int32_t *nsec,
+			struct strata_error **err)
+{
+	const char *p = s;
+	int year, mon, day, hh, mm, ss, oh = 0, om = 0, sign = 0;
+	int32_t frac = 0;
+
+	if (parse_digits(&p, 4, &year) < 0 || *p++ != '-' ||
+	    parse_digits(&p, 2, &mon) < 0 || *p++ != '-' ||
+	    parse_digits(&p, 2, &day) < 0 || *p++ != 'T' ||
+	    parse_digits(&p, 2, &hh) < 0 || *p++ != ':' ||
+	    parse_digits(&p, 2, &mm) < 0 || *p++ != ':' ||
+	    parse_digits(&p, 2, &ss) < 0)
+		goto bad;
+	if (*p == '.' || *p == ',') {
+		int n = 0;
+
+		p++;
+		if (*p < '0' || *p > '9')
+			goto bad;
+		while (*p >= '0' && *p <= '9') {
+			if (n < 9) {
+				frac = frac * 10 + (*p - '0');
+				n++;
+			}
+			p++;
+		}
+		for (; n < 9; n++)
+			frac *= 10;
+	}
+	if (*p == 'Z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p++ == '-' ? -1 : 1;
+		if (parse_digits(&p, 2, &oh) < 0 || *p++ != ':' ||
+		    parse_digits(&p, 2, &om) < 0)
+			goto bad;
+		if (oh > 23 || om > 59)
+			return strata_error_set(err, STRATA_ERR_INVALID, 0,
+						"parsing time \"%s\": time zone offset out of range", s);
+	} else {
+		goto bad;
+	}
+	if (*p)
+		return strata_error_set(err, STRATA_ERR_INVALID, 0,
+					"parsing time \"%s\": extra text", s);
+	if (mon < 1 || mon > 12)
+		return strata_error_set(err, STRATA_ERR_INVALID, 0,
+					"parsing time \"%s\": month out of range", s);
+	if (day < 1 || day > days_in_month(year, mon))
+		return strata_error_set(err, STRATA_ERR_INVALID, 0,
+					"parsing time \"%s\": day out of range", s);
+	if (hh > 23 || mm > 59 || ss > 59)
+		return strata_error_set(err, STRATA_ERR_INVALID, 0,
+					"parsing time \"%s\": time out of range", s);
+	*sec = days_from_civil(year, mon, day) * 86400 + hh * 3600 + mm * 60 + ss -
+	       (int64_t)sign * (oh * 3600 + om * 60);
+	*nsec = frac;
+	return 0;
+bad:
+	return strata_error_set(err, STRATA_ERR_INVALID, 0,
+				"parsing time \"%s\" as RFC 3339: bad syntax", s);
+}
+
+/* ---- formatting -------------------------------------------------------- */
+
+struct civil {
+	struct tm tm;
+	long gmtoff;
+	const char *zone;
+};
+
+static void to_civil(int64_t sec, bool local, struct civil *c)
+{
+	time_t t = (time_t)sec;
+
+	memset(c, 0, sizeof(*c));
+	if (local && localtime_r(&t, &c->tm)) {
+		c->gmtoff = c->tm.tm_gmtoff;
+		c->zone = c->tm.tm_zone;
+	} else {
+		gmtime_r(&t, &c->tm);
+		c->gmtoff = 0;
+		c->zone = "UTC";
+	}
+}
+
+static void add_date_time(struct strbuf *sb, const struct tm *tm, char sep)
+{
+	strbuf_addf(sb, "%04lld-%02d-%02d%c%02d:%02d:%02d",
+		    (long long)tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday, sep,
+		    tm->tm_hour, tm->tm_min, tm->tm_sec);
+}
+
+/* ".999999999" layout: the fraction without trailing zeros, none when 0. */
+static void add_fraction(struct strbuf *sb, int32_t nsec)
+{
+	char buf[16];
+	int n;
+
+	if (nsec <= 0)
+		return;
+	n = snprintf(buf, sizeof(buf), ".%09d", (int)nsec);
+	while (n > 1 && buf[n - 1] == '0')
+		n--;
+	strbuf_add(sb, buf, (size_t)n);
+}
+
+void units_format_rfc3339nano_utc(struct strbuf *sb, int64_t sec, int32_t nsec)
+{
+	struct civil c;
+
+	to_civil(sec, false, &c);
+	add_date_time(sb, &c.tm, 'T');
+	add_fraction(sb, nsec);
+	strbuf_addch(sb, 'Z');
+}
+
+void units_format_rfc3339(struct strbuf *sb, int64_t sec, bool local)
+{
+	struct civil c;
+	long off;
+
+	to_civil(sec, local, &c);
+	add_date_time(sb, &c.tm, 'T');
+	if (c.gmtoff == 0) {
+		strbuf_addch(sb, 'Z');
+		return;
+	}
+	off = c.gmtoff < 0 ? -c.gmtoff : c.gmtoff;
+	strbuf_addf(sb, "%c%02ld:%02ld", c.gmtoff < 0 ? '-' : '+', off / 3600,
+		    off / 60 % 60);
+}
+
+void units_format_go_time(struct strbuf *sb, int64_t sec, int32_t nsec, bool local)
+{
+	struct civil c;
+	long off;
+
+	to_civil(sec, local, &c);
+	add_date_time(sb, &c.tm, ' ');
+	add_fraction(sb, nsec);
+	off = c.gmtoff < 0 ? -c.gmtoff : c.gmtoff;
+	strbuf_addf(sb, " %c%02ld%02ld", c.gmtoff < 0 ? '-' : '+', off / 3600,
+		    off / 60 % 60);
+	if (c.zone && *c.zone) /* Go repeats the numeric offset without a name */
+		strbuf_addf(sb, " %s", c.zone);
+	else
+		strbuf_addf(sb, " %c%02ld%02ld", c.gmtoff < 0 ? '-' : '+',
+			    off / 3600, off / 60 % 60);
+}

@@ -1,0 +1,49 @@
+/*
+ * Human-readable sizes and durations as docker/go-units prints them, and the
+ * few time.Time text forms the CLI shows (RFC 3339, RFC3339Nano, String()).
+ *
+ * Times are (unix seconds, nanoseconds 0..999999999); dates use the
+ * proleptic Gregorian calendar like Go, so the Go zero time
+ * 0001-01-01T00:00:00Z is UNITS_GO_ZERO_TIME_UNIX.
+ */
+#ifndef STRATA_FORMAT_UNITS_H
+#define STRATA_FORMAT_UNITS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "strata/error.h"
+#include "util/strbuf.h"
+
+#define UNITS_NS_PER_SEC 1000000000LL
+#define UNITS_GO_ZERO_TIME_UNIX (-62135596800LL)
+
+/* go-units HumanSizeWithPrecision(bytes, 3): "%.3g" + B/kB/MB/... (base 1000). */
+void units_human_size(struct strbuf *sb, double bytes);
+/* Same with another precision (go-units HumanSize uses 4). */
+void units_human_size_prec(struct strbuf *sb, double bytes, int precision);
+
+/*
+ * go-units HumanDuration of a Go time.Duration (nanoseconds):
+ * "Less than a second", "1 second", "N seconds", "About a minute",
+ * "N minutes", "About an hour", "N hours", "N days", "N weeks",
+ * "N months", "N years".  docker appends " ago" itself.
+ */
+void units_human_duration(struct strbuf *sb, int64_t ns);
+
+/*
+ * Parse an RFC 3339 timestamp as Go's time.Parse(time.RFC3339Nano, s):
+ * "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+hh:mm|-hh:mm)".  Digits beyond the
+ * ninth of the fraction are ignored (Go truncates too).
+ */
+int units_parse_rfc3339(const char *s, int64_t *sec, int32_t *nsec,
+			struct strata_error **err);
+
+/* time.Time.UTC().Format(time.RFC3339Nano): "2026-11-28T14:53:15.93392465Z". */
+void units_format_rfc3339nano_utc(struct strbuf *sb, int64_t sec, int32_t nsec);
+/* Format(time.RFC3339) in UTC ("...Z") or, when local, the local zone (TZ). */
+void units_format_rfc3339(struct strbuf *sb, int64_t sec, bool local);
+/* time.Time.String(): "2026-11-28 14:46:32.334629242 +0000 UTC". */
+void units_format_go_time(struct strbuf *sb, int64_t sec, int32_t nsec, bool local);
+
+#endif
