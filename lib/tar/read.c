@@ -153,10 +153,10 @@ static int read_block(struct tar_reader *r, const char *what, struct strata_erro
 }
 
 /* Read n bytes of extension data (plus its padding) into sb, all raw. */
-static int read_ext_data(struct tar_reader *r, struct strbuf *sb, size_t n,
+static int read_ext_data(struct tar_reader *r, struct strbuf *sb, size_t n, bool with_pad,
 			 const char *what, struct strata_error **err)
 {
-	size_t padded = (n + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
+	size_t padded = with_pad ? (n + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK : n;
 	size_t done = 0;
 
 	strbuf_reset(sb);
@@ -647,8 +647,15 @@ static int read_ext(struct tar_reader *r, struct strbuf *sb, const char *what,
 		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0,
 					"tar: entry %s: %s of %llu bytes exceeds the %u byte limit",
 					ename, what, (unsigned long long)r->hdr_size, TAR_MAX_EXT_DATA);
-	if (read_ext_data(r, sb, (size_t)r->hdr_size, what, err) < 0)
+	/*
+	 * A global header is returned as an entry, so Go reads its padding
+	 * only with the next header (tar-split records it there).
+	 */
+	bool global = r->entry.typeflag == 'g';
+	if (read_ext_data(r, sb, (size_t)r->hdr_size, !global, what, err) < 0)
 		return -1;
+	if (global)
+		r->pad = (uint32_t)((TAR_BLOCK - (r->hdr_size % TAR_BLOCK)) % TAR_BLOCK);
 	return 0;
 }
 
@@ -739,7 +746,6 @@ int tar_reader_next(struct tar_reader *r, const struct tar_entry **entry,
 			r->hdr_size = 0;
 			e->size = 0;
 			r->data_left = 0;
-			r->pad = 0;
 			finish_entry(r);
 			*entry = e;
 			return 1;
