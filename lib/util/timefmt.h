@@ -9,4 +9,11 @@
  * ("2026-11-28T14:53:15.93392465Z", no fraction when nsec is 0). */
 void timefmt_rfc3339nano_utc(char *buf, size_t size, int64_t sec, long nsec);
 
+
+
+/*
+ * Parse RFC 3339 ("2026-11-28T14:46:32.334629242Z", "...+01:00") into Unix
+ * seconds and nanoseconds; returns -1 on anything else.
+ */
+int timefmt_parse_rfc3339(const char *s, int64_t *sec, long *nsec);
 #endif

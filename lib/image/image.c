@@ -1,0 +1,256 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "image/image-private.h"
+#include "image/imagedb.h"
+#include "json/gojson.h"
+#include "layer/layerdb.h"
+#include "store/store-private.h"
+#include "strata/reference.h"
+#include "util/alloc.h"
+#include "util/cleanup.h"
+#include "util/timefmt.h"
+
+static void image_free(struct strata_image *img)
+{
+	if (!img)
+		return;
+	free(img->config_raw);
+	json_decref(img->config);
+	free(img->diff_ids);
+	free(img->chain_ids);
+	free(img->layer_sizes);
+	free(img->parent);
+	free(img);
+}
+
+static int parse_config(struct strata_image *img, struct strata_error **err)
+{
+	json_t *rootfs, *diff_ids, *v;
+	const char *created;
+	size_t i;
+
+	if (gojson_parse(img->config_raw, img->config_len, "image config", &img->config, err) < 0)
+		return strata_error_wrap(err, "image %s", img->id);
+	if (!json_is_object(img->config))
+		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "image %s: config is not a JSON object", img->id);
+	created = gojson_get_string(img->config, "created");
+	if (created && timefmt_parse_rfc3339(created, &img->created_sec, &img->created_nsec) < 0)
+		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "image %s: malformed created time '%.64s'",
+					img->id, created);
+	rootfs = json_object_get(img->config, "rootfs");
+	diff_ids = json_object_get(rootfs, "diff_ids");
+	if (diff_ids && !json_is_array(diff_ids))
+		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "image %s: rootfs.diff_ids is not an array", img->id);
+	img->nr_layers = json_array_size(diff_ids);
+	if (img->nr_layers > LAYER_MAX_DEPTH)
+		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "image %s: max depth exceeded (%zu layers)",
+					img->id, img->nr_layers);
+	img->diff_ids = xcalloc(img->nr_layers, sizeof(*img->diff_ids));
+	img->chain_ids = xcalloc(img->nr_layers, sizeof(*img->chain_ids));
+	img->layer_sizes = xcalloc(img->nr_layers, sizeof(*img->layer_sizes));
+	json_array_foreach(diff_ids, i, v) {
+		if (!json_is_string(v) || !digest_valid(json_string_value(v)))
+			return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "image %s: malformed diff ID", img->id);
+		strcpy(img->diff_ids[i], json_string_value(v));
+		layer_chain_id(i ? img->chain_ids[i - 1] : NULL, img->diff_ids[i], img->chain_ids[i]);
+	}
+	return 0;
+}
+
+static int load_layers(struct strata_store *store, struct strata_image *img, struct strata_error **err)
+{
+	for (size_t i = 0; i < img->nr_layers; i++) {
+		struct layer_record rec;
+		int ret = layerdb_read(store, img->chain_ids[i], &rec, err);
+
+		if (ret < 0)
+			return strata_error_wrap(err, "image %.19s", img->id);
+		if (strcmp(rec.diff_id, img->diff_ids[i]))
+			return strata_error_set(err, STRATA_ERR_CORRUPT, 0,
+						"layer %s is damaged: its diff file says %s, image %.19s expects %s",
+						rec.chain_id, rec.diff_id, img->id, img->diff_ids[i]);
+		img->layer_sizes[i] = rec.size;
+		img->size += rec.size;
+	}
+	return 0;
+}
+
+static int load_image(struct strata_store *store, const char *hex, struct strata_image **out,
+		      struct strata_error **err)
+{
+	struct strata_image *img = xcalloc(1, sizeof(*img));
+	int ret;
+
+	snprintf(img->id, sizeof(img->id), "sha256:%s", hex);
+	ret = imagedb_read_config(store, hex, &img->config_raw, &img->config_len, err);
+	if (ret >= 0)
+		ret = parse_config(img, err);
+	if (ret >= 0)
+		ret = load_layers(store, img, err);
+	if (ret >= 0)
+		ret = imagedb_get_parent(store, hex, &img->parent, err);
+	if (ret < 0) {
+		image_free(img);
+		return ret;
+	}
+	*out = img;
+	return 0;
+}
+
+void image_index_count_children(struct strata_image_index *idx)
+{
+	for (size_t i = 0; i < idx->nr; i++)
+		idx->images[i]->nr_children = 0;
+	for (size_t i = 0; i < idx->nr; i++) {
+		struct strata_image *parent;
+
+		if (!idx->images[i]->parent)
+			continue;
+		parent = strata_image_index_find(idx, idx->images[i]->parent);
+		if (parent)
+			parent->nr_children++;
+	}
+}
+
+int strata_image_index_load(struct strata_store *store, struct strata_image_index **out,
+			    struct strata_error **err)
+{
+	struct strata_image_index *idx = xcalloc(1, sizeof(*idx));
+	char **ids = NULL;
+	size_t nr = 0;
+	int ret;
+
+	idx->store = store;
+	ret = imagedb_list(store, &ids, &nr, err);
+	for (size_t i = 0; ret >= 0 && i < nr; i++) {
+		struct strata_image *img;
+
+		ret = load_image(store, ids[i], &img, err);
+		if (ret < 0)
+			break;
+		ALLOC_GROW(idx->images, idx->nr + 1, idx->alloc);
+		idx->images[idx->nr++] = img;
+	}
+	imagedb_list_free(ids, nr);
+	if (ret >= 0)
+		ret = refstore_load(store, &idx->refs, err);
+	if (ret < 0) {
+		strata_image_index_free(idx);
+		return ret;
+	}
+	image_index_count_children(idx);
+	*out = idx;
+	return 0;
+}
+
+void strata_image_index_free(struct strata_image_index *idx)
+{
+	if (!idx)
+		return;
+	for (size_t i = 0; i < idx->nr; i++)
+		image_free(idx->images[i]);
+	free(idx->images);
+	refstore_release(&idx->refs);
+	free(idx);
+}
+
+void image_index_forget(struct strata_image_index *idx, struct strata_image *img)
+{
+	for (size_t i = 0; i < idx->nr; i++) {
+		if (idx->images[i] != img)
+			continue;
+		memmove(&idx->images[i], &idx->images[i + 1], (idx->nr - i - 1) * sizeof(idx->images[0]));
+		idx->nr--;
+		image_free(img);
+		image_index_count_children(idx);
+		return;
+	}
+}
+
+size_t strata_image_index_count(const struct strata_image_index *idx) { return idx->nr; }
+struct strata_image *strata_image_index_at(const struct strata_image_index *idx, size_t i) { return idx->images[i]; }
+struct strata_store *strata_image_index_store(const struct strata_image_index *idx) { return idx->store; }
+
+struct strata_image *strata_image_index_find(const struct strata_image_index *idx, const char *id)
+{
+	for (size_t i = 0; i < idx->nr; i++)
+		if (!strcmp(idx->images[i]->id, id))
+			return idx->images[i];
+	return NULL;
+}
+
+/* digestset.Lookup: a unique ID prefix, with or without "sha256:". */
+static struct strata_image *search_prefix(const struct strata_image_index *idx, const char *term,
+					  bool *ambiguous)
+{
+	struct strata_image *found = NULL;
+	size_t n;
+
+	if (!strncmp(term, "sha256:", 7))
+		term += 7;
+	n = strlen(term);
+	*ambiguous = false;
+	if (!n || n > STRATA_HEX_LEN)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("0123456789abcdef", term[i]))
+			return NULL;
+	for (size_t i = 0; i < idx->nr; i++) {
+		if (strncmp(idx->images[i]->id + 7, term, n))
+			continue;
+		if (found) {
+			*ambiguous = true;
+			return NULL;
+		}
+		found = idx->images[i];
+	}
+	return found;
+}
+
+int strata_image_lookup(const struct strata_image_index *idx, const char *name,
+			struct strata_image **out, struct strata_error **err)
+{
+	_cleanup_error_ struct strata_error *perr = NULL;
+	struct strata_image *img;
+	struct strata_ref ref;
+	bool ambiguous = false;
+
+	if (strata_ref_is_full_id(name) || (!strncmp(name, "sha256:", 7) && digest_valid(name))) {
+		_cleanup_free_ char *id = strncmp(name, "sha256:", 7) ? xasprintf("sha256:%s", name) : xstrdup(name);
+
+		img = strata_image_index_find(idx, id);
+		if (img) {
+			*out = img;
+			return 0;
+		}
+		return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "No such image: %s", name);
+	}
+	if (strata_ref_parse(name, &ref, &perr) == 0) {
+		const char *id = refstore_get(&idx->refs, &ref);
+
+		strata_ref_release(&ref);
+		img = id ? strata_image_index_find(idx, id) : NULL;
+		if (img) {
+			*out = img;
+			return 0;
+		}
+	} else if (strncmp(name, "sha256:", 7)) {
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "%s", perr->msg);
+	}
+	img = search_prefix(idx, name, &ambiguous);
+	if (img) {
+		*out = img;
+		return 0;
+	}
+	if (ambiguous)
+		return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0,
+					"No such image: %s (the ID prefix matches more than one image)", name);
+	return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "No such image: %s", name);
+}
+
+size_t strata_image_refs(const struct strata_image_index *idx, const struct strata_image *img,
+			 bool tags, bool digests, const char ***out)
+{
+	return refstore_refs_of(&idx->refs, img->id, tags, digests, out);
+}

@@ -1,0 +1,403 @@
+/* rmi and image prune with dockerd's rules (daemon/images/image_delete.go, image_prune.go). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "image/containers.h"
+#include "image/image-private.h"
+#include "image/imagedb.h"
+#include "layer/layerstore.h"
+#include "strata/reference.h"
+#include "util/alloc.h"
+#include "util/cleanup.h"
+
+enum conflict {
+	CONFLICT_CHILD = 1 << 0,
+	CONFLICT_RUNNING = 1 << 1,
+	CONFLICT_REFERENCE = 1 << 2,
+	CONFLICT_STOPPED = 1 << 3,
+	CONFLICT_HARD = CONFLICT_CHILD | CONFLICT_RUNNING,
+	CONFLICT_SOFT = CONFLICT_REFERENCE | CONFLICT_STOPPED,
+};
+
+struct removal {
+	struct strata_image_index *idx;
+	struct container_list containers;
+	strata_removal_fn report;
+	void *cookie;
+	uint64_t reclaimed;
+};
+
+struct parsed_ref {
+	struct strata_ref ref;
+	char *name; /* full name, to compare repositories */
+	bool canonical;
+};
+
+static void parsed_refs_free(struct parsed_ref *refs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		strata_ref_release(&refs[i].ref);
+		free(refs[i].name);
+	}
+	free(refs);
+}
+
+/* The references of id, parsed (they were validated when repositories.json was loaded). */
+static size_t refs_of(struct strata_image_index *idx, const char *id, struct parsed_ref **out)
+{
+	const char **strs;
+	size_t n = refstore_refs_of(&idx->refs, id, true, true, &strs);
+	struct parsed_ref *refs = xcalloc(n, sizeof(*refs));
+
+	for (size_t i = 0; i < n; i++) {
+		strata_ref_parse(strs[i], &refs[i].ref, NULL);
+		refs[i].name = strata_ref_full_name(&refs[i].ref);
+		refs[i].canonical = refs[i].ref.digest != NULL;
+	}
+	free(strs);
+	*out = refs;
+	return n;
+}
+
+/* isSingleReference: one tag, possibly with digest references of the same repository. */
+static bool single_reference(const struct parsed_ref *refs, size_t n)
+{
+	const struct parsed_ref *single = NULL;
+	const char *canonical_repo = NULL;
+	size_t nr_canonical_repos = 0;
+
+	if (n <= 1)
+		return n == 1;
+	for (size_t i = 0; i < n; i++) {
+		if (refs[i].canonical) {
+			if (!canonical_repo || strcmp(canonical_repo, refs[i].name)) {
+				if (!canonical_repo)
+					canonical_repo = refs[i].name;
+				nr_canonical_repos++;
+			}
+		} else if (!single) {
+			single = &refs[i];
+		} else {
+			return false;
+		}
+	}
+	if (!single)
+		single = &refs[0];
+	return nr_canonical_repos == 1 && !strcmp(canonical_repo, single->name);
+}
+
+static bool is_id_prefix(const char *id, const char *prefix)
+{
+	return !strncmp(id, prefix, strlen(prefix)) || !strncmp(id + 7, prefix, strlen(prefix));
+}
+
+static int save_refs(struct removal *r, struct strata_error **err)
+{
+	return refstore_save(r->idx->store, &r->idx->refs, err);
+}
+
+static void untagged(struct removal *r, const struct strata_ref *ref)
+{
+	_cleanup_free_ char *s = NULL;
+	struct strata_ref key = *ref;
+
+	if (!key.tag && !key.digest)
+		key.tag = "latest";
+	s = strata_ref_familiar_string(&key);
+	if (r->report)
+		r->report(r->cookie, STRATA_UNTAGGED, s);
+}
+
+static int conflict(const struct strata_image *img, bool hard, const char *msg,
+		    struct strata_error **err)
+{
+	return strata_error_set(err, STRATA_ERR_CONFLICT, 0, "conflict: unable to delete %.12s (%s) - %s",
+				img->id + 7, hard ? "cannot be forced" : "must be forced", msg);
+}
+
+/* checkImageDeleteConflict; returns 1 when it set *err, *used tells a container uses img. */
+static int check_conflict(struct removal *r, const struct strata_image *img, unsigned mask, bool *used,
+			  struct strata_error **err)
+{
+	const struct container_info *c;
+
+	*used = false;
+	if ((mask & CONFLICT_CHILD) && img->nr_children) {
+		conflict(img, true, "image has dependent child images", err);
+		return 1;
+	}
+	if ((mask & CONFLICT_RUNNING) && (c = containers_first(&r->containers, img->id, 1))) {
+		_cleanup_free_ char *m = xasprintf("image is being used by running container %.12s", c->id);
+
+		*used = true;
+		conflict(img, true, m, err);
+		return 1;
+	}
+	if (mask & CONFLICT_REFERENCE) {
+		const char **refs;
+		size_t n = refstore_refs_of(&r->idx->refs, img->id, true, true, &refs);
+
+		free(refs);
+		if (n) {
+			conflict(img, false, "image is referenced in multiple repositories", err);
+			return 1;
+		}
+	}
+	if ((mask & CONFLICT_STOPPED) && (c = containers_first(&r->containers, img->id, 0))) {
+		_cleanup_free_ char *m = xasprintf("image is being used by stopped container %.12s", c->id);
+
+		*used = true;
+		conflict(img, false, m, err);
+		return 1;
+	}
+	return 0;
+}
+
+static void report_layer(void *cookie, const char *chain_id, int64_t size)
+{
+	struct removal *r = cookie;
+
+	r->reclaimed += (uint64_t)size;
+	if (r->report)
+		r->report(r->cookie, STRATA_DELETED, chain_id);
+}
+
+/* imageStore.Delete + layer release. */
+static int delete_image(struct removal *r, struct strata_image *img, struct strata_error **err)
+{
+	struct strata_image_index *idx = r->idx;
+	_cleanup_free_ char *top = img->nr_layers ? xstrdup(img->chain_ids[img->nr_layers - 1]) : NULL;
+	_cleanup_free_ char *id = xstrdup(img->id);
+	const char **in_use;
+	size_t n = 0;
+	int ret;
+
+	ret = imagedb_delete(idx->store, img->id + 7, err);
+	if (ret < 0)
+		return ret;
+	image_index_forget(idx, img);
+	if (r->report)
+		r->report(r->cookie, STRATA_DELETED, id);
+	if (!top)
+		return 0;
+	in_use = xcalloc(idx->nr, sizeof(*in_use));
+	for (size_t i = 0; i < idx->nr; i++)
+		if (idx->images[i]->nr_layers)
+			in_use[n++] = idx->images[i]->chain_ids[idx->images[i]->nr_layers - 1];
+	ret = layerstore_release(idx->store, top, in_use, n, report_layer, r, err);
+	free(in_use);
+	return ret;
+}
+
+static bool dangling(struct removal *r, const struct strata_image *img)
+{
+	const char **refs;
+	size_t n = refstore_refs_of(&r->idx->refs, img->id, true, true, &refs);
+
+	free(refs);
+	return !n && !img->nr_children;
+}
+
+static int remove_all_refs(struct removal *r, const struct strata_image *img, struct strata_error **err)
+{
+	struct parsed_ref *refs;
+	size_t n = refs_of(r->idx, img->id, &refs);
+	int ret = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		refstore_remove(&r->idx->refs, &refs[i].ref);
+		ret = save_refs(r, err);
+		if (ret < 0)
+			break;
+		untagged(r, &refs[i].ref);
+	}
+	parsed_refs_free(refs, n);
+	return ret;
+}
+
+/* imageDeleteHelper */
+static int delete_helper(struct removal *r, struct strata_image *img, bool force, bool prune, bool quiet,
+			 struct strata_error **err)
+{
+	_cleanup_free_ char *parent = img->parent ? xstrdup(img->parent) : NULL;
+	struct strata_error *cerr = NULL;
+	struct strata_image *next;
+	bool used;
+	int ret;
+
+	if (check_conflict(r, img, CONFLICT_HARD | (force ? 0 : CONFLICT_SOFT), &used, &cerr)) {
+		if (quiet && (!dangling(r, img) || used)) {
+			strata_error_free(cerr);
+			return 0;
+		}
+		*err = cerr;
+		return -STRATA_ERR_CONFLICT;
+	}
+	ret = remove_all_refs(r, img, err);
+	if (ret < 0)
+		return ret;
+	ret = delete_image(r, img, err);
+	if (ret < 0 || !prune || !parent)
+		return ret;
+	next = strata_image_index_find(r->idx, parent);
+	if (!next)
+		return 0;
+	return delete_helper(r, next, false, true, true, err);
+}
+
+static int image_delete(struct removal *r, const char *name, bool force, bool prune, struct strata_error **err)
+{
+	struct strata_image_index *idx = r->idx;
+	struct strata_image *img;
+	struct parsed_ref *refs = NULL;
+	size_t n;
+	int ret;
+
+	ret = strata_image_lookup(idx, name, &img, err);
+	if (ret < 0)
+		return ret;
+	n = refs_of(idx, img->id, &refs);
+	if (!is_id_prefix(img->id, name)) {
+		struct strata_ref ref;
+		const struct container_info *c;
+		bool found_tag = false;
+
+		if (!force && single_reference(refs, n) && (c = containers_first(&r->containers, img->id, -1))) {
+			ret = strata_error_set(err, STRATA_ERR_CONFLICT, 0,
+					       "conflict: unable to remove repository reference \"%s\" (must force) - "
+					       "container %.12s is using its referenced image %.12s",
+					       name, c->id, img->id + 7);
+			goto out;
+		}
+		ret = strata_ref_parse(name, &ref, err);
+		if (ret < 0)
+			goto out;
+		refstore_remove(&idx->refs, &ref);
+		ret = save_refs(r, err);
+		if (ret >= 0)
+			untagged(r, &ref);
+		parsed_refs_free(refs, n);
+		n = refs_of(idx, img->id, &refs);
+		/* A removed tag takes the digest references of its repository along. */
+		if (ret >= 0 && !ref.digest) {
+			_cleanup_free_ char *repo = strata_ref_full_name(&ref);
+
+			for (size_t i = 0; i < n; i++)
+				if (!refs[i].canonical && !strcmp(refs[i].name, repo))
+					found_tag = true;
+			for (size_t i = 0; !found_tag && i < n && ret >= 0; i++) {
+				if (!refs[i].canonical || strcmp(refs[i].name, repo))
+					continue;
+				refstore_remove(&idx->refs, &refs[i].ref);
+				ret = save_refs(r, err);
+				if (ret >= 0)
+					untagged(r, &refs[i].ref);
+			}
+			parsed_refs_free(refs, n);
+			n = refs_of(idx, img->id, &refs);
+		}
+		strata_ref_release(&ref);
+		if (ret < 0 || n)
+			goto out;
+		ret = delete_helper(r, img, force, prune, true, err);
+		goto out;
+	}
+	if (single_reference(refs, n)) {
+		bool used;
+
+		if (check_conflict(r, img, CONFLICT_HARD | (force ? 0 : CONFLICT_STOPPED), &used, err)) {
+			ret = -STRATA_ERR_CONFLICT;
+			goto out;
+		}
+		for (size_t i = 0; i < n && ret >= 0; i++) {
+			refstore_remove(&idx->refs, &refs[i].ref);
+			ret = save_refs(r, err);
+			if (ret >= 0)
+				untagged(r, &refs[i].ref);
+		}
+		if (ret < 0)
+			goto out;
+	}
+	ret = delete_helper(r, img, force, prune, false, err);
+out:
+	parsed_refs_free(refs, n);
+	return ret;
+}
+
+int strata_image_remove(struct strata_image_index *idx, const char *name, bool force, bool prune,
+			strata_removal_fn report, void *cookie, struct strata_error **err)
+{
+	struct removal r = { .idx = idx, .report = report, .cookie = cookie };
+	int ret;
+
+	ret = containers_load(idx->store, &r.containers, err);
+	if (ret < 0)
+		return ret;
+	ret = image_delete(&r, name, force, prune, err);
+	containers_release(&r.containers);
+	return ret;
+}
+
+/* ImagesPrune ignores conflicts and images that vanished meanwhile (imageDeleteFailed). */
+static int delete_skipping_conflicts(struct removal *r, const char *name, struct strata_error **err)
+{
+	struct strata_error *ierr = NULL;
+
+	if (image_delete(r, name, false, true, &ierr) >= 0)
+		return 0;
+	if (ierr->code == STRATA_ERR_CONFLICT || ierr->code == STRATA_ERR_NOT_FOUND) {
+		strata_error_free(ierr);
+		return 0;
+	}
+	*err = ierr;
+	return -(int)ierr->code;
+}
+
+int strata_image_prune(struct strata_image_index *idx, bool all, strata_removal_fn report,
+		       void *cookie, uint64_t *reclaimed, struct strata_error **err)
+{
+	struct removal r = { .idx = idx, .report = report, .cookie = cookie };
+	char (*targets)[72];
+	size_t nr_targets = 0;
+	int ret;
+
+	ret = containers_load(idx->store, &r.containers, err);
+	if (ret < 0)
+		return ret;
+	/* Choose first: deleting changes the index under us. */
+	targets = xcalloc(idx->nr ? idx->nr : 1, sizeof(*targets));
+	for (size_t i = 0; i < idx->nr; i++) {
+		struct strata_image *img = idx->images[i];
+		const char **refs;
+		size_t nr_refs = refstore_refs_of(&idx->refs, img->id, true, true, &refs);
+
+		free(refs);
+		if (img->nr_children && (!all || !nr_refs))
+			continue; /* dangling mode looks at heads only; intermediates never */
+		strcpy(targets[nr_targets++], img->id);
+	}
+	for (size_t t = 0; t < nr_targets && ret >= 0; t++) {
+		struct strata_image *img = strata_image_index_find(idx, targets[t]);
+		struct parsed_ref *refs;
+		bool has_tag = false;
+		size_t n;
+
+		if (!img)
+			continue;
+		n = refs_of(idx, img->id, &refs);
+		for (size_t i = 0; i < n; i++)
+			has_tag |= !refs[i].canonical;
+		if (!n)
+			ret = delete_skipping_conflicts(&r, img->id + 7, err);
+		for (size_t i = 0; i < n && ret >= 0 && (all || !has_tag); i++) {
+			_cleanup_free_ char *s = strata_ref_familiar_string(&refs[i].ref);
+
+			ret = delete_skipping_conflicts(&r, s, err);
+		}
+		parsed_refs_free(refs, n);
+	}
+	free(targets);
+	containers_release(&r.containers);
+	*reclaimed = r.reclaimed;
+	return ret;
+}
