@@ -25,6 +25,10 @@ TEST_SHARED=${STRATA_SHARED:-$TEST_REPO/../shared}
 TEST_NAME=$(basename "$0" .sh)
 export STRATA_BIN=${STRATA_BIN:-$TEST_REPO/build/strata}
 export LC_ALL=C.UTF-8 TZ=UTC
+# a sanitizer report in a sanitized build must look like a crash (a signal),
+# so must_fail and the crash checks catch it
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
 unset CDPATH
 
 test_count=0
