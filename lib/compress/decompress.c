@@ -302,7 +302,9 @@ ssize_t decomp_reader_read(void *cookie, void *buf, size_t len, struct strata_er
 		d->done = true;
 		return 0;
 	}
-	if (d->flags & DECOMP_HASH_OUTPUT)
+	/* Plain input is its own output: hash it once. */
+	if ((d->flags & DECOMP_HASH_OUTPUT) &&
+	    !(kind == COMPRESS_NONE && (d->flags & DECOMP_HASH_INPUT)))
 		sha256_update(&d->hout, buf, (size_t)n);
 	d->out_total += (uint64_t)n;
 	return n;
@@ -332,6 +334,11 @@ int decomp_reader_finish(struct decomp_reader *d, struct decomp_sums *sums,
 	if (d->flags & DECOMP_HASH_INPUT) {
 		sha256_final_hex(&d->hin, sums->input_hex);
 		d->flags &= ~(unsigned)DECOMP_HASH_INPUT;
+	}
+	if ((d->flags & DECOMP_HASH_OUTPUT) && kind == COMPRESS_NONE && sums->input_hex[0]) {
+		memcpy(sums->output_hex, sums->input_hex, sizeof(sums->output_hex));
+		sha256_release(&d->hout);
+		d->flags &= ~(unsigned)DECOMP_HASH_OUTPUT;
 	}
 	if (d->flags & DECOMP_HASH_OUTPUT) {
 		sha256_final_hex(&d->hout, sums->output_hex);

@@ -1,0 +1,335 @@
+/*
+ * tar-split packer and the layer ingest pass.  Segmentation follows
+ * tar-split's disassembler: one raw segment per member holding everything
+ * between the previous member's data and this member's data, one segment for
+ * the end of the archive, then what follows it in 1 MiB reads, then an empty
+ * segment.
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <isa-l/crc64.h>
+
+#include "json/gojson.h"
+#include "tarsplit/b64.h"
+#include "tarsplit/tarsplit.h"
+#include "util/alloc.h"
+#include "util/strbuf.h"
+
+uint64_t tarsplit_crc64(uint64_t crc, const void *data, size_t len)
+{
+	/* ISA-L inverts on entry and exit, which is Go's crc64.Update. */
+	return crc64_iso_refl(crc, data, len);
+}
+
+/* Set of cleaned member names: tar-split refuses duplicate paths. */
+struct nameset {
+	char **slots;
+	size_t cap, used;
+};
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Insert s (taking it); false when it was already there. */
+static bool nameset_add(struct nameset *ns, char *s)
+{
+	if ((ns->used + 1) * 2 > ns->cap) {
+		size_t ncap = ns->cap ? ns->cap * 2 : 1024;
+		char **n = xcalloc(ncap, sizeof(*n));
+		for (size_t i = 0; i < ns->cap; i++) {
+			if (!ns->slots[i])
+				continue;
+			size_t j = fnv1a(ns->slots[i]) & (ncap - 1);
+			while (n[j])
+				j = (j + 1) & (ncap - 1);
+			n[j] = ns->slots[i];
+		}
+		free(ns->slots);
+		ns->slots = n;
+		ns->cap = ncap;
+	}
+	size_t j = fnv1a(s) & (ns->cap - 1);
+	while (ns->slots[j]) {
+		if (!strcmp(ns->slots[j], s)) {
+			free(s);
+			return false;
+		}
+		j = (j + 1) & (ns->cap - 1);
+	}
+	ns->slots[j] = s;
+	ns->used++;
+	return true;
+}
+
+static void nameset_free(struct nameset *ns)
+{
+	for (size_t i = 0; i < ns->cap; i++)
+		free(ns->slots[i]);
+	free(ns->slots);
+}
+
+/* Go's filepath.Clean, lexically. */
+static char *go_clean(const char *p)
+{
+	size_t n = strlen(p), r = 0, w = 0, dotdot = 0;
+	bool rooted = n && p[0] == '/';
+	char *out = xmalloc(n + 2);
+
+	if (!n) {
+		strcpy(out, ".");
+		return out;
+	}
+	if (rooted) {
+		out[w++] = '/';
+		r = dotdot = 1;
+	}
+	while (r < n) {
+		if (p[r] == '/') {
+			r++;
+		} else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/')) {
+			r++;
+		} else if (p[r] == '.' && p[r + 1] == '.' && (r + 2 == n || p[r + 2] == '/')) {
+			r += 2;
+			if (w > dotdot) {
+				w--;
+				while (w > dotdot && out[w] != '/')
+					w--;
+			} else if (!rooted) {
+				if (w > 0)
+					out[w++] = '/';
+				out[w++] = '.';
+				out[w++] = '.';
+				dotdot = w;
+			}
+		} else {
+			if ((rooted && w != 1) || (!rooted && w != 0))
+				out[w++] = '/';
+			for (; r < n && p[r] != '/'; r++)
+				out[w++] = p[r];
+		}
+	}
+	if (!w)
+		out[w++] = '.';
+	out[w] = 0;
+	return out;
+}
+
+/* utf8.ValidString: no overlongs, surrogates or code points past U+10FFFF. */
+static bool utf8_valid(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t l;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			l = 2;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			l = 3;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			l = 4;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (i + l > n)
+			return false;
+		for (size_t k = 1; k < l; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((l == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (l == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		i += l;
+	}
+	return true;
+}
+
+struct packer {
+	struct gzip_writer *gz; /* NULL: record nothing */
+	struct strbuf line;
+	struct strbuf seg; /* raw bytes not yet emitted */
+	uint64_t pos;
+	uint64_t crc;
+	bool trailer;
+	struct nameset names;
+};
+
+static int emit_line(struct packer *p, struct strata_error **err)
+{
+	int rc = gzip_writer_write(p->gz, p->line.buf, p->line.len, err);
+	strbuf_reset(&p->line);
+	p->pos++;
+	return rc;
+}
+
+static int emit_segment(struct packer *p, const void *data, size_t len,
+			struct strata_error **err)
+{
+	if (!p->gz) {
+		p->pos++;
+		return 0;
+	}
+	strbuf_addstr(&p->line, "{\"type\":2,\"payload\":\"");
+	b64_encode(&p->line, data, len);
+	strbuf_addf(&p->line, "\",\"position\":%llu}\n", (unsigned long long)p->pos);
+	return emit_line(p, err);
+}
+
+static int flush_segment(struct packer *p, struct strata_error **err)
+{
+	int rc = 0;
+
+	if (p->seg.len)
+		rc = emit_segment(p, p->seg.buf, p->seg.len, err);
+	strbuf_reset(&p->seg);
+	return rc;
+}
+
+static int packer_raw(void *cookie, const void *data, size_t len, struct strata_error **err)
+{
+	struct packer *p = cookie;
+	const char *d = data;
+
+	if (!p->trailer) {
+		strbuf_add(&p->seg, data, len);
+		return 0;
+	}
+	/* After the archive end tar-split copies the rest in 1 MiB reads. */
+	while (len) {
+		size_t take = TARSPLIT_TRAILER_CHUNK - p->seg.len;
+		if (take > len)
+			take = len;
+		strbuf_add(&p->seg, d, take);
+		d += take;
+		len -= take;
+		if (p->seg.len == TARSPLIT_TRAILER_CHUNK && flush_segment(p, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int packer_data(void *cookie, const void *data, size_t len, struct strata_error **err)
+{
+	struct packer *p = cookie;
+
+	p->crc = tarsplit_crc64(p->crc, data, len);
+	return 0;
+}
+
+static int packer_file(struct packer *p, const char *name, uint64_t size,
+		       struct strata_error **err)
+{
+	size_t nl = strlen(name);
+	bool raw = !utf8_valid((const unsigned char *)name, nl);
+
+	if (!nameset_add(&p->names, go_clean(name)))
+		return strata_error_set(err, STRATA_ERR_INVALID, 0,
+					"tar-split: duplicate path %s: duplicates of file paths not supported",
+					name);
+	if (!p->gz) {
+		p->pos++;
+		return 0;
+	}
+	strbuf_addstr(&p->line, "{\"type\":1");
+	if (raw) {
+		strbuf_addstr(&p->line, ",\"name_raw\":\"");
+		b64_encode(&p->line, name, nl);
+		strbuf_addch(&p->line, '"');
+	} else if (nl) {
+		strbuf_addstr(&p->line, ",\"name\":");
+		gojson_encode_string(&p->line, name, nl);
+	}
+	if (size) {
+		unsigned char be[8];
+		for (int i = 0; i < 8; i++)
+			be[i] = (unsigned char)(p->crc >> (56 - 8 * i));
+		strbuf_addf(&p->line, ",\"size\":%llu,\"payload\":\"", (unsigned long long)size);
+		b64_encode(&p->line, be, 8);
+		strbuf_addch(&p->line, '"');
+	} else {
+		strbuf_addstr(&p->line, ",\"payload\":null");
+	}
+	strbuf_addf(&p->line, ",\"position\":%llu}\n", (unsigned long long)p->pos);
+	return emit_line(p, err);
+}
+
+int tarsplit_ingest(tar_read_fn src, void *src_cookie, int tarsplit_fd,
+		    tar_entry_fn on_entry, void *entry_cookie,
+		    struct tarsplit_ingest_result *res, struct strata_error **err)
+{
+	struct decomp_reader *d = decomp_reader_new(src, src_cookie,
+						    DECOMP_HASH_INPUT | DECOMP_HASH_OUTPUT);
+	struct tar_reader *r = tar_reader_new(decomp_reader_read, d);
+	struct packer p = { 0 };
+	struct decomp_sums sums;
+	const struct tar_entry *e;
+	int rc = -1, n;
+
+	memset(res, 0, sizeof(*res));
+	strbuf_init(&p.line, 0);
+	strbuf_init(&p.seg, 0);
+	if (tarsplit_fd >= 0)
+		p.gz = gzip_writer_new_fd(tarsplit_fd);
+	tar_reader_set_raw_sink(r, packer_raw, &p);
+	tar_reader_set_data_sink(r, packer_data, &p);
+
+	while ((n = tar_reader_next(r, &e, err)) > 0) {
+		/* Header bytes go out before the member, as tar-split orders them. */
+		if (flush_segment(&p, err) < 0)
+			goto out;
+		p.crc = 0;
+		if (on_entry && on_entry(entry_cookie, e, r, err) < 0)
+			goto out;
+		if (tar_reader_skip_data(r, err) < 0)
+			goto out;
+		if (packer_file(&p, e->name, tar_reader_header_size(r), err) < 0)
+			goto out;
+		res->nr_entries++;
+		res->data_size += e->size;
+	}
+	if (n < 0)
+		goto out;
+	if (flush_segment(&p, err) < 0)
+		goto out;
+	p.trailer = true;
+	if (tar_reader_drain(r, err) < 0 || flush_segment(&p, err) < 0)
+		goto out;
+	if (emit_segment(&p, "", 0, err) < 0)
+		goto out;
+	if (p.gz && gzip_writer_close(p.gz, err) < 0)
+		goto out;
+	if (decomp_reader_finish(d, &sums, err) < 0)
+		goto out;
+	res->compression = sums.kind;
+	memcpy(res->compressed_hex, sums.input_hex, sizeof(res->compressed_hex));
+	memcpy(res->diff_id_hex, sums.output_hex, sizeof(res->diff_id_hex));
+	res->compressed_size = sums.input_size;
+	res->tar_size = sums.output_size;
+	rc = 0;
+out:
+	gzip_writer_free(p.gz);
+	strbuf_release(&p.line);
+	strbuf_release(&p.seg);
+	nameset_free(&p.names);
+	tar_reader_free(r);
+	decomp_reader_free(d);
+	return rc;
+}
