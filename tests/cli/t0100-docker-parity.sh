@@ -11,6 +11,7 @@
 # second, relative times drifting by the time that passed since the capture.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$TEST_LIB_DIR/dockerd.sh"
+. "$TEST_LIB_DIR/store.sh"
 . "$TEST_REPO/tests/fixtures/parity/cases.sh"
 
 dockerd_usable || skip_all "$DOCKERD_UNUSABLE"
@@ -43,14 +44,6 @@ test_expect_success 'fixture: no dockerd is left running on the store' '
 test_expect_success VERIFY 'fixture: verify_store.py accepts the store dockerd wrote' '
 	python3 "$VERIFY" "$ROOT"
 '
-
-# store_listing ROOT: every entry (type, mode, owner, size, mtime of
-# non-directories, link target) and a checksum of every regular file.
-store_listing() {
-	(cd "$1" && find . \( -type d -printf '%y %m %U:%G - - %p\n' \) -o \
-		\( ! -type d -printf '%y %m %U:%G %s %T@ %p %l\n' \) | LC_ALL=C sort &&
-		find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
-}
 
 now() { date +%s.%N; }
 
