@@ -144,8 +144,18 @@ bool registry_http_same_host(const struct registry_http *h, const char *url)
 	return !strcmp(h1, h2) && p1 == p2;
 }
 
+static bool same_origin(const char *a, const char *b)
+{
+	_cleanup_free_ char *s1 = NULL, *h1 = NULL, *s2 = NULL, *h2 = NULL;
+	long p1, p2;
+
+	if (url_parts(a, &s1, &h1, &p1) < 0 || url_parts(b, &s2, &h2, &p2) < 0)
+		return false;
+	return !strcmp(h1, h2) && p1 == p2;
+}
+
 /* host:port of url as used for the plain-HTTP rule. */
-static bool url_http_allowed(const struct registry_http *h, const char *url)
+bool registry_http_url_allowed(const struct registry_http *h, const char *url)
 {
 	_cleanup_free_ char *s = NULL, *host = NULL, *hp = NULL;
 	long port;
@@ -587,13 +597,14 @@ int registry_http_do(struct registry_http *h, const struct registry_request *req
 			_cleanup_free_ char *shown = NULL;
 			bool send_auth;
 
-			if (!url_http_allowed(h, url)) {
+			if (!registry_http_url_allowed(h, url)) {
 				shown = registry_url_redact(url);
 				return strata_error_set(err, STRATA_ERR_NET, 0,
 							"refusing plain HTTP to %s: not an insecure registry",
 							shown);
 			}
-			send_auth = registry_http_same_host(h, url);
+			send_auth = req->auth_to_url_host ? same_origin(start_url, url) :
+							    registry_http_same_host(h, url);
 			response_reset_headers(resp);
 			resp->streamed = streamed;
 			rc = perform(h, &x, url, method, send_auth, with_body, errbuf);

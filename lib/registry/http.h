@@ -63,6 +63,7 @@ struct registry_request {
 	const char *method;             /* GET HEAD POST PUT PATCH DELETE */
 	const char *url;                /* "/v2/..." on the registry, or absolute */
 	const char *authorization;      /* header value; only sent to the registry */
+	bool auth_to_url_host;          /* ...or to the host of url (token realm) */
 	const char *const *headers;     /* NULL-terminated "Name: value" list */
 	const void *body;               /* buffered body (replayable) */
 	size_t body_len;
@@ -120,6 +121,9 @@ char *registry_url_resolve(const char *base, const char *ref);
 
 /* True when url points at host:port of h (the credentials boundary). */
 bool registry_http_same_host(const struct registry_http *h, const char *url);
+
+/* True when url may be fetched (https, or http to a loopback/insecure host). */
+bool registry_http_url_allowed(const struct registry_http *h, const char *url);
 
 /* URL without query and fragment, for messages (new string). */
 char *registry_url_redact(const char *url);
