@@ -110,4 +110,27 @@ int64_t tar_reader_drain(struct tar_reader *r, struct strata_error **err);
 typedef int (*tar_entry_fn)(void *cookie, const struct tar_entry *e,
 			    struct tar_reader *r, struct strata_error **err);
 
+/*
+ * Writer for the tars strata produces (docker save archives): ustar headers
+ * laid out as Go's archive/tar writes them, mode with file-type bits
+ * (0100644, 040755, 0120777), a PAX header only when a path or link target
+ * cannot fit (or size >= 8 GiB), two zero blocks at the end, no record padding.
+ */
+typedef int (*tar_write_fn)(void *cookie, const void *data, size_t len, struct strata_error **err);
+
+struct tar_writer;
+
+struct tar_writer *tar_writer_new(tar_write_fn write, void *cookie);
+void tar_writer_free(struct tar_writer *w);
+/*
+ * Write e's header(s); then exactly e->size bytes must follow through
+ * tar_writer_write_data.  Uses name, linkname, typeflag, mode (07777),
+ * uid, gid, uname, gname, mtime_sec, size, devmajor, devminor.
+ */
+int tar_writer_add(struct tar_writer *w, const struct tar_entry *e, struct strata_error **err);
+int tar_writer_write_data(struct tar_writer *w, const void *data, size_t len,
+			  struct strata_error **err);
+/* Pad the last member and write the end-of-archive blocks. */
+int tar_writer_finish(struct tar_writer *w, struct strata_error **err);
+
 #endif
