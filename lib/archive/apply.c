@@ -309,6 +309,8 @@ static int make_regular(struct layer_applier *a, int parent, const char *last,
 	for (;;) {
 		ssize_t n;
 
+		if (src_fd < 0 && !left)
+			break;
 		if (src_fd >= 0)
 			n = pread(src_fd, a->buf, COPY_BUF, (off_t)off);
 		else
