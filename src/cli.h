@@ -27,7 +27,8 @@ int cli_fail(struct strata_error *err);
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define CLI_COMMANDS(X) \
-	X(images) X(inspect) X(history) X(tag) X(rmi) X(image)
+	X(images) X(inspect) X(history) X(tag) X(rmi) X(image) \
+	X(login) X(logout)
 
 #define CLI_DECLARE(name) int cmd_##name(int argc, char **argv, struct cli_ctx *ctx);
 CLI_COMMANDS(CLI_DECLARE)

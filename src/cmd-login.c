@@ -1,0 +1,236 @@
+/*
+ * strata login [-u USER] [-p PASS | --password-stdin] [SERVER]
+ *
+ * docker login without a daemon: the credentials are checked against the
+ * registry (GET /v2/ with Basic, or a token request for Bearer registries)
+ * and then stored in the Docker client config (~/.docker/config.json, or
+ * $DOCKER_CONFIG) as base64 "auth" (atomic, 0600, other keys kept), or
+ * through the configured credential helper.  The password is never printed.
+ *
+ * libcurl's global state is initialised here, once, before any thread exists.
+ */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "flags.h"
+#include "registry/auth.h"
+#include "registry/config.h"
+#include "registry/registry.h"
+#include "util/alloc.h"
+#include "util/strbuf.h"
+
+static const struct command_usage usage = {
+	"login", "strata login [OPTIONS] [SERVER]",
+	"Log in to a Docker registry.\nIf no server is specified, the default is defined by the daemon.",
+};
+
+#define MAX_PASSWORD (64 * 1024)
+
+static char *read_stdin_password(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char buf[4096];
+	size_t n;
+
+	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0 && sb.len < MAX_PASSWORD)
+		strbuf_add(&sb, buf, n);
+	while (sb.len && (sb.buf[sb.len - 1] == '\n' || sb.buf[sb.len - 1] == '\r'))
+		strbuf_setlen(&sb, sb.len - 1);
+	return strbuf_detach(&sb, NULL);
+}
+
+static char *prompt(const char *label, bool secret)
+{
+	struct termios old, quiet;
+	bool restore = false;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	fputs(label, stdout);
+	fflush(stdout);
+	if (secret && tcgetattr(0, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		restore = tcsetattr(0, TCSANOW, &quiet) == 0;
+	}
+	n = getline(&line, &cap, stdin);
+	if (restore) {
+		tcsetattr(0, TCSANOW, &old);
+		fputc('\n', stdout);
+	}
+	if (n < 0) {
+		free(line);
+		return xstrdup("");
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	return line;
+}
+
+static void wipe(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+int cmd_login(int argc, char **argv, struct cli_ctx *ctx)
+{
+	const char *username = NULL, *password = NULL;
+	bool password_stdin = false;
+	const struct flag flags[] = {
+		{ "username", 'u', FLAG_STRING, &username, "Username" },
+		{ "password", 'p', FLAG_STRING, &password, "Password" },
+		{ "password-stdin", 0, FLAG_BOOL, &password_stdin, "Take the password from stdin" },
+		{ 0 },
+	};
+	struct registry_config cfg;
+	struct registry_client_options opts = { 0 };
+	struct registry_credentials creds = { 0 };
+	struct registry_client *client = NULL;
+	struct strata_error *err = NULL;
+	char *user = NULL, *pass = NULL, *key = NULL, *host = NULL;
+	const char *server;
+	char **args;
+	int nargs, ret;
+
+	ret = flags_parse(argc, argv, flags, &usage, &args, &nargs);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (nargs > 1) {
+		free(args);
+		return flags_arg_error(&usage, "at most 1 argument");
+	}
+	server = nargs ? args[0] : NULL;
+	if (password && *password)
+		fputs("WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n", stderr);
+	if (password_stdin) {
+		if (password && *password) {
+			free(args);
+			fputs("Error: --password and --password-stdin are mutually exclusive\n", stderr);
+			return 1;
+		}
+		if (!username || !*username) {
+			free(args);
+			fputs("Error: Must provide --username with --password-stdin\n", stderr);
+			return 1;
+		}
+		pass = read_stdin_password();
+	} else if (password) {
+		pass = xstrdup(password);
+	}
+	user = username ? xstrdup(username) : NULL;
+
+	key = registry_auth_key(server);
+	host = registry_host_is_hub(key) ? xstrdup("docker.io") : registry_auth_key_host(key);
+
+	if ((!user || !*user) && (!pass || !*pass)) {
+		/* like docker: reuse stored credentials, else ask on a terminal */
+		struct registry_credentials stored = { 0 };
+
+		if (registry_credentials_get(key, &stored, &err) == 1 && stored.username &&
+		    *stored.username) {
+			free(user);
+			wipe(pass);
+			user = stored.username;
+			pass = stored.password;
+			stored.username = stored.password = NULL;
+			printf("Authenticating with existing credentials...\n");
+		}
+		registry_credentials_release(&stored);
+		strata_error_free(err);
+		err = NULL;
+	}
+	if (!user || !*user || !pass || !*pass) {
+		if (!isatty(0)) {
+			fputs("Error: Cannot perform an interactive login from a non TTY device\n", stderr);
+			ret = 1;
+			goto out;
+		}
+		if (!user || !*user) {
+			free(user);
+			user = prompt("Username: ", false);
+		}
+		if (!*user) {
+			fputs("Error: Username is required\n", stderr);
+			ret = 1;
+			goto out;
+		}
+		if (!pass || !*pass) {
+			wipe(pass);
+			pass = prompt("Password: ", true);
+		}
+		if (!*pass) {
+			fputs("Error: Password is required\n", stderr);
+			ret = 1;
+			goto out;
+		}
+	}
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	registry_config_init(&cfg);
+	if (registry_config_load(&cfg, ctx->config_path, &err) < 0) {
+		ret = cli_fail(err);
+		registry_config_release(&cfg);
+		goto out;
+	}
+	creds.username = user;
+	creds.password = pass;
+	opts.config = &cfg;
+	opts.credentials = &creds;
+	if (registry_client_new(host, &opts, &client, &err) < 0 ||
+	    registry_login(client, &err) < 0) {
+		ret = cli_fail_daemon(err);
+		registry_client_free(client);
+		registry_config_release(&cfg);
+		goto out;
+	}
+	registry_client_free(client);
+	registry_config_release(&cfg);
+
+	if (registry_credentials_store(key, &creds, &err) < 0) {
+		fprintf(stderr, "Error: saving credentials: %s\n", err->msg);
+		strata_error_free(err);
+		ret = 1;
+		goto out;
+	}
+	{
+		/* docker warns when the password lands in the file (no helper) */
+		char *cfgpath = registry_docker_config_path();
+		FILE *f = fopen(cfgpath, "r");
+		bool helper = false;
+
+		if (f) {
+			char *line = NULL;
+			size_t cap = 0;
+
+			while (getline(&line, &cap, f) > 0)
+				if (strstr(line, "\"credsStore\"") || strstr(line, "\"credHelpers\""))
+					helper = true;
+			free(line);
+			fclose(f);
+		}
+		if (!helper)
+			fprintf(stderr,
+				"WARNING! Your password will be stored unencrypted in %s.\n"
+				"Configure a credential helper to remove this warning. See\n"
+				"https://docs.docker.com/engine/reference/commandline/login/#credentials-store\n\n",
+				cfgpath);
+		free(cfgpath);
+	}
+	printf("Login Succeeded\n");
+	ret = 0;
+out:
+	free(user);
+	wipe(pass);
+	free(key);
+	free(host);
+	free(args);
+	return ret;
+}
