@@ -17,17 +17,95 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "flags.h"
 #include "registry/auth.h"
 #include "registry/config.h"
 #include "registry/registry.h"
 #include "util/alloc.h"
 #include "util/strbuf.h"
 
-static const struct command_usage usage = {
-	"login", "strata login [OPTIONS] [SERVER]",
-	"Log in to a Docker registry.\nIf no server is specified, the default is defined by the daemon.",
-};
+/*
+ * Flags are parsed here rather than with flags.h so that this command builds
+ * on its own; the forms and messages are pflag's.
+ */
+static const char usage_text[] =
+	"\nUsage:  strata login [OPTIONS] [SERVER]\n\n"
+	"Log in to a Docker registry.\n"
+	"If no server is specified, the default is defined by the daemon.\n\n"
+	"Options:\n"
+	"  -p, --password string   Password\n"
+	"      --password-stdin    Take the password from stdin\n"
+	"  -u, --username string   Username\n";
+
+static int login_usage_error(const char *what, const char *arg)
+{
+	if (arg[1] == '-')
+		fprintf(stderr, "%s: %s", what, arg);
+	else
+		fprintf(stderr, "%s: '%c' in %s", what, arg[1], arg);
+	fputs("\nSee 'strata login --help'.\n", stderr);
+	return 125;
+}
+
+/* Returns 0, -1 for --help, or an exit status. */
+static int parse_login_args(int argc, char **argv, const char **username, const char **password,
+			    bool *password_stdin, const char **server)
+{
+	int npos = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char **target = NULL;
+		const char *val = NULL;
+
+		if (!strcmp(a, "--")) {
+			for (i++; i < argc; i++, npos++)
+				*server = argv[i];
+			break;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(usage_text, stdout);
+			return -1;
+		}
+		if (!strcmp(a, "--password-stdin")) {
+			*password_stdin = true;
+			continue;
+		}
+		if (!strncmp(a, "--username", 10) && (a[10] == '=' || !a[10]))
+			target = username, val = a[10] ? a + 11 : NULL;
+		else if (!strncmp(a, "--password", 10) && (a[10] == '=' || !a[10]))
+			target = password, val = a[10] ? a + 11 : NULL;
+		else if (a[0] == '-' && (a[1] == 'u' || a[1] == 'p'))
+			target = a[1] == 'u' ? username : password, val = a[2] ? a + 2 + (a[2] == '=') : NULL;
+		else if (a[0] == '-' && a[1])
+			return login_usage_error(a[1] == '-' ? "unknown flag" : "unknown shorthand flag", a);
+		if (target) {
+			if (!val) {
+				if (i + 1 >= argc)
+					return login_usage_error("flag needs an argument", a);
+				val = argv[++i];
+			}
+			*target = val;
+			continue;
+		}
+		*server = a;
+		npos++;
+	}
+	if (npos > 1) {
+		fprintf(stderr, "\"strata login\" requires at most 1 argument.\n"
+				"See 'strata login --help'.\n\nUsage:  strata login [OPTIONS] [SERVER]\n\n"
+				"Log in to a Docker registry\n");
+		return 1;
+	}
+	return 0;
+}
+
+static int fail(struct strata_error *err, bool daemon)
+{
+	fprintf(stderr, "%s%s\n", daemon ? "Error response from daemon: " : "Error: ",
+		err ? err->msg : "unknown error");
+	strata_error_free(err);
+	return 1;
+}
 
 #define MAX_PASSWORD (64 * 1024)
 
@@ -84,40 +162,26 @@ int cmd_login(int argc, char **argv, struct cli_ctx *ctx)
 {
 	const char *username = NULL, *password = NULL;
 	bool password_stdin = false;
-	const struct flag flags[] = {
-		{ "username", 'u', FLAG_STRING, &username, "Username" },
-		{ "password", 'p', FLAG_STRING, &password, "Password" },
-		{ "password-stdin", 0, FLAG_BOOL, &password_stdin, "Take the password from stdin" },
-		{ 0 },
-	};
 	struct registry_config cfg;
 	struct registry_client_options opts = { 0 };
 	struct registry_credentials creds = { 0 };
 	struct registry_client *client = NULL;
 	struct strata_error *err = NULL;
 	char *user = NULL, *pass = NULL, *key = NULL, *host = NULL;
-	const char *server;
-	char **args;
-	int nargs, ret;
+	const char *server = NULL;
+	int ret;
 
-	ret = flags_parse(argc, argv, flags, &usage, &args, &nargs);
+	ret = parse_login_args(argc, argv, &username, &password, &password_stdin, &server);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	if (nargs > 1) {
-		free(args);
-		return flags_arg_error(&usage, "at most 1 argument");
-	}
-	server = nargs ? args[0] : NULL;
 	if (password && *password)
 		fputs("WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n", stderr);
 	if (password_stdin) {
 		if (password && *password) {
-			free(args);
 			fputs("Error: --password and --password-stdin are mutually exclusive\n", stderr);
 			return 1;
 		}
 		if (!username || !*username) {
-			free(args);
 			fputs("Error: Must provide --username with --password-stdin\n", stderr);
 			return 1;
 		}
@@ -176,7 +240,7 @@ int cmd_login(int argc, char **argv, struct cli_ctx *ctx)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	registry_config_init(&cfg);
 	if (registry_config_load(&cfg, ctx->config_path, &err) < 0) {
-		ret = cli_fail(err);
+		ret = fail(err, false);
 		registry_config_release(&cfg);
 		goto out;
 	}
@@ -186,7 +250,7 @@ int cmd_login(int argc, char **argv, struct cli_ctx *ctx)
 	opts.credentials = &creds;
 	if (registry_client_new(host, &opts, &client, &err) < 0 ||
 	    registry_login(client, &err) < 0) {
-		ret = cli_fail_daemon(err);
+		ret = fail(err, true);
 		registry_client_free(client);
 		registry_config_release(&cfg);
 		goto out;
@@ -231,6 +295,5 @@ out:
 	wipe(pass);
 	free(key);
 	free(host);
-	free(args);
 	return ret;
 }

@@ -6,34 +6,47 @@
 #include <stdlib.h>
 
 #include "cli.h"
-#include "flags.h"
+#include <string.h>
+
 #include "registry/auth.h"
 
-static const struct command_usage usage = {
-	"logout", "strata logout [SERVER]",
-	"Log out from a Docker registry.\nIf no server is specified, the default is defined by the daemon.",
-};
+static const char usage_text[] =
+	"\nUsage:  strata logout [SERVER]\n\n"
+	"Log out from a Docker registry.\n"
+	"If no server is specified, the default is defined by the daemon.\n";
 
 int cmd_logout(int argc, char **argv, struct cli_ctx *ctx)
 {
-	static const struct flag flags[] = { { 0 } };
 	struct strata_error *err = NULL;
-	char **args, *key;
-	int nargs, ret;
+	const char *server = NULL;
+	char *key;
+	int npos = 0, ret;
 
 	(void)ctx;
-	ret = flags_parse(argc, argv, flags, &usage, &args, &nargs);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (nargs > 1) {
-		free(args);
-		return flags_arg_error(&usage, "at most 1 argument");
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "unknown %s: %s\nSee 'strata logout --help'.\n",
+				argv[i][1] == '-' ? "flag" : "shorthand flag", argv[i]);
+			return 125;
+		}
+		server = argv[i];
+		npos++;
 	}
-	key = registry_auth_key(nargs ? args[0] : NULL);
-	free(args);
+	if (npos > 1) {
+		fputs("\"strata logout\" requires at most 1 argument.\nSee 'strata logout --help'.\n\n"
+		      "Usage:  strata logout [SERVER]\n\nLog out from a Docker registry\n", stderr);
+		return 1;
+	}
+	key = registry_auth_key(server);
 	ret = registry_credentials_erase(key, &err);
 	if (ret < 0) {
-		ret = cli_fail(err);
+		fprintf(stderr, "Error: %s\n", err->msg);
+		strata_error_free(err);
+		ret = 1;
 	} else if (ret == 0) {
 		printf("Not logged in to %s\n", key);
 		ret = 0;
