@@ -31,6 +31,9 @@ _dockerd_register_cleanup() {
 	else
 		_dockerd_cleanups+=("$1")
 		trap '_dockerd_run_cleanups' EXIT
+		trap 'exit 130' INT
+		trap 'exit 143' TERM
+		trap 'exit 129' HUP
 	fi
 }
 _dockerd_cleanups=()
