@@ -7,6 +7,7 @@
 #include "strata/error.h"
 
 struct strata_store;
+struct strata_image_index;
 
 struct cli_ctx {
 	const char *data_root;      /* --data-root / STRATA_DATA_ROOT */
@@ -20,14 +21,17 @@ struct cli_ctx {
  */
 int cli_open_store(struct cli_ctx *ctx, bool write, struct strata_store **out,
 		   struct strata_error **err);
+/* Open the store and load its image index; on failure prints and returns the exit status. */
+int cli_open_images(struct cli_ctx *ctx, bool write, struct strata_store **store,
+		    struct strata_image_index **idx);
 
-/* Print "Error: MSG" (docker's style) and return the exit status to use. */
+/* Print "Error: MSG" once, free err, return the exit status (1). */
 int cli_fail(struct strata_error *err);
-/* Print a usage error for cmd (docker's wording) and return 125-style status 1. */
-int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for errors docker reports as "Error response from daemon: MSG". */
+int cli_fail_daemon(struct strata_error *err);
 
 #define CLI_COMMANDS(X) \
-	X(images) X(inspect) X(history) X(tag) X(rmi) X(image) \
+	X(images) X(inspect) X(history) X(tag) X(rmi) X(image) X(import) X(check) \
 	X(login) X(logout)
 
 #define CLI_DECLARE(name) int cmd_##name(int argc, char **argv, struct cli_ctx *ctx);

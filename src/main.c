@@ -1,1 +1,97 @@
-int main(void) { return 0; }
+/* strata: Docker's image commands over Docker's image store, without a daemon. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define STRATA_VERSION "0.1.0"
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv, struct cli_ctx *ctx);
+};
+
+static const struct command commands[] = {
+#define CLI_ENTRY(name) { #name, cmd_##name },
+	CLI_COMMANDS(CLI_ENTRY)
+#undef CLI_ENTRY
+};
+
+static void usage(FILE *f)
+{
+	fputs("\nUsage:  strata [OPTIONS] COMMAND\n\n"
+	      "A daemonless container image engine over Docker's image store\n\n"
+	      "Options:\n"
+	      "      --data-root string        Docker data root to work on (default \"/var/lib/strata\",\n"
+	      "                                env STRATA_DATA_ROOT)\n"
+	      "      --storage-driver string   overlay2 or vfs (default: what the root uses)\n"
+	      "      --config string           strata's config file (default /etc/strata/config.json)\n"
+	      "  -v, --version                 Print version information and quit\n\n"
+	      "Commands:\n", f);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %s\n", commands[i].name);
+	fputs("\nRun 'strata COMMAND --help' for more information on a command.\n", f);
+}
+
+/* Global options come before the command: --name VALUE or --name=VALUE. */
+static int global_option(int argc, char **argv, int *i, const char *name, const char **out)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+
+	if (strncmp(a, name, n))
+		return 0;
+	if (a[n] == '=') {
+		*out = a + n + 1;
+		return 1;
+	}
+	if (a[n])
+		return 0;
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "flag needs an argument: %s\nSee 'strata --help'.\n", name);
+		return -1;
+	}
+	*out = argv[++*i];
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_ctx ctx = { 0 };
+	int i;
+
+	ctx.data_root = getenv("STRATA_DATA_ROOT");
+	if (!ctx.data_root || !*ctx.data_root)
+		ctx.data_root = "/var/lib/strata";
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		int r;
+
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		}
+		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-v")) {
+			printf("strata version %s\n", STRATA_VERSION);
+			return 0;
+		}
+		if ((r = global_option(argc, argv, &i, "--data-root", &ctx.data_root)) ||
+		    (r = global_option(argc, argv, &i, "--storage-driver", &ctx.storage_driver)) ||
+		    (r = global_option(argc, argv, &i, "--config", &ctx.config_path))) {
+			if (r < 0)
+				return 125;
+			continue;
+		}
+		fprintf(stderr, "unknown flag: %s\nSee 'strata --help'.\n", argv[i]);
+		return 125;
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 1;
+	}
+	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+		if (!strcmp(argv[i], commands[c].name))
+			return commands[c].fn(argc - i, argv + i, &ctx);
+	fprintf(stderr, "strata: '%s' is not a strata command.\nSee 'strata --help'\n", argv[i]);
+	return 1;
+}

@@ -100,4 +100,23 @@ struct strata_history_entry {
 int strata_image_history(const struct strata_image_index *idx, const struct strata_image *img,
 			 struct strata_history_entry **out, size_t *nr, struct strata_error **err);
 void strata_history_free(struct strata_history_entry *entries, size_t nr);
+
+
+struct strata_import_options {
+	const char *const *changes; /* -c: Dockerfile instructions applied to the config */
+	size_t nr_changes;
+	const char *message;  /* -m, default "Imported from -" */
+	const char *platform; /* "os/arch[/variant]", default linux/<host arch> */
+	const char *ref;      /* REPOSITORY[:TAG] to tag, or NULL */
+};
+
+/*
+ * docker import: a rootfs tar (plain, gzip or zstd; path or "-" for stdin)
+ * becomes a one-layer image with the config dockerd writes for an import;
+ * the input tar bytes are kept as the layer (tar-split).  A regular file is
+ * hashed first so that the layer's cache-id derives from its content (the
+ * same input gives the same store).  id receives "sha256:<image id>".
+ */
+int strata_image_import(struct strata_image_index *idx, const char *path,
+			const struct strata_import_options *opts, char id[72], struct strata_error **err);
 #endif

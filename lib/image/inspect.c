@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image/config.h"
 #include "image/image-private.h"
 #include "image/imagedb.h"
 #include "json/gojson.h"
@@ -12,74 +13,10 @@
 #include "util/strbuf.h"
 #include "util/timefmt.h"
 
-/*
- * container.Config as Go marshals it: every field in struct order, with the
- * zero value when the stored config lacks it, omitempty ones only when set.
- */
-static const struct {
-	const char *key;
-	enum { STR, BOOL, NUL, OMIT } zero;
-} config_fields[] = {
-	{ "Hostname", STR }, { "Domainname", STR }, { "User", STR }, { "AttachStdin", BOOL },
-	{ "AttachStdout", BOOL }, { "AttachStderr", BOOL }, { "ExposedPorts", OMIT }, { "Tty", BOOL },
-	{ "OpenStdin", BOOL }, { "StdinOnce", BOOL }, { "Env", NUL }, { "Cmd", NUL },
-	{ "Healthcheck", OMIT }, { "ArgsEscaped", OMIT }, { "Image", STR }, { "Volumes", NUL },
-	{ "WorkingDir", STR }, { "Entrypoint", NUL }, { "NetworkDisabled", OMIT }, { "MacAddress", OMIT },
-	{ "OnBuild", NUL }, { "Labels", NUL }, { "StopSignal", OMIT }, { "StopTimeout", OMIT },
-	{ "Shell", OMIT },
-};
-
-static bool go_empty(const json_t *v)
-{
-	return !v || json_is_null(v) || json_is_false(v) || (json_is_string(v) && !json_string_length(v)) ||
-	       (json_is_integer(v) && !json_integer_value(v)) || (json_is_array(v) && !json_array_size(v)) ||
-	       (json_is_object(v) && !json_object_size(v));
-}
-
-static json_t *healthcheck(const json_t *hc)
-{
-	static const char *const keys[] = { "Test", "Interval", "Timeout", "StartPeriod", "Retries" };
-	json_t *out = json_object();
-
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		json_t *v = json_object_get(hc, keys[i]);
-
-		if (!go_empty(v))
-			json_object_set(out, keys[i], v);
-	}
-	return out;
-}
-
+/* container.Config as the API marshals it; a config without one is null. */
 static json_t *api_config(const json_t *cfg)
 {
-	json_t *out;
-
-	if (!json_is_object(cfg))
-		return json_null();
-	out = json_object();
-	for (size_t i = 0; i < sizeof(config_fields) / sizeof(config_fields[0]); i++) {
-		const char *key = config_fields[i].key;
-		json_t *v = json_object_get(cfg, key);
-
-		if (config_fields[i].zero == OMIT) {
-			if (go_empty(v))
-				continue;
-			if (!strcmp(key, "Healthcheck"))
-				json_object_set_new(out, key, healthcheck(v));
-			else
-				json_object_set(out, key, v);
-			continue;
-		}
-		if (v && !json_is_null(v))
-			json_object_set(out, key, v);
-		else if (config_fields[i].zero == STR)
-			json_object_set_new(out, key, json_string(""));
-		else if (config_fields[i].zero == BOOL)
-			json_object_set_new(out, key, json_false());
-		else
-			json_object_set_new(out, key, json_null());
-	}
-	return out;
+	return json_is_object(cfg) ? config_container_ordered(cfg) : json_null();
 }
 
 static json_t *string_array(const char **items, size_t n)

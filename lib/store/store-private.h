@@ -6,6 +6,8 @@
 
 #include "strata/store.h"
 
+struct graph_driver;
+
 struct strata_store {
 	char *root;        /* absolute, cleaned data root */
 	char *driver_name; /* "overlay2" or "vfs" */
@@ -14,9 +16,11 @@ struct strata_store {
 	int lock_fd;       /* held exclusively by writers, -1 otherwise */
 	int dockerd_guard_fd; /* shared flock on volumes/metadata.db while writing */
 	bool writable;
+	struct graph_driver *driver; /* opened on first use */
 };
 
-/* overlay2 when an overlay mount works under root_fd, else vfs. */
-const char *store_default_driver(int root_fd);
+/* The graph driver of the store, opened on first use (owned by the store). */
+int store_driver(struct strata_store *store, struct graph_driver **out,
+		 struct strata_error **err);
 
 #endif

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "driver/driver.h"
 #include "store/store-private.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
@@ -150,7 +151,7 @@ int strata_store_open(const char *data_root, const char *driver, unsigned flags,
 	else if (detected)
 		store->driver_name = xstrdup(detected);
 	else
-		store->driver_name = xstrdup(store->writable ? store_default_driver(store->root_fd) : "overlay2");
+		store->driver_name = xstrdup(store->writable ? graph_driver_detect(store->root_fd) : "overlay2");
 
 	if (store->writable) {
 		ret = guard_against_dockerd(store, err);
@@ -185,6 +186,7 @@ void strata_store_free(struct strata_store *store)
 {
 	if (!store)
 		return;
+	graph_driver_close(store->driver);
 	if (store->image_fd >= 0)
 		close(store->image_fd);
 	if (store->lock_fd >= 0)
@@ -201,9 +203,18 @@ void strata_store_free(struct strata_store *store)
 const char *strata_store_root(const struct strata_store *store) { return store->root; }
 const char *strata_store_driver_name(const struct strata_store *store) { return store->driver_name; }
 
-const char *store_default_driver(int root_fd)
+int store_driver(struct strata_store *store, struct graph_driver **out, struct strata_error **err)
 {
-	/* Replaced by the graph driver's own probe once drivers exist. */
-	(void)root_fd;
-	return "overlay2";
+	int ret;
+
+	if (!store->driver) {
+		if (!store->writable)
+			return strata_error_set(err, STRATA_ERR_INVALID, 0,
+						"store '%s' was opened read-only", store->root);
+		ret = graph_driver_open(store->root_fd, store->driver_name, &store->driver, err);
+		if (ret < 0)
+			return ret;
+	}
+	*out = store->driver;
+	return 0;
 }

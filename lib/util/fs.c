@@ -127,9 +127,13 @@ int fs_write_file_atomic_at(int dirfd, const char *name, const void *data,
 			    size_t len, mode_t mode, struct strata_error **err)
 {
 	_cleanup_free_ char *tmp = NULL;
+	_cleanup_free_ char *dir = NULL;
+	const char *slash = strrchr(name, '/');
 	int ret;
 
-	tmp = xasprintf(".tmp-%s.%ld", name, (long)getpid());
+	/* The temporary file lives in the target's own folder: rename stays atomic. */
+	dir = slash ? xstrndup(name, (size_t)(slash - name)) : xstrdup(".");
+	tmp = xasprintf("%s/.tmp-%s.%ld", dir, slash ? slash + 1 : name, (long)getpid());
 	ret = fs_write_file_at(dirfd, tmp, data, len, mode, err);
 	if (ret < 0) {
 		unlinkat(dirfd, tmp, 0);
@@ -141,7 +145,7 @@ int fs_write_file_atomic_at(int dirfd, const char *name, const void *data,
 		unlinkat(dirfd, tmp, 0);
 		return strata_error_set(err, errcode_for(e), e, "rename into '%s'", name);
 	}
-	return fs_fsync_dir_at(dirfd, ".", err);
+	return fs_fsync_dir_at(dirfd, dir, err);
 }
 
 int fs_mkdir_at(int dirfd, const char *name, mode_t mode, struct strata_error **err)

@@ -1,0 +1,418 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive/apply.h"
+#include "driver/driver.h"
+#include "layer/layerdb.h"
+#include "layer/layerstore.h"
+#include "store/store-private.h"
+#include "util/alloc.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/safepath.h"
+#include "tarsplit/tarsplit.h"
+
+#define LAYERS_DIR "layerdb/sha256"
+#define MOUNTS_DIR "layerdb/mounts"
+
+/* Count how many folders below dir of image_fd have a "parent" file naming chain_id. */
+static int count_parent_refs(struct strata_store *store, const char *dir, const char *chain_id,
+			     size_t *count, struct strata_error **err)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int fd;
+
+	fd = openat(store->image_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return strata_error_set(err, STRATA_ERR_IO, errno, "open '%s'", dir);
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return strata_error_set(err, STRATA_ERR_IO, errno, "read '%s'", dir);
+	}
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *path = NULL;
+		_cleanup_free_ char *parent = NULL;
+		size_t len;
+
+		if (de->d_name[0] == '.' || strstr(de->d_name, "-removing"))
+			continue;
+		path = xasprintf("%s/parent", de->d_name);
+		if (fs_read_file_at(dirfd(d), path, 4096, &parent, &len, err) < 0) {
+			strata_error_freep(err);
+			continue;
+		}
+		while (len && (parent[len - 1] == '\n' || parent[len - 1] == ' '))
+			parent[--len] = '\0';
+		if (!strcmp(parent, chain_id))
+			(*count)++;
+	}
+	return 0;
+}
+
+static int references(struct strata_store *store, const char *chain_id, const char *const *in_use,
+		      size_t nr_in_use, size_t *count, struct strata_error **err)
+{
+	int ret;
+
+	*count = 0;
+	for (size_t i = 0; i < nr_in_use; i++)
+		if (!strcmp(in_use[i], chain_id))
+			(*count)++;
+	ret = count_parent_refs(store, LAYERS_DIR, chain_id, count, err);
+	if (ret < 0)
+		return ret;
+	return count_parent_refs(store, MOUNTS_DIR, chain_id, count, err);
+}
+
+/* dockerd's order: rename the layerdb folder aside, remove the driver folder, then the rest. */
+static int delete_layer(struct strata_store *store, struct graph_driver *driver,
+			const struct layer_record *rec, struct strata_error **err)
+{
+	_cleanup_free_ char *from = xasprintf(LAYERS_DIR "/%s", rec->chain_id + 7);
+	_cleanup_free_ char *aside = xasprintf(LAYERS_DIR "/%s-%ld-removing", rec->chain_id + 7, (long)getpid());
+	int ret;
+
+	if (renameat(store->image_fd, from, store->image_fd, aside) < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "move layer %s aside", rec->chain_id);
+	ret = fs_fsync_dir_at(store->image_fd, LAYERS_DIR, err);
+	if (ret < 0)
+		return ret;
+	ret = graph_driver_remove(driver, rec->cache_id, err);
+	if (ret < 0)
+		return strata_error_wrap(err, "remove layer %s", rec->chain_id);
+	return fs_remove_tree_at(store->image_fd, aside, err);
+}
+
+int layerstore_release(struct strata_store *store, const char *chain_id,
+		       const char *const *in_use, size_t nr_in_use,
+		       layer_deleted_fn deleted, void *cookie, struct strata_error **err)
+{
+	struct graph_driver *driver;
+	char current[STRATA_DIGEST_LEN + 1];
+	int ret;
+
+	ret = store_driver(store, &driver, err);
+	if (ret < 0)
+		return ret;
+	snprintf(current, sizeof(current), "%s", chain_id);
+	while (*current) {
+		struct layer_record rec;
+		size_t refs;
+
+		ret = references(store, current, in_use, nr_in_use, &refs, err);
+		if (ret < 0)
+			return ret;
+		if (refs)
+			return 0;
+		ret = layerdb_read(store, current, &rec, err);
+		if (ret == -STRATA_ERR_NOT_FOUND) {
+			strata_error_freep(err);
+			return 0;
+		}
+		if (ret < 0)
+			return ret;
+		ret = delete_layer(store, driver, &rec, err);
+		if (ret < 0)
+			return ret;
+		if (deleted)
+			deleted(cookie, rec.chain_id, rec.size);
+		snprintf(current, sizeof(current), "%s", rec.parent);
+	}
+	return 0;
+}
+
+bool layerstore_has(struct strata_store *store, const char *chain_id)
+{
+	_cleanup_free_ char *dir = NULL;
+
+	if (store->image_fd < 0 || !digest_valid(chain_id))
+		return false;
+	dir = xasprintf(LAYERS_DIR "/%s", chain_id + 7);
+	return fs_exists_at(store->image_fd, dir);
+}
+
+/* cache-ids are free-form to dockerd; deriving them makes a store reproducible. */
+static void derive_cache_id(const char *seed, char out[STRATA_HEX_LEN + 1])
+{
+	_cleanup_free_ char *text = xasprintf("strata cache-id %s", seed);
+
+	sha256_hex(text, strlen(text), out);
+}
+
+struct staging {
+	char *name; /* layerdb/tmp/write-set-... */
+	int fd;
+};
+
+static int staging_create(struct strata_store *store, const char *seed, struct staging *st,
+			  struct strata_error **err)
+{
+	int ret;
+
+	if ((ret = fs_mkdir_at(store->image_fd, "layerdb", 0700, err)) < 0 ||
+	    (ret = fs_mkdir_at(store->image_fd, LAYERS_DIR, 0755, err)) < 0 ||
+	    (ret = fs_mkdir_at(store->image_fd, "layerdb/tmp", 0755, err)) < 0)
+		return ret;
+	st->name = xasprintf("layerdb/tmp/write-set-%.16s-%ld", seed, (long)getpid());
+	ret = fs_remove_tree_at(store->image_fd, st->name, err);
+	if (ret >= 0)
+		ret = fs_mkdir_at(store->image_fd, st->name, 0700, err);
+	if (ret < 0)
+		return ret;
+	st->fd = fs_open_dir_at(store->image_fd, st->name, err);
+	return st->fd < 0 ? st->fd : 0;
+}
+
+static void staging_discard(struct strata_store *store, struct staging *st)
+{
+	if (st->fd >= 0)
+		close(st->fd);
+	st->fd = -1;
+	if (st->name)
+		fs_remove_tree_at(store->image_fd, st->name, NULL);
+	free(st->name);
+	st->name = NULL;
+}
+
+static int write_record(struct staging *st, const struct layer_register_result *res, const char *cache_id,
+			const char *parent_chain, struct strata_error **err)
+{
+	char size[32];
+	int ret;
+
+	snprintf(size, sizeof(size), "%lld", (long long)res->size);
+	if ((ret = fs_write_file_at(st->fd, "diff", res->diff_id, strlen(res->diff_id), 0644, err)) < 0 ||
+	    (ret = fs_write_file_at(st->fd, "size", size, strlen(size), 0644, err)) < 0 ||
+	    (ret = fs_write_file_at(st->fd, "cache-id", cache_id, strlen(cache_id), 0644, err)) < 0)
+		return ret;
+	if (parent_chain && *parent_chain &&
+	    (ret = fs_write_file_at(st->fd, "parent", parent_chain, strlen(parent_chain), 0644, err)) < 0)
+		return ret;
+	if (fsync(st->fd) < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "fsync '%s'", st->name);
+	return 0;
+}
+
+int layerstore_register(struct strata_store *store, const char *parent_chain,
+			tar_read_fn src, void *src_cookie, const char *expected_diff_id,
+			struct layer_register_result *out, struct strata_error **err)
+{
+	struct layer_register_result res = { 0 };
+	struct tarsplit_ingest_result ing;
+	struct staging st = { NULL, -1 };
+	struct layer_record parent = { 0 };
+	struct graph_driver *driver;
+	struct layer_applier *applier = NULL;
+	char cache_id[STRATA_HEX_LEN + 1];
+	_cleanup_free_ char *final = NULL;
+	_cleanup_close_ int ts_fd = -1;
+	bool created = false;
+	int ret;
+
+	if (parent_chain && *parent_chain) {
+		ret = layerdb_read(store, parent_chain, &parent, err);
+		if (ret < 0)
+			return strata_error_wrap(err, "parent layer");
+	}
+	if (expected_diff_id) {
+		layer_chain_id(parent_chain, expected_diff_id, res.chain_id);
+		if (layerstore_has(store, res.chain_id)) {
+			struct layer_record rec;
+
+			ret = layerdb_read(store, res.chain_id, &rec, err);
+			if (ret < 0)
+				return ret;
+			memcpy(res.diff_id, rec.diff_id, sizeof(res.diff_id));
+			res.size = rec.size;
+			res.existed = true;
+			*out = res;
+			return 0;
+		}
+		derive_cache_id(res.chain_id, cache_id);
+	} else {
+		struct timespec now;
+		_cleanup_free_ char *seed = NULL;
+
+		/* The chain is unknown until the stream is read: no content to derive from. */
+		clock_gettime(CLOCK_REALTIME, &now);
+		seed = xasprintf("%s %ld %ld.%09ld", parent_chain ? parent_chain : "", (long)getpid(),
+				 (long)now.tv_sec, now.tv_nsec);
+		derive_cache_id(seed, cache_id);
+	}
+	ret = store_driver(store, &driver, err);
+	if (ret < 0)
+		return ret;
+	ret = staging_create(store, cache_id, &st, err);
+	if (ret < 0)
+		goto fail;
+	ret = graph_driver_create(driver, cache_id, *parent.cache_id ? parent.cache_id : NULL, err);
+	if (ret < 0)
+		goto fail;
+	created = true;
+	ret = graph_driver_apply_begin(driver, cache_id, &applier, err);
+	if (ret < 0)
+		goto fail;
+	ts_fd = openat(st.fd, "tar-split.json.gz", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (ts_fd < 0) {
+		ret = strata_error_set(err, STRATA_ERR_IO, errno, "create '%s/tar-split.json.gz'", st.name);
+		goto fail;
+	}
+	ret = tarsplit_ingest(src, src_cookie, ts_fd, layer_applier_entry, applier, &ing, err);
+	if (ret >= 0)
+		ret = layer_applier_finish(applier, &res.size, err);
+	if (ret < 0)
+		goto fail;
+	if (fsync(ts_fd) < 0) {
+		ret = strata_error_set(err, STRATA_ERR_IO, errno, "fsync tar-split");
+		goto fail;
+	}
+	snprintf(res.diff_id, sizeof(res.diff_id), "sha256:%s", ing.diff_id_hex);
+	snprintf(res.compressed_digest, sizeof(res.compressed_digest), "sha256:%s", ing.compressed_hex);
+	res.compressed_size = ing.compressed_size;
+	if (expected_diff_id && strcmp(expected_diff_id, res.diff_id)) {
+		ret = strata_error_set(err, STRATA_ERR_DIGEST_MISMATCH, 0,
+				       "layer diff ID mismatch: expected %s, the tar hashes to %s",
+				       expected_diff_id, res.diff_id);
+		goto fail;
+	}
+	layer_chain_id(parent_chain, res.diff_id, res.chain_id);
+	if (layerstore_has(store, res.chain_id)) {
+		/* Same content registered before (import of a known tar): keep the old one. */
+		struct layer_record rec;
+
+		layer_applier_free(applier);
+		applier = NULL;
+		staging_discard(store, &st);
+		graph_driver_remove(driver, cache_id, NULL);
+		ret = layerdb_read(store, res.chain_id, &rec, err);
+		if (ret < 0)
+			return ret;
+		res.size = rec.size;
+		res.existed = true;
+		*out = res;
+		return 0;
+	}
+	ret = write_record(&st, &res, cache_id, parent_chain, err);
+	if (ret < 0)
+		goto fail;
+	final = xasprintf(LAYERS_DIR "/%s", res.chain_id + 7);
+	if (renameat(store->image_fd, st.name, store->image_fd, final) < 0) {
+		ret = strata_error_set(err, STRATA_ERR_IO, errno, "move layer %s into place", res.chain_id);
+		goto fail;
+	}
+	ret = fs_fsync_dir_at(store->image_fd, LAYERS_DIR, err);
+	if (ret < 0)
+		goto fail;
+	close(st.fd);
+	free(st.name);
+	layer_applier_free(applier);
+	*out = res;
+	return 0;
+fail:
+	layer_applier_free(applier);
+	staging_discard(store, &st);
+	if (created)
+		graph_driver_remove(driver, cache_id, NULL);
+	return ret;
+}
+
+struct assembly {
+	struct layer_record rec;
+	int dir_fd, ts_fd;
+	compress_write_fn write;
+	void *cookie;
+};
+
+static int open_member(void *cookie, const char *name, uint64_t size, struct strata_error **err)
+{
+	struct assembly *a = cookie;
+
+	/* Names come from a file a hostile layer could have shaped: stay inside. */
+	return safepath_open(a->dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0, err);
+}
+
+static int write_out(void *cookie, const void *data, size_t len, struct strata_error **err)
+{
+	struct assembly *a = cookie;
+
+	return a->write(a->cookie, data, len, err);
+}
+
+static int assembly_open(struct strata_store *store, const char *chain_id, struct assembly *a,
+			 struct strata_error **err)
+{
+	_cleanup_free_ char *ts = NULL;
+	struct graph_driver *driver;
+	int ret;
+
+	a->dir_fd = a->ts_fd = -1;
+	ret = layerdb_read(store, chain_id, &a->rec, err);
+	if (ret < 0)
+		return ret;
+	if (store->writable) {
+		ret = store_driver(store, &driver, err);
+	} else {
+		/* Read-only commands (save, check) open the driver without creating anything. */
+		ret = graph_driver_open(store->root_fd, store->driver_name, &driver, err);
+	}
+	if (ret < 0)
+		return ret;
+	a->dir_fd = graph_driver_diff_fd(driver, a->rec.cache_id, err);
+	if (!store->writable)
+		graph_driver_close(driver);
+	if (a->dir_fd < 0)
+		return strata_error_wrap(err, "layer %s", chain_id);
+	ts = xasprintf(LAYERS_DIR "/%s/tar-split.json.gz", chain_id + 7);
+	a->ts_fd = openat(store->image_fd, ts, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (a->ts_fd < 0)
+		return strata_error_set(err, errno == ENOENT ? STRATA_ERR_CORRUPT : STRATA_ERR_IO, errno,
+					"layer %s: open tar-split.json.gz", chain_id);
+	return 0;
+}
+
+static void assembly_close(struct assembly *a)
+{
+	if (a->dir_fd >= 0)
+		close(a->dir_fd);
+	if (a->ts_fd >= 0)
+		close(a->ts_fd);
+}
+
+int layerstore_assemble(struct strata_store *store, const char *chain_id, compress_write_fn write,
+			void *cookie, struct strata_error **err)
+{
+	struct assembly a = { .write = write, .cookie = cookie };
+	int ret = assembly_open(store, chain_id, &a, err);
+
+	if (ret >= 0)
+		ret = tarsplit_assemble(a.ts_fd, open_member, write_out, &a, err);
+	assembly_close(&a);
+	if (ret < 0)
+		return strata_error_wrap(err, "rebuild layer %s", chain_id);
+	return 0;
+}
+
+int layerstore_assemble_sha256(struct strata_store *store, const char *chain_id,
+			       char hex[STRATA_HEX_LEN + 1], uint64_t *size, struct strata_error **err)
+{
+	struct assembly a = { 0 };
+	int ret = assembly_open(store, chain_id, &a, err);
+
+	if (ret >= 0)
+		ret = tarsplit_assemble_sha256(a.ts_fd, open_member, &a, hex, size, err);
+	assembly_close(&a);
+	if (ret < 0)
+		return strata_error_wrap(err, "rebuild layer %s", chain_id);
+	return 0;
+}

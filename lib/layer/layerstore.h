@@ -1,0 +1,67 @@
+/* The layer store: registering layers from tar streams and releasing unused ones. */
+#ifndef STRATA_LAYER_LAYERSTORE_H
+#define STRATA_LAYER_LAYERSTORE_H
+
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "strata/error.h"
+
+struct strata_store;
+
+typedef void (*layer_deleted_fn)(void *cookie, const char *chain_id, int64_t size);
+
+/*
+ * An image that used chain_id as its top layer is gone: delete chain_id and
+ * then each parent while nothing references it any more.  References are
+ * derived as dockerd does: the top layers of remaining images (in_use), the
+ * parents of other layers, and container mounts.  deleted is called for each
+ * removed chain, top to bottom, with its own size.
+ */
+int layerstore_release(struct strata_store *store, const char *chain_id,
+		       const char *const *in_use, size_t nr_in_use,
+		       layer_deleted_fn deleted, void *cookie, struct strata_error **err);
+
+
+#include "digest/digest.h"
+#include "compress/compress.h"
+#include "tar/tar.h"
+
+struct layer_register_result {
+	char chain_id[STRATA_DIGEST_LEN + 1];
+	char diff_id[STRATA_DIGEST_LEN + 1];
+	char compressed_digest[STRATA_DIGEST_LEN + 1]; /* sha256 of the bytes read */
+	uint64_t compressed_size;
+	int64_t size;  /* the layer's own size (dockerd's rule) */
+	bool existed;  /* the chain was already registered: nothing was written */
+};
+
+/* True when layerdb has chain_id ("sha256:..."). */
+bool layerstore_has(struct strata_store *store, const char *chain_id);
+
+/*
+ * Register a layer from a (possibly compressed) tar stream on parent_chain
+ * ("" or NULL for a base layer), in one pass: decompress, hash, record
+ * tar-split, extract into a new driver folder.  When expected_diff_id is
+ * given the cache-id is derived from the chain ID (reproducible stores), an
+ * existing chain is reused without reading src, and a different diff ID
+ * fails with STRATA_ERR_DIGEST_MISMATCH.  The layerdb entry is staged under
+ * layerdb/tmp and renamed into place only when complete; on failure nothing
+ * of the layer stays behind.
+ */
+int layerstore_register(struct strata_store *store, const char *parent_chain,
+			tar_read_fn src, void *src_cookie, const char *expected_diff_id,
+			struct layer_register_result *out, struct strata_error **err);
+/*
+ * Rebuild chain_id's exact layer tar from its tar-split.json.gz and the
+ * files in its driver folder (member paths resolved inside that folder),
+ * writing it to write; every member's size and CRC-64 is verified.
+ */
+int layerstore_assemble(struct strata_store *store, const char *chain_id, compress_write_fn write,
+			void *cookie, struct strata_error **err);
+/* The same, returning sha256 (to compare with the diff ID) and size. */
+int layerstore_assemble_sha256(struct strata_store *store, const char *chain_id,
+			       char hex[STRATA_HEX_LEN + 1], uint64_t *size, struct strata_error **err);
+
+#endif

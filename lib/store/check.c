@@ -1,0 +1,508 @@
+/*
+ * The store checker: everything dockerd relies on, one problem per line.
+ * Repairs only remove what nothing uses (orphans, leftovers, dangling
+ * references) or restore what can be derived (overlay2 l/ links).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compress/compress.h"
+#include "driver/driver.h"
+#include "image/imagedb.h"
+#include "image/refstore.h"
+#include "json/gojson.h"
+#include "layer/layerdb.h"
+#include "layer/layerstore.h"
+#include "store/store-private.h"
+#include "strata/check.h"
+#include "tarsplit/tarsplit.h"
+#include "util/alloc.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+struct checker {
+	struct strata_store *store;
+	struct graph_driver *driver;
+	const struct strata_check_options *opts;
+	strata_check_report_fn report;
+	void *cookie;
+	struct strata_check_result res;
+	/* chain IDs used by images (every prefix) and mounts */
+	char **used_chains;
+	size_t nr_used, alloc_used;
+	/* cache-ids named by layerdb entries and mounts */
+	char **cache_ids;
+	size_t nr_cache, alloc_cache;
+	char **images; /* valid image IDs */
+	size_t nr_images, alloc_images;
+};
+
+static void problem(struct checker *c, const char *object, bool repaired, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void problem(struct checker *c, const char *object, bool repaired, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	c->res.problems++;
+	if (repaired)
+		c->res.repaired++;
+	if (c->report)
+		c->report(c->cookie, object, msg, repaired);
+}
+
+static void push(char ***arr, size_t *nr, size_t *alloc, const char *s)
+{
+	ALLOC_GROW(*arr, *nr + 1, *alloc);
+	(*arr)[(*nr)++] = xstrdup(s);
+}
+
+static bool contains(char **arr, size_t nr, const char *s)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (!strcmp(arr[i], s))
+			return true;
+	return false;
+}
+
+static void free_list(char **arr, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		free(arr[i]);
+	free(arr);
+}
+
+/* Open a folder below the image dir for listing; NULL when it does not exist. */
+static DIR *open_listing(struct checker *c, const char *path)
+{
+	int fd = openat(c->store->image_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d)
+		close(fd);
+	return d;
+}
+
+static bool layer_exists(struct checker *c, const char *chain_id)
+{
+	_cleanup_free_ char *dir = xasprintf("layerdb/sha256/%s", chain_id + 7);
+
+	return fs_exists_at(c->store->image_fd, dir);
+}
+
+static void check_images(struct checker *c)
+{
+	_cleanup_closedir_ DIR *d = open_listing(c, "imagedb/content/sha256");
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		_cleanup_free_ char *bytes = NULL;
+		_cleanup_json_ json_t *cfg = NULL;
+		struct strata_error *err = NULL;
+		char object[96], chain[STRATA_DIGEST_LEN + 1] = "";
+		json_t *diff_ids, *v;
+		size_t len, i;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(object, sizeof(object), "image sha256:%.64s", de->d_name);
+		if (!digest_hex_valid(de->d_name)) {
+			problem(c, object, false, "unexpected file in imagedb/content/sha256");
+			continue;
+		}
+		c->res.images++;
+		if (imagedb_read_config(c->store, de->d_name, &bytes, &len, &err) < 0 ||
+		    gojson_parse(bytes, len, "config", &cfg, &err) < 0) {
+			problem(c, object, false, "%s", err->msg);
+			strata_error_free(err);
+			continue;
+		}
+		push(&c->images, &c->nr_images, &c->alloc_images, object + 6);
+		diff_ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
+		json_array_foreach(diff_ids, i, v) {
+			if (!json_is_string(v) || !digest_valid(json_string_value(v))) {
+				problem(c, object, false, "malformed diff ID in rootfs");
+				break;
+			}
+			layer_chain_id(chain, json_string_value(v), chain);
+			if (!contains(c->used_chains, c->nr_used, chain))
+				push(&c->used_chains, &c->nr_used, &c->alloc_used, chain);
+			if (!layer_exists(c, chain)) {
+				problem(c, object, false, "layer %s (diff %s) is missing", chain, json_string_value(v));
+				break;
+			}
+		}
+	}
+}
+
+static void check_metadata(struct checker *c)
+{
+	_cleanup_closedir_ DIR *d = open_listing(c, "imagedb/metadata/sha256");
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		_cleanup_free_ char *parent = NULL;
+		struct strata_error *err = NULL;
+		char object[96], id[STRATA_DIGEST_LEN + 1];
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(object, sizeof(object), "image metadata %.64s", de->d_name);
+		snprintf(id, sizeof(id), "sha256:%.64s", de->d_name);
+		if (!digest_hex_valid(de->d_name) || !contains(c->images, c->nr_images, id)) {
+			_cleanup_free_ char *path = xasprintf("imagedb/metadata/sha256/%s", de->d_name);
+			bool fixed = c->opts->repair && fs_remove_tree_at(c->store->image_fd, path, NULL) == 0;
+
+			problem(c, object, fixed, "metadata of an image that does not exist");
+			continue;
+		}
+		if (imagedb_get_parent(c->store, de->d_name, &parent, &err) < 0) {
+			problem(c, object, false, "%s", err->msg);
+			strata_error_free(err);
+		} else if (parent && !contains(c->images, c->nr_images, parent)) {
+			problem(c, object, false, "parent image %s does not exist", parent);
+		}
+	}
+}
+
+/* Decompress the whole tar-split file: a truncated or damaged one fails here. */
+static int tarsplit_readable(int fd, struct strata_error **err)
+{
+	struct decomp_reader *d = decomp_reader_new(compress_fd_read, &fd, 0);
+	struct decomp_sums sums;
+	enum compress_kind kind;
+	int ret;
+
+	ret = decomp_reader_detect(d, &kind, err);
+	if (ret >= 0 && kind != COMPRESS_GZIP)
+		ret = strata_error_set(err, STRATA_ERR_CORRUPT, 0, "tar-split.json.gz is not gzip (dockerd: gzip: invalid header)");
+	if (ret >= 0)
+		ret = decomp_reader_finish(d, &sums, err);
+	decomp_reader_free(d);
+	return ret;
+}
+
+static void check_layer_deep(struct checker *c, const char *object, const struct layer_record *rec)
+{
+	struct strata_error *err = NULL;
+	char hex[STRATA_HEX_LEN + 1];
+	uint64_t size;
+
+	if (layerstore_assemble_sha256(c->store, rec->chain_id, hex, &size, &err) < 0) {
+		problem(c, object, false, "cannot rebuild the layer tar: %s", err->msg);
+		strata_error_free(err);
+	} else if (strcmp(hex, rec->diff_id + 7)) {
+		problem(c, object, false, "rebuilt layer tar hashes to sha256:%s, not its diff ID %s", hex, rec->diff_id);
+	}
+}
+
+static void report_driver_problem(void *cookie, const char *id, const char *what)
+{
+	struct checker *c = cookie;
+	_cleanup_free_ char *object = xasprintf("%s/%s", graph_driver_name(c->driver), id);
+
+	problem(c, object, false, "%s", what);
+}
+
+static bool remove_orphan_layer(struct checker *c, const char *dirname, const char *cache_id)
+{
+	_cleanup_free_ char *path = xasprintf("layerdb/sha256/%s", dirname);
+
+	if (!c->opts->repair)
+		return false;
+	if (cache_id && *cache_id && !contains(c->cache_ids, c->nr_cache, cache_id) &&
+	    graph_driver_remove(c->driver, cache_id, NULL) < 0)
+		return false;
+	return fs_remove_tree_at(c->store->image_fd, path, NULL) == 0;
+}
+
+/* Chains used by images, plus the parents of used chains and of container mounts. */
+static void collect_mount_chains(struct checker *c)
+{
+	_cleanup_closedir_ DIR *d = open_listing(c, "layerdb/mounts");
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		static const char *const files[] = { "mount-id", "init-id", "parent" };
+
+		if (de->d_name[0] == '.')
+			continue;
+		for (size_t i = 0; i < 3; i++) {
+			_cleanup_free_ char *path = xasprintf("layerdb/mounts/%s/%s", de->d_name, files[i]);
+			_cleanup_free_ char *v = NULL;
+			struct strata_error *err = NULL;
+
+			if (fs_read_file_at(c->store->image_fd, path, 4096, &v, NULL, &err) < 0) {
+				strata_error_free(err);
+				continue;
+			}
+			if (i < 2)
+				push(&c->cache_ids, &c->nr_cache, &c->alloc_cache, v);
+			else if (digest_valid(v) && !contains(c->used_chains, c->nr_used, v))
+				push(&c->used_chains, &c->nr_used, &c->alloc_used, v);
+		}
+	}
+}
+
+static void check_layers(struct checker *c)
+{
+	_cleanup_closedir_ DIR *d = open_listing(c, "layerdb/sha256");
+	struct dirent *de;
+
+	/* A used chain keeps its parents: walk every used chain down. */
+	for (size_t i = 0; i < c->nr_used; i++) {
+		struct layer_record rec;
+		struct strata_error *err = NULL;
+
+		if (layerdb_read(c->store, c->used_chains[i], &rec, &err) < 0) {
+			strata_error_free(err);
+			continue;
+		}
+		push(&c->cache_ids, &c->nr_cache, &c->alloc_cache, rec.cache_id);
+		if (*rec.parent && !contains(c->used_chains, c->nr_used, rec.parent))
+			push(&c->used_chains, &c->nr_used, &c->alloc_used, rec.parent);
+	}
+	while (d && (de = readdir(d))) {
+		struct layer_record rec;
+		struct strata_error *err = NULL;
+		_cleanup_close_ int ts_fd = -1;
+		_cleanup_free_ char *ts = NULL;
+		char object[96], chain[STRATA_DIGEST_LEN + 1], expect[STRATA_DIGEST_LEN + 1];
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(object, sizeof(object), "layer sha256:%.64s", de->d_name);
+		if (!digest_hex_valid(de->d_name)) {
+			_cleanup_free_ char *cache = NULL;
+			_cleanup_free_ char *path = xasprintf("layerdb/sha256/%s/cache-id", de->d_name);
+			struct strata_error *e2 = NULL;
+
+			if (fs_read_file_at(c->store->image_fd, path, 4096, &cache, NULL, &e2) < 0 ||
+			    !graph_driver_id_valid(cache)) {
+				free(cache);
+				cache = NULL;
+				strata_error_free(e2);
+			}
+			problem(c, object, remove_orphan_layer(c, de->d_name, cache),
+				"leftover of an interrupted layer removal");
+			continue;
+		}
+		c->res.layers++;
+		snprintf(chain, sizeof(chain), "sha256:%.64s", de->d_name);
+		if (layerdb_read(c->store, chain, &rec, &err) < 0) {
+			problem(c, object, false, "%s", err->msg);
+			strata_error_free(err);
+			continue;
+		}
+		layer_chain_id(rec.parent, rec.diff_id, expect);
+		if (strcmp(expect, chain))
+			problem(c, object, false, "chain ID does not match parent %s + diff %s (expected %s)",
+				*rec.parent ? rec.parent : "(none)", rec.diff_id, expect);
+		if (*rec.parent && !layer_exists(c, rec.parent))
+			problem(c, object, false, "parent layer %s is missing", rec.parent);
+		if (!contains(c->used_chains, c->nr_used, chain)) {
+			problem(c, object, remove_orphan_layer(c, de->d_name, rec.cache_id),
+				"no image or container uses this layer");
+			continue;
+		}
+		if (!graph_driver_exists(c->driver, rec.cache_id)) {
+			problem(c, object, false, "driver folder %s/%s is missing", graph_driver_name(c->driver), rec.cache_id);
+			continue;
+		}
+		{
+			struct layer_record parent = { 0 };
+
+			if (*rec.parent && layerdb_read(c->store, rec.parent, &parent, &err) < 0) {
+				strata_error_free(err);
+				err = NULL;
+			}
+			if (graph_driver_check(c->driver, rec.cache_id, *parent.cache_id ? parent.cache_id : NULL,
+					       report_driver_problem, c, &err) < 0) {
+				problem(c, object, false, "%s", err->msg);
+				strata_error_free(err);
+				err = NULL;
+			}
+		}
+		ts = xasprintf("layerdb/sha256/%s/tar-split.json.gz", de->d_name);
+		ts_fd = openat(c->store->image_fd, ts, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (ts_fd < 0) {
+			problem(c, object, false, "tar-split.json.gz is missing: save and push cannot rebuild this layer");
+			continue;
+		}
+		if (tarsplit_readable(ts_fd, &err) < 0) {
+			problem(c, object, false, "tar-split.json.gz is damaged: %s", err->msg);
+			strata_error_free(err);
+			continue;
+		}
+		if (c->opts->deep)
+			check_layer_deep(c, object, &rec);
+	}
+}
+
+static void check_tmp(struct checker *c)
+{
+	_cleanup_closedir_ DIR *d = open_listing(c, "layerdb/tmp");
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		_cleanup_free_ char *path = NULL;
+		_cleanup_free_ char *object = NULL;
+		bool fixed = false;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		path = xasprintf("layerdb/tmp/%s", de->d_name);
+		object = xasprintf("layerdb/tmp/%s", de->d_name);
+		/* Writers hold the store lock, which repair holds too: this is dead. */
+		if (c->opts->repair)
+			fixed = fs_remove_tree_at(c->store->image_fd, path, NULL) == 0;
+		problem(c, object, fixed, "leftover of an interrupted layer registration");
+	}
+}
+
+static void check_driver_orphans(struct checker *c)
+{
+	struct strata_error *err = NULL;
+	char **ids = NULL;
+	size_t nr = 0;
+
+	if (graph_driver_list(c->driver, &ids, &nr, &err) < 0) {
+		problem(c, graph_driver_name(c->driver), false, "%s", err->msg);
+		strata_error_free(err);
+		return;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		_cleanup_free_ char *object = NULL;
+		bool fixed = false;
+
+		if (contains(c->cache_ids, c->nr_cache, ids[i]))
+			continue;
+		object = xasprintf("%s/%s", graph_driver_name(c->driver), ids[i]);
+		if (c->opts->repair)
+			fixed = graph_driver_remove(c->driver, ids[i], NULL) == 0;
+		problem(c, object, fixed, "folder that no layer or container uses");
+	}
+	graph_driver_list_free(ids);
+}
+
+static void check_references(struct checker *c)
+{
+	struct refstore rs = REFSTORE_INIT;
+	struct strata_error *err = NULL;
+	bool dirty = false;
+
+	if (refstore_load(c->store, &rs, &err) < 0) {
+		problem(c, "repositories.json", false, "%s", err->msg);
+		strata_error_free(err);
+		return;
+	}
+	for (size_t i = 0; i < rs.nr;) {
+		struct strata_ref ref;
+
+		if (contains(c->images, c->nr_images, rs.entries[i].id)) {
+			i++;
+			continue;
+		}
+		if (!c->opts->repair) {
+			problem(c, "repositories.json", false, "%s points at missing image %s", rs.entries[i].ref,
+				rs.entries[i].id);
+			i++;
+			continue;
+		}
+		problem(c, "repositories.json", true, "%s points at missing image %s", rs.entries[i].ref,
+			rs.entries[i].id);
+		strata_ref_parse(rs.entries[i].ref, &ref, NULL);
+		refstore_remove(&rs, &ref);
+		strata_ref_release(&ref);
+		dirty = true;
+	}
+	if (dirty && refstore_save(c->store, &rs, &err) < 0) {
+		problem(c, "repositories.json", false, "%s", err->msg);
+		strata_error_free(err);
+	}
+	refstore_release(&rs);
+}
+
+static void check_distribution(struct checker *c)
+{
+	static const char *const dirs[] = { "distribution/diffid-by-digest/sha256",
+					    "distribution/v2metadata-by-diffid/sha256" };
+
+	for (size_t k = 0; k < 2; k++) {
+		_cleanup_closedir_ DIR *d = open_listing(c, dirs[k]);
+		struct dirent *de;
+
+		while (d && (de = readdir(d))) {
+			_cleanup_free_ char *path = NULL, *buf = NULL, *object = NULL;
+			_cleanup_json_ json_t *j = NULL;
+			struct strata_error *err = NULL;
+			size_t len;
+
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			object = xasprintf("%s/%s", dirs[k], de->d_name);
+			path = xasprintf("%s/%s", dirs[k], de->d_name);
+			if (!digest_hex_valid(de->d_name)) {
+				problem(c, object, false, "unexpected file name");
+				continue;
+			}
+			if (fs_read_file_at(c->store->image_fd, path, 1u << 20, &buf, &len, &err) < 0) {
+				problem(c, object, false, "%s", err->msg);
+				strata_error_free(err);
+				continue;
+			}
+			if (k == 0 && !digest_valid(buf))
+				problem(c, object, false, "does not hold a diff ID");
+			if (k == 1 && (gojson_parse(buf, len, "v2metadata", &j, &err) < 0 || !json_is_array(j))) {
+				problem(c, object, false, "is not a JSON array%s%s", err ? ": " : "", err ? err->msg : "");
+				strata_error_free(err);
+			}
+		}
+	}
+}
+
+int strata_store_check(struct strata_store *store, const struct strata_check_options *opts,
+		       strata_check_report_fn report, void *cookie, struct strata_check_result *result,
+		       struct strata_error **err)
+{
+	struct checker c = { .store = store, .opts = opts, .report = report, .cookie = cookie };
+	int ret;
+
+	if (store->image_fd < 0)
+		return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "'%s' holds no image store", store->root);
+	if (store->writable) {
+		ret = store_driver(store, &c.driver, err);
+	} else {
+		ret = graph_driver_open(store->root_fd, store->driver_name, &c.driver, err);
+	}
+	if (ret < 0)
+		return ret;
+	check_images(&c);
+	check_metadata(&c);
+	collect_mount_chains(&c);
+	check_layers(&c);
+	check_tmp(&c);
+	check_driver_orphans(&c);
+	check_references(&c);
+	check_distribution(&c);
+	if (!store->writable)
+		graph_driver_close(c.driver);
+	free_list(c.used_chains, c.nr_used);
+	free_list(c.cache_ids, c.nr_cache);
+	free_list(c.images, c.nr_images);
+	*result = c.res;
+	return 0;
+}

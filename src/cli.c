@@ -1,0 +1,40 @@
+#include <stdio.h>
+
+#include "cli.h"
+#include "strata/image.h"
+#include "strata/store.h"
+
+int cli_open_store(struct cli_ctx *ctx, bool write, struct strata_store **out,
+		   struct strata_error **err)
+{
+	return strata_store_open(ctx->data_root, ctx->storage_driver, write ? STRATA_STORE_WRITE : 0, out, err);
+}
+
+int cli_open_images(struct cli_ctx *ctx, bool write, struct strata_store **store,
+		    struct strata_image_index **idx)
+{
+	struct strata_error *err = NULL;
+
+	if (cli_open_store(ctx, write, store, &err) < 0)
+		return cli_fail(err);
+	if (strata_image_index_load(*store, idx, &err) < 0) {
+		strata_store_free(*store);
+		*store = NULL;
+		return cli_fail(err);
+	}
+	return 0;
+}
+
+int cli_fail(struct strata_error *err)
+{
+	fprintf(stderr, "Error: %s\n", err ? err->msg : "unknown error");
+	strata_error_free(err);
+	return 1;
+}
+
+int cli_fail_daemon(struct strata_error *err)
+{
+	fprintf(stderr, "Error response from daemon: %s\n", err ? err->msg : "unknown error");
+	strata_error_free(err);
+	return 1;
+}

@@ -1,0 +1,107 @@
+/* "strata image SUBCOMMAND": prune, plus docker's image-prefixed aliases. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "flags.h"
+#include "strata/image.h"
+#include "strata/store.h"
+#include "util/strbuf.h"
+#include "format/units.h"
+
+static const struct command_usage prune_usage = {
+	"image prune", "strata image prune [OPTIONS]", "Remove unused images",
+};
+
+struct prune_output {
+	struct strbuf text;
+};
+
+static void collect(void *cookie, enum strata_removal what, const char *value)
+{
+	struct prune_output *out = cookie;
+
+	if (!out->text.len)
+		strbuf_addstr(&out->text, "Deleted Images:\n");
+	strbuf_addf(&out->text, "%s: %s\n", what == STRATA_UNTAGGED ? "untagged" : "deleted", value);
+}
+
+static bool confirm(bool all)
+{
+	char line[64];
+
+	printf("WARNING! This will remove all %s.\nAre you sure you want to continue? [y/N] ",
+	       all ? "images without at least one container associated to them" : "dangling images");
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		return false;
+	return line[0] == 'y' || line[0] == 'Y';
+}
+
+static int image_prune(int argc, char **argv, struct cli_ctx *ctx)
+{
+	bool all = false, force = false;
+	const struct flag flags[] = {
+		{ "all", 'a', FLAG_BOOL, &all, "Remove all unused images, not just dangling ones" },
+		{ "force", 'f', FLAG_BOOL, &force, "Do not prompt for confirmation" },
+		{ 0 },
+	};
+	struct strata_image_index *idx = NULL;
+	struct strata_store *store = NULL;
+	struct strata_error *err = NULL;
+	struct prune_output out = { STRBUF_INIT };
+	_cleanup_strbuf_ struct strbuf size = STRBUF_INIT;
+	uint64_t reclaimed = 0;
+	char **args;
+	int nargs, ret;
+
+	ret = flags_parse(argc, argv, flags, &prune_usage, &args, &nargs);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	free(args);
+	if (nargs) {
+		return flags_arg_error(&prune_usage, "no arguments");
+	}
+	if (force || confirm(all)) {
+		ret = cli_open_images(ctx, true, &store, &idx);
+		if (!ret && strata_image_prune(idx, all, collect, &out, &reclaimed, &err) < 0)
+			ret = cli_fail_daemon(err);
+		strata_image_index_free(idx);
+		strata_store_free(store);
+		if (ret) {
+			strbuf_release(&out.text);
+			return ret;
+		}
+	}
+	if (out.text.len)
+		printf("%s\n", out.text.buf);
+	units_human_size_prec(&size, (double)reclaimed, 4);
+	printf("Total reclaimed space: %s\n", size.buf);
+	strbuf_release(&out.text);
+	return 0;
+}
+
+int cmd_image(int argc, char **argv, struct cli_ctx *ctx)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **, struct cli_ctx *);
+	} subs[] = {
+		{ "prune", image_prune }, { "ls", cmd_images }, { "list", cmd_images },
+		{ "inspect", cmd_inspect }, { "history", cmd_history }, { "tag", cmd_tag },
+		{ "rm", cmd_rmi }, { "remove", cmd_rmi },
+	};
+
+	if (argc < 2 || !strcmp(argv[1], "--help")) {
+		printf("\nUsage:  strata image COMMAND\n\nManage images\n\nCommands:\n");
+		for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+			printf("  %s\n", subs[i].name);
+		return argc < 2 ? 1 : 0;
+	}
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (!strcmp(argv[1], subs[i].name))
+			return subs[i].fn(argc - 1, argv + 1, ctx);
+	fprintf(stderr, "strata: 'image %s' is not a strata command.\nSee 'strata image --help'\n", argv[1]);
+	return 1;
+}

@@ -1,0 +1,368 @@
+/* strata images: docker images over the store (daemon filters + CLI rows). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "flags.h"
+#include "format/template.h"
+#include "format/units.h"
+#include "strata/image.h"
+#include "strata/reference.h"
+#include "strata/store.h"
+#include "util/alloc.h"
+#include "util/cleanup.h"
+
+static const struct command_usage usage = {
+	"images", "strata images [OPTIONS] [REPOSITORY[:TAG]]", "List images",
+};
+
+#define DEFAULT_TABLE "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+#define DIGEST_TABLE "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+
+struct filters {
+	int dangling; /* -1 unset, 0 false, 1 true */
+	struct strata_image *before, *since;
+	struct flag_list labels, references;
+};
+
+struct options {
+	bool all, quiet, digests, no_trunc;
+	const char *format;
+	struct flag_list filter;
+};
+
+static int invalid_filter(const char *what, struct strata_error **err)
+{
+	return strata_error_set(err, STRATA_ERR_INVALID, 0, "Invalid filter '%s'", what);
+}
+
+static int parse_filters(const struct strata_image_index *idx, const struct flag_list *in,
+			 const char *arg, struct filters *f, struct strata_error **err)
+{
+	f->dangling = -1;
+	if (arg) {
+		ALLOC_GROW(f->references.items, f->references.nr + 1, f->references.alloc);
+		f->references.items[f->references.nr++] = xstrdup(arg);
+	}
+	for (size_t i = 0; i < in->nr; i++) {
+		const char *kv = in->items[i], *eq = strchr(kv, '=');
+		_cleanup_free_ char *key = xstrndup(kv, (size_t)(eq - kv));
+		const char *val = eq + 1;
+		struct flag_list *list = NULL;
+		int ret;
+
+		if (!strcmp(key, "dangling")) {
+			if (strcmp(val, "true") && strcmp(val, "false")) {
+				_cleanup_free_ char *what = xasprintf("dangling=[%s]", val);
+
+				return invalid_filter(what, err);
+			}
+			f->dangling = !strcmp(val, "true");
+		} else if (!strcmp(key, "before") || !strcmp(key, "since")) {
+			ret = strata_image_lookup(idx, val, key[0] == 'b' ? &f->before : &f->since, err);
+			if (ret < 0)
+				return ret;
+		} else if (!strcmp(key, "label")) {
+			list = &f->labels;
+		} else if (!strcmp(key, "reference")) {
+			list = &f->references;
+		} else {
+			return invalid_filter(key, err);
+		}
+		if (list) {
+			ALLOC_GROW(list->items, list->nr + 1, list->alloc);
+			list->items[list->nr++] = xstrdup(val);
+		}
+	}
+	return 0;
+}
+
+/* filters.MatchKVList: every label filter ("k" or "k=v") must match. */
+static bool labels_match(const struct flag_list *labels, const json_t *config)
+{
+	json_t *have = json_object_get(json_object_get(config, "config"), "Labels");
+
+	if (!labels->nr)
+		return true;
+	if (!json_is_object(have))
+		return false;
+	for (size_t i = 0; i < labels->nr; i++) {
+		const char *kv = labels->items[i], *eq = strchr(kv, '=');
+		_cleanup_free_ char *key = eq ? xstrndup(kv, (size_t)(eq - kv)) : xstrdup(kv);
+		json_t *v = json_object_get(have, key);
+
+		if (!v || (eq && (!json_is_string(v) || strcmp(json_string_value(v), eq + 1))))
+			return false;
+	}
+	return true;
+}
+
+static bool created_before(const struct strata_image *a, const struct strata_image *b)
+{
+	return a->created_sec < b->created_sec || (a->created_sec == b->created_sec && a->created_nsec < b->created_nsec);
+}
+
+struct summary {
+	struct strata_image *img;
+	const char **tags, **digests; /* familiar strings, after the reference filter */
+	size_t nr_tags, nr_digests;
+	bool dangling;
+};
+
+static bool reference_match(const struct flag_list *patterns, const char *refstr)
+{
+	struct strata_ref ref;
+	bool found = false;
+
+	if (!patterns->nr)
+		return true;
+	if (strata_ref_parse(refstr, &ref, NULL) < 0)
+		return false;
+	for (size_t i = 0; i < patterns->nr && !found; i++)
+		found = strata_ref_familiar_match(patterns->items[i], &ref);
+	strata_ref_release(&ref);
+	return found;
+}
+
+static size_t filter_refs(const char **refs, size_t n, const struct flag_list *patterns)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (reference_match(patterns, refs[i]))
+			refs[kept++] = refs[i];
+	return kept;
+}
+
+/* The daemon's Images(): which images, with which references. */
+static bool summarize(const struct strata_image_index *idx, struct strata_image *img, const struct filters *f,
+		      bool all, struct summary *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->img = img;
+	if (f->dangling == 1 && img->nr_children)
+		return false;
+	if (f->before && !created_before(img, f->before))
+		return false;
+	if (f->since && !created_before(f->since, img))
+		return false;
+	if (!labels_match(&f->labels, img->config))
+		return false;
+	s->nr_tags = strata_image_refs(idx, img, true, false, &s->tags);
+	s->nr_tags = filter_refs(s->tags, s->nr_tags, &f->references);
+	s->nr_digests = strata_image_refs(idx, img, false, true, &s->digests);
+	s->nr_digests = filter_refs(s->digests, s->nr_digests, &f->references);
+	if (!s->nr_tags && !s->nr_digests) {
+		if (!(all || !img->nr_children) || f->dangling == 0 || f->references.nr)
+			goto skip;
+		s->dangling = true;
+	} else if (f->dangling == 1 && s->nr_tags) {
+		goto skip;
+	}
+	return true;
+skip:
+	free(s->tags);
+	free(s->digests);
+	return false;
+}
+
+static int by_created_desc(const void *a, const void *b)
+{
+	const struct summary *x = a, *y = b;
+
+	if (x->img->created_sec != y->img->created_sec)
+		return x->img->created_sec < y->img->created_sec ? 1 : -1;
+	return strcmp(x->img->id, y->img->id);
+}
+
+static void add_row(json_t *rows, const struct summary *s, const char *repo, const char *tag, const char *digest,
+		    bool trunc)
+{
+	_cleanup_strbuf_ struct strbuf since = STRBUF_INIT, at = STRBUF_INIT, size = STRBUF_INIT, vsize = STRBUF_INIT;
+	json_t *row = json_object();
+	const struct strata_image *img = s->img;
+
+	units_human_duration(&since, ((int64_t)time(NULL) - img->created_sec) * 1000000000LL);
+	strbuf_addstr(&since, " ago");
+	units_format_go_time(&at, img->created_sec, 0, true);
+	units_human_size(&size, (double)img->size);
+	units_human_size_prec(&vsize, (double)img->size, 4);
+	/* Sorted keys: {{json .}} marshals a map. */
+	json_object_set_new(row, "Containers", json_string("N/A"));
+	json_object_set_new(row, "CreatedAt", json_string(at.buf));
+	json_object_set_new(row, "CreatedSince", json_string(since.buf));
+	json_object_set_new(row, "Digest", json_string(digest));
+	json_object_set_new(row, "ID", trunc ? json_sprintf("%.12s", img->id + 7) : json_string(img->id));
+	json_object_set_new(row, "Repository", json_string(repo));
+	json_object_set_new(row, "SharedSize", json_string("N/A"));
+	json_object_set_new(row, "Size", json_string(size.buf));
+	json_object_set_new(row, "Tag", json_string(tag));
+	json_object_set_new(row, "UniqueSize", json_string("N/A"));
+	json_object_set_new(row, "VirtualSize", json_string(vsize.buf));
+	json_array_append_new(rows, row);
+}
+
+static char *repo_of(const char *refstr, char sep, const char **rest)
+{
+	const char *p = strrchr(refstr, sep);
+
+	/* A tag separator must come after the last '/' (registry ports). */
+	if (sep == ':' && p && strchr(p, '/'))
+		p = NULL;
+	*rest = p ? p + 1 : "";
+	return p ? xstrndup(refstr, (size_t)(p - refstr)) : xstrdup(refstr);
+}
+
+/* The CLI's imageFormatTaggedAndDigest: rows per tag (and digest with --digests). */
+static void add_rows(json_t *rows, const struct summary *s, bool digests, bool trunc)
+{
+	bool *used = xcalloc(s->nr_digests + 1, sizeof(*used));
+
+	if (s->dangling) {
+		add_row(rows, s, "<none>", "<none>", "<none>", trunc);
+		free(used);
+		return;
+	}
+	for (size_t i = 0; i < s->nr_tags; i++) {
+		const char *tag, *dig;
+		_cleanup_free_ char *repo = repo_of(s->tags[i], ':', &tag);
+		bool any = false;
+
+		for (size_t j = 0; j < s->nr_digests; j++) {
+			_cleanup_free_ char *drepo = repo_of(s->digests[j], '@', &dig);
+
+			if (strcmp(repo, drepo))
+				continue;
+			used[j] = true;
+			if (digests) {
+				add_row(rows, s, repo, tag, dig, trunc);
+				any = true;
+			}
+		}
+		if (!any)
+			add_row(rows, s, repo, tag, "<none>", trunc);
+	}
+	for (size_t j = 0; j < s->nr_digests; j++) {
+		const char *dig;
+		_cleanup_free_ char *drepo = NULL;
+		bool seen = false;
+
+		if (used[j])
+			continue;
+		drepo = repo_of(s->digests[j], '@', &dig);
+		/* Without --digests a digest-only repository shows once. */
+		for (size_t k = 0; k < j && !digests; k++) {
+			const char *d2;
+			_cleanup_free_ char *r2 = repo_of(s->digests[k], '@', &d2);
+
+			seen |= !used[k] && !strcmp(r2, drepo);
+		}
+		if (!seen)
+			add_row(rows, s, drepo, "<none>", digests ? dig : "", trunc);
+	}
+	free(used);
+}
+
+static json_t *header(void)
+{
+	json_t *h = json_object();
+
+	json_object_set_new(h, "Containers", json_string("CONTAINERS"));
+	json_object_set_new(h, "CreatedAt", json_string("CREATED AT"));
+	json_object_set_new(h, "CreatedSince", json_string("CREATED"));
+	json_object_set_new(h, "Digest", json_string("DIGEST"));
+	json_object_set_new(h, "ID", json_string("IMAGE ID"));
+	json_object_set_new(h, "Repository", json_string("REPOSITORY"));
+	json_object_set_new(h, "SharedSize", json_string("SHARED SIZE"));
+	json_object_set_new(h, "Size", json_string("SIZE"));
+	json_object_set_new(h, "Tag", json_string("TAG"));
+	json_object_set_new(h, "UniqueSize", json_string("UNIQUE SIZE"));
+	json_object_set_new(h, "VirtualSize", json_string("VIRTUAL SIZE"));
+	return h;
+}
+
+static int list_images(const struct strata_image_index *idx, const struct options *o, const char *arg,
+		       struct strbuf *out, struct strata_error **err)
+{
+	struct filters f = { 0 };
+	struct summary *sums;
+	size_t n = 0, count = strata_image_index_count(idx);
+	_cleanup_json_ json_t *rows = json_array();
+	_cleanup_json_ json_t *head = header();
+	const char *format = o->format;
+	int ret;
+
+	ret = parse_filters(idx, &o->filter, arg, &f, err);
+	sums = xcalloc(count ? count : 1, sizeof(*sums));
+	for (size_t i = 0; ret >= 0 && i < count; i++)
+		if (summarize(idx, strata_image_index_at(idx, i), &f, o->all, &sums[n]))
+			n++;
+	qsort(sums, n, sizeof(*sums), by_created_desc);
+	for (size_t i = 0; i < n; i++) {
+		add_rows(rows, &sums[i], o->digests, !o->no_trunc);
+		free(sums[i].tags);
+		free(sums[i].digests);
+	}
+	free(sums);
+	flag_list_release(&f.labels);
+	flag_list_release(&f.references);
+	if (ret < 0)
+		return ret;
+	if (!format || !*format || !strcmp(format, "table"))
+		format = o->quiet ? "{{.ID}}" : o->digests ? DIGEST_TABLE : DEFAULT_TABLE;
+	return format_render(out, format, head, rows, err);
+}
+
+int cmd_images(int argc, char **argv, struct cli_ctx *ctx)
+{
+	struct options o = { 0 };
+	const struct flag flags[] = {
+		{ "all", 'a', FLAG_BOOL, &o.all, "Show all images (default hides intermediate images)" },
+		{ "digests", 0, FLAG_BOOL, &o.digests, "Show digests" },
+		{ "filter", 'f', FLAG_STRINGS, &o.filter, "Filter output based on conditions provided" },
+		{ "format", 0, FLAG_STRING, &o.format, "Pretty-print images using a Go template" },
+		{ "no-trunc", 0, FLAG_BOOL, &o.no_trunc, "Don't truncate output" },
+		{ "quiet", 'q', FLAG_BOOL, &o.quiet, "Only show image IDs" },
+		{ 0 },
+	};
+	struct strata_image_index *idx = NULL;
+	struct strata_store *store = NULL;
+	struct strata_error *err = NULL;
+	_cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
+	char **args;
+	int nargs, ret;
+
+	ret = flags_parse(argc, argv, flags, &usage, &args, &nargs);
+	if (ret) {
+		flag_list_release(&o.filter);
+		return ret < 0 ? 0 : ret;
+	}
+	for (size_t i = 0; i < o.filter.nr; i++) {
+		if (!strchr(o.filter.items[i], '=')) {
+			fprintf(stderr, "invalid argument \"%s\" for \"-f, --filter\" flag: bad format of filter (expected name=value)\nSee 'strata images --help'.\n",
+				o.filter.items[i]);
+			flag_list_release(&o.filter);
+			free(args);
+			return 125;
+		}
+	}
+	if (nargs > 1) {
+		flag_list_release(&o.filter);
+		free(args);
+		return flags_arg_error(&usage, "at most 1 argument");
+	}
+	ret = cli_open_images(ctx, false, &store, &idx);
+	if (!ret) {
+		if (list_images(idx, &o, nargs ? args[0] : NULL, &out, &err) < 0)
+			ret = err->code == STRATA_ERR_INVALID && strstr(err->msg, "template") ? cli_fail(err) : cli_fail_daemon(err);
+		else
+			fwrite(out.buf, 1, out.len, stdout);
+	}
+	strata_image_index_free(idx);
+	strata_store_free(store);
+	flag_list_release(&o.filter);
+	free(args);
+	return ret;
+}

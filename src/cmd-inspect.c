@@ -1,0 +1,94 @@
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "flags.h"
+#include "format/template.h"
+#include "json/gojson.h"
+#include "strata/image.h"
+#include "strata/store.h"
+#include "util/cleanup.h"
+
+static const struct command_usage usage = {
+	"inspect", "strata inspect [OPTIONS] IMAGE [IMAGE...]",
+	"Display detailed information on one or more images",
+};
+
+int cmd_inspect(int argc, char **argv, struct cli_ctx *ctx)
+{
+	const char *format = NULL;
+	const struct flag flags[] = {
+		{ "format", 'f', FLAG_STRING, &format, "Format the output using the given Go template" },
+		{ 0 },
+	};
+	struct strata_image_index *idx = NULL;
+	struct strata_store *store = NULL;
+	struct template *tmpl = NULL;
+	_cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
+	_cleanup_strbuf_ struct strbuf errors = STRBUF_INIT;
+	_cleanup_json_ json_t *found = json_array();
+	char **args;
+	int nargs, ret;
+
+	ret = flags_parse(argc, argv, flags, &usage, &args, &nargs);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (nargs < 1) {
+		free(args);
+		return flags_arg_error(&usage, "at least 1 argument");
+	}
+	if (format && *format) {
+		struct strata_error *err = NULL;
+
+		if (template_parse(format, &tmpl, &err) < 0) {
+			fprintf(stderr, "template parsing error: %s\n", err->msg);
+			strata_error_free(err);
+			free(args);
+			return 1;
+		}
+	}
+	ret = cli_open_images(ctx, false, &store, &idx);
+	for (int i = 0; !ret && i < nargs; i++) {
+		struct strata_error *err = NULL;
+		struct strata_image *img;
+		json_t *obj;
+
+		if (strata_image_lookup(idx, args[i], &img, &err) < 0 ||
+		    strata_image_inspect(idx, img, &obj, &err) < 0) {
+			strbuf_addf(&errors, "Error: %s\n", err->msg);
+			strata_error_free(err);
+			continue;
+		}
+		json_array_append_new(found, obj);
+	}
+	if (!ret && tmpl) {
+		size_t i;
+		json_t *obj;
+
+		json_array_foreach(found, i, obj) {
+			struct strata_error *err = NULL;
+
+			if (template_execute(tmpl, obj, 0, &out, &err) < 0) {
+				fprintf(stderr, "Template parsing error: %s\n", err->msg);
+				strata_error_free(err);
+				ret = 1;
+				break;
+			}
+			strbuf_addch(&out, '\n');
+		}
+	} else if (!ret) {
+		gojson_encode(&out, found, GOJSON_INDENT);
+		strbuf_addch(&out, '\n');
+	}
+	fwrite(out.buf, 1, out.len, stdout);
+	fflush(stdout);
+	if (errors.len) {
+		fputs(errors.buf, stderr);
+		ret = 1;
+	}
+	template_free(tmpl);
+	strata_image_index_free(idx);
+	strata_store_free(store);
+	free(args);
+	return ret;
+}
