@@ -132,12 +132,20 @@ _test_comment_file() { sed -e 's/^/# /' "$1"; }
 _test_run() {
 	local cmds=$1 rc
 	if [ -n "${STRATA_TEST_VERBOSE:-}" ]; then
+		# not through a pipe: the commands must run in this shell; the
+		# trace goes to its own fd, never into a command's redirected stderr
+		local xfd
+		: >"$_test_log"
+		exec {xfd}>>"$_test_log"
+		BASH_XTRACEFD=$xfd
 		{
 			set -x
 			eval "$cmds"
-		} 2>&1 | tee "$_test_log" >&2
-		rc=${PIPESTATUS[0]}
+		} >>"$_test_log" 2>&1 </dev/null
+		rc=$?
 		{ set +x; } 2>/dev/null
+		unset BASH_XTRACEFD # closes $xfd
+		cat "$_test_log" >&2
 		return "$rc"
 	fi
 	# eval in this shell (not a subshell) so tests can set variables.
