@@ -118,10 +118,18 @@ for cmd in 'inspect small:1' 'history small:1'; do
 done
 
 # ---- a data root that does not exist ----------------------------------------
-test_expect_success 'missing data root: strata images fails and creates nothing' '
+# Either a clean error or an empty list (docker shows an empty list for a new
+# root), but a read command must not create a store.
+test_expect_success 'missing data root: strata images creates nothing' '
 	R=$TRASH/no-such-root &&
 	strata --data-root "$R" images >"$TRASH/out" 2>"$TRASH/err"
-	check_failure $? "images (missing root)" &&
+	rc=$? &&
+	if [ $rc -ne 0 ]; then
+		check_failure $rc "images (missing root)"
+	else
+		printf "REPOSITORY   TAG       IMAGE ID   CREATED   SIZE\n" >"$TRASH/empty" &&
+		test_cmp "$TRASH/empty" "$TRASH/out"
+	fi &&
 	test ! -e "$R"
 '
 
