@@ -126,7 +126,12 @@ static void test_docker_config(void)
 	}
 	setenv("DOCKER_CONFIG", dir, 1);
 	path = registry_docker_config_path();
-	ok(streq(path, xasprintf("%s/config.json", dir)), "DOCKER_CONFIG honoured");
+	{
+		char *want = xasprintf("%s/config.json", dir);
+
+		ok(streq(path, want), "DOCKER_CONFIG honoured");
+		free(want);
+	}
 
 	ok(registry_credentials_get("127.0.0.1:5000", &c, &err) == 0, "no file: no credentials");
 
