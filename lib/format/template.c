@@ -465,6 +465,8 @@ struct tparser {
 	size_t nvars, avars;
 	int range_depth, depth;
 	char *errmsg;
+	/* temporaries that must survive a longjmp: freed by template_parse */
+	struct strbuf scratch, scratch2;
 	jmp_buf jb;
 };
 
@@ -565,20 +567,21 @@ static void token_str(struct strbuf *sb, const struct token *tk)
 static __attribute__((noreturn)) void unexpected(struct tparser *p, struct token *tk,
 						 const char *context)
 {
-	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	struct strbuf *sb = &p->scratch;
 
-	token_str(&sb, tk);
+	strbuf_reset(sb);
+	token_str(sb, tk);
 	if (tk->type == T_ERROR) {
 		if (p->action_line && p->action_line != tk->line) {
 			size_t l = strlen(" action");
 
-			if (sb.len >= l && !strcmp(sb.buf + sb.len - l, " action"))
-				perr(p, "%s started at :%d", sb.buf, p->action_line);
-			perr(p, "%s in action started at :%d", sb.buf, p->action_line);
+			if (sb->len >= l && !strcmp(sb->buf + sb->len - l, " action"))
+				perr(p, "%s started at :%d", sb->buf, p->action_line);
+			perr(p, "%s in action started at :%d", sb->buf, p->action_line);
 		}
-		perr(p, "%s", sb.buf);
+		perr(p, "%s", sb->buf);
 	}
-	perr(p, "unexpected %s in %s", sb.buf, context);
+	perr(p, "unexpected %s in %s", sb->buf, context);
 }
 
 static void enter(struct tparser *p)
@@ -606,21 +609,22 @@ static void push_var(struct tparser *p, const char *name)
 
 static int64_t char_value(struct tparser *p, const struct token *tk)
 {
-	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	struct strbuf *sb = &p->scratch;
 	int32_t r;
 	size_t n;
 
-	if (go_unquote(&sb, tk->val + 1, tk->len - 2, '\'') < 0 || sb.len == 0)
+	strbuf_reset(sb);
+	if (go_unquote(sb, tk->val + 1, tk->len - 2, '\'') < 0 || sb->len == 0)
 		perr(p, "malformed character constant: %s", tk->val);
-	n = go_decode_rune(sb.buf, sb.len, &r);
-	if (n != sb.len)
+	n = go_decode_rune(sb->buf, sb->len, &r);
+	if (n != sb->len)
 		perr(p, "malformed character constant: %s", tk->val);
 	return r;
 }
 
 static void parse_number(struct tparser *p, struct node *n, const struct token *tk)
 {
-	_cleanup_free_ char *clean = xmalloc(tk->len + 1);
+	char *clean;
 	const char *s = tk->val;
 	size_t k = 0;
 	char *end;
@@ -636,6 +640,9 @@ static void parse_number(struct tparser *p, struct node *n, const struct token *
 	}
 	if (tk->len && s[tk->len - 1] == 'i')
 		perr(p, "complex numbers are not supported: %s", s);
+	strbuf_reset(&p->scratch2);
+	strbuf_grow(&p->scratch2, tk->len + 1);
+	clean = p->scratch2.buf;
 	for (size_t i = 0; i < tk->len; i++)
 		if (s[i] != '_')
 			clean[k++] = s[i];
@@ -764,12 +771,11 @@ static struct node *parse_operand(struct tparser *p)
 	case N_NUM:
 	case N_NIL:
 	case N_DOT: {
-		_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
-		_cleanup_strbuf_ struct strbuf q = STRBUF_INIT;
-
-		node_str(&sb, n);
-		go_quote(&q, sb.buf, sb.len);
-		perr(p, "unexpected . after term %s", q.buf);
+		strbuf_reset(&p->scratch);
+		strbuf_reset(&p->scratch2);
+		node_str(&p->scratch, n);
+		go_quote(&p->scratch2, p->scratch.buf, p->scratch.len);
+		perr(p, "unexpected . after term %s", p->scratch2.buf);
 	}
 	default:
 		return chain;
@@ -899,10 +905,9 @@ static struct node *parse_control(struct tparser *p, enum nkind kind, const char
 		} else {
 			n->else_list = parse_list(p, &term);
 			if (term->kind != N_END) {
-				_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
-
-				node_str(&sb, term);
-				perr(p, "expected end; found %s", sb.buf);
+				strbuf_reset(&p->scratch);
+				node_str(&p->scratch, term);
+				perr(p, "expected end; found %s", p->scratch.buf);
 			}
 		}
 	}
@@ -1039,6 +1044,8 @@ int template_parse(const char *text, struct template **out, struct strata_error 
 	p.toks = lx.toks;
 	p.ntoks = lx.ntoks;
 	p.line = 1;
+	strbuf_init(&p.scratch, 0);
+	strbuf_init(&p.scratch2, 0);
 	push_var(&p, "$");
 	if (setjmp(p.jb) == 0) {
 		struct node *root = new_node(&p, N_LIST, 0);
@@ -1061,6 +1068,8 @@ int template_parse(const char *text, struct template **out, struct strata_error 
 		free(lx.toks[i].val);
 	free(lx.toks);
 	free(p.vars);
+	strbuf_release(&p.scratch);
+	strbuf_release(&p.scratch2);
 	*out = t;
 	return rc;
 }
