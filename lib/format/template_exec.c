@@ -1257,11 +1257,10 @@ static int call_error(struct fargs *a, const char *fmt, ...)
 	return -1;
 }
 
-/* json: json.Encoder with SetEscapeHTML(false), trailing newline trimmed. */
+/* json: the 20.10 CLI marshals with json.Marshal, so HTML escapes stay (\u003c). */
 static int fn_json(struct state *st, struct fargs *a, struct val *out)
 {
 	_cleanup_strbuf_ struct strbuf enc = STRBUF_INIT;
-	struct strbuf res = STRBUF_INIT;
 	const json_t *j = a->v[0].j;
 	json_t *null = json_null();
 
@@ -1276,27 +1275,7 @@ static int fn_json(struct state *st, struct fargs *a, struct val *out)
 	}
 	gojson_encode(&enc, j ? j : null, 0);
 	json_decref(null);
-	/* undo the HTML escapes gojson applies (\u003c \u003e \u0026) */
-	for (size_t i = 0; i < enc.len; i++) {
-		if (enc.buf[i] == '\\' && i + 1 < enc.len) {
-			if (enc.buf[i + 1] == 'u' && i + 6 <= enc.len &&
-			    (!strncmp(enc.buf + i + 2, "003c", 4) ||
-			     !strncmp(enc.buf + i + 2, "003e", 4) ||
-			     !strncmp(enc.buf + i + 2, "0026", 4))) {
-				char c = enc.buf[i + 5];
-
-				strbuf_addch(&res, c == 'c' ? '<' : c == 'e' ? '>' : '&');
-				i += 5;
-				continue;
-			}
-			strbuf_add(&res, enc.buf + i, 2);
-			i++;
-			continue;
-		}
-		strbuf_addch(&res, enc.buf[i]);
-	}
-	*out = v_own(json_stringn_nocheck(res.buf, res.len));
-	strbuf_release(&res);
+	*out = v_own(json_stringn_nocheck(enc.buf, enc.len));
 	return 0;
 }
 

@@ -137,7 +137,7 @@ int main(void)
 
 	/* json (no HTML escaping, like docker's encoder) */
 	T("{{json .Config.Labels}}", "{\"maintainer\":\"ref@example.com\",\"name\":\"seed-image\"}");
-	T("{{json .Config.Tag}}", "\"<x>&y\"");
+	T("{{json .Config.Tag}}", "\"\\u003cx\\u003e\\u0026y\"");
 	T("{{json .Config.Entrypoint}} {{json .Missing}}", "null null");
 	T("{{.Config.Cmd | json}}", "[\"/bin/sh\",\"/startService.sh\"]");
 	T("{{json .Size}} {{json .Flag}}", "1982359 true");
