@@ -1,0 +1,46 @@
+/*
+ * docker load / docker save: image archives in and out of a store.
+ *
+ * Load reads a docker-archive (manifest.json, also Docker 25+ archives that
+ * carry an OCI layout beside it, layers stored as symlinks to other
+ * members) or an OCI image layout (tar, or a folder), plain, gzip or zstd,
+ * in one streaming pass.  Save writes the docker-archive byte for byte as
+ * dockerd 20.10 does, or an OCI image layout tar.
+ */
+#ifndef STRATA_ARCHIVE_H
+#define STRATA_ARCHIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "strata/error.h"
+
+struct strata_image_index;
+
+/* One line of docker load's output (no newline), e.g. "Loaded image: busybox:latest". */
+typedef void (*strata_load_report_fn)(void *cookie, const char *line);
+
+/*
+ * docker load: path is an archive file, an OCI layout folder, or NULL / "-"
+ * for stdin.  Every config digest and layer diff ID is verified; on any
+ * failure nothing the load added stays in the store (new layers and configs
+ * are removed, repositories.json is not touched).  report receives docker's
+ * output lines once everything is in place.
+ */
+int strata_image_load(struct strata_image_index *idx, const char *path,
+		      strata_load_report_fn report, void *cookie, struct strata_error **err);
+
+enum strata_save_format {
+	STRATA_SAVE_DOCKER = 0, /* docker-archive as dockerd 20.10 writes it */
+	STRATA_SAVE_OCI,        /* OCI image layout (oci-layout, index.json, blobs/sha256) */
+};
+
+/*
+ * docker save NAME...: names are resolved as dockerd does (a tag, a repository
+ * name meaning all its tags, an ID or short ID, name@digest), and the archive
+ * is written to out_fd.
+ */
+int strata_image_save(struct strata_image_index *idx, const char *const *names, size_t nr_names,
+		      enum strata_save_format format, int out_fd, struct strata_error **err);
+
+#endif

@@ -1,0 +1,1185 @@
+/*
+ * docker load in one streaming pass.
+ *
+ * The archive is read once, member by member.  Small members (configs,
+ * manifests, v1 json, small layers) stay in memory.  A large member that
+ * can already be identified as layer i of a known image whose parent chain
+ * is registered (the manifest, an OCI manifest or the config with the v1
+ * IDs docker save derives from it came earlier in the tar) is registered
+ * straight from the stream.  Any other large member is copied once,
+ * compressed or not as it is in the archive, into a staging file under
+ * image/<driver>/layerdb/tmp/load-<pid>/ and registered from there once the
+ * manifest is known; each staging file is deleted as soon as the last layer
+ * that needs it is registered.  Nothing is ever extracted twice.
+ *
+ * All layers are registered first, then configs are written, then tags are
+ * set in one repositories.json write; a failure at any step removes every
+ * layer and config this load added.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive/load.h"
+#include "archive/save.h"
+#include "compress/compress.h"
+#include "image/image-private.h"
+#include "image/imagedb.h"
+#include "json/gojson.h"
+#include "layer/layerdb.h"
+#include "layer/layerstore.h"
+#include "store/store-private.h"
+#include "strata/archive.h"
+#include "strata/image.h"
+#include "strata/reference.h"
+#include "tar/tar.h"
+#include "util/alloc.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/safepath.h"
+#include "util/strbuf.h"
+
+#define MEMBER_SMALL (1u << 20)   /* members up to this size are kept in memory */
+#define MEMBER_MEM_CAP (64u << 20) /* ... while all of them stay below this */
+#define MAX_MEMBERS 100000
+#define MAX_LINK_HOPS 40
+
+enum member_kind { MEMBER_FILE, MEMBER_SYMLINK, MEMBER_HARDLINK, MEMBER_DIR };
+
+struct member {
+	char *name;   /* cleaned path */
+	enum member_kind kind;
+	char *target; /* symlink target as written / hard link target cleaned */
+	char *data;   /* in memory, or NULL */
+	size_t len;
+	char *staged; /* file name in the staging folder, or NULL */
+	bool consumed; /* registered straight from the stream */
+	uint64_t size;
+};
+
+/* A config seen while streaming, to recognise layers before the manifest. */
+struct known_config {
+	char *member;
+	json_t *config;
+	size_t n;
+	char (*diff)[STRATA_DIGEST_LEN + 1];
+	char (*chain)[STRATA_DIGEST_LEN + 1];
+	char (*v1)[STRATA_HEX_LEN + 1];
+};
+
+struct loader {
+	struct strata_image_index *idx;
+	struct strata_store *store;
+	int dir_fd; /* input is a folder (OCI layout), else -1 */
+	struct member *m;
+	size_t nr, alloc;
+	size_t mem_total;
+	struct known_config *kc;
+	size_t nr_kc, alloc_kc;
+	json_t *early_manifest; /* manifest.json seen before the layers */
+	json_t **early_oci;     /* OCI manifests seen while streaming */
+	size_t nr_oci, alloc_oci;
+	char *stage_name;       /* layerdb/tmp/load-<pid> */
+	int stage_fd;
+	unsigned nr_staged;
+	/* what this load added, for the rollback */
+	char (*new_chains)[STRATA_DIGEST_LEN + 1];
+	size_t nr_new, alloc_new;
+	char (*kept_chains)[STRATA_DIGEST_LEN + 1];
+	size_t nr_kept, alloc_kept;
+	char (*new_configs)[STRATA_HEX_LEN + 1];
+	size_t nr_new_cfg, alloc_new_cfg;
+};
+
+void load_image_release(struct load_image *img)
+{
+	free(img->config);
+	json_decref(img->config_json);
+	for (size_t i = 0; i < img->nr_layers; i++)
+		free(img->layer_paths ? img->layer_paths[i] : NULL);
+	free(img->layer_paths);
+	free(img->diff_ids);
+	free(img->chain_ids);
+	free(img->blob_digests);
+	free(img->blob_sizes);
+	for (size_t i = 0; i < img->nr_tags; i++)
+		free(img->tags[i]);
+	free(img->tags);
+	free(img->parent);
+	memset(img, 0, sizeof(*img));
+}
+
+static struct member *member_find(struct loader *l, const char *name)
+{
+	for (size_t i = l->nr; i-- > 0;)
+		if (!strcmp(l->m[i].name, name))
+			return &l->m[i];
+	return NULL;
+}
+
+static void member_clear(struct loader *l, struct member *m)
+{
+	if (m->data)
+		l->mem_total -= m->len;
+	free(m->data);
+	free(m->target);
+	if (m->staged && l->stage_fd >= 0)
+		unlinkat(l->stage_fd, m->staged, 0);
+	free(m->staged);
+	m->data = m->target = m->staged = NULL;
+	m->consumed = false;
+	m->len = 0;
+}
+
+static void loader_release(struct loader *l)
+{
+	for (size_t i = 0; i < l->nr; i++) {
+		member_clear(l, &l->m[i]);
+		free(l->m[i].name);
+	}
+	free(l->m);
+	for (size_t i = 0; i < l->nr_kc; i++) {
+		free(l->kc[i].member);
+		json_decref(l->kc[i].config);
+		free(l->kc[i].diff);
+		free(l->kc[i].chain);
+		free(l->kc[i].v1);
+	}
+	free(l->kc);
+	json_decref(l->early_manifest);
+	for (size_t i = 0; i < l->nr_oci; i++)
+		json_decref(l->early_oci[i]);
+	free(l->early_oci);
+	if (l->stage_fd >= 0)
+		close(l->stage_fd);
+	if (l->stage_name)
+		fs_remove_tree_at(l->store->image_fd, l->stage_name, NULL);
+	free(l->stage_name);
+	if (l->dir_fd >= 0)
+		close(l->dir_fd);
+	free(l->new_chains);
+	free(l->kept_chains);
+	free(l->new_configs);
+}
+
+/* Archive names: relative, no ".." above the root (moby's safePath). */
+static int clean_name(const char *name, char **out, struct strata_error **err)
+{
+	if (name[0] == '/')
+		return strata_error_set(err, STRATA_ERR_UNSAFE_PATH, 0,
+					"invalid archive member '%s': absolute path", name);
+	return safepath_clean(name, out, "archive member", err);
+}
+
+/*
+ * Resolve symlinks met along path inside the archive (hard links too).
+ * Targets climbing out of the archive or absolute are refused.
+ */
+static int resolve(struct loader *l, const char *path, bool follow_last, char **out,
+		   struct strata_error **err)
+{
+	_cleanup_free_ char *cur = NULL;
+	int ret, hops = 0;
+
+	ret = clean_name(path, &cur, err);
+	if (ret < 0)
+		return ret;
+again:
+	for (char *p = cur;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char save = *p;
+			struct member *m;
+
+			*p = '\0';
+			m = member_find(l, cur);
+			*p = save;
+			if (m && (m->kind == MEMBER_SYMLINK || m->kind == MEMBER_HARDLINK) &&
+			    (save == '/' || follow_last)) {
+				_cleanup_free_ char *joined = NULL, *clean = NULL;
+				const char *dir_end;
+				size_t dlen;
+
+				if (++hops > MAX_LINK_HOPS)
+					return strata_error_set(err, STRATA_ERR_UNSAFE_PATH, 0,
+								"'%s': too many levels of symbolic links", path);
+				if (m->kind == MEMBER_HARDLINK) {
+					joined = xasprintf("%s%s", m->target, save ? p : "");
+				} else {
+					if (m->target[0] == '/')
+						return strata_error_set(err, STRATA_ERR_UNSAFE_PATH, 0,
+									"'%s': symlink '%s' points outside the archive (%s)",
+									path, m->name, m->target);
+					dir_end = strrchr(m->name, '/');
+					dlen = dir_end ? (size_t)(dir_end - m->name) : 0;
+					joined = xasprintf("%.*s%s%s%s", (int)dlen, m->name, dlen ? "/" : "",
+							   m->target, save ? p : "");
+				}
+				ret = safepath_clean(joined, &clean, "symlink target", err);
+				if (ret < 0)
+					return strata_error_wrap(err, "'%s': symlink '%s' points outside the archive",
+								 path, m->name);
+				free(cur);
+				cur = steal_pointer(&clean);
+				goto again;
+			}
+			if (!save)
+				break;
+		}
+	}
+	*out = steal_pointer(&cur);
+	return 0;
+}
+
+bool loader_has(struct loader *l, const char *path)
+{
+	_cleanup_free_ char *name = NULL;
+	_cleanup_error_ struct strata_error *err = NULL;
+
+	if (resolve(l, path, true, &name, &err) < 0)
+		return false;
+	if (l->dir_fd >= 0) {
+		struct stat st;
+
+		return *name && fstatat(l->dir_fd, name, &st, 0) == 0;
+	}
+	return member_find(l, name) != NULL;
+}
+
+static int read_fd_bounded(int fd, size_t max, char **buf, size_t *len, const char *what,
+			   struct strata_error **err)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char chunk[65536];
+
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			strbuf_release(&sb);
+			return strata_error_set(err, STRATA_ERR_IO, errno, "read %s", what);
+		}
+		if (!n)
+			break;
+		if (sb.len + (size_t)n > max) {
+			strbuf_release(&sb);
+			return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "%s is larger than %zu bytes",
+						what, max);
+		}
+		strbuf_add(&sb, chunk, (size_t)n);
+	}
+	*buf = strbuf_detach(&sb, len);
+	return 0;
+}
+
+int loader_read(struct loader *l, const char *path, bool follow, size_t max, char **buf,
+		size_t *len, struct strata_error **err)
+{
+	_cleanup_free_ char *name = NULL;
+	struct member *m;
+	int ret;
+
+	ret = resolve(l, path, follow, &name, err);
+	if (ret < 0)
+		return ret;
+	if (l->dir_fd >= 0) {
+		_cleanup_close_ int fd = -1;
+		struct stat st;
+
+		if (!*name)
+			return strata_error_set(err, STRATA_ERR_INVALID, 0, "'%s' is not a file", path);
+		fd = safepath_open(l->dir_fd, name, O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW), 0, err);
+		if (fd < 0) {
+			if (!follow && errno == ELOOP)
+				return strata_error_wrap(err, "'%s' is a symlink", path);
+			return fd;
+		}
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+			return strata_error_set(err, STRATA_ERR_INVALID, 0, "'%s' is not a regular file", path);
+		return read_fd_bounded(fd, max, buf, len, path, err);
+	}
+	m = member_find(l, name);
+	if (!m)
+		return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "'%s' is missing from the archive", path);
+	if (m->kind == MEMBER_SYMLINK || m->kind == MEMBER_HARDLINK)
+		return strata_error_set(err, STRATA_ERR_UNSAFE_PATH, 0, "'%s' is a link in the archive", path);
+	if (m->kind != MEMBER_FILE)
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "'%s' is not a regular file", path);
+	if (m->size > max)
+		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "'%s' is larger than %zu bytes", path, max);
+	if (m->data) {
+		*buf = xmalloc(m->len + 1);
+		memcpy(*buf, m->data, m->len);
+		(*buf)[m->len] = '\0';
+		*len = m->len;
+		return 0;
+	}
+	if (m->staged) {
+		_cleanup_close_ int fd = openat(l->stage_fd, m->staged, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return strata_error_set(err, STRATA_ERR_IO, errno, "open staged '%s'", path);
+		return read_fd_bounded(fd, max, buf, len, path, err);
+	}
+	return strata_error_set(err, STRATA_ERR_INVALID, 0,
+				"'%s' was read as a layer and cannot be used as a document", path);
+}
+
+/* ---- layers ---- */
+
+struct membuf {
+	const char *p;
+	size_t left;
+};
+
+static ssize_t membuf_read(void *cookie, void *buf, size_t len, struct strata_error **err)
+{
+	struct membuf *mb = cookie;
+	size_t n = len < mb->left ? len : mb->left;
+
+	memcpy(buf, mb->p, n);
+	mb->p += n;
+	mb->left -= n;
+	return (ssize_t)n;
+}
+
+static ssize_t tar_member_read(void *cookie, void *buf, size_t len, struct strata_error **err)
+{
+	return tar_reader_read_data(cookie, buf, len, err);
+}
+
+static void note_chain(char (**arr)[STRATA_DIGEST_LEN + 1], size_t *nr, size_t *alloc, const char *chain)
+{
+	for (size_t i = 0; i < *nr; i++)
+		if (!strcmp((*arr)[i], chain))
+			return;
+	ALLOC_GROW(*arr, *nr + 1, *alloc);
+	snprintf((*arr)[(*nr)++], STRATA_DIGEST_LEN + 1, "%s", chain);
+}
+
+static int check_blob(const struct layer_register_result *res, const char *blob_digest, int64_t blob_size,
+		      const char *path, struct strata_error **err)
+{
+	if (res->existed)
+		return 0;
+	if (blob_digest && *blob_digest && strcmp(blob_digest, res->compressed_digest))
+		return strata_error_set(err, STRATA_ERR_DIGEST_MISMATCH, 0,
+					"blob '%s': digest mismatch: expected %s, got %s", path, blob_digest,
+					res->compressed_digest);
+	if (blob_size >= 0 && (uint64_t)blob_size != res->compressed_size)
+		return strata_error_set(err, STRATA_ERR_DIGEST_MISMATCH, 0,
+					"blob '%s': size mismatch: expected %lld, got %llu", path,
+					(long long)blob_size, (unsigned long long)res->compressed_size);
+	return 0;
+}
+
+/* Register one layer from wherever its member's bytes are. */
+static int register_from_member(struct loader *l, const char *path, const char *parent, const char *diff_id,
+				const char *blob_digest, int64_t blob_size, struct strata_error **err)
+{
+	struct layer_register_result res;
+	_cleanup_free_ char *name = NULL;
+	_cleanup_close_ int fd = -1;
+	struct member *m = NULL;
+	int ret;
+
+	ret = resolve(l, path, true, &name, err);
+	if (ret < 0)
+		return ret;
+	if (l->dir_fd >= 0) {
+		fd = *name ? safepath_open(l->dir_fd, name, O_RDONLY | O_CLOEXEC, 0, err)
+			   : strata_error_set(err, STRATA_ERR_INVALID, 0, "'%s' is not a file", path);
+		if (fd < 0)
+			return strata_error_wrap(err, "layer '%s'", path);
+		ret = layerstore_register(l->store, parent, compress_fd_read, &fd, diff_id, &res, err);
+	} else {
+		m = member_find(l, name);
+		if (!m || m->kind != MEMBER_FILE)
+			return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "layer '%s' is missing from the archive",
+						path);
+		if (m->data) {
+			struct membuf mb = { m->data, m->len };
+
+			ret = layerstore_register(l->store, parent, membuf_read, &mb, diff_id, &res, err);
+		} else if (m->staged) {
+			fd = openat(l->stage_fd, m->staged, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				return strata_error_set(err, STRATA_ERR_IO, errno, "open staged layer '%s'", path);
+			ret = layerstore_register(l->store, parent, compress_fd_read, &fd, diff_id, &res, err);
+		} else {
+			return strata_error_set(err, STRATA_ERR_INVALID, 0,
+						"layer '%s' was registered as another layer already", path);
+		}
+	}
+	if (ret < 0)
+		return strata_error_wrap(err, "layer '%s'", path);
+	if (!res.existed)
+		note_chain(&l->new_chains, &l->nr_new, &l->alloc_new, res.chain_id);
+	else
+		note_chain(&l->kept_chains, &l->nr_kept, &l->alloc_kept, res.chain_id);
+	return check_blob(&res, blob_digest, blob_size, path, err);
+}
+
+/* ---- recognising layers while streaming ---- */
+
+static void known_config_add(struct loader *l, const char *member, const char *buf, size_t len)
+{
+	_cleanup_error_ struct strata_error *err = NULL;
+	json_t *cfg = NULL, *diffs;
+	struct known_config kc = { 0 };
+	size_t i;
+
+	if (gojson_parse(buf, len, "config", &cfg, &err) < 0)
+		return;
+	diffs = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
+	if (!json_is_array(diffs) || !json_array_size(diffs) || json_array_size(diffs) > LOAD_MAX_LAYERS) {
+		json_decref(cfg);
+		return;
+	}
+	kc.n = json_array_size(diffs);
+	kc.diff = xcalloc(kc.n, sizeof(*kc.diff));
+	kc.chain = xcalloc(kc.n, sizeof(*kc.chain));
+	for (i = 0; i < kc.n; i++) {
+		const char *d = json_string_value(json_array_get(diffs, i));
+
+		if (!d || !digest_valid(d))
+			break;
+		snprintf(kc.diff[i], sizeof(kc.diff[i]), "%s", d);
+		layer_chain_id(i ? kc.chain[i - 1] : NULL, d, kc.chain[i]);
+	}
+	if (i < kc.n) {
+		free(kc.diff);
+		free(kc.chain);
+		json_decref(cfg);
+		return;
+	}
+	kc.member = xstrdup(member);
+	kc.config = cfg;
+	ALLOC_GROW(l->kc, l->nr_kc + 1, l->alloc_kc);
+	l->kc[l->nr_kc++] = kc;
+}
+
+static void known_v1_ids(struct known_config *kc)
+{
+	_cleanup_strbuf_ struct strbuf json = STRBUF_INIT;
+
+	if (kc->v1)
+		return;
+	kc->v1 = xcalloc(kc->n, sizeof(*kc->v1));
+	for (size_t i = 0; i < kc->n; i++) {
+		strbuf_reset(&json);
+		save_v1_layer(kc->config, i, kc->n, kc->chain[i], i ? kc->v1[i - 1] : "", kc->v1[i], &json);
+	}
+}
+
+struct prediction {
+	const char *diff, *chain, *parent;
+	const char *blob; /* OCI blob digest or NULL */
+};
+
+static struct known_config *kc_by_member(struct loader *l, const char *path)
+{
+	_cleanup_free_ char *name = NULL;
+	_cleanup_error_ struct strata_error *err = NULL;
+
+	if (resolve(l, path, true, &name, &err) < 0)
+		return NULL;
+	for (size_t i = 0; i < l->nr_kc; i++)
+		if (!strcmp(l->kc[i].member, name))
+			return &l->kc[i];
+	return NULL;
+}
+
+static bool same_member(struct loader *l, const char *path, const char *name)
+{
+	_cleanup_free_ char *clean = NULL;
+	_cleanup_error_ struct strata_error *err = NULL;
+
+	return clean_name(path, &clean, &err) == 0 && !strcmp(clean, name);
+}
+
+static bool predict_slot(struct known_config *kc, size_t i, struct prediction *p)
+{
+	p->diff = kc->diff[i];
+	p->chain = kc->chain[i];
+	p->parent = i ? kc->chain[i - 1] : NULL;
+	return true;
+}
+
+/* Which layer is member `name`, from what the stream showed so far? */
+static bool predict(struct loader *l, const char *name, struct prediction *p)
+{
+	const char *base = strrchr(name, '/');
+	size_t i, k;
+
+	memset(p, 0, sizeof(*p));
+	base = base ? base + 1 : name;
+	/* manifest.json seen first */
+	if (l->early_manifest) {
+		json_t *entry;
+
+		json_array_foreach(l->early_manifest, k, entry) {
+			json_t *layers = json_object_get(entry, "Layers");
+			const char *cfg = gojson_get_string(entry, "Config");
+			struct known_config *kc = cfg ? kc_by_member(l, cfg) : NULL;
+
+			if (!kc || json_array_size(layers) != kc->n)
+				continue;
+			for (i = 0; i < kc->n; i++) {
+				const char *lp = json_string_value(json_array_get(layers, i));
+
+				if (lp && same_member(l, lp, name))
+					return predict_slot(kc, i, p);
+			}
+		}
+	}
+	/* OCI manifests seen first */
+	if (!strncmp(name, "blobs/sha256/", 13) && digest_hex_valid(name + 13)) {
+		for (k = 0; k < l->nr_oci; k++) {
+			json_t *layers = json_object_get(l->early_oci[k], "layers");
+			const char *cd = gojson_get_string(json_object_get(l->early_oci[k], "config"), "digest");
+			_cleanup_free_ char *cpath = NULL;
+			struct known_config *kc;
+
+			if (!cd || !digest_valid(cd))
+				continue;
+			cpath = xasprintf("blobs/sha256/%s", cd + 7);
+			kc = kc_by_member(l, cpath);
+			if (!kc || json_array_size(layers) != kc->n)
+				continue;
+			for (i = 0; i < kc->n; i++) {
+				const char *d = gojson_get_string(json_array_get(layers, i), "digest");
+
+				if (d && !strncmp(d, "sha256:", 7) && !strcmp(d + 7, name + 13)) {
+					predict_slot(kc, i, p);
+					p->blob = d;
+					return true;
+				}
+			}
+		}
+	}
+	for (k = 0; k < l->nr_kc; k++) {
+		struct known_config *kc = &l->kc[k];
+
+		/* docker save: <v1id>/layer.tar, v1 IDs derive from the config */
+		if (!strcmp(base, "layer.tar") && base - name == STRATA_HEX_LEN + 1) {
+			known_v1_ids(kc);
+			for (i = 0; i < kc->n; i++)
+				if (!strncmp(name, kc->v1[i], STRATA_HEX_LEN))
+					return predict_slot(kc, i, p);
+		}
+		/* <diffid>.tar (skopeo, ggcr) or an uncompressed blob named by its diff ID */
+		for (i = 0; i < kc->n; i++) {
+			const char *hex = kc->diff[i] + 7;
+
+			if ((!strncmp(base, hex, STRATA_HEX_LEN) && !strcmp(base + STRATA_HEX_LEN, ".tar")) ||
+			    (!strncmp(name, "blobs/sha256/", 13) && !strcmp(name + 13, hex)))
+				return predict_slot(kc, i, p);
+		}
+	}
+	return false;
+}
+
+/* ---- the streaming pass ---- */
+
+static int stage_open(struct loader *l, struct strata_error **err)
+{
+	int ret;
+
+	if (l->stage_fd >= 0)
+		return 0;
+	if ((ret = fs_mkdir_at(l->store->image_fd, "layerdb", 0700, err)) < 0 ||
+	    (ret = fs_mkdir_at(l->store->image_fd, "layerdb/tmp", 0755, err)) < 0)
+		return ret;
+	l->stage_name = xasprintf("layerdb/tmp/load-%ld", (long)getpid());
+	ret = fs_remove_tree_at(l->store->image_fd, l->stage_name, err);
+	if (ret >= 0)
+		ret = fs_mkdir_at(l->store->image_fd, l->stage_name, 0700, err);
+	if (ret < 0)
+		return ret;
+	l->stage_fd = fs_open_dir_at(l->store->image_fd, l->stage_name, err);
+	return l->stage_fd < 0 ? l->stage_fd : 0;
+}
+
+static int stage_member(struct loader *l, struct tar_reader *r, struct member *m, struct strata_error **err)
+{
+	_cleanup_close_ int fd = -1;
+	char buf[1 << 16];
+	int ret = stage_open(l, err);
+
+	if (ret < 0)
+		return ret;
+	m->staged = xasprintf("%u", l->nr_staged++);
+	fd = openat(l->stage_fd, m->staged, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "create staging file for '%s'", m->name);
+	for (;;) {
+		ssize_t n = tar_reader_read_data(r, buf, sizeof(buf), err);
+
+		if (n < 0)
+			return (int)n;
+		if (!n)
+			break;
+		ret = compress_fd_write(&fd, buf, (size_t)n, err);
+		if (ret < 0)
+			return strata_error_wrap(err, "stage '%s'", m->name);
+	}
+	return 0;
+}
+
+static int keep_in_memory(struct loader *l, struct tar_reader *r, struct member *m, struct strata_error **err)
+{
+	size_t got = 0;
+
+	m->data = xmalloc(m->size + 1);
+	while (got < m->size) {
+		ssize_t n = tar_reader_read_data(r, m->data + got, m->size - got, err);
+
+		if (n < 0)
+			return (int)n;
+		if (!n)
+			return strata_error_set(err, STRATA_ERR_INVALID, 0, "'%s': truncated member", m->name);
+		got += (size_t)n;
+	}
+	m->data[got] = '\0';
+	m->len = got;
+	l->mem_total += got;
+	return 0;
+}
+
+/* Learn from a small document as soon as it arrives. */
+static void inspect_document(struct loader *l, struct member *m)
+{
+	_cleanup_error_ struct strata_error *err = NULL;
+	json_t *doc = NULL;
+	size_t i = 0;
+
+	while (i < m->len && strchr(" \t\r\n", m->data[i]))
+		i++;
+	if (i == m->len || (m->data[i] != '{' && m->data[i] != '['))
+		return;
+	if (!strcmp(m->name, "manifest.json")) {
+		if (gojson_parse(m->data, m->len, "manifest.json", &doc, &err) == 0 && json_is_array(doc)) {
+			json_decref(l->early_manifest);
+			l->early_manifest = doc;
+		} else {
+			json_decref(doc);
+		}
+		return;
+	}
+	if (m->data[i] != '{')
+		return;
+	if (strstr(m->data, "\"rootfs\"")) {
+		known_config_add(l, m->name, m->data, m->len);
+		return;
+	}
+	if (strstr(m->data, "\"layers\"") && gojson_parse(m->data, m->len, "manifest", &doc, &err) == 0) {
+		if (json_is_array(json_object_get(doc, "layers")) && l->nr_oci < LOAD_MAX_IMAGES) {
+			ALLOC_GROW(l->early_oci, l->nr_oci + 1, l->alloc_oci);
+			l->early_oci[l->nr_oci++] = doc;
+			return;
+		}
+		json_decref(doc);
+	}
+}
+
+static int below_link(struct loader *l, const char *name, struct strata_error **err)
+{
+	_cleanup_free_ char *copy = xstrdup(name);
+
+	for (char *p = copy; (p = strchr(p, '/')); p++) {
+		struct member *m;
+
+		*p = '\0';
+		m = member_find(l, copy);
+		if (m && (m->kind == MEMBER_SYMLINK || m->kind == MEMBER_HARDLINK))
+			return strata_error_set(err, STRATA_ERR_UNSAFE_PATH, 0,
+						"invalid archive member '%s': below symlink '%s'", name, copy);
+		*p = '/';
+	}
+	return 0;
+}
+
+static bool is_document_name(const char *name)
+{
+	return !strcmp(name, "manifest.json") || !strcmp(name, "index.json") ||
+	       !strcmp(name, "repositories") || !strcmp(name, "oci-layout");
+}
+
+static int stream_member(struct loader *l, struct tar_reader *r, const struct tar_entry *e,
+			 struct strata_error **err)
+{
+	_cleanup_free_ char *name = NULL;
+	struct member *m;
+	struct prediction p;
+	int ret;
+
+	if (e->typeflag == TAR_XGLOBAL)
+		return 0;
+	ret = clean_name(e->name, &name, err);
+	if (ret < 0)
+		return ret;
+	if (!*name)
+		return 0;
+	ret = below_link(l, name, err);
+	if (ret < 0)
+		return ret;
+	if (is_document_name(name) && e->typeflag != TAR_REG)
+		return strata_error_set(err, STRATA_ERR_UNSAFE_PATH, 0,
+					"invalid archive: '%s' is not a regular file", name);
+	m = member_find(l, name);
+	if (m) {
+		member_clear(l, m);
+	} else {
+		if (l->nr >= MAX_MEMBERS)
+			return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "archive has more than %d members",
+						MAX_MEMBERS);
+		ALLOC_GROW(l->m, l->nr + 1, l->alloc);
+		m = &l->m[l->nr++];
+		memset(m, 0, sizeof(*m));
+		m->name = steal_pointer(&name);
+	}
+	m->size = e->size;
+	switch (e->typeflag) {
+	case TAR_DIR:
+		m->kind = MEMBER_DIR;
+		return 0;
+	case TAR_SYMLINK:
+		m->kind = MEMBER_SYMLINK;
+		m->target = xstrdup(e->linkname);
+		return 0;
+	case TAR_LINK:
+		m->kind = MEMBER_HARDLINK;
+		return clean_name(e->linkname, &m->target, err);
+	case TAR_REG:
+		break;
+	default:
+		m->kind = MEMBER_DIR; /* devices, fifos: nothing a loader uses */
+		return 0;
+	}
+	m->kind = MEMBER_FILE;
+	if (e->size <= MEMBER_SMALL && l->mem_total + e->size <= MEMBER_MEM_CAP) {
+		ret = keep_in_memory(l, r, m, err);
+		if (ret >= 0)
+			inspect_document(l, m);
+		return ret;
+	}
+	if (!is_document_name(m->name) && predict(l, m->name, &p)) {
+		struct layer_register_result res;
+
+		if (layerstore_has(l->store, p.chain)) {
+			/* Known layer: dockerd does not read it either. */
+			note_chain(&l->kept_chains, &l->nr_kept, &l->alloc_kept, p.chain);
+			m->consumed = true;
+			return 0;
+		}
+		if (!p.parent || layerstore_has(l->store, p.parent)) {
+			ret = layerstore_register(l->store, p.parent, tar_member_read, r, p.diff, &res, err);
+			if (ret < 0)
+				return strata_error_wrap(err, "layer '%s'", m->name);
+			note_chain(&l->new_chains, &l->nr_new, &l->alloc_new, res.chain_id);
+			m->consumed = true;
+			return check_blob(&res, p.blob, -1, m->name, err);
+		}
+	}
+	return stage_member(l, r, m, err);
+}
+
+static int stream_archive(struct loader *l, int fd, struct strata_error **err)
+{
+	struct decomp_reader *d = decomp_reader_new(compress_fd_read, &fd, 0);
+	struct tar_reader *r = tar_reader_new(decomp_reader_read, d);
+	const struct tar_entry *e;
+	int ret;
+
+	while ((ret = tar_reader_next(r, &e, err)) > 0) {
+		ret = stream_member(l, r, e, err);
+		if (ret < 0)
+			break;
+	}
+	tar_reader_free(r);
+	decomp_reader_free(d);
+	if (ret < 0)
+		return strata_error_wrap(err, "invalid archive");
+	return 0;
+}
+
+/* ---- the plan ---- */
+
+static int check_os(const json_t *config, struct strata_error **err)
+{
+	const char *os = gojson_get_string(config, "os");
+
+	if (os && *os && strcmp(os, "linux"))
+		return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0, "cannot load %s image on linux", os);
+	return 0;
+}
+
+int load_image_set_config(struct load_image *img, char *config, size_t len, const char *expect_hex,
+			  const char *what, struct strata_error **err)
+{
+	char hex[STRATA_HEX_LEN + 1];
+	json_t *diffs;
+	int ret;
+
+	sha256_hex(config, len, hex);
+	if (expect_hex && strcmp(expect_hex, hex)) {
+		free(config);
+		return strata_error_set(err, STRATA_ERR_DIGEST_MISMATCH, 0,
+					"config '%s': digest mismatch: the archive names it sha256:%s, its content hashes to sha256:%s",
+					what, expect_hex, hex);
+	}
+	img->config = config;
+	img->config_len = len;
+	snprintf(img->id, sizeof(img->id), "sha256:%s", hex);
+	ret = gojson_parse(config, len, what, &img->config_json, err);
+	if (ret < 0)
+		return ret;
+	if (!json_is_object(img->config_json))
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "config '%s' is not a JSON object", what);
+	ret = check_os(img->config_json, err);
+	if (ret < 0)
+		return ret;
+	diffs = json_object_get(json_object_get(img->config_json, "rootfs"), "diff_ids");
+	if (diffs && !json_is_array(diffs) && !json_is_null(diffs))
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "config '%s': invalid rootfs.diff_ids", what);
+	if (json_array_size(diffs) != img->nr_layers)
+		return strata_error_set(err, STRATA_ERR_INVALID, 0,
+					"invalid manifest, layers length mismatch: expected %zu, got %zu",
+					img->nr_layers, json_array_size(diffs));
+	if (img->nr_layers > LOAD_MAX_LAYERS)
+		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "max depth exceeded");
+	img->diff_ids = xcalloc(img->nr_layers + 1, sizeof(*img->diff_ids));
+	img->chain_ids = xcalloc(img->nr_layers + 1, sizeof(*img->chain_ids));
+	for (size_t i = 0; i < img->nr_layers; i++) {
+		const char *d = json_string_value(json_array_get(diffs, i));
+
+		if (!d || !digest_valid(d))
+			return strata_error_set(err, STRATA_ERR_INVALID, 0, "config '%s': invalid diff ID '%s'",
+						what, d ? d : "(not a string)");
+		snprintf(img->diff_ids[i], sizeof(img->diff_ids[i]), "%s", d);
+		layer_chain_id(i ? img->chain_ids[i - 1] : NULL, d, img->chain_ids[i]);
+	}
+	return 0;
+}
+
+/* A config named <hex>.json or blobs/sha256/<hex> must hash to that hex. */
+static const char *expected_config_hex(const char *path, char buf[STRATA_HEX_LEN + 1])
+{
+	const char *base = strrchr(path, '/');
+	size_t len;
+
+	base = base ? base + 1 : path;
+	len = strlen(base);
+	if (len == STRATA_HEX_LEN + 5 && !strcmp(base + STRATA_HEX_LEN, ".json"))
+		len = STRATA_HEX_LEN;
+	if (len != STRATA_HEX_LEN)
+		return NULL;
+	memcpy(buf, base, STRATA_HEX_LEN);
+	buf[STRATA_HEX_LEN] = '\0';
+	return digest_hex_valid(buf) ? buf : NULL;
+}
+
+static int validate_tag(const char *tag, struct strata_error **err)
+{
+	struct strata_ref ref = { 0 };
+	int ret = strata_ref_parse(tag, &ref, err);
+
+	if (ret < 0)
+		return ret;
+	if (!ref.tag || ref.digest)
+		ret = strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid tag \"%s\"", tag);
+	strata_ref_release(&ref);
+	return ret;
+}
+
+static int docker_plan(struct loader *l, struct load_image **out, size_t *nr, struct strata_error **err)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_json_ json_t *man = NULL;
+	struct load_image *imgs;
+	size_t len, n, i;
+	json_t *entry;
+	int ret;
+
+	ret = loader_read(l, "manifest.json", false, LOAD_MAX_JSON, &buf, &len, err);
+	if (ret < 0)
+		return ret;
+	ret = gojson_parse(buf, len, "manifest.json", &man, err);
+	if (ret < 0)
+		return ret;
+	if (!json_is_array(man))
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid manifest.json: not a list");
+	n = json_array_size(man);
+	if (n > LOAD_MAX_IMAGES)
+		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "manifest.json lists too many images");
+	imgs = xcalloc(n + 1, sizeof(*imgs));
+	*out = imgs;
+	*nr = n;
+	json_array_foreach(man, i, entry) {
+		struct load_image *img = &imgs[i];
+		const char *cfg = gojson_get_string(entry, "Config");
+		json_t *layers = json_object_get(entry, "Layers"), *tags = json_object_get(entry, "RepoTags");
+		const char *parent = gojson_get_string(entry, "Parent");
+		char hexbuf[STRATA_HEX_LEN + 1];
+		_cleanup_free_ char *clean = NULL;
+		char *config;
+		size_t clen;
+
+		if (!json_is_object(entry) || !cfg || !json_is_array(layers) ||
+		    (tags && !json_is_array(tags) && !json_is_null(tags)))
+			return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid manifest.json entry %zu", i);
+		img->nr_layers = json_array_size(layers);
+		if (img->nr_layers > LOAD_MAX_LAYERS)
+			return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "max depth exceeded");
+		img->layer_paths = xcalloc(img->nr_layers + 1, sizeof(char *));
+		for (size_t k = 0; k < img->nr_layers; k++) {
+			const char *lp = json_string_value(json_array_get(layers, k));
+
+			if (!lp)
+				return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid manifest.json entry %zu",
+							i);
+			ret = clean_name(lp, &clean, err);
+			if (ret < 0)
+				return ret;
+			free(clean);
+			clean = NULL;
+			img->layer_paths[k] = xstrdup(lp);
+		}
+		ret = clean_name(cfg, &clean, err);
+		if (ret < 0)
+			return ret;
+		ret = loader_read(l, cfg, true, IMAGEDB_CONFIG_MAX, &config, &clen, err);
+		if (ret < 0)
+			return strata_error_wrap(err, "config");
+		ret = load_image_set_config(img, config, clen, expected_config_hex(clean, hexbuf), cfg, err);
+		if (ret < 0)
+			return ret;
+		img->nr_tags = json_array_size(tags);
+		img->tags = xcalloc(img->nr_tags + 1, sizeof(char *));
+		for (size_t k = 0; k < img->nr_tags; k++) {
+			const char *t = json_string_value(json_array_get(tags, k));
+
+			if (!t)
+				return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid manifest.json entry %zu", i);
+			ret = validate_tag(t, err);
+			if (ret < 0)
+				return ret;
+			img->tags[k] = xstrdup(t);
+		}
+		if (parent && *parent)
+			img->parent = xstrdup(parent);
+	}
+	return 0;
+}
+
+/* ---- registering, committing, rolling back ---- */
+
+static size_t remaining_uses(struct loader *l, struct load_image *imgs, size_t nr, size_t from_img,
+			     size_t from_layer, const char *name)
+{
+	size_t uses = 0;
+
+	for (size_t i = from_img; i < nr; i++)
+		for (size_t k = i == from_img ? from_layer : 0; k < imgs[i].nr_layers; k++) {
+			_cleanup_free_ char *res = NULL;
+			_cleanup_error_ struct strata_error *err = NULL;
+
+			if (layerstore_has(l->store, imgs[i].chain_ids[k]))
+				continue;
+			if (resolve(l, imgs[i].layer_paths[k], true, &res, &err) == 0 && !strcmp(res, name))
+				uses++;
+		}
+	return uses;
+}
+
+static int register_layers(struct loader *l, struct load_image *imgs, size_t nr, struct strata_error **err)
+{
+	for (size_t i = 0; i < nr; i++) {
+		struct load_image *img = &imgs[i];
+
+		for (size_t k = 0; k < img->nr_layers; k++) {
+			_cleanup_free_ char *name = NULL;
+			struct member *m;
+			int ret;
+
+			if (layerstore_has(l->store, img->chain_ids[k])) {
+				note_chain(&l->kept_chains, &l->nr_kept, &l->alloc_kept, img->chain_ids[k]);
+				continue;
+			}
+			ret = register_from_member(l, img->layer_paths[k], k ? img->chain_ids[k - 1] : NULL,
+						   img->diff_ids[k], img->blob_digests ? img->blob_digests[k] : NULL,
+						   img->blob_sizes ? img->blob_sizes[k] : -1, err);
+			if (ret < 0)
+				return strata_error_wrap(err, "invalid diffID for layer %zu", k);
+			if (l->dir_fd >= 0 || resolve(l, img->layer_paths[k], true, &name, err) < 0)
+				continue;
+			m = member_find(l, name);
+			if (m && m->staged && !remaining_uses(l, imgs, nr, i, k + 1, name)) {
+				unlinkat(l->stage_fd, m->staged, 0);
+				free(m->staged);
+				m->staged = NULL;
+			}
+		}
+	}
+	return 0;
+}
+
+static void rollback(struct loader *l)
+{
+	struct strata_image_index *idx = l->idx;
+	const char **in_use = xcalloc(idx->nr + l->nr_kept + 1, sizeof(*in_use));
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->nr_new_cfg; i++)
+		imagedb_delete(l->store, l->new_configs[i], NULL);
+	for (size_t i = 0; i < idx->nr; i++)
+		if (idx->images[i]->nr_layers)
+			in_use[n++] = idx->images[i]->chain_ids[idx->images[i]->nr_layers - 1];
+	for (size_t i = 0; i < l->nr_kept; i++)
+		in_use[n++] = l->kept_chains[i];
+	for (size_t i = l->nr_new; i-- > 0;)
+		layerstore_release(l->store, l->new_chains[i], in_use, n, NULL, NULL, NULL);
+	free(in_use);
+}
+
+static void say(strata_load_report_fn report, void *cookie, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void say(strata_load_report_fn report, void *cookie, const char *fmt, ...)
+{
+	_cleanup_free_ char *line = NULL;
+	va_list ap;
+
+	if (!report)
+		return;
+	va_start(ap, fmt);
+	line = xvasprintf(fmt, ap);
+	va_end(ap);
+	report(cookie, line);
+}
+
+static int commit(struct loader *l, struct load_image *imgs, size_t nr, strata_load_report_fn report,
+		  void *cookie, struct strata_error **err)
+{
+	struct strata_image_index *idx = l->idx;
+	_cleanup_strbuf_ struct strbuf ids = STRBUF_INIT, out = STRBUF_INIT;
+	size_t tagged = 0;
+	int ret;
+
+	for (size_t i = 0; i < nr; i++) {
+		char hex[STRATA_HEX_LEN + 1];
+		bool had = strata_image_index_find(idx, imgs[i].id) != NULL;
+
+		for (size_t k = 0; k < i && !had; k++)
+			had = !strcmp(imgs[k].id, imgs[i].id);
+		ret = imagedb_write_config(l->store, imgs[i].config, imgs[i].config_len, hex, err);
+		if (ret < 0)
+			return ret;
+		if (!had) {
+			ALLOC_GROW(l->new_configs, l->nr_new_cfg + 1, l->alloc_new_cfg);
+			memcpy(l->new_configs[l->nr_new_cfg++], hex, sizeof(hex));
+		}
+	}
+	for (size_t i = 0; i < nr; i++) {
+		strbuf_addf(&ids, "Loaded image ID: %s\n", imgs[i].id);
+		tagged = 0;
+		for (size_t k = 0; k < imgs[i].nr_tags; k++) {
+			struct strata_ref ref = { 0 };
+			_cleanup_free_ char *fam = NULL;
+			const char *prev;
+
+			ret = strata_ref_parse(imgs[i].tags[k], &ref, err);
+			if (ret < 0)
+				return ret;
+			fam = strata_ref_familiar_string(&ref);
+			prev = refstore_get(&idx->refs, &ref);
+			if (prev && strcmp(prev, imgs[i].id))
+				strbuf_addf(&out, "The image %s already exists, renaming the old one with ID %s to empty string\n",
+					    fam, prev);
+			ret = refstore_add(&idx->refs, &ref, imgs[i].id, err);
+			strata_ref_release(&ref);
+			if (ret < 0)
+				return ret;
+			strbuf_addf(&out, "Loaded image: %s\n", fam);
+			tagged++;
+		}
+	}
+	/* dockerd: the IDs are printed when the last image had no tag */
+	if (!tagged)
+		strbuf_add(&out, ids.buf, ids.len);
+	for (size_t i = 0; i < nr; i++) {
+		if (!imgs[i].parent || !digest_valid(imgs[i].parent))
+			continue;
+		for (size_t k = 0; k < nr; k++)
+			if (!strcmp(imgs[k].id, imgs[i].parent)) {
+				ret = imagedb_set_parent(l->store, imgs[i].id + 7, imgs[i].parent, err);
+				if (ret < 0)
+					return ret;
+				break;
+			}
+	}
+	ret = refstore_save(l->store, &idx->refs, err);
+	if (ret < 0)
+		return ret;
+	for (char *line = out.buf, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		*nl = '\0';
+		say(report, cookie, "%s", line);
+	}
+	return 0;
+}
+
+int strata_image_load(struct strata_image_index *idx, const char *path,
+		      strata_load_report_fn report, void *cookie, struct strata_error **err)
+{
+	struct loader l = { .idx = idx, .store = idx->store, .dir_fd = -1, .stage_fd = -1 };
+	struct load_image *imgs = NULL;
+	size_t nr = 0;
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	int in = STDIN_FILENO, ret;
+
+	if (l.store->image_fd < 0)
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "the store is not open for writing");
+	if (path && strcmp(path, "-")) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return strata_error_set(err, errno == ENOENT ? STRATA_ERR_NOT_FOUND : STRATA_ERR_IO, errno,
+						"open %s", path);
+		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+			l.dir_fd = steal_fd(&fd);
+		else
+			in = fd;
+	}
+	ret = l.dir_fd >= 0 ? 0 : stream_archive(&l, in, err);
+	if (ret >= 0) {
+		if (loader_has(&l, "manifest.json"))
+			ret = docker_plan(&l, &imgs, &nr, err);
+		else if (loader_has(&l, "index.json"))
+			ret = oci_load_plan(&l, &imgs, &nr, err);
+		else if (loader_has(&l, "repositories"))
+			ret = strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
+					       "legacy (pre-1.10) archive without manifest.json: not supported");
+		else
+			ret = strata_error_set(err, STRATA_ERR_INVALID, 0,
+					       "invalid archive: no manifest.json, index.json or repositories");
+	}
+	if (ret >= 0 && !nr)
+		ret = strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "no image to load in the archive");
+	if (ret >= 0)
+		ret = register_layers(&l, imgs, nr, err);
+	if (ret >= 0)
+		ret = commit(&l, imgs, nr, report, cookie, err);
+	if (ret < 0)
+		rollback(&l);
+	for (size_t i = 0; i < nr; i++)
+		load_image_release(&imgs[i]);
+	free(imgs);
+	loader_release(&l);
+	return ret < 0 ? ret : 0;
+}

@@ -1,0 +1,49 @@
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "flags.h"
+#include "strata/archive.h"
+#include "strata/image.h"
+#include "strata/store.h"
+
+static const struct command_usage usage = {
+	"load", "strata load [OPTIONS]",
+	"Load an image from a tar archive or STDIN",
+};
+
+static void print_line(void *cookie, const char *line)
+{
+	printf("%s\n", line);
+}
+
+int cmd_load(int argc, char **argv, struct cli_ctx *ctx)
+{
+	const char *input = NULL;
+	bool quiet = false;
+	const struct flag flags[] = {
+		{ "input", 'i', FLAG_STRING, &input, "Read from tar archive file, instead of STDIN" },
+		{ "quiet", 'q', FLAG_BOOL, &quiet, "Suppress the load output" },
+		{ 0 },
+	};
+	struct strata_image_index *idx = NULL;
+	struct strata_store *store = NULL;
+	struct strata_error *err = NULL;
+	char **args;
+	int nargs, ret;
+
+	ret = flags_parse(argc, argv, flags, &usage, &args, &nargs);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	free(args);
+	if (nargs != 0)
+		return flags_arg_error(&usage, "no arguments");
+	/* docker: progress goes away when stdout is no terminal; the
+	 * "Loaded image" lines stay even with -q. */
+	ret = cli_open_images(ctx, true, &store, &idx);
+	if (!ret && strata_image_load(idx, input, print_line, NULL, &err) < 0)
+		ret = cli_fail_daemon(err);
+	strata_image_index_free(idx);
+	strata_store_free(store);
+	return ret;
+}
