@@ -32,7 +32,7 @@ int cli_fail_daemon(struct strata_error *err);
 
 #define CLI_COMMANDS(X) \
 	X(images) X(inspect) X(history) X(tag) X(rmi) X(image) X(import) X(check) \
-	X(login) X(logout) X(load) X(save)
+	X(login) X(logout) X(load) X(save) X(pull) X(push)
 
 #define CLI_DECLARE(name) int cmd_##name(int argc, char **argv, struct cli_ctx *ctx);
 CLI_COMMANDS(CLI_DECLARE)

@@ -1,0 +1,743 @@
+/*
+ * strata pull: manifests -> config -> layers (parallel downloads, chain-order
+ * registration streamed from the growing download files) -> metadata.
+ *
+ * Each blob that is not in the store yet is downloaded by one of
+ * max-concurrent-downloads worker threads into
+ * layerdb/tmp/pull-<blob hex>.partial, continuing from the size that file
+ * already has (a pull that was killed).  The main thread registers the
+ * layers in chain order; each layer reads its partial file as it grows
+ * (waiting on the worker when it catches up), so a layer is extracted while
+ * it downloads and later layers keep downloading meanwhile.  The reader
+ * hashes every byte it hands on (kept bytes included) and, at the end,
+ * fails with a digest error unless size and sha256 match the descriptor:
+ * that failure happens inside layerstore_register, before anything of the
+ * layer is committed.  Partial files are removed when their layers are in.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "digest/digest.h"
+#include "image/distribution.h"
+#include "image/imagedb.h"
+#include "image/refstore.h"
+#include "json/gojson.h"
+#include "layer/layerdb.h"
+#include "layer/layerstore.h"
+#include "registry/manifest.h"
+#include "registry/registry.h"
+#include "store/store-private.h"
+#include "strata/reference.h"
+#include "strata/registry.h"
+#include "util/alloc.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/strbuf.h"
+
+#define TMP_DIR "layerdb/tmp"
+
+struct pull_ctx {
+	struct strata_store *store;
+	const struct strata_pull_options *opts;
+	struct registry_config cfg;
+	struct registry_client_options copts;
+	struct registry_client *client;
+	struct strata_ref ref;
+	char *full_name;  /* "127.0.0.1:5000/ref/seed-image" (SourceRepository) */
+	pthread_mutex_t out_mu;
+};
+
+static void say(struct pull_ctx *p, const char *id, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void say(struct pull_ctx *p, const char *id, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+
+	if (!p->opts->progress)
+		return;
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&p->out_mu);
+	p->opts->progress(p->opts->progress_cookie, id, msg);
+	pthread_mutex_unlock(&p->out_mu);
+}
+
+/* ---- downloads ---- */
+
+struct dl_job {
+	const struct registry_descriptor *desc;
+	char short_id[13];
+	char *partial;     /* layerdb/tmp/pull-<hex>.partial */
+	int fd;
+	uint64_t written;  /* bytes in the file */
+	bool done;
+	int rc;
+	struct strata_error *err;
+	size_t users;      /* layers still to register from it */
+};
+
+struct dl_shared {
+	struct pull_ctx *p;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct dl_job *jobs;
+	size_t n_jobs;
+	size_t next;
+	bool abort;
+};
+
+struct dl_sink {
+	struct dl_shared *sh;
+	struct dl_job *job;
+	struct strata_error *err;
+};
+
+static int dl_write(const void *data, size_t len, void *cookie)
+{
+	struct dl_sink *s = cookie;
+	struct dl_job *j = s->job;
+	const char *b = data;
+	uint64_t off;
+	bool abort;
+
+	pthread_mutex_lock(&s->sh->mu);
+	off = j->written;
+	abort = s->sh->abort;
+	pthread_mutex_unlock(&s->sh->mu);
+	if (abort) {
+		strata_error_set(&s->err, STRATA_ERR_INTERRUPTED, 0, "pull aborted");
+		return -1;
+	}
+	if (off + len > (uint64_t)j->desc->size) {
+		strata_error_set(&s->err, STRATA_ERR_DIGEST_MISMATCH, 0,
+				 "filesystem layer verification failed for digest %s: "
+				 "more than the %lld bytes announced",
+				 j->desc->digest, (long long)j->desc->size);
+		return -1;
+	}
+	while (len) {
+		ssize_t n = pwrite(j->fd, b, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			strata_error_set(&s->err, errno == ENOSPC ? STRATA_ERR_NOSPC : STRATA_ERR_IO,
+					 errno, "write '%s'", j->partial);
+			return -1;
+		}
+		b += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+		pthread_mutex_lock(&s->sh->mu);
+		j->written = off;
+		pthread_cond_broadcast(&s->sh->cv);
+		pthread_mutex_unlock(&s->sh->mu);
+	}
+	return 0;
+}
+
+static void *dl_worker(void *arg)
+{
+	struct dl_shared *sh = arg;
+	struct pull_ctx *p = sh->p;
+	struct registry_client *c = NULL;
+
+	for (;;) {
+		struct dl_sink sink = { sh, NULL, NULL };
+		struct dl_job *j;
+		uint64_t start;
+		int rc = 0;
+
+		pthread_mutex_lock(&sh->mu);
+		if (sh->abort || sh->next >= sh->n_jobs) {
+			pthread_mutex_unlock(&sh->mu);
+			break;
+		}
+		j = &sh->jobs[sh->next++];
+		start = j->written;
+		pthread_mutex_unlock(&sh->mu);
+		sink.job = j;
+		if (start < (uint64_t)j->desc->size) {
+			if (!c)
+				rc = registry_client_new(p->ref.domain, &p->copts, &c, &sink.err);
+			if (rc >= 0)
+				rc = registry_blob_get(c, p->ref.path, j->desc->digest, start, dl_write,
+						       &sink, &sink.err);
+		}
+		if (rc >= 0) {
+			say(p, j->short_id, "Verifying Checksum");
+			say(p, j->short_id, "Download complete");
+		}
+		pthread_mutex_lock(&sh->mu);
+		j->done = true;
+		j->rc = rc < 0 ? rc : 0;
+		if (rc < 0) {
+			if (!sink.err)
+				strata_error_set(&sink.err, STRATA_ERR_NET, 0, "download of %s failed",
+						 j->desc->digest);
+			j->err = sink.err;
+			sink.err = NULL;
+		}
+		pthread_cond_broadcast(&sh->cv);
+		pthread_mutex_unlock(&sh->mu);
+		strata_error_free(sink.err);
+	}
+	registry_client_free(c);
+	return NULL;
+}
+
+/* tar_read_fn over a growing partial file, verifying size and digest at the end. */
+struct follower {
+	struct dl_shared *sh;
+	struct dl_job *job;
+	uint64_t off;
+	struct sha256_ctx sha;
+	bool verified;
+};
+
+static ssize_t follow_read(void *cookie, void *buf, size_t len, struct strata_error **err)
+{
+	struct follower *f = cookie;
+	struct dl_job *j = f->job;
+	struct dl_shared *sh = f->sh;
+	uint64_t avail;
+	bool done;
+	ssize_t n;
+
+	if (f->verified)
+		return 0;
+	pthread_mutex_lock(&sh->mu);
+	while (f->off >= j->written && !j->done && !sh->abort)
+		pthread_cond_wait(&sh->cv, &sh->mu);
+	avail = j->written - f->off;
+	done = j->done;
+	if (!avail && done && j->rc < 0) {
+		int code = j->err ? j->err->code : STRATA_ERR_NET;
+
+		strata_error_set(err, code, 0, "%s", j->err ? j->err->msg : "download failed");
+		pthread_mutex_unlock(&sh->mu);
+		return -1;
+	}
+	if (!avail && !done) {
+		pthread_mutex_unlock(&sh->mu);
+		return strata_error_set(err, STRATA_ERR_INTERRUPTED, 0, "pull aborted");
+	}
+	pthread_mutex_unlock(&sh->mu);
+	if (!avail) {
+		char hex[STRATA_HEX_LEN + 1];
+
+		sha256_final_hex(&f->sha, hex);
+		f->verified = true;
+		if (f->off != (uint64_t)j->desc->size || strcmp(hex, j->desc->digest + 7))
+			return strata_error_set(err, STRATA_ERR_DIGEST_MISMATCH, 0,
+						"filesystem layer verification failed for digest %s",
+						j->desc->digest);
+		return 0;
+	}
+	if (len > avail)
+		len = (size_t)avail;
+	do
+		n = pread(j->fd, buf, len, (off_t)f->off);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "read '%s'", j->partial);
+	if (n == 0)
+		return strata_error_set(err, STRATA_ERR_IO, 0, "'%s' shrank while reading", j->partial);
+	sha256_update(&f->sha, buf, (size_t)n);
+	f->off += (uint64_t)n;
+	return n;
+}
+
+/* Whole-file check after a failed registration: was the blob itself bad? */
+static bool partial_matches(struct dl_job *j)
+{
+	char buf[65536], hex[STRATA_HEX_LEN + 1];
+	struct sha256_ctx sha;
+	uint64_t off = 0;
+	ssize_t n;
+
+	sha256_init(&sha);
+	while ((n = pread(j->fd, buf, sizeof(buf), (off_t)off)) > 0) {
+		sha256_update(&sha, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	sha256_final_hex(&sha, hex);
+	return off == (uint64_t)j->desc->size && !strcmp(hex, j->desc->digest + 7);
+}
+
+/* ---- manifests and config ---- */
+
+static int fetch_manifest(struct pull_ctx *p, const char *reference, struct registry_manifest **m,
+			  char **digest, struct strata_error **err)
+{
+	_cleanup_free_ char *bytes = NULL, *mt = NULL;
+	size_t len;
+	int ret;
+
+	ret = registry_get_manifest(p->client, p->ref.path, reference, NULL, &bytes, &len, &mt, digest,
+				    err);
+	if (ret < 0)
+		return ret;
+	ret = registry_manifest_parse(bytes, len, mt, m, err);
+	if (ret < 0) {
+		free(*digest);
+		*digest = NULL;
+	}
+	return ret;
+}
+
+struct pulled_config {
+	char *bytes;
+	size_t len;
+	char **diff_ids;
+	size_t n;
+};
+
+static void pulled_config_release(struct pulled_config *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->diff_ids[i]);
+	free(c->diff_ids);
+	free(c->bytes);
+}
+
+static int parse_config(struct pulled_config *c, struct strata_error **err)
+{
+	_cleanup_json_ json_t *j = NULL;
+	json_t *rootfs, *ids;
+	int ret;
+
+	ret = gojson_parse(c->bytes, c->len, "image config", &j, err);
+	if (ret < 0)
+		return ret;
+	rootfs = json_object_get(j, "rootfs");
+	ids = json_object_get(rootfs, "diff_ids");
+	if (!json_is_object(rootfs) || (!json_is_array(ids) && !json_is_null(ids)) ||
+	    !gojson_get_string(rootfs, "type") || strcmp(gojson_get_string(rootfs, "type"), "layers"))
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "image config has no layer rootfs");
+	c->n = json_array_size(ids);
+	if (c->n > REGISTRY_MAX_LAYERS)
+		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "image has too many layers (%zu)",
+					c->n);
+	c->diff_ids = xcalloc(c->n + 1, sizeof(char *));
+	for (size_t i = 0; i < c->n; i++) {
+		const char *d = json_string_value(json_array_get(ids, i));
+
+		if (!d || !digest_valid(d))
+			return strata_error_set(err, STRATA_ERR_INVALID, 0,
+						"image config: invalid diff ID %zu", i);
+		c->diff_ids[i] = xstrdup(d);
+	}
+	return 0;
+}
+
+/* Leftovers of layer registrations killed earlier are dead: we hold the store lock. */
+static void clean_dead_write_sets(struct strata_store *store)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int fd;
+
+	fd = openat(store->image_fd, TMP_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (!strncmp(de->d_name, "write-set-", 10)) {
+			_cleanup_free_ char *path = xasprintf(TMP_DIR "/%s", de->d_name);
+
+			fs_remove_tree_at(store->image_fd, path, NULL);
+		}
+	}
+}
+
+/* ---- one manifest ---- */
+
+static int pull_layers(struct pull_ctx *p, const struct registry_manifest *m,
+		       const struct pulled_config *cfg, bool *downloaded, struct strata_error **err)
+{
+	struct dl_shared sh = { .p = p };
+	size_t n = m->n_layers;
+	_cleanup_free_ size_t *job_of = xcalloc(n + 1, sizeof(size_t));
+	_cleanup_free_ bool *needed = xcalloc(n + 1, sizeof(bool));
+	_cleanup_free_ char(*chains)[STRATA_DIGEST_LEN + 1] = xcalloc(n + 1, sizeof(*chains));
+	_cleanup_free_ pthread_t *threads = NULL;
+	size_t n_threads = 0;
+	int ret = 0;
+
+	pthread_mutex_init(&sh.mu, NULL);
+	pthread_cond_init(&sh.cv, NULL);
+	sh.jobs = xcalloc(n + 1, sizeof(*sh.jobs));
+	for (size_t i = 0; i < n; i++) {
+		layer_chain_id(i ? chains[i - 1] : NULL, cfg->diff_ids[i], chains[i]);
+		if (layerstore_has(p->store, chains[i]))
+			continue;
+		needed[i] = true;
+		for (job_of[i] = 0; job_of[i] < sh.n_jobs; job_of[i]++)
+			if (!strcmp(sh.jobs[job_of[i]].desc->digest, m->layers[i].digest))
+				break;
+		if (job_of[i] == sh.n_jobs) {
+			struct dl_job *j = &sh.jobs[sh.n_jobs++];
+
+			j->desc = &m->layers[i];
+			j->fd = -1;
+			snprintf(j->short_id, sizeof(j->short_id), "%.12s", m->layers[i].digest + 7);
+		}
+		sh.jobs[job_of[i]].users++;
+	}
+	/* docker's lines: existing layers first, then the ones to fetch */
+	for (size_t i = 0; i < n; i++) {
+		char id[13];
+
+		snprintf(id, sizeof(id), "%.12s", m->layers[i].digest + 7);
+		if (!needed[i])
+			say(p, id, "Already exists");
+	}
+	for (size_t k = 0; k < sh.n_jobs; k++)
+		say(p, sh.jobs[k].short_id, "Pulling fs layer");
+	for (size_t k = (size_t)p->cfg.max_downloads; k < sh.n_jobs; k++)
+		say(p, sh.jobs[k].short_id, "Waiting");
+	if (sh.n_jobs) {
+		*downloaded = true;
+		if ((ret = fs_mkdir_at(p->store->image_fd, "layerdb", 0700, err)) < 0 ||
+		    (ret = fs_mkdir_at(p->store->image_fd, TMP_DIR, 0755, err)) < 0)
+			goto out;
+	}
+	for (size_t k = 0; k < sh.n_jobs; k++) {
+		struct dl_job *j = &sh.jobs[k];
+		struct stat st;
+
+		j->partial = xasprintf(TMP_DIR "/pull-%s.partial", j->desc->digest + 7);
+		j->fd = openat(p->store->image_fd, j->partial,
+			       O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (j->fd < 0 || fstat(j->fd, &st) < 0) {
+			ret = strata_error_set(err, STRATA_ERR_IO, errno, "open '%s'", j->partial);
+			goto out;
+		}
+		if (st.st_size > j->desc->size && ftruncate(j->fd, 0) < 0) {
+			ret = strata_error_set(err, STRATA_ERR_IO, errno, "truncate '%s'", j->partial);
+			goto out;
+		}
+		j->written = st.st_size > j->desc->size ? 0 : (uint64_t)st.st_size;
+	}
+	n_threads = sh.n_jobs < (size_t)p->cfg.max_downloads ? sh.n_jobs : (size_t)p->cfg.max_downloads;
+	threads = xcalloc(n_threads + 1, sizeof(*threads));
+	for (size_t t = 0; t < n_threads; t++) {
+		if (pthread_create(&threads[t], NULL, dl_worker, &sh) != 0) {
+			n_threads = t;
+			ret = strata_error_set(err, STRATA_ERR_IO, errno, "start download thread");
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct layer_register_result res;
+		struct follower f = { &sh, NULL, 0, { 0 }, false };
+		struct dl_job *j;
+		struct v2metadata md;
+
+		if (!needed[i])
+			continue;
+		j = &sh.jobs[job_of[i]];
+		f.job = j;
+		sha256_init(&f.sha);
+		ret = layerstore_register(p->store, i ? chains[i - 1] : NULL, follow_read, &f,
+					  cfg->diff_ids[i], &res, err);
+		if (!f.verified)
+			sha256_release(&f.sha);
+		if (ret < 0) {
+			bool bad_blob;
+
+			pthread_mutex_lock(&sh.mu);
+			while (!j->done)
+				pthread_cond_wait(&sh.cv, &sh.mu);
+			bad_blob = j->rc == 0 && !partial_matches(j);
+			pthread_mutex_unlock(&sh.mu);
+			if (bad_blob) {
+				strata_error_freep(err);
+				ret = strata_error_set(err, STRATA_ERR_DIGEST_MISMATCH, 0,
+						       "filesystem layer verification failed for digest %s",
+						       j->desc->digest);
+			}
+			if (bad_blob || (err && *err && (*err)->code == STRATA_ERR_DIGEST_MISMATCH)) {
+				/* bad bytes are not worth resuming from */
+				if (ftruncate(j->fd, 0) < 0)
+					(void)0;
+				unlinkat(p->store->image_fd, j->partial, 0);
+			}
+			goto out;
+		}
+		say(p, j->short_id, "Pull complete");
+		/* after the layer, as dockerd: blob -> diff ID, and where it came from */
+		md.digest = j->desc->digest;
+		md.source_repository = p->full_name;
+		md.hmac = "";
+		if ((ret = distribution_diffid_set(p->store, j->desc->digest, cfg->diff_ids[i], err)) < 0 ||
+		    (ret = distribution_v2metadata_add(p->store, cfg->diff_ids[i], &md, err)) < 0)
+			goto out;
+		if (--j->users == 0)
+			unlinkat(p->store->image_fd, j->partial, 0);
+	}
+	/* layers that were present: remember this repository has them too */
+	for (size_t i = 0; i < n; i++) {
+		struct v2metadata md = { m->layers[i].digest, p->full_name, "" };
+
+		if (needed[i])
+			continue;
+		if ((ret = distribution_diffid_set(p->store, m->layers[i].digest, cfg->diff_ids[i], err)) < 0 ||
+		    (ret = distribution_v2metadata_add(p->store, cfg->diff_ids[i], &md, err)) < 0)
+			goto out;
+	}
+out:
+	pthread_mutex_lock(&sh.mu);
+	sh.abort = true;
+	pthread_cond_broadcast(&sh.cv);
+	pthread_mutex_unlock(&sh.mu);
+	for (size_t t = 0; t < n_threads; t++)
+		pthread_join(threads[t], NULL);
+	for (size_t k = 0; k < sh.n_jobs; k++) {
+		if (sh.jobs[k].fd >= 0)
+			close(sh.jobs[k].fd);
+		free(sh.jobs[k].partial);
+		strata_error_free(sh.jobs[k].err);
+	}
+	free(sh.jobs);
+	pthread_cond_destroy(&sh.cv);
+	pthread_mutex_destroy(&sh.mu);
+	return ret;
+}
+
+/*
+ * Pull one tag or digest.  *updated: the tag (or digest) reference now
+ * points at a different image than before.
+ */
+static int pull_one(struct pull_ctx *p, const char *reference, bool by_digest, bool *updated,
+		    struct strata_error **err)
+{
+	struct registry_manifest *m = NULL;
+	_cleanup_free_ char *top_digest = NULL;
+	struct pulled_config cfg = { 0 };
+	struct refstore rs = REFSTORE_INIT;
+	struct registry_platform want = { 0 };
+	struct strata_ref tag_ref = { 0 }, dig_ref = { 0 };
+	char hex[STRATA_HEX_LEN + 1], id[STRATA_DIGEST_LEN + 1];
+	bool downloaded = false;
+	const char *old;
+	int ret;
+
+	ret = fetch_manifest(p, reference, &m, &top_digest, err);
+	if (ret < 0)
+		goto out;
+	say(p, reference, "Pulling from %s", p->ref.path);
+	if (p->opts->platform) {
+		ret = registry_platform_parse(p->opts->platform, &want, err);
+		if (ret < 0)
+			goto out;
+	} else {
+		registry_platform_host(&want);
+	}
+	for (int depth = 0; registry_manifest_is_index(m); depth++) {
+		const struct registry_descriptor *d;
+		_cleanup_free_ char *child = NULL, *dg = NULL;
+		struct registry_manifest *cm = NULL;
+
+		if (depth >= REGISTRY_MAX_INDEX_DEPTH) {
+			ret = strata_error_set(err, STRATA_ERR_INVALID, 0,
+					       "manifest lists nested deeper than %d levels",
+					       REGISTRY_MAX_INDEX_DEPTH);
+			goto out;
+		}
+		ret = registry_manifest_select(m, &want, &d, err);
+		if (ret < 0)
+			goto out;
+		child = xstrdup(d->digest);
+		ret = fetch_manifest(p, child, &cm, &dg, err);
+		if (ret < 0)
+			goto out;
+		registry_manifest_free(m);
+		m = cm;
+	}
+	if (m->n_layers > REGISTRY_MAX_LAYERS) {
+		ret = strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "too many layers (%zu)", m->n_layers);
+		goto out;
+	}
+	for (size_t i = 0; i < m->n_layers; i++) {
+		if (!registry_media_type_is_layer(m->layers[i].media_type) || m->layers[i].size < 0) {
+			ret = strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
+					       "unsupported layer media type '%s'",
+					       m->layers[i].media_type ? m->layers[i].media_type : "");
+			goto out;
+		}
+	}
+	if (m->config.size > (int64_t)REGISTRY_MAX_CONFIG) {
+		ret = strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "image config is too large");
+		goto out;
+	}
+	ret = registry_blob_get_buf(p->client, p->ref.path, m->config.digest, REGISTRY_MAX_CONFIG,
+				    &cfg.bytes, &cfg.len, err);
+	if (ret < 0)
+		goto out;
+	if (m->config.size >= 0 && (size_t)m->config.size != cfg.len) {
+		ret = strata_error_set(err, STRATA_ERR_DIGEST_MISMATCH, 0,
+				       "image config size %zu differs from the manifest's %lld", cfg.len,
+				       (long long)m->config.size);
+		goto out;
+	}
+	ret = parse_config(&cfg, err);
+	if (ret < 0)
+		goto out;
+	if (cfg.n != m->n_layers) {
+		ret = strata_error_set(err, STRATA_ERR_INVALID, 0,
+				       "layers from manifest don't match image configuration");
+		goto out;
+	}
+	ret = pull_layers(p, m, &cfg, &downloaded, err);
+	if (ret < 0)
+		goto out;
+	ret = imagedb_write_config(p->store, cfg.bytes, cfg.len, hex, err);
+	if (ret < 0)
+		goto out;
+	if (strcmp(hex, m->config.digest + 7)) {
+		ret = strata_error_set(err, STRATA_ERR_DIGEST_MISMATCH, 0, "config digest mismatch");
+		goto out;
+	}
+	snprintf(id, sizeof(id), "sha256:%s", hex);
+	ret = refstore_load(p->store, &rs, err);
+	if (ret < 0)
+		goto out;
+	dig_ref.domain = p->ref.domain;
+	dig_ref.path = p->ref.path;
+	dig_ref.digest = top_digest;
+	if (by_digest) {
+		old = refstore_get(&rs, &dig_ref);
+		*updated = !old || strcmp(old, id);
+	} else {
+		tag_ref.domain = p->ref.domain;
+		tag_ref.path = p->ref.path;
+		tag_ref.tag = (char *)reference;
+		old = refstore_get(&rs, &tag_ref);
+		*updated = !old || strcmp(old, id);
+		ret = refstore_add(&rs, &tag_ref, id, err);
+		if (ret < 0)
+			goto out;
+	}
+	ret = refstore_add(&rs, &dig_ref, id, err);
+	if (ret < 0)
+		goto out;
+	ret = refstore_save(p->store, &rs, err);
+	if (ret < 0)
+		goto out;
+	say(p, NULL, "Digest: %s", top_digest);
+	(void)downloaded;
+out:
+	refstore_release(&rs);
+	registry_platform_release(&want);
+	pulled_config_release(&cfg);
+	registry_manifest_free(m);
+	return ret;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int strata_pull(struct strata_store *store, const char *name,
+		const struct strata_pull_options *opts, char **full_ref, struct strata_error **err)
+{
+	struct pull_ctx p = { .store = store, .opts = opts };
+	_cleanup_free_ char *familiar = NULL;
+	bool updated = false;
+	int ret;
+
+	pthread_mutex_init(&p.out_mu, NULL);
+	registry_config_init(&p.cfg);
+	*full_ref = NULL;
+	ret = strata_ref_parse(name, &p.ref, err);
+	if (ret < 0)
+		goto out;
+	if (opts->all_tags && (p.ref.tag || p.ref.digest)) {
+		ret = strata_error_set(err, STRATA_ERR_INVALID, 0,
+				       "tag can't be used with --all-tags/-a");
+		goto out;
+	}
+	if (!opts->all_tags && !p.ref.tag && !p.ref.digest) {
+		say(&p, NULL, "Using default tag: latest");
+		strata_ref_default_tag(&p.ref);
+	}
+	if (store->image_fd < 0) {
+		ret = strata_error_set(err, STRATA_ERR_IO, 0, "the store is not open for writing");
+		goto out;
+	}
+	ret = registry_config_load(&p.cfg, opts->config_path, err);
+	if (ret < 0)
+		goto out;
+	p.copts.config = &p.cfg;
+	p.full_name = strata_ref_full_name(&p.ref);
+	ret = registry_client_new(p.ref.domain, &p.copts, &p.client, err);
+	if (ret < 0)
+		goto out;
+	clean_dead_write_sets(store);
+	if (opts->all_tags) {
+		char **tags = NULL;
+		size_t n = 0;
+
+		ret = registry_list_tags(p.client, p.ref.path, &tags, &n, err);
+		if (ret < 0)
+			goto out;
+		qsort(tags, n, sizeof(*tags), cmp_str);
+		for (size_t i = 0; i < n && ret >= 0; i++) {
+			bool u = false;
+
+			ret = pull_one(&p, tags[i], false, &u, err);
+			updated = updated || u;
+		}
+		registry_tags_free(tags, n);
+		if (ret < 0)
+			goto out;
+		familiar = strata_ref_familiar_name(&p.ref);
+		*full_ref = strata_ref_full_name(&p.ref);
+	} else {
+		ret = pull_one(&p, p.ref.digest ? p.ref.digest : p.ref.tag, p.ref.digest != NULL,
+			       &updated, err);
+		if (ret < 0)
+			goto out;
+		familiar = strata_ref_familiar_string(&p.ref);
+		{
+			_cleanup_free_ char *fn = strata_ref_full_name(&p.ref);
+
+			if (p.ref.digest)
+				*full_ref = xasprintf("%s@%s", fn, p.ref.digest);
+			else
+				*full_ref = xasprintf("%s:%s", fn, p.ref.tag);
+		}
+	}
+	say(&p, NULL, "Status: %s for %s",
+	    updated ? "Downloaded newer image" : "Image is up to date", familiar);
+out:
+	if (ret < 0 && err && *err && (*err)->code == STRATA_ERR_NOT_FOUND && p.ref.path &&
+	    strstr((*err)->msg, "manifest unknown")) {
+		_cleanup_free_ char *fs = strata_ref_familiar_string(&p.ref);
+
+		strata_error_wrap(err, "manifest for %s not found", fs);
+	}
+	registry_client_free(p.client);
+	free(p.full_name);
+	strata_ref_release(&p.ref);
+	registry_config_release(&p.cfg);
+	pthread_mutex_destroy(&p.out_mu);
+	return ret;
+}

@@ -1,0 +1,73 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "cli.h"
+#include "flags.h"
+#include "strata/registry.h"
+#include "strata/store.h"
+
+static const struct command_usage usage = {
+	"pull", "strata pull [OPTIONS] NAME[:TAG|@DIGEST]",
+	"Pull an image or a repository from a registry",
+};
+
+static void print_line(void *cookie, const char *id, const char *status)
+{
+	bool quiet = *(bool *)cookie;
+
+	if (quiet)
+		return;
+	if (id)
+		printf("%s: %s\n", id, status);
+	else
+		printf("%s\n", status);
+	fflush(stdout);
+}
+
+int cmd_pull(int argc, char **argv, struct cli_ctx *ctx)
+{
+	bool all_tags = false, quiet = false, trust = false;
+	const char *platform = NULL;
+	const struct flag flags[] = {
+		{ "all-tags", 'a', FLAG_BOOL, &all_tags, "Download all tagged images in the repository" },
+		{ "disable-content-trust", 0, FLAG_BOOL, &trust, "Skip image verification (default true)" },
+		{ "platform", 0, FLAG_STRING, &platform, "Set platform if server is multi-platform capable" },
+		{ "quiet", 'q', FLAG_BOOL, &quiet, "Suppress verbose output" },
+		{ 0 },
+	};
+	struct strata_pull_options opts = { 0 };
+	struct strata_store *store = NULL;
+	struct strata_error *err = NULL;
+	char *full = NULL;
+	char **args;
+	int nargs, ret;
+
+	ret = flags_parse(argc, argv, flags, &usage, &args, &nargs);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (nargs != 1) {
+		free(args);
+		return flags_arg_error(&usage, "exactly 1 argument");
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	opts.config_path = ctx->config_path;
+	opts.platform = platform && *platform ? platform : NULL;
+	opts.all_tags = all_tags;
+	opts.progress = print_line;
+	opts.progress_cookie = &quiet;
+	if (cli_open_store(ctx, true, &store, &err) < 0) {
+		ret = cli_fail(err);
+	} else if (strata_pull(store, args[0], &opts, &full, &err) < 0) {
+		ret = cli_fail_daemon(err);
+	} else {
+		printf("%s\n", full);
+		ret = 0;
+	}
+	free(full);
+	strata_store_free(store);
+	free(args);
+	return ret;
+}
