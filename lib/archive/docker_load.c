@@ -137,6 +137,8 @@ static void member_clear(struct loader *l, struct member *m)
 
 static void loader_release(struct loader *l)
 {
+	_cleanup_error_ struct strata_error *stage_err = NULL;
+
 	for (size_t i = 0; i < l->nr; i++) {
 		member_clear(l, &l->m[i]);
 		free(l->m[i].name);
@@ -157,7 +159,7 @@ static void loader_release(struct loader *l)
 	if (l->stage_fd >= 0)
 		close(l->stage_fd);
 	if (l->stage_name)
-		fs_remove_tree_at(l->store->image_fd, l->stage_name, NULL);
+		fs_remove_tree_at(l->store->image_fd, l->stage_name, &stage_err);
 	free(l->stage_name);
 	if (l->dir_fd >= 0)
 		close(l->dir_fd);
@@ -172,7 +174,9 @@ static int clean_name(const char *name, char **out, struct strata_error **err)
 	if (name[0] == '/')
 		return strata_error_set(err, STRATA_ERR_UNSAFE_PATH, 0,
 					"invalid archive member '%s': absolute path", name);
-	return safepath_clean(name, out, "archive member", err);
+	if (safepath_clean(name, out, "path", err) < 0)
+		return strata_error_wrap(err, "invalid archive member '%s'", name);
+	return 0;
 }
 
 /*
@@ -797,13 +801,25 @@ static int stream_archive(struct loader *l, int fd, struct strata_error **err)
 	const struct tar_entry *e;
 	int ret;
 
+	size_t members = 0;
+
 	while ((ret = tar_reader_next(r, &e, err)) > 0) {
+		members++;
 		ret = stream_member(l, r, e, err);
 		if (ret < 0)
 			break;
 	}
 	tar_reader_free(r);
 	decomp_reader_free(d);
+	if (ret < 0 && !members && err && *err && (*err)->code != STRATA_ERR_IO) {
+		strata_error_freep(err);
+		return strata_error_set(err, STRATA_ERR_INVALID, 0,
+					"invalid archive: the input is not a tar archive (plain, gzip or zstd)");
+	}
+	if (ret < 0 && err && *err)
+		for (char *c = (*err)->msg; *c; c++)
+			if ((unsigned char)*c < 0x20)
+				*c = '?';
 	if (ret < 0)
 		return strata_error_wrap(err, "invalid archive");
 	return 0;
@@ -1016,7 +1032,7 @@ static int register_layers(struct loader *l, struct load_image *imgs, size_t nr,
 						   img->diff_ids[k], img->blob_digests ? img->blob_digests[k] : NULL,
 						   img->blob_sizes ? img->blob_sizes[k] : -1, err);
 			if (ret < 0)
-				return strata_error_wrap(err, "invalid diffID for layer %zu", k);
+				return strata_error_wrap(err, "image %s: layer %zu", img->id, k);
 			if (l->dir_fd >= 0 || resolve(l, img->layer_paths[k], true, &name, err) < 0)
 				continue;
 			m = member_find(l, name);
@@ -1036,15 +1052,21 @@ static void rollback(struct loader *l)
 	const char **in_use = xcalloc(idx->nr + l->nr_kept + 1, sizeof(*in_use));
 	size_t n = 0;
 
-	for (size_t i = 0; i < l->nr_new_cfg; i++)
-		imagedb_delete(l->store, l->new_configs[i], NULL);
+	for (size_t i = 0; i < l->nr_new_cfg; i++) {
+		_cleanup_error_ struct strata_error *err = NULL;
+
+		imagedb_delete(l->store, l->new_configs[i], &err);
+	}
 	for (size_t i = 0; i < idx->nr; i++)
 		if (idx->images[i]->nr_layers)
 			in_use[n++] = idx->images[i]->chain_ids[idx->images[i]->nr_layers - 1];
 	for (size_t i = 0; i < l->nr_kept; i++)
 		in_use[n++] = l->kept_chains[i];
-	for (size_t i = l->nr_new; i-- > 0;)
-		layerstore_release(l->store, l->new_chains[i], in_use, n, NULL, NULL, NULL);
+	for (size_t i = l->nr_new; i-- > 0;) {
+		_cleanup_error_ struct strata_error *err = NULL;
+
+		layerstore_release(l->store, l->new_chains[i], in_use, n, NULL, NULL, &err);
+	}
 	free(in_use);
 }
 
