@@ -264,6 +264,14 @@ int graph_driver_check(struct graph_driver *d, const char *id, const char *paren
 	return d->ops->check(d, id, parent, report, cookie, err);
 }
 
+int graph_driver_repair(struct graph_driver *d, const char *id, const char **what,
+			struct strata_error **err)
+{
+	if (check_id(id, err) < 0)
+		return -STRATA_ERR_INVALID;
+	return d->ops->repair ? d->ops->repair(d, id, what, err) : 0;
+}
+
 int graph_driver_mount(struct graph_driver *d, const char *id, const char *target_path,
 		       struct strata_error **err)
 {

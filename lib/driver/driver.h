@@ -54,6 +54,9 @@ struct graph_driver_ops {
 		     graph_driver_report_fn report, void *cookie, struct strata_error **err);
 	int (*mount)(struct graph_driver *d, const char *id, const char *target,
 		     struct strata_error **err);
+	/* optional: restore what can be derived; 1 when something was fixed */
+	int (*repair)(struct graph_driver *d, const char *id, const char **what,
+		      struct strata_error **err);
 };
 
 struct graph_driver {
@@ -117,6 +120,14 @@ void graph_driver_list_free(char **ids);
  */
 int graph_driver_check(struct graph_driver *d, const char *id, const char *parent,
 		       graph_driver_report_fn report, void *cookie, struct strata_error **err);
+
+/*
+ * Restore what can be derived from id's own files (overlay2: a missing
+ * l/<link> symlink, from the layer's link file).  Returns 1 and sets *what
+ * (a sentence) when something was fixed, 0 when nothing needed fixing.
+ */
+int graph_driver_repair(struct graph_driver *d, const char *id, const char **what,
+			struct strata_error **err);
 
 /*
  * Mount id's merged view on target_path.  overlay2: overlay with lowerdir

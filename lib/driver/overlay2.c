@@ -431,6 +431,31 @@ static int ov_mount(struct graph_driver *d, const char *id, const char *target,
 	return ret;
 }
 
+/* dockerd cannot mount a layer whose l/ link is gone (§15); the link file names it. */
+static int ov_repair(struct graph_driver *d, const char *id, const char **what, struct strata_error **err)
+{
+	_cleanup_close_ int lfd = -1, l_fd = -1;
+	_cleanup_free_ char *target = xasprintf("../%s/diff", id);
+	char link[GRAPH_DRIVER_LINK_LEN + 1];
+	struct strata_error *e = NULL;
+	struct stat st;
+
+	lfd = openat(d->dir_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (lfd < 0 || read_link(lfd, link, &e) < 0) {
+		strata_error_free(e);
+		return 0;
+	}
+	l_fd = fs_open_dir_at(d->home_fd, LINK_DIR, err);
+	if (l_fd < 0)
+		return -1;
+	if (fstatat(l_fd, link, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0; /* present: wrong targets are reported by check, not guessed at */
+	if (symlinkat(target, l_fd, link) < 0)
+		return strata_error_set(err, code_for(errno), errno, "restore link l/%s", link);
+	*what = "its l/ link was missing (restored from the link file)";
+	return 1;
+}
+
 const struct graph_driver_ops graph_driver_overlay2_ops = {
 	.name = "overlay2",
 	.home = "overlay2",
@@ -443,4 +468,5 @@ const struct graph_driver_ops graph_driver_overlay2_ops = {
 	.list_entry = ov_list_entry,
 	.check = ov_check,
 	.mount = ov_mount,
+	.repair = ov_repair,
 };

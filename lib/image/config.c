@@ -132,24 +132,6 @@ void config_encode(struct strbuf *out, const json_t *image)
 	json_decref(top);
 }
 
-void config_created_now(char *buf, size_t size)
-{
-	const char *epoch = getenv("SOURCE_DATE_EPOCH");
-	struct timespec now;
-
-	if (epoch && *epoch) {
-		char *end;
-		long long v = strtoll(epoch, &end, 10);
-
-		if (!*end && v >= 0) {
-			timefmt_rfc3339nano_utc(buf, size, v, 0);
-			return;
-		}
-	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	timefmt_rfc3339nano_utc(buf, size, now.tv_sec, now.tv_nsec);
-}
-
 /* Words of a shell-form or the strings of a JSON-form (["a","b"]) argument. */
 static json_t *args_of(const char *rest, bool shell_wrap)
 {

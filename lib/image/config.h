@@ -28,7 +28,4 @@ json_t *config_container_ordered(const json_t *config);
 /* Serialise an image config object: top-level keys sorted, nested order kept. */
 void config_encode(struct strbuf *out, const json_t *image);
 
-/* RFC3339Nano UTC of now, or of SOURCE_DATE_EPOCH when it is set. */
-void config_created_now(char *buf, size_t size);
-
 #endif

@@ -178,11 +178,9 @@ int imagedb_get_last_updated(struct strata_store *store, const char *hex, char *
 int imagedb_touch_last_updated(struct strata_store *store, const char *hex,
 			       struct strata_error **err)
 {
-	struct timespec now;
 	char buf[80];
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	timefmt_rfc3339nano_utc(buf, sizeof(buf), now.tv_sec, (long)now.tv_nsec);
+	timefmt_now(buf, sizeof(buf));
 	return write_metadata(store, hex, "lastUpdated", buf, err);
 }
 

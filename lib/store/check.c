@@ -322,6 +322,19 @@ static void check_layers(struct checker *c)
 			problem(c, object, false, "driver folder %s/%s is missing", graph_driver_name(c->driver), rec.cache_id);
 			continue;
 		}
+		if (c->opts->repair) {
+			const char *what = NULL;
+
+			if (graph_driver_repair(c->driver, rec.cache_id, &what, &err) > 0) {
+				_cleanup_free_ char *dobj = xasprintf("%s/%s", graph_driver_name(c->driver), rec.cache_id);
+
+				problem(c, dobj, true, "%s", what);
+			} else if (err) {
+				problem(c, object, false, "%s", err->msg);
+				strata_error_free(err);
+				err = NULL;
+			}
+		}
 		{
 			struct layer_record parent = { 0 };
 

@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -88,4 +89,22 @@ int timefmt_parse_rfc3339(const char *s, int64_t *sec, long *nsec)
 	*sec = days * 86400 + h * 3600 + mi * 60 + se - sign * (oh * 3600 + om * 60);
 	*nsec = ns;
 	return 0;
+}
+
+void timefmt_now(char *buf, size_t size)
+{
+	const char *epoch = getenv("SOURCE_DATE_EPOCH");
+	struct timespec now;
+
+	if (epoch && *epoch) {
+		char *end;
+		long long v = strtoll(epoch, &end, 10);
+
+		if (!*end && v >= 0) {
+			timefmt_rfc3339nano_utc(buf, size, v, 0);
+			return;
+		}
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	timefmt_rfc3339nano_utc(buf, size, now.tv_sec, now.tv_nsec);
 }

@@ -11,6 +11,9 @@ void timefmt_rfc3339nano_utc(char *buf, size_t size, int64_t sec, long nsec);
 
 
 
+/* Now as RFC3339Nano UTC, or SOURCE_DATE_EPOCH when set (reproducible stores). */
+void timefmt_now(char *buf, size_t size);
+
 /*
  * Parse RFC 3339 ("2026-11-28T14:46:32.334629242Z", "...+01:00") into Unix
  * seconds and nanoseconds; returns -1 on anything else.
