@@ -1,9 +1,65 @@
 #include <stdio.h>
+#include <stdlib.h>
+
+#include <curl/curl.h>
 
 #include "cli.h"
+#include "flags.h"
+#include "strata/image.h"
+#include "strata/registry.h"
+#include "strata/store.h"
+
+static const struct command_usage usage = {
+	"push", "strata push [OPTIONS] NAME[:TAG]",
+	"Push an image or a repository to a registry",
+};
+
+static void print_line(void *cookie, const char *id, const char *status)
+{
+	bool quiet = *(bool *)cookie;
+
+	if (quiet)
+		return;
+	if (id)
+		printf("%s: %s\n", id, status);
+	else
+		printf("%s\n", status);
+	fflush(stdout);
+}
 
 int cmd_push(int argc, char **argv, struct cli_ctx *ctx)
 {
-	fputs("Error: push is not available yet\n", stderr);
-	return 1;
+	bool all_tags = false, quiet = false, trust = false;
+	const struct flag flags[] = {
+		{ "all-tags", 'a', FLAG_BOOL, &all_tags, "Push all tagged images in the repository" },
+		{ "disable-content-trust", 0, FLAG_BOOL, &trust, "Skip image signing (default true)" },
+		{ "quiet", 'q', FLAG_BOOL, &quiet, "Suppress verbose output" },
+		{ 0 },
+	};
+	struct strata_push_options opts = { 0 };
+	struct strata_image_index *idx = NULL;
+	struct strata_store *store = NULL;
+	struct strata_error *err = NULL;
+	char **args;
+	int nargs, ret;
+
+	ret = flags_parse(argc, argv, flags, &usage, &args, &nargs);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (nargs != 1) {
+		free(args);
+		return flags_arg_error(&usage, "exactly 1 argument");
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	opts.config_path = ctx->config_path;
+	opts.all_tags = all_tags;
+	opts.progress = print_line;
+	opts.progress_cookie = &quiet;
+	ret = cli_open_images(ctx, true, &store, &idx);
+	if (!ret && strata_push(idx, args[0], &opts, &err) < 0)
+		ret = cli_fail_daemon(err);
+	strata_image_index_free(idx);
+	strata_store_free(store);
+	free(args);
+	return ret;
 }

@@ -1,0 +1,610 @@
+/*
+ * strata push: layers (skip / mount / upload in parallel) -> config ->
+ * schema 2 manifest -> distribution metadata and the digest reference.
+ *
+ * A layer upload streams: a producer thread rebuilds the layer tar from
+ * tar-split (layerstore_assemble), hashes it (the diff ID is re-verified)
+ * and gzip-compresses it into a socket pair; the upload reads the other end
+ * as the body of one PATCH, hashing the compressed bytes on the way, and the
+ * digest they hash to is only needed by the closing PUT ?digest=, which the
+ * distribution API allows.  registry_blob_upload validates the digest it is
+ * given when it starts and reads it again for the PUT after the body was
+ * sent, so we hand it a buffer holding a well-formed placeholder that our
+ * reader fills with the real digest at the end of the stream.  Nothing of
+ * the blob is kept in memory or on disk.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "compress/compress.h"
+#include "digest/digest.h"
+#include "image/distribution.h"
+#include "image/image-private.h"
+#include "image/refstore.h"
+#include "layer/layerstore.h"
+#include "registry/manifest.h"
+#include "registry/registry.h"
+#include "store/store-private.h"
+#include "strata/image.h"
+#include "strata/reference.h"
+#include "strata/registry.h"
+#include "util/alloc.h"
+#include "util/cleanup.h"
+#include "util/strbuf.h"
+
+#define MAX_MOUNT_CANDIDATES 3
+
+struct push_ctx {
+	struct strata_store *store;
+	struct strata_image_index *idx;
+	const struct strata_push_options *opts;
+	struct registry_config cfg;
+	struct registry_client_options copts;
+	struct registry_client *client;
+	struct strata_ref ref;
+	char *full_name;  /* SourceRepository of what we push */
+	char hmac_key[STRATA_DIGEST_LEN + 1];
+	pthread_mutex_t out_mu;  /* progress lines */
+	pthread_mutex_t meta_mu; /* distribution metadata read-modify-write */
+};
+
+static void say(struct push_ctx *p, const char *id, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void say(struct push_ctx *p, const char *id, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+
+	if (!p->opts->progress)
+		return;
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&p->out_mu);
+	p->opts->progress(p->opts->progress_cookie, id, msg);
+	pthread_mutex_unlock(&p->out_mu);
+}
+
+/* ---- streamed layer blob ---- */
+
+struct producer {
+	struct strata_store *store;
+	const char *chain_id;
+	const char *diff_id;
+	int fd;
+	struct sha256_ctx tar_sha;
+	struct gzip_writer *gz;
+	int rc;
+	struct strata_error *err;
+};
+
+static int sock_write(void *cookie, const void *data, size_t len, struct strata_error **err)
+{
+	struct producer *pr = cookie;
+	const char *b = data;
+
+	while (len) {
+		ssize_t n = send(pr->fd, b, len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return strata_error_set(err, STRATA_ERR_IO, errno, "layer stream");
+		}
+		b += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int tar_sink(void *cookie, const void *data, size_t len, struct strata_error **err)
+{
+	struct producer *pr = cookie;
+
+	sha256_update(&pr->tar_sha, data, len);
+	return gzip_writer_write(pr->gz, data, len, err);
+}
+
+static void *producer_main(void *arg)
+{
+	struct producer *pr = arg;
+	char hex[STRATA_HEX_LEN + 1];
+
+	sha256_init(&pr->tar_sha);
+	pr->gz = gzip_writer_new(sock_write, pr);
+	pr->rc = layerstore_assemble(pr->store, pr->chain_id, tar_sink, pr, &pr->err);
+	if (pr->rc >= 0)
+		pr->rc = gzip_writer_close(pr->gz, &pr->err);
+	gzip_writer_free(pr->gz);
+	sha256_final_hex(&pr->tar_sha, hex);
+	if (pr->rc >= 0 && strcmp(hex, pr->diff_id + 7))
+		pr->rc = strata_error_set(&pr->err, STRATA_ERR_CORRUPT, 0,
+					  "could not verify layer data for: %s. This may be because "
+					  "internal files in the layer store were modified",
+					  pr->diff_id);
+	shutdown(pr->fd, SHUT_WR);
+	return NULL;
+}
+
+struct blob_stream {
+	struct producer pr;
+	pthread_t thread;
+	bool running;
+	int fd; /* read end */
+	struct sha256_ctx sha;
+	uint64_t size;
+	char digest[STRATA_DIGEST_LEN + 1]; /* placeholder until the end */
+	bool finished;
+};
+
+static int stream_join(struct blob_stream *s)
+{
+	if (s->running) {
+		pthread_join(s->thread, NULL);
+		s->running = false;
+	}
+	return s->pr.rc;
+}
+
+static ssize_t stream_read(void *buf, size_t len, void *cookie)
+{
+	struct blob_stream *s = cookie;
+	ssize_t n;
+
+	if (s->finished)
+		return 0;
+	do
+		n = read(s->fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	if (n > 0) {
+		sha256_update(&s->sha, buf, (size_t)n);
+		s->size += (uint64_t)n;
+		return n;
+	}
+	if (stream_join(s) < 0)
+		return -1;
+	memcpy(s->digest, "sha256:", 7);
+	sha256_final_hex(&s->sha, s->digest + 7);
+	s->finished = true;
+	return 0;
+}
+
+static int upload_layer(struct push_ctx *p, struct registry_client *c, const char *chain_id,
+			const char *diff_id, const char *location, char digest[STRATA_DIGEST_LEN + 1],
+			int64_t *size, struct strata_error **err)
+{
+	struct blob_stream s = { 0 };
+	int sv[2];
+	int ret;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "socketpair");
+	s.fd = sv[0];
+	s.pr.fd = sv[1];
+	s.pr.store = p->store;
+	s.pr.chain_id = chain_id;
+	s.pr.diff_id = diff_id;
+	sha256_init(&s.sha);
+	memcpy(s.digest, "sha256:", 7);
+	memset(s.digest + 7, '0', STRATA_HEX_LEN);
+	s.digest[STRATA_DIGEST_LEN] = '\0';
+	if (pthread_create(&s.thread, NULL, producer_main, &s.pr) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		sha256_release(&s.sha);
+		return strata_error_set(err, STRATA_ERR_IO, errno, "start layer stream");
+	}
+	s.running = true;
+	ret = registry_blob_upload(c, p->ref.path, s.digest, stream_read, &s, location, err);
+	/* unblock a producer stuck on a full socket, then collect it */
+	shutdown(sv[0], SHUT_RDWR);
+	stream_join(&s);
+	if (!s.finished)
+		sha256_release(&s.sha);
+	if (s.pr.rc < 0) {
+		strata_error_freep(err);
+		ret = strata_error_set(err, s.pr.err ? s.pr.err->code : STRATA_ERR_IO, 0, "%s",
+				       s.pr.err ? s.pr.err->msg : "layer stream failed");
+	} else if (ret >= 0 && !s.finished) {
+		ret = strata_error_set(err, STRATA_ERR_IO, 0, "layer stream ended early");
+	}
+	strata_error_free(s.pr.err);
+	close(sv[0]);
+	close(sv[1]);
+	if (ret < 0)
+		return ret;
+	memcpy(digest, s.digest, STRATA_DIGEST_LEN + 1);
+	*size = (int64_t)s.size;
+	return 0;
+}
+
+/* ---- one layer ---- */
+
+struct layer_job {
+	const char *diff_id;
+	const char *chain_id;
+	char short_id[13];
+	char digest[STRATA_DIGEST_LEN + 1];
+	int64_t size;
+	int rc;
+	struct strata_error *err;
+};
+
+/* "host/path" of a SourceRepository when it is on our registry host, else NULL. */
+static const char *same_host_path(const struct push_ctx *p, const char *source)
+{
+	size_t hl = strlen(p->ref.domain);
+
+	if (strncmp(source, p->ref.domain, hl) || source[hl] != '/')
+		return NULL;
+	return source + hl + 1;
+}
+
+static int record(struct push_ctx *p, const char *diff_id, const char *digest,
+		  struct strata_error **err)
+{
+	char hmac[STRATA_HEX_LEN + 1];
+	struct v2metadata md;
+	int ret;
+
+	distribution_hmac(p->hmac_key, digest, p->full_name, hmac);
+	md.digest = (char *)digest;
+	md.source_repository = p->full_name;
+	md.hmac = hmac;
+	pthread_mutex_lock(&p->meta_mu);
+	ret = distribution_diffid_set(p->store, digest, diff_id, err);
+	if (ret >= 0)
+		ret = distribution_v2metadata_add(p->store, diff_id, &md, err);
+	pthread_mutex_unlock(&p->meta_mu);
+	return ret;
+}
+
+static int push_layer(struct push_ctx *p, struct registry_client *c, struct layer_job *j,
+		      struct strata_error **err)
+{
+	struct v2metadata *md = NULL;
+	size_t n = 0, tried = 0;
+	_cleanup_free_ char *location = NULL;
+	int ret;
+
+	pthread_mutex_lock(&p->meta_mu);
+	ret = distribution_v2metadata_get(p->store, j->diff_id, &md, &n, err);
+	pthread_mutex_unlock(&p->meta_mu);
+	if (ret < 0)
+		return ret;
+	/* 1. the repository may have it already: HEAD each digest known on this registry */
+	for (size_t i = 0; i < n && tried < MAX_MOUNT_CANDIDATES; i++) {
+		bool seen = false;
+		int64_t size = -1;
+
+		if (!same_host_path(p, md[i].source_repository))
+			continue;
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(md[k].digest, md[i].digest) && same_host_path(p, md[k].source_repository))
+				seen = true;
+		if (seen)
+			continue;
+		tried++;
+		ret = registry_blob_exists(c, p->ref.path, md[i].digest, &size, err);
+		if (ret < 0)
+			goto out;
+		if (ret == 1 && size >= 0) {
+			snprintf(j->digest, sizeof(j->digest), "%s", md[i].digest);
+			j->size = size;
+			say(p, j->short_id, "Layer already exists");
+			ret = record(p, j->diff_id, j->digest, err);
+			goto out;
+		}
+	}
+	/* 2. mount from another repository of the same registry (matching HMAC first) */
+	tried = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < n && tried < MAX_MOUNT_CANDIDATES; i++) {
+			const char *from = same_host_path(p, md[i].source_repository);
+			char want[STRATA_HEX_LEN + 1];
+			bool match;
+			int64_t size = -1;
+
+			if (!from || !strcmp(from, p->ref.path))
+				continue;
+			distribution_hmac(p->hmac_key, md[i].digest, md[i].source_repository, want);
+			match = !strcmp(want, md[i].hmac);
+			if (match != (pass == 0))
+				continue;
+			tried++;
+			free(location);
+			location = NULL;
+			ret = registry_blob_mount(c, p->ref.path, md[i].digest, from, &location, err);
+			if (ret < 0) {
+				strata_error_freep(err);
+				continue;
+			}
+			if (ret == 0)
+				continue;
+			ret = registry_blob_exists(c, p->ref.path, md[i].digest, &size, err);
+			if (ret < 0)
+				goto out;
+			if (ret == 1 && size >= 0) {
+				snprintf(j->digest, sizeof(j->digest), "%s", md[i].digest);
+				j->size = size;
+				say(p, j->short_id, "Mounted from %s", from);
+				ret = record(p, j->diff_id, j->digest, err);
+				goto out;
+			}
+		}
+	}
+	/* 3. upload (into the session a refused mount opened, if any) */
+	ret = upload_layer(p, c, j->chain_id, j->diff_id, location, j->digest, &j->size, err);
+	if (ret < 0)
+		goto out;
+	say(p, j->short_id, "Pushed");
+	ret = record(p, j->diff_id, j->digest, err);
+out:
+	distribution_v2metadata_free(md, n);
+	return ret;
+}
+
+struct up_shared {
+	struct push_ctx *p;
+	pthread_mutex_t mu;
+	struct layer_job *jobs;
+	size_t n_jobs, next;
+	bool failed;
+};
+
+static void *up_worker(void *arg)
+{
+	struct up_shared *sh = arg;
+	struct registry_client *c = NULL;
+
+	for (;;) {
+		struct layer_job *j;
+		int rc = 0;
+
+		pthread_mutex_lock(&sh->mu);
+		if (sh->failed || sh->next >= sh->n_jobs) {
+			pthread_mutex_unlock(&sh->mu);
+			break;
+		}
+		j = &sh->jobs[sh->next++];
+		pthread_mutex_unlock(&sh->mu);
+		if (!c)
+			rc = registry_client_new(sh->p->ref.domain, &sh->p->copts, &c, &j->err);
+		if (rc >= 0)
+			rc = push_layer(sh->p, c, j, &j->err);
+		j->rc = rc < 0 ? rc : 0;
+		if (rc < 0) {
+			pthread_mutex_lock(&sh->mu);
+			sh->failed = true;
+			pthread_mutex_unlock(&sh->mu);
+		}
+	}
+	registry_client_free(c);
+	return NULL;
+}
+
+/* ---- one image under one tag ---- */
+
+static int push_image(struct push_ctx *p, const struct strata_image *img, const char *tag,
+		      struct strata_error **err)
+{
+	struct up_shared sh = { .p = p };
+	size_t n = img->nr_layers;
+	_cleanup_free_ size_t *job_of = xcalloc(n + 1, sizeof(size_t));
+	_cleanup_free_ pthread_t *threads = NULL;
+	_cleanup_free_ struct registry_descriptor *layers = NULL;
+	_cleanup_strbuf_ struct strbuf mf = STRBUF_INIT;
+	_cleanup_free_ char *mdigest = NULL;
+	struct registry_descriptor config = { 0 };
+	struct refstore rs = REFSTORE_INIT;
+	struct strata_ref dref = { 0 };
+	size_t n_threads = 0;
+	int ret = 0;
+
+	pthread_mutex_init(&sh.mu, NULL);
+	sh.jobs = xcalloc(n + 1, sizeof(*sh.jobs));
+	/* top layer first, as dockerd lists them */
+	for (size_t k = n; k-- > 0;) {
+		size_t i;
+
+		for (i = 0; i < sh.n_jobs; i++)
+			if (!strcmp(sh.jobs[i].diff_id, img->diff_ids[k]))
+				break;
+		if (i == sh.n_jobs) {
+			struct layer_job *j = &sh.jobs[sh.n_jobs++];
+
+			j->diff_id = img->diff_ids[k];
+			j->chain_id = img->chain_ids[k];
+			snprintf(j->short_id, sizeof(j->short_id), "%.12s", j->diff_id + 7);
+			say(p, j->short_id, "Preparing");
+		}
+		job_of[k] = i;
+	}
+	n_threads = sh.n_jobs < (size_t)p->cfg.max_uploads ? sh.n_jobs : (size_t)p->cfg.max_uploads;
+	threads = xcalloc(n_threads + 1, sizeof(*threads));
+	for (size_t t = 0; t < n_threads; t++) {
+		if (pthread_create(&threads[t], NULL, up_worker, &sh) != 0) {
+			pthread_mutex_lock(&sh.mu);
+			sh.failed = true;
+			pthread_mutex_unlock(&sh.mu);
+			n_threads = t;
+			ret = strata_error_set(err, STRATA_ERR_IO, errno, "start upload thread");
+			break;
+		}
+	}
+	for (size_t t = 0; t < n_threads; t++)
+		pthread_join(threads[t], NULL);
+	if (ret < 0)
+		goto out;
+	for (size_t i = 0; i < sh.n_jobs; i++) {
+		if (sh.jobs[i].rc < 0) {
+			struct strata_error *e = sh.jobs[i].err;
+
+			ret = strata_error_set(err, e ? e->code : STRATA_ERR_IO, 0, "%s",
+					       e ? e->msg : "layer upload failed");
+			goto out;
+		}
+	}
+	/* config */
+	config.media_type = (char *)MT_DOCKER_CONFIG;
+	config.size = (int64_t)img->config_len;
+	config.digest = (char *)img->id;
+	ret = registry_blob_exists(p->client, p->ref.path, img->id, NULL, err);
+	if (ret == 0)
+		ret = registry_blob_upload_buf(p->client, p->ref.path, img->id, img->config_raw,
+					       img->config_len, err);
+	if (ret < 0)
+		goto out;
+	/* manifest */
+	layers = xcalloc(n + 1, sizeof(*layers));
+	for (size_t k = 0; k < n; k++) {
+		layers[k].media_type = (char *)MT_DOCKER_LAYER;
+		layers[k].size = sh.jobs[job_of[k]].size;
+		layers[k].digest = sh.jobs[job_of[k]].digest;
+	}
+	registry_manifest_encode_schema2(&mf, &config, layers, n);
+	ret = registry_put_manifest(p->client, p->ref.path, tag, mf.buf, mf.len, MT_DOCKER_MANIFEST,
+				    &mdigest, err);
+	if (ret < 0)
+		goto out;
+	/* name@digest, as dockerd records after a push */
+	ret = refstore_load(p->store, &rs, err);
+	if (ret < 0)
+		goto out;
+	dref.domain = p->ref.domain;
+	dref.path = p->ref.path;
+	dref.digest = mdigest;
+	ret = refstore_add(&rs, &dref, img->id, err);
+	if (ret >= 0)
+		ret = refstore_save(p->store, &rs, err);
+	if (ret >= 0) {
+		/* keep the in-memory index in step with the file */
+		refstore_add(&p->idx->refs, &dref, img->id, NULL);
+		say(p, NULL, "%s: digest: %s size: %zu", tag, mdigest, mf.len);
+	}
+out:
+	refstore_release(&rs);
+	for (size_t i = 0; i < sh.n_jobs; i++)
+		strata_error_free(sh.jobs[i].err);
+	free(sh.jobs);
+	pthread_mutex_destroy(&sh.mu);
+	return ret;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int strata_push(struct strata_image_index *idx, const char *name,
+		const struct strata_push_options *opts, struct strata_error **err)
+{
+	struct push_ctx p = { .idx = idx, .opts = opts };
+	struct registry_credentials creds = { 0 };
+	_cleanup_free_ char *familiar = NULL, *key = NULL, *auth_json = NULL;
+	char **tags = NULL;
+	size_t n_tags = 0;
+	int ret;
+
+	p.store = strata_image_index_store(idx);
+	pthread_mutex_init(&p.out_mu, NULL);
+	pthread_mutex_init(&p.meta_mu, NULL);
+	registry_config_init(&p.cfg);
+	ret = strata_ref_parse(name, &p.ref, err);
+	if (ret < 0)
+		goto out;
+	if (p.ref.digest) {
+		ret = strata_error_set(err, STRATA_ERR_INVALID, 0, "cannot push a digest reference");
+		goto out;
+	}
+	if (opts->all_tags && p.ref.tag) {
+		ret = strata_error_set(err, STRATA_ERR_INVALID, 0, "tag can't be used with --all-tags/-a");
+		goto out;
+	}
+	familiar = strata_ref_familiar_name(&p.ref);
+	if (!opts->all_tags && !p.ref.tag) {
+		say(&p, NULL, "Using default tag: latest");
+		strata_ref_default_tag(&p.ref);
+	}
+	/* the tags to push */
+	for (size_t i = 0; i < idx->refs.nr; i++) {
+		struct strata_ref r;
+		struct strata_error *e = NULL;
+
+		if (strcmp(idx->refs.entries[i].repo, familiar))
+			continue;
+		if (strata_ref_parse(idx->refs.entries[i].ref, &r, &e) < 0) {
+			strata_error_free(e);
+			continue;
+		}
+		if (r.tag && !r.digest && (opts->all_tags || !strcmp(r.tag, p.ref.tag))) {
+			tags = xrealloc(tags, (n_tags + 1) * sizeof(*tags));
+			tags[n_tags++] = xstrdup(r.tag);
+		}
+		strata_ref_release(&r);
+	}
+	if (!n_tags) {
+		if (opts->all_tags)
+			ret = strata_error_set(err, STRATA_ERR_NOT_FOUND, 0,
+					       "An image does not exist locally with the tag: %s", familiar);
+		else
+			ret = strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "tag does not exist: %s:%s",
+					       familiar, p.ref.tag);
+		goto out;
+	}
+	qsort(tags, n_tags, sizeof(*tags), cmp_str);
+	ret = registry_config_load(&p.cfg, opts->config_path, err);
+	if (ret < 0)
+		goto out;
+	p.copts.config = &p.cfg;
+	p.copts.push = true;
+	p.full_name = strata_ref_full_name(&p.ref);
+	/* the HMAC key: json(authConfig) of the credentials used, "{}" when anonymous */
+	key = registry_auth_key(p.ref.domain);
+	if (registry_credentials_get(key, &creds, NULL) > 0)
+		auth_json = distribution_auth_config_json(creds.username, creds.password,
+							  creds.identity_token, key);
+	registry_credentials_release(&creds);
+	distribution_hmac_key(auth_json, p.hmac_key);
+	if (auth_json)
+		explicit_bzero(auth_json, strlen(auth_json));
+	ret = registry_client_new(p.ref.domain, &p.copts, &p.client, err);
+	if (ret < 0)
+		goto out;
+	{
+		struct graph_driver *drv;
+
+		/* opened once here: the upload threads share it */
+		ret = store_driver(p.store, &drv, err);
+		if (ret < 0)
+			goto out;
+	}
+	say(&p, NULL, "The push refers to repository [%s]", p.full_name);
+	for (size_t t = 0; t < n_tags && ret >= 0; t++) {
+		struct strata_ref tr = { p.ref.domain, p.ref.path, tags[t], NULL };
+		_cleanup_free_ char *s = strata_ref_familiar_string(&tr);
+		struct strata_image *img = NULL;
+
+		ret = strata_image_lookup(idx, s, &img, err);
+		if (ret >= 0)
+			ret = push_image(&p, img, tags[t], err);
+	}
+out:
+	for (size_t i = 0; i < n_tags; i++)
+		free(tags[i]);
+	free(tags);
+	registry_client_free(p.client);
+	free(p.full_name);
+	strata_ref_release(&p.ref);
+	registry_config_release(&p.cfg);
+	pthread_mutex_destroy(&p.out_mu);
+	pthread_mutex_destroy(&p.meta_mu);
+	return ret;
+}
