@@ -7,13 +7,13 @@
 #         libisal-dev libzstd-dev libcurl4-openssl-dev
 # Tests:  docker.io (dockerd 20.10 + containerd + runc + the 20.10 client at
 #         /usr/bin/docker), docker-registry, busybox-static, skopeo, tar-split,
-#         python3, valgrind, e2fsprogs, util-linux (setpriv), procps
+#         python3, valgrind, e2fsprogs, util-linux (setpriv), procps, zstd, openssl
 set -u
 
 BUILD_DEPS=(build-essential pkg-config libssl-dev libjansson-dev zlib1g-dev
 	libisal-dev libzstd-dev libcurl4-openssl-dev)
 TEST_DEPS=(docker.io docker-registry busybox-static skopeo tar-split python3
-	valgrind e2fsprogs util-linux procps ca-certificates)
+	valgrind e2fsprogs util-linux procps ca-certificates zstd openssl)
 ALL=("${BUILD_DEPS[@]}" "${TEST_DEPS[@]}")
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -65,7 +65,7 @@ run() {
 
 run apt-get update -q
 # shellcheck disable=SC2086
-run apt-get install -y -q --no-install-recommends $need
+run apt-get install -y -q $need
 
 need=$(missing)
 if [ -n "$need" ]; then
