@@ -170,9 +170,32 @@ static void *dl_worker(void *arg)
 		if (start < (uint64_t)j->desc->size) {
 			if (!c)
 				rc = registry_client_new(p->ref.domain, &p->copts, &c, &sink.err);
-			if (rc >= 0)
-				rc = registry_blob_get(c, p->ref.path, j->desc->digest, start, dl_write,
+			/*
+			 * The transport resumes a broken body by itself; when it gives up
+			 * (or refuses the answer to its Range request), continue here from
+			 * what reached the file, a few times while there is progress.
+			 */
+			for (int attempt = 0, stalled = 0; rc >= 0; attempt++) {
+				uint64_t before;
+
+				pthread_mutex_lock(&sh->mu);
+				before = j->written;
+				pthread_mutex_unlock(&sh->mu);
+				rc = registry_blob_get(c, p->ref.path, j->desc->digest, before, dl_write,
 						       &sink, &sink.err);
+				if (rc >= 0 || !sink.err || sink.err->code != STRATA_ERR_NET)
+					break;
+				pthread_mutex_lock(&sh->mu);
+				stalled = j->written == before ? stalled + 1 : 0;
+				rc = sh->abort ? -1 : 0;
+				pthread_mutex_unlock(&sh->mu);
+				if (rc < 0 || stalled >= 3 || attempt >= 20) {
+					rc = -STRATA_ERR_NET;
+					break;
+				}
+				strata_error_freep(&sink.err);
+				usleep(100000u * (unsigned)(stalled + 1));
+			}
 		}
 		if (rc >= 0) {
 			say(p, j->short_id, "Verifying Checksum");
@@ -376,7 +399,8 @@ static int pull_layers(struct pull_ctx *p, const struct registry_manifest *m,
 	_cleanup_free_ bool *needed = xcalloc(n + 1, sizeof(bool));
 	_cleanup_free_ char(*chains)[STRATA_DIGEST_LEN + 1] = xcalloc(n + 1, sizeof(*chains));
 	_cleanup_free_ pthread_t *threads = NULL;
-	size_t n_threads = 0;
+	size_t n_threads = 0, top_new = SIZE_MAX;
+	bool bad_data = false;
 	int ret = 0;
 
 	pthread_mutex_init(&sh.mu, NULL);
@@ -447,7 +471,6 @@ static int pull_layers(struct pull_ctx *p, const struct registry_manifest *m,
 		struct layer_register_result res;
 		struct follower f = { &sh, NULL, 0, { 0 }, false };
 		struct dl_job *j;
-		struct v2metadata md;
 
 		if (!needed[i])
 			continue;
@@ -472,36 +495,38 @@ static int pull_layers(struct pull_ctx *p, const struct registry_manifest *m,
 						       "filesystem layer verification failed for digest %s",
 						       j->desc->digest);
 			}
-			if (bad_blob || (err && *err && (*err)->code == STRATA_ERR_DIGEST_MISMATCH)) {
-				/* bad bytes are not worth resuming from */
-				if (ftruncate(j->fd, 0) < 0)
-					(void)0;
-				unlinkat(p->store->image_fd, j->partial, 0);
-			}
+			bad_data = bad_blob || (err && *err && (*err)->code == STRATA_ERR_DIGEST_MISMATCH);
 			goto out;
 		}
+		if (!res.existed)
+			top_new = i;
 		say(p, j->short_id, "Pull complete");
-		/* after the layer, as dockerd: blob -> diff ID, and where it came from */
-		md.digest = j->desc->digest;
-		md.source_repository = p->full_name;
-		md.hmac = "";
-		if ((ret = distribution_diffid_set(p->store, j->desc->digest, cfg->diff_ids[i], err)) < 0 ||
-		    (ret = distribution_v2metadata_add(p->store, cfg->diff_ids[i], &md, err)) < 0)
-			goto out;
 		if (--j->users == 0)
 			unlinkat(p->store->image_fd, j->partial, 0);
 	}
-	/* layers that were present: remember this repository has them too */
+	/* every layer is in: blob -> diff ID, and where it came from (HMAC "" after a pull) */
 	for (size_t i = 0; i < n; i++) {
 		struct v2metadata md = { m->layers[i].digest, p->full_name, "" };
 
-		if (needed[i])
-			continue;
 		if ((ret = distribution_diffid_set(p->store, m->layers[i].digest, cfg->diff_ids[i], err)) < 0 ||
 		    (ret = distribution_v2metadata_add(p->store, cfg->diff_ids[i], &md, err)) < 0)
 			goto out;
 	}
 out:
+	if (ret < 0 && top_new != SIZE_MAX) {
+		/*
+		 * Leave the store as it was: drop the layers this pull added.  They
+		 * form the top of the chain (a chain exists only on its parent), so
+		 * protecting the first pre-existing parent stops the walk there.
+		 */
+		const char *keep[1];
+		size_t first = 0;
+
+		while (first < n && !needed[first])
+			first++;
+		keep[0] = first ? chains[first - 1] : "";
+		layerstore_release(p->store, chains[top_new], keep, first ? 1 : 0, NULL, NULL, NULL);
+	}
 	pthread_mutex_lock(&sh.mu);
 	sh.abort = true;
 	pthread_cond_broadcast(&sh.cv);
@@ -509,6 +534,9 @@ out:
 	for (size_t t = 0; t < n_threads; t++)
 		pthread_join(threads[t], NULL);
 	for (size_t k = 0; k < sh.n_jobs; k++) {
+		/* bad data is not worth resuming from; a broken download is */
+		if (ret < 0 && bad_data && sh.jobs[k].partial)
+			unlinkat(p->store->image_fd, sh.jobs[k].partial, 0);
 		if (sh.jobs[k].fd >= 0)
 			close(sh.jobs[k].fd);
 		free(sh.jobs[k].partial);
