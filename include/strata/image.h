@@ -27,7 +27,7 @@ struct strata_image {
 	int64_t *layer_sizes;   /* each layer's own size (layerdb size file) */
 	int64_t size;           /* sum of all layer sizes */
 	int64_t created_sec;    /* config "created" */
-	long created_nsec;
+	int32_t created_nsec;
 	char *parent;           /* metadata parent "sha256:...", NULL when none */
 	size_t nr_children;     /* images whose metadata parent is this one */
 };

@@ -1,5 +1,6 @@
 /* Sizes, durations and timestamps printed the way docker's Go code does. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -279,4 +280,22 @@ void units_format_go_time(struct strbuf *sb, int64_t sec, int32_t nsec, bool loc
 	else
 		strbuf_addf(sb, " %c%02ld%02ld", c.gmtoff < 0 ? '-' : '+',
 			    off / 3600, off / 60 % 60);
+}
+
+void units_format_now(struct strbuf *sb)
+{
+	const char *epoch = getenv("SOURCE_DATE_EPOCH");
+	struct timespec now;
+
+	if (epoch && *epoch) {
+		char *end;
+		long long v = strtoll(epoch, &end, 10);
+
+		if (!*end && v >= 0) {
+			units_format_rfc3339nano_utc(sb, v, 0);
+			return;
+		}
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	units_format_rfc3339nano_utc(sb, now.tv_sec, (int32_t)now.tv_nsec);
 }

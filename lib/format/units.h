@@ -39,6 +39,9 @@ void units_human_duration(struct strbuf *sb, int64_t ns);
 int units_parse_rfc3339(const char *s, int64_t *sec, int32_t *nsec,
 			struct strata_error **err);
 
+/* Now as RFC3339Nano UTC, or SOURCE_DATE_EPOCH when it is set (reproducible stores). */
+void units_format_now(struct strbuf *sb);
+
 /* time.Time.UTC().Format(time.RFC3339Nano): "2026-11-28T14:53:15.93392465Z". */
 void units_format_rfc3339nano_utc(struct strbuf *sb, int64_t sec, int32_t nsec);
 /* Format(time.RFC3339) in UTC ("...Z") or, when local, the local zone (TZ). */

@@ -8,7 +8,6 @@
 #include "json/gojson.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
-#include "util/timefmt.h"
 
 /* container.Config field order; kind tells the zero value or omitempty. */
 static const struct {

@@ -11,7 +11,7 @@
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
-#include "util/timefmt.h"
+#include "format/units.h"
 
 #define CONTENT_DIR "imagedb/content/sha256"
 #define METADATA_DIR "imagedb/metadata/sha256"
@@ -178,10 +178,10 @@ int imagedb_get_last_updated(struct strata_store *store, const char *hex, char *
 int imagedb_touch_last_updated(struct strata_store *store, const char *hex,
 			       struct strata_error **err)
 {
-	char buf[80];
+	_cleanup_strbuf_ struct strbuf now = STRBUF_INIT;
 
-	timefmt_now(buf, sizeof(buf));
-	return write_metadata(store, hex, "lastUpdated", buf, err);
+	units_format_now(&now);
+	return write_metadata(store, hex, "lastUpdated", now.buf, err);
 }
 
 int imagedb_delete(struct strata_store *store, const char *hex, struct strata_error **err)

@@ -14,7 +14,7 @@
 #include "tarsplit/tarsplit.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
-#include "util/timefmt.h"
+#include "format/units.h"
 
 #define DOCKER_VERSION "20.10.24+dfsg1"
 
@@ -110,7 +110,8 @@ int strata_image_import(struct strata_image_index *idx, const char *path,
 	_cleanup_strbuf_ struct strbuf bytes = STRBUF_INIT;
 	const char *msg = opts->message && *opts->message ? opts->message : "Imported from -";
 	json_t *config = config_container_new(), *history, *entry, *rootfs, *diff_ids;
-	char created[80], hex[STRATA_HEX_LEN + 1];
+	_cleanup_strbuf_ struct strbuf created = STRBUF_INIT;
+	char hex[STRATA_HEX_LEN + 1];
 	struct strata_ref ref = { 0 };
 	int ret;
 
@@ -134,15 +135,15 @@ int strata_image_import(struct strata_image_index *idx, const char *path,
 		strata_ref_release(&ref);
 		return ret;
 	}
-	timefmt_now(created, sizeof(created));
+	units_format_now(&created);
 	json_object_set_new(image, "architecture", json_string(arch ? arch : host_arch()));
 	json_object_set_new(image, "comment", json_string(msg));
 	json_object_set_new(image, "container_config", config_container_new());
-	json_object_set_new(image, "created", json_string(created));
+	json_object_set_new(image, "created", json_string(created.buf));
 	json_object_set_new(image, "docker_version", json_string(DOCKER_VERSION));
 	history = json_array();
 	entry = json_object();
-	json_object_set_new(entry, "created", json_string(created));
+	json_object_set_new(entry, "created", json_string(created.buf));
 	json_object_set_new(entry, "comment", json_string(msg));
 	json_array_append_new(history, entry);
 	json_object_set_new(image, "history", history);

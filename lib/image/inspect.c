@@ -11,7 +11,7 @@
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
-#include "util/timefmt.h"
+#include "format/units.h"
 
 /* container.Config as the API marshals it; a config without one is null. */
 static json_t *api_config(const json_t *cfg)
@@ -74,11 +74,11 @@ static int graph_driver_data(const struct strata_image_index *idx, const struct 
 static json_t *created_string(const struct strata_image *img)
 {
 	const char *created = config_string(img, "created");
-	char buf[80];
+	_cleanup_strbuf_ struct strbuf buf = STRBUF_INIT;
 
 	if (!*created || strchr(created, 'Z') || strchr(created, 'z')) {
-		timefmt_rfc3339nano_utc(buf, sizeof(buf), img->created_sec, img->created_nsec);
-		return json_string(buf);
+		units_format_rfc3339nano_utc(&buf, img->created_sec, img->created_nsec);
+		return json_string(buf.buf);
 	}
 	/* Keep a numeric zone offset as written; only the fraction is normalised. */
 	return json_string(created);
@@ -162,7 +162,7 @@ int strata_image_history(const struct strata_image_index *idx, const struct stra
 		json_t *h = json_array_get(history, i);
 		struct strata_history_entry *e = &entries[n - 1 - i]; /* newest first */
 		const char *created = gojson_get_string(h, "created");
-		long nsec;
+		int32_t nsec;
 
 		if (!json_is_true(json_object_get(h, "empty_layer"))) {
 			if (layer >= img->nr_layers) {
@@ -173,7 +173,7 @@ int strata_image_history(const struct strata_image_index *idx, const struct stra
 			e->size = img->layer_sizes[layer++];
 		}
 		if (created)
-			timefmt_parse_rfc3339(created, &e->created, &nsec);
+			units_parse_rfc3339(created, &e->created, &nsec, NULL);
 		e->created_by = gojson_get_string(h, "created_by");
 		e->comment = gojson_get_string(h, "comment");
 		if (!e->created_by)
