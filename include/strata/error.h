@@ -41,8 +41,11 @@ int strata_error_wrap(struct strata_error **err, const char *fmt, ...)
 
 void strata_error_free(struct strata_error *err);
 
+/* Drop the error held in *err; err itself may be NULL (caller ignores errors). */
 static inline void strata_error_freep(struct strata_error **err)
 {
+	if (!err)
+		return;
 	strata_error_free(*err);
 	*err = NULL;
 }

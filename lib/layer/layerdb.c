@@ -81,7 +81,7 @@ int layerdb_read(struct strata_store *store, const char *chain_id, struct layer_
 	    (ret = read_field(store, dir, "size", false, &size, err)) < 0 ||
 	    (ret = read_field(store, dir, "cache-id", false, &cache, err)) < 0 ||
 	    (ret = read_field(store, dir, "parent", true, &parent, err)) < 0) {
-		if (ret == -STRATA_ERR_NOT_FOUND)
+		if (ret == -STRATA_ERR_NOT_FOUND && err && *err)
 			(*err)->code = STRATA_ERR_CORRUPT;
 		return strata_error_wrap(err, "layer %s is damaged", chain_id);
 	}
