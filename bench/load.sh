@@ -1,0 +1,56 @@
+#!/bin/bash
+# Benchmark: strata load vs docker load of the same multi-layer archive
+# (gzip'd layers cut from a copy of /usr, >= 500 MB uncompressed), each into
+# a fresh store on its own freshly made ext4 loop mount, in one run.
+# Prints wall time, CPU time (user+sys), peak RSS and the ratios.
+#
+# usage (root): bench/load.sh [SRC_DIR=/usr] [LAYERS=6]
+# Needs: build/strata, dockerd (docker.io), python3, e2fsprogs.
+set -eu
+cd "$(dirname "$0")/.."
+SRC=${1:-/usr}
+LAYERS=${2:-6}
+STRATA=$PWD/build/strata
+W=$(mktemp -d /tmp/strata-bench.XXXXXX)
+DPID=
+
+cleanup() {
+	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && sleep 3
+	for m in "$W"/fs-*; do mountpoint -q "$m" && umount -l "$m"; done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+
+fresh_fs() {
+	truncate -s 12G "$W/$1.img"
+	mkfs.ext4 -q -F "$W/$1.img"
+	mkdir -p "$W/fs-$1"
+	mount -o loop "$W/$1.img" "$W/fs-$1"
+}
+
+echo "== making the archive from $SRC ($LAYERS gzip layers)"
+python3 bench/make-archive.py "$SRC" "$W/archive.tar" "$LAYERS" bench/usr:latest
+cat "$W/archive.tar" >/dev/null # same warm page cache for both tools
+
+echo "== strata load"
+fresh_fs strata
+read -r s_wall s_cpu s_rss < <(python3 bench/measure.py -- "$STRATA" --data-root "$W/fs-strata/root" load -q -i "$W/archive.tar")
+
+echo "== docker load"
+fresh_fs docker
+D=$W/fs-docker
+dockerd --data-root "$D/root" --exec-root "$D/exec" --pidfile "$D/pid" -H "unix://$D/sock" \
+	--iptables=false --bridge=none --storage-driver overlay2 >"$W/dockerd.log" 2>&1 &
+DPID=$!
+for _ in $(seq 60); do /usr/bin/docker -H "unix://$D/sock" info >/dev/null 2>&1 && break; sleep 0.5; done
+read -r d_wall d_cpu d_rss < <(python3 bench/measure.py --daemon "$DPID" -- /usr/bin/docker -H "unix://$D/sock" load -q -i "$W/archive.tar")
+
+python3 - "$s_wall" "$s_cpu" "$s_rss" "$d_wall" "$d_cpu" "$d_rss" <<'PY'
+import sys
+sw, sc, sr, dw, dc, dr = map(float, sys.argv[1:])
+print()
+print(f"{'':10} {'wall s':>9} {'cpu s':>9} {'peak RSS MB':>12}")
+print(f"{'strata':10} {sw:9.2f} {sc:9.2f} {sr/1024:12.1f}")
+print(f"{'dockerd':10} {dw:9.2f} {dc:9.2f} {dr/1024:12.1f}")
+print(f"{'ratio':10} {dw/sw:8.2f}x {dc/sc:8.2f}x {100*sr/dr:11.1f}%  (docker/strata; strata RSS as % of dockerd's)")
+PY
