@@ -4,7 +4,8 @@
 # a fresh store on its own freshly made ext4 loop mount, in one run.
 # Prints wall time, CPU time (user+sys), peak RSS and the ratios.
 #
-# usage (root): bench/load.sh [SRC_DIR=/usr] [LAYERS=6]
+# usage (root): [ARCHIVE=FILE] bench/load.sh [SRC_DIR=/usr] [LAYERS=6]
+# (RUN=strata runs strata only)
 # Needs: build/strata, dockerd (docker.io), python3, e2fsprogs.
 set -eu
 cd "$(dirname "$0")/.."
@@ -28,14 +29,22 @@ fresh_fs() {
 	mount -o loop "$W/$1.img" "$W/fs-$1"
 }
 
-echo "== making the archive from $SRC ($LAYERS gzip layers)"
-python3 bench/make-archive.py "$SRC" "$W/archive.tar" "$LAYERS" bench/usr:latest
-cat "$W/archive.tar" >/dev/null # same warm page cache for both tools
+# ARCHIVE=FILE reuses an archive made earlier (it is made when missing).
+A=${ARCHIVE:-$W/archive.tar}
+if [ ! -s "$A" ]; then
+	echo "== making the archive from $SRC ($LAYERS gzip layers)"
+	python3 bench/make-archive.py "$SRC" "$A" "$LAYERS" bench/usr:latest
+fi
+cat "$A" >/dev/null # same warm page cache for both tools
 
 echo "== strata load"
 fresh_fs strata
-read -r s_wall s_cpu s_rss < <(python3 bench/measure.py -- "$STRATA" --data-root "$W/fs-strata/root" load -q -i "$W/archive.tar")
+read -r s_wall s_cpu s_rss < <(python3 bench/measure.py -- "$STRATA" --data-root "$W/fs-strata/root" load -q -i "$A")
 
+if [ "${RUN:-}" = strata ]; then
+	echo "strata: wall ${s_wall}s cpu ${s_cpu}s peak RSS $((s_rss / 1024)) MB"
+	exit 0
+fi
 echo "== docker load"
 fresh_fs docker
 D=$W/fs-docker
@@ -43,7 +52,7 @@ dockerd --data-root "$D/root" --exec-root "$D/exec" --pidfile "$D/pid" -H "unix:
 	--iptables=false --bridge=none --storage-driver overlay2 >"$W/dockerd.log" 2>&1 &
 DPID=$!
 for _ in $(seq 60); do /usr/bin/docker -H "unix://$D/sock" info >/dev/null 2>&1 && break; sleep 0.5; done
-read -r d_wall d_cpu d_rss < <(python3 bench/measure.py --daemon "$DPID" -- /usr/bin/docker -H "unix://$D/sock" load -q -i "$W/archive.tar")
+read -r d_wall d_cpu d_rss < <(python3 bench/measure.py --daemon "$DPID" -- /usr/bin/docker -H "unix://$D/sock" load -q -i "$A")
 
 python3 - "$s_wall" "$s_cpu" "$s_rss" "$d_wall" "$d_cpu" "$d_rss" <<'PY'
 import sys

@@ -294,6 +294,8 @@ static int finish_fd_node(int fd, const struct tar_entry *e, struct strata_error
 	return 0;
 }
 
+#define WRITEBACK_MIN (256u << 10)
+
 /* Create a regular file; data from read(cookie) or, when src_fd >= 0, a copy of src_fd. */
 static int make_regular(struct layer_applier *a, int parent, const char *last,
 			const struct tar_entry *e, apply_read_fn read, void *cookie, int src_fd,
@@ -336,6 +338,9 @@ static int make_regular(struct layer_applier *a, int parent, const char *last,
 	if (src_fd < 0 && left)
 		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "data ends %llu bytes early",
 					(unsigned long long)left);
+	/* Start writeback now so the layer's final syncfs overlaps with extraction. */
+	if (off >= WRITEBACK_MIN)
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	if (finish_fd_node(fd, e, err) < 0)
 		return -1;
 	if (futimens(fd, ts) < 0)
