@@ -133,8 +133,12 @@ test_expect_success 'a zstd layer in an OCI manifest' '
 	read -r zman zcfg zdiff <z.out &&
 	strata --data-root s3 pull $REGISTRY/t/bb:zstd >out &&
 	grep -q "^Digest: $zman$" out &&
-	strata --data-root s3 inspect --format "{{.Id}} {{index .RootFS.Layers 0}}" $REGISTRY/t/bb:zstd >got &&
-	echo "$zcfg $zdiff" >expect && test_cmp expect got &&
+	strata --data-root s3 images -q --no-trunc $REGISTRY/t/bb:zstd >got &&
+	echo "$zcfg" >expect && test_cmp expect got &&
+	python3 -c "import json,sys;print(json.load(open(sys.argv[1]))[\"rootfs\"][\"diff_ids\"][0])" \
+		"$(store_config_path s3 "$zcfg")" >got &&
+	echo "$zdiff" >expect && test_cmp expect got &&
+	test -d "s3/image/overlay2/layerdb/sha256/${zdiff#sha256:}" &&
 	store_ok s3
 '
 
