@@ -1,12 +1,15 @@
 /*
  * gzip writer: Go's compress/gzip header (no name, mtime 0, XFL 0, OS 255)
- * so tar-split files look like the ones dockerd writes, then zlib raw deflate.
+ * so tar-split files look like the ones dockerd writes, then raw deflate by
+ * ISA-L at level 1: several times faster than zlib, and every layer's
+ * tar-split (and every pushed blob) goes through here.
  */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <zlib.h>
+#include <isa-l/crc.h>
+#include <isa-l/igzip_lib.h>
 
 #include "compress/compress.h"
 #include "util/alloc.h"
@@ -17,8 +20,9 @@ struct gzip_writer {
 	compress_write_fn write;
 	void *cookie;
 	int fd; /* cookie target when writing to an fd */
-	z_stream zs;
-	uLong crc;
+	struct isal_zstream zs;
+	uint8_t *level_buf;
+	uint32_t crc;
 	uint32_t isize;
 	bool header_done, closed, failed;
 	unsigned char out[GZ_OUT_SIZE];
@@ -33,11 +37,13 @@ struct gzip_writer *gzip_writer_new(compress_write_fn write, void *cookie)
 	g->write = write;
 	g->cookie = cookie;
 	g->fd = -1;
-	/* Negative window bits: raw deflate, we write the gzip wrapper ourselves. */
-	if (deflateInit2(&g->zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8,
-			 Z_DEFAULT_STRATEGY) != Z_OK)
-		xalloc_die();
-	g->crc = crc32(0L, Z_NULL, 0);
+	isal_deflate_init(&g->zs);
+	/* Raw deflate: the gzip wrapper is ours, to match Go's header bytes. */
+	g->zs.gzip_flag = IGZIP_DEFLATE;
+	g->zs.level = 1;
+	g->level_buf = xmalloc(ISAL_DEF_LVL1_DEFAULT);
+	g->zs.level_buf = g->level_buf;
+	g->zs.level_buf_size = ISAL_DEF_LVL1_DEFAULT;
 	return g;
 }
 
@@ -54,7 +60,7 @@ void gzip_writer_free(struct gzip_writer *g)
 {
 	if (!g)
 		return;
-	deflateEnd(&g->zs);
+	free(g->level_buf);
 	free(g);
 }
 
@@ -66,20 +72,21 @@ static int put_header(struct gzip_writer *g, struct strata_error **err)
 	return g->write(g->cookie, go_gzip_header, sizeof(go_gzip_header), err);
 }
 
-static int pump(struct gzip_writer *g, int flush, struct strata_error **err)
+static int pump(struct gzip_writer *g, bool finish, struct strata_error **err)
 {
-	int ret;
-
+	g->zs.end_of_stream = finish;
 	do {
+		size_t n;
+
 		g->zs.next_out = g->out;
 		g->zs.avail_out = GZ_OUT_SIZE;
-		ret = deflate(&g->zs, flush);
-		if (ret == Z_STREAM_ERROR)
+		if (isal_deflate(&g->zs) != COMP_OK)
 			return strata_error_set(err, STRATA_ERR_IO, 0, "gzip: deflate failed");
-		size_t n = GZ_OUT_SIZE - g->zs.avail_out;
+		n = GZ_OUT_SIZE - g->zs.avail_out;
 		if (n && g->write(g->cookie, g->out, n, err) < 0)
 			return -1;
-	} while (g->zs.avail_out == 0 || (flush == Z_FINISH && ret != Z_STREAM_END));
+	} while (g->zs.avail_in || g->zs.avail_out == 0 ||
+		 (finish && g->zs.internal_state.state != ZSTATE_END));
 	return 0;
 }
 
@@ -93,12 +100,13 @@ int gzip_writer_write(struct gzip_writer *g, const void *data, size_t len,
 	if (put_header(g, err) < 0)
 		goto fail;
 	while (len) {
-		uInt chunk = len > (1u << 30) ? (1u << 30) : (uInt)len;
-		g->crc = crc32(g->crc, p, chunk);
-		g->isize += (uint32_t)chunk;
-		g->zs.next_in = (Bytef *)p;
+		uint32_t chunk = len > (1u << 30) ? (1u << 30) : (uint32_t)len;
+
+		g->crc = crc32_gzip_refl(g->crc, p, chunk);
+		g->isize += chunk;
+		g->zs.next_in = (uint8_t *)p;
 		g->zs.avail_in = chunk;
-		if (pump(g, Z_NO_FLUSH, err) < 0)
+		if (pump(g, false, err) < 0)
 			goto fail;
 		p += chunk;
 		len -= chunk;
@@ -120,7 +128,7 @@ int gzip_writer_close(struct gzip_writer *g, struct strata_error **err)
 		return -1;
 	g->zs.next_in = NULL;
 	g->zs.avail_in = 0;
-	if (pump(g, Z_FINISH, err) < 0)
+	if (pump(g, true, err) < 0)
 		return -1;
 	for (int i = 0; i < 4; i++) {
 		trailer[i] = (unsigned char)(g->crc >> (8 * i));
