@@ -340,8 +340,12 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 	size_t klen;
 
 	if (n >= 5 && !memcmp(data, "HTTP/", 5)) {
-		/* a new response (after 100 Continue): forget earlier headers */
+		/* a new response (after 100 Continue): forget earlier headers,
+		 * not the count of body bytes already delivered (resume offset) */
+		uint64_t streamed = r->streamed;
+
 		response_reset_headers(r);
+		r->streamed = streamed;
 		return n;
 	}
 	colon = memchr(data, ':', n);
