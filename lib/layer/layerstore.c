@@ -204,98 +204,201 @@ static int write_record(struct staging *st, const struct layer_register_result *
 	return 0;
 }
 
-int layerstore_register(struct strata_store *store, const char *parent_chain,
-			tar_read_fn src, void *src_cookie, const char *expected_diff_id,
-			struct layer_register_result *out, struct strata_error **err)
-{
-	struct layer_register_result res = { 0 };
-	struct tarsplit_ingest_result ing;
-	struct staging st = { NULL, -1 };
-	struct layer_record parent = { 0 };
+struct layer_job {
+	struct strata_store *store;
 	struct graph_driver *driver;
-	struct layer_applier *applier = NULL;
-	char cache_id[STRATA_HEX_LEN + 1];
-	_cleanup_free_ char *final = NULL;
-	_cleanup_close_ int ts_fd = -1;
-	bool created = false;
+	char parent_chain[STRATA_DIGEST_LEN + 1]; /* "" for a base layer */
+	char *expected;                           /* expected diff ID, or NULL */
+	char cache_id[CACHE_ID_MAX + 1];
+	struct staging st;
+	bool created;  /* the driver folder is ours */
+	bool ingested;
+	struct layer_register_result res;
+};
+
+bool layerstore_job_existed(const struct layer_job *job)
+{
+	return job->res.existed;
+}
+
+const char *layerstore_job_chain_id(const struct layer_job *job)
+{
+	return job->res.chain_id;
+}
+
+static void job_free(struct layer_job *job)
+{
+	if (job->st.fd >= 0)
+		close(job->st.fd);
+	free(job->st.name);
+	free(job->expected);
+	free(job);
+}
+
+void layerstore_job_abort(struct layer_job *job)
+{
+	if (!job)
+		return;
+	staging_discard(job->store, &job->st);
+	if (job->created)
+		graph_driver_remove(job->driver, job->cache_id, NULL);
+	job_free(job);
+}
+
+int layerstore_prepare(struct strata_store *store, const char *parent_chain,
+		       const struct layer_job *parent_job, const char *expected_diff_id,
+		       struct layer_job **out, struct strata_error **err)
+{
+	struct layer_job *job;
+	struct layer_record parent = { 0 };
+	const char *parent_cache = NULL;
 	int ret;
 
-	if (parent_chain && *parent_chain) {
+	*out = NULL;
+	if (parent_job) {
+		if (!*parent_job->res.chain_id)
+			return strata_error_set(err, STRATA_ERR_INVALID, 0,
+						"parent layer: its chain ID is not known before it is read");
+		if (parent_chain && *parent_chain && strcmp(parent_chain, parent_job->res.chain_id))
+			return strata_error_set(err, STRATA_ERR_INVALID, 0,
+						"parent layer: %s is not the prepared parent %s", parent_chain,
+						parent_job->res.chain_id);
+		parent_cache = parent_job->cache_id;
+	} else if (parent_chain && *parent_chain) {
 		ret = layerdb_read(store, parent_chain, &parent, err);
 		if (ret < 0)
 			return strata_error_wrap(err, "parent layer");
+		parent_cache = parent.cache_id;
 	}
+	job = xcalloc(1, sizeof(*job));
+	job->store = store;
+	job->st.fd = -1;
+	snprintf(job->parent_chain, sizeof(job->parent_chain), "%s",
+		 parent_job ? parent_job->res.chain_id : parent_chain ? parent_chain : "");
 	if (expected_diff_id) {
-		layer_chain_id(parent_chain, expected_diff_id, res.chain_id);
-		if (layerstore_has(store, res.chain_id)) {
+		job->expected = xstrdup(expected_diff_id);
+		layer_chain_id(job->parent_chain, expected_diff_id, job->res.chain_id);
+		if (layerstore_has(store, job->res.chain_id)) {
 			struct layer_record rec;
 
-			ret = layerdb_read(store, res.chain_id, &rec, err);
-			if (ret < 0)
+			ret = layerdb_read(store, job->res.chain_id, &rec, err);
+			if (ret < 0) {
+				job_free(job);
 				return ret;
-			memcpy(res.diff_id, rec.diff_id, sizeof(res.diff_id));
-			res.size = rec.size;
-			res.existed = true;
-			*out = res;
+			}
+			memcpy(job->res.diff_id, rec.diff_id, sizeof(job->res.diff_id));
+			memcpy(job->cache_id, rec.cache_id, sizeof(job->cache_id));
+			job->res.size = rec.size;
+			job->res.existed = true;
+			*out = job;
 			return 0;
 		}
-		derive_cache_id(res.chain_id, cache_id);
+		derive_cache_id(job->res.chain_id, job->cache_id);
 	} else {
 		struct timespec now;
 		_cleanup_free_ char *seed = NULL;
 
 		/* The chain is unknown until the stream is read: no content to derive from. */
 		clock_gettime(CLOCK_REALTIME, &now);
-		seed = xasprintf("%s %ld %ld.%09ld", parent_chain ? parent_chain : "", (long)getpid(),
-				 (long)now.tv_sec, now.tv_nsec);
-		derive_cache_id(seed, cache_id);
+		seed = xasprintf("%s %ld %ld.%09ld", job->parent_chain, (long)getpid(), (long)now.tv_sec,
+				 now.tv_nsec);
+		derive_cache_id(seed, job->cache_id);
 	}
-	ret = store_driver(store, &driver, err);
+	ret = store_driver(store, &job->driver, err);
+	if (ret >= 0)
+		ret = staging_create(store, job->cache_id, &job->st, err);
+	if (ret >= 0)
+		ret = graph_driver_create(job->driver, job->cache_id, parent_cache && *parent_cache ? parent_cache : NULL,
+					  err);
+	if (ret < 0) {
+		layerstore_job_abort(job);
+		return ret;
+	}
+	job->created = true;
+	*out = job;
+	return 0;
+}
+
+int layerstore_job_ingest(struct layer_job *job, tar_read_fn src, void *src_cookie,
+			  struct strata_error **err)
+{
+	struct layer_register_result *res = &job->res;
+	struct tarsplit_ingest_result ing;
+	struct layer_applier *applier = NULL;
+	_cleanup_close_ int ts_fd = -1;
+	int ret;
+
+	if (res->existed)
+		return 0;
+	if (!job->created || job->ingested)
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "layer job is not ready to be read into");
+	ret = graph_driver_apply_begin(job->driver, job->cache_id, &applier, err);
 	if (ret < 0)
 		return ret;
-	ret = staging_create(store, cache_id, &st, err);
-	if (ret < 0)
-		goto fail;
-	ret = graph_driver_create(driver, cache_id, *parent.cache_id ? parent.cache_id : NULL, err);
-	if (ret < 0)
-		goto fail;
-	created = true;
-	ret = graph_driver_apply_begin(driver, cache_id, &applier, err);
-	if (ret < 0)
-		goto fail;
-	ts_fd = openat(st.fd, "tar-split.json.gz", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ts_fd = openat(job->st.fd, "tar-split.json.gz", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (ts_fd < 0) {
-		ret = strata_error_set(err, STRATA_ERR_IO, errno, "create '%s/tar-split.json.gz'", st.name);
-		goto fail;
+		ret = strata_error_set(err, STRATA_ERR_IO, errno, "create '%s/tar-split.json.gz'", job->st.name);
+		goto out;
 	}
 	ret = tarsplit_ingest(src, src_cookie, ts_fd, layer_applier_entry, applier, &ing, err);
 	if (ret >= 0)
-		ret = layer_applier_finish(applier, &res.size, err);
+		ret = layer_applier_finish(applier, &res->size, err);
 	if (ret < 0)
-		goto fail;
+		goto out;
 	if (fsync(ts_fd) < 0) {
 		ret = strata_error_set(err, STRATA_ERR_IO, errno, "fsync tar-split");
-		goto fail;
+		goto out;
 	}
-	snprintf(res.diff_id, sizeof(res.diff_id), "sha256:%s", ing.diff_id_hex);
-	snprintf(res.compressed_digest, sizeof(res.compressed_digest), "sha256:%s", ing.compressed_hex);
-	res.compressed_size = ing.compressed_size;
-	if (expected_diff_id && strcmp(expected_diff_id, res.diff_id)) {
+	snprintf(res->diff_id, sizeof(res->diff_id), "sha256:%s", ing.diff_id_hex);
+	snprintf(res->compressed_digest, sizeof(res->compressed_digest), "sha256:%s", ing.compressed_hex);
+	res->compressed_size = ing.compressed_size;
+	if (job->expected && strcmp(job->expected, res->diff_id)) {
 		ret = strata_error_set(err, STRATA_ERR_DIGEST_MISMATCH, 0,
 				       "layer diff ID mismatch: expected %s, the tar hashes to %s",
-				       expected_diff_id, res.diff_id);
+				       job->expected, res->diff_id);
+		goto out;
+	}
+	job->ingested = true;
+out:
+	layer_applier_free(applier);
+	return ret < 0 ? ret : 0;
+}
+
+int layerstore_job_commit(struct layer_job *job, struct layer_register_result *out,
+			  struct strata_error **err)
+{
+	struct strata_store *store = job->store;
+	struct layer_register_result res = job->res;
+	_cleanup_free_ char *final = NULL;
+	int ret;
+
+	if (res.existed) {
+		*out = res;
+		job_free(job);
+		return 0;
+	}
+	if (!job->ingested) {
+		ret = strata_error_set(err, STRATA_ERR_INVALID, 0, "layer job was not read completely");
 		goto fail;
 	}
-	layer_chain_id(parent_chain, res.diff_id, res.chain_id);
+	if (job->expected && strcmp(job->expected, res.diff_id)) {
+		ret = strata_error_set(err, STRATA_ERR_DIGEST_MISMATCH, 0,
+				       "layer diff ID mismatch: expected %s, the tar hashes to %s", job->expected,
+				       res.diff_id);
+		goto fail;
+	}
+	layer_chain_id(job->parent_chain, res.diff_id, res.chain_id);
 	if (layerstore_has(store, res.chain_id)) {
 		/* Same content registered before (import of a known tar): keep the old one. */
 		struct layer_record rec;
 
-		layer_applier_free(applier);
-		applier = NULL;
-		staging_discard(store, &st);
-		graph_driver_remove(driver, cache_id, NULL);
 		ret = layerdb_read(store, res.chain_id, &rec, err);
+		staging_discard(store, &job->st);
+		/* Never the folder the registered layer uses (a derived cache-id can be the same). */
+		if (ret < 0 || strcmp(rec.cache_id, job->cache_id))
+			graph_driver_remove(job->driver, job->cache_id, NULL);
+		job->created = false;
+		job_free(job);
 		if (ret < 0)
 			return ret;
 		res.size = rec.size;
@@ -303,28 +406,46 @@ int layerstore_register(struct strata_store *store, const char *parent_chain,
 		*out = res;
 		return 0;
 	}
-	ret = write_record(&st, &res, cache_id, parent_chain, err);
+	if (*job->parent_chain && !layerstore_has(store, job->parent_chain)) {
+		ret = strata_error_set(err, STRATA_ERR_INVALID, 0, "parent layer %s is not registered",
+				       job->parent_chain);
+		goto fail;
+	}
+	ret = write_record(&job->st, &res, job->cache_id, job->parent_chain, err);
 	if (ret < 0)
 		goto fail;
 	final = xasprintf(LAYERS_DIR "/%s", res.chain_id + 7);
-	if (renameat(store->image_fd, st.name, store->image_fd, final) < 0) {
+	if (renameat(store->image_fd, job->st.name, store->image_fd, final) < 0) {
 		ret = strata_error_set(err, STRATA_ERR_IO, errno, "move layer %s into place", res.chain_id);
 		goto fail;
 	}
 	ret = fs_fsync_dir_at(store->image_fd, LAYERS_DIR, err);
 	if (ret < 0)
 		goto fail;
-	close(st.fd);
-	free(st.name);
-	layer_applier_free(applier);
+	job_free(job);
 	*out = res;
 	return 0;
 fail:
-	layer_applier_free(applier);
-	staging_discard(store, &st);
-	if (created)
-		graph_driver_remove(driver, cache_id, NULL);
+	layerstore_job_abort(job);
 	return ret;
+}
+
+int layerstore_register(struct strata_store *store, const char *parent_chain,
+			tar_read_fn src, void *src_cookie, const char *expected_diff_id,
+			struct layer_register_result *out, struct strata_error **err)
+{
+	struct layer_job *job;
+	int ret;
+
+	ret = layerstore_prepare(store, parent_chain, NULL, expected_diff_id, &job, err);
+	if (ret < 0)
+		return ret;
+	ret = layerstore_job_ingest(job, src, src_cookie, err);
+	if (ret < 0) {
+		layerstore_job_abort(job);
+		return ret;
+	}
+	return layerstore_job_commit(job, out, err);
 }
 
 struct assembly {

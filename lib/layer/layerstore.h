@@ -54,6 +54,63 @@ int layerstore_register(struct strata_store *store, const char *parent_chain,
 			tar_read_fn src, void *src_cookie, const char *expected_diff_id,
 			struct layer_register_result *out, struct strata_error **err);
 /*
+ * Phased registration, to register the layers of a chain concurrently:
+ *
+ *   layerstore_prepare     chain order, one thread: computes the chain ID and
+ *                          cache-id, creates the driver folder on the parent's
+ *                          folder and a staging entry under layerdb/tmp;
+ *   layerstore_job_ingest  any thread, jobs in parallel: decompress, hash,
+ *                          record tar-split, extract into the folder;
+ *   layerstore_job_commit  chain order, the preparing thread: check the diff
+ *                          ID, write diff/size/cache-id/parent and rename the
+ *                          entry into layerdb/sha256;
+ *   layerstore_job_abort   removes everything the job created.
+ *
+ * layerstore_register is prepare + ingest + commit.  A job only touches its
+ * own folder, staging entry and error, so ingests of different jobs may run
+ * at the same time; everything else about a store stays single-threaded.
+ * Call store_driver once before starting threads (prepare does).  The same
+ * chain must not be prepared twice at once.  With vfs (which copies the
+ * parent's files at create time) a parent must be ingested before its child
+ * is prepared.
+ */
+struct layer_job;
+
+/*
+ * Prepare a layer on parent_chain ("" or NULL for a base layer), or on
+ * parent_job, a job prepared earlier (committed or not) whose chain ID is
+ * known (it was prepared with an expected diff ID); parent_chain may then be
+ * NULL or must name the same chain.  expected_diff_id as for
+ * layerstore_register: when its chain is registered already the job is
+ * "existed" (see layerstore_job_existed): it creates nothing and its ingest
+ * reads nothing.
+ */
+int layerstore_prepare(struct strata_store *store, const char *parent_chain,
+		       const struct layer_job *parent_job, const char *expected_diff_id,
+		       struct layer_job **out, struct strata_error **err);
+/* The chain was registered before prepare: nothing will be written. */
+bool layerstore_job_existed(const struct layer_job *job);
+/* The job's chain ID, "" until it is known (no expected diff ID, not committed). */
+const char *layerstore_job_chain_id(const struct layer_job *job);
+/*
+ * Read the layer from src into the prepared job (once).  On failure the
+ * job stays owned by the caller, who aborts it.  Fails early with
+ * STRATA_ERR_DIGEST_MISMATCH when the tar does not hash to the expected
+ * diff ID.
+ */
+int layerstore_job_ingest(struct layer_job *job, tar_read_fn src, void *src_cookie,
+			  struct strata_error **err);
+/*
+ * Register the ingested job (its parent must be registered by now) and
+ * free it.  The job is consumed even on failure: then nothing of it stays
+ * behind.
+ */
+int layerstore_job_commit(struct layer_job *job, struct layer_register_result *out,
+			  struct strata_error **err);
+/* Remove the job's driver folder and staging entry and free it (NULL is fine). */
+void layerstore_job_abort(struct layer_job *job);
+
+/*
  * Rebuild chain_id's exact layer tar from its tar-split.json.gz and the
  * files in its driver folder (member paths resolved inside that folder),
  * writing it to write; every member's size and CRC-64 is verified.
