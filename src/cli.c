@@ -38,3 +38,14 @@ int cli_fail_daemon(struct strata_error *err)
 	strata_error_free(err);
 	return 1;
 }
+
+void cli_print_progress(void *cookie, const char *id, const char *status)
+{
+	if (*(bool *)cookie)
+		return;
+	if (id)
+		printf("%s: %s\n", id, status);
+	else
+		printf("%s\n", status);
+	fflush(stdout);
+}

@@ -30,6 +30,9 @@ int cli_fail(struct strata_error *err);
 /* The same for errors docker reports as "Error response from daemon: MSG". */
 int cli_fail_daemon(struct strata_error *err);
 
+/* Pull/push progress as docker prints it ("ID: status"); cookie is a bool *quiet. */
+void cli_print_progress(void *cookie, const char *id, const char *status);
+
 #define CLI_COMMANDS(X) \
 	X(images) X(inspect) X(history) X(tag) X(rmi) X(image) X(import) X(check) \
 	X(login) X(logout) X(load) X(save) X(pull) X(push)

@@ -14,19 +14,6 @@ static const struct command_usage usage = {
 	"Pull an image or a repository from a registry",
 };
 
-static void print_line(void *cookie, const char *id, const char *status)
-{
-	bool quiet = *(bool *)cookie;
-
-	if (quiet)
-		return;
-	if (id)
-		printf("%s: %s\n", id, status);
-	else
-		printf("%s\n", status);
-	fflush(stdout);
-}
-
 int cmd_pull(int argc, char **argv, struct cli_ctx *ctx)
 {
 	bool all_tags = false, quiet = false, trust = false;
@@ -56,7 +43,7 @@ int cmd_pull(int argc, char **argv, struct cli_ctx *ctx)
 	opts.config_path = ctx->config_path;
 	opts.platform = platform && *platform ? platform : NULL;
 	opts.all_tags = all_tags;
-	opts.progress = print_line;
+	opts.progress = cli_print_progress;
 	opts.progress_cookie = &quiet;
 	if (cli_open_store(ctx, true, &store, &err) < 0) {
 		ret = cli_fail(err);

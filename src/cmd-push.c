@@ -14,19 +14,6 @@ static const struct command_usage usage = {
 	"Push an image or a repository to a registry",
 };
 
-static void print_line(void *cookie, const char *id, const char *status)
-{
-	bool quiet = *(bool *)cookie;
-
-	if (quiet)
-		return;
-	if (id)
-		printf("%s: %s\n", id, status);
-	else
-		printf("%s\n", status);
-	fflush(stdout);
-}
-
 int cmd_push(int argc, char **argv, struct cli_ctx *ctx)
 {
 	bool all_tags = false, quiet = false, trust = false;
@@ -53,7 +40,7 @@ int cmd_push(int argc, char **argv, struct cli_ctx *ctx)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	opts.config_path = ctx->config_path;
 	opts.all_tags = all_tags;
-	opts.progress = print_line;
+	opts.progress = cli_print_progress;
 	opts.progress_cookie = &quiet;
 	ret = cli_open_images(ctx, true, &store, &idx);
 	if (!ret && strata_push(idx, args[0], &opts, &err) < 0)

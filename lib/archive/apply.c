@@ -128,20 +128,6 @@ static void strset_free(struct strset *set)
 	free(set->slots);
 }
 
-static int errcode(int e)
-{
-	switch (e) {
-	case ENOENT:
-		return STRATA_ERR_NOT_FOUND;
-	case ENOSPC:
-	case EDQUOT:
-		return STRATA_ERR_NOSPC;
-	case EEXIST:
-		return STRATA_ERR_EXISTS;
-	default:
-		return STRATA_ERR_IO;
-	}
-}
 
 int layer_applier_new(int root_fd, enum whiteout_mode mode, struct layer_applier **out,
 		      struct strata_error **err)
@@ -241,7 +227,7 @@ static int set_xattrs(int fd, int parent, const char *last, const struct tar_ent
 		if (r < 0) {
 			if (errno == ENOTSUP || errno == EPERM)
 				continue;
-			return strata_error_set(err, errcode(errno), errno, "set xattr '%s'", x->name);
+			return strata_error_set(err, fs_errcode(errno), errno, "set xattr '%s'", x->name);
 		}
 	}
 	return 0;
@@ -266,21 +252,6 @@ static int set_times_at(int parent, const char *last, const struct tar_entry *e,
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* Metadata of a node we hold an fd for: owner, xattrs, mode (after chown: it clears setuid). */
 static int finish_fd_node(int fd, const struct tar_entry *e, struct strata_error **err)
@@ -307,7 +278,7 @@ static int make_regular(struct layer_applier *a, int parent, const char *last,
 
 	fd = openat(parent, last, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return strata_error_set(err, errcode(errno), errno, "create file");
+		return strata_error_set(err, fs_errcode(errno), errno, "create file");
 	for (;;) {
 		ssize_t n;
 
@@ -326,8 +297,8 @@ static int make_regular(struct layer_applier *a, int parent, const char *last,
 			break;
 		if (src_fd < 0 && (uint64_t)n > left)
 			return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "more data than the header states");
-		if (write_all(fd, a->buf, (size_t)n) < 0)
-			return strata_error_set(err, errcode(errno), errno, "write file");
+		if (fs_write_all(fd, a->buf, (size_t)n) < 0)
+			return strata_error_set(err, fs_errcode(errno), errno, "write file");
 		off += (uint64_t)n;
 		if (src_fd < 0) {
 			left -= (uint64_t)n;
@@ -362,10 +333,10 @@ static int make_dir(struct layer_applier *a, int parent, const char *last, const
 	_cleanup_close_ int fd = -1;
 
 	if (mkdirat(parent, last, 0700) < 0 && errno != EEXIST)
-		return strata_error_set(err, errcode(errno), errno, "create folder");
+		return strata_error_set(err, fs_errcode(errno), errno, "create folder");
 	fd = openat(parent, last, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return strata_error_set(err, errcode(errno), errno, "open folder");
+		return strata_error_set(err, fs_errcode(errno), errno, "open folder");
 	if (finish_fd_node(fd, e, err) < 0)
 		return -1;
 	remember_dir(a, rel, e);
@@ -379,7 +350,7 @@ static int make_special(int parent, const char *last, const struct tar_entry *e,
 	dev_t dev = type == S_IFIFO ? 0 : makedev(e->devmajor, e->devminor);
 
 	if (mknodat(parent, last, type | (e->mode & 07777), dev) < 0)
-		return strata_error_set(err, errcode(errno), errno, "create %s",
+		return strata_error_set(err, fs_errcode(errno), errno, "create %s",
 					type == S_IFIFO ? "fifo" : "device node");
 	if (set_owner(-1, parent, last, e, err) < 0 || set_xattrs(-1, parent, last, e, err) < 0)
 		return -1;
@@ -393,7 +364,7 @@ static int make_symlink(int parent, const char *last, const struct tar_entry *e,
 {
 	/* The target is data: stored as is, never followed by us. */
 	if (symlinkat(e->linkname, parent, last) < 0)
-		return strata_error_set(err, errcode(errno), errno, "create symlink");
+		return strata_error_set(err, fs_errcode(errno), errno, "create symlink");
 	if (set_owner(-1, parent, last, e, err) < 0 || set_xattrs(-1, parent, last, e, err) < 0)
 		return -1;
 	return set_times_at(parent, last, e, err);
@@ -436,7 +407,7 @@ static int make_hardlink(struct layer_applier *a, int parent, const char *last,
 	if (tparent < 0)
 		return strata_error_wrap(err, "hard link target '%s'", e->linkname);
 	if (linkat(tparent, tlast, parent, last, 0) < 0)
-		return strata_error_set(err, errcode(errno), errno, "hard link to '%s'", e->linkname);
+		return strata_error_set(err, fs_errcode(errno), errno, "hard link to '%s'", e->linkname);
 	/* As dockerd: owner (no follow) and, unless the inode is a symlink, mode; no times. */
 	if (set_owner(-1, parent, last, e, err) < 0 || set_xattrs(-1, parent, last, e, err) < 0)
 		return -1;
@@ -461,7 +432,7 @@ static int stash_plnk(struct layer_applier *a, const char *base, const struct ta
 					"more than %d aufs hard link sources", MAX_PLNK);
 	fd = openat(a->root_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return strata_error_set(err, errcode(errno), errno, "create temporary file");
+		return strata_error_set(err, fs_errcode(errno), errno, "create temporary file");
 	while (left) {
 		ssize_t n = read(cookie, a->buf, left < COPY_BUF ? (size_t)left : COPY_BUF, err);
 
@@ -471,8 +442,8 @@ static int stash_plnk(struct layer_applier *a, const char *base, const struct ta
 			return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "data ends early");
 		if ((uint64_t)n > left)
 			return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "more data than the header states");
-		if (write_all(fd, a->buf, (size_t)n) < 0)
-			return strata_error_set(err, errcode(errno), errno, "write temporary file");
+		if (fs_write_all(fd, a->buf, (size_t)n) < 0)
+			return strata_error_set(err, fs_errcode(errno), errno, "write temporary file");
 		left -= (uint64_t)n;
 	}
 	ALLOC_GROW(a->plnks, a->nr_plnks + 1, a->alloc_plnks);
@@ -573,7 +544,7 @@ static int apply_whiteout(struct layer_applier *a, const char *rel, const char *
 	if (a->mode == WHITEOUT_DELETE)
 		return 0;
 	if (mknodat(parent, orig, S_IFCHR | 0, makedev(0, 0)) < 0)
-		return strata_error_set(err, errcode(errno), errno, "create whiteout device");
+		return strata_error_set(err, fs_errcode(errno), errno, "create whiteout device");
 	if (set_owner(-1, parent, orig, e, err) < 0)
 		return -1;
 	return set_times_at(parent, orig, e, err);
@@ -745,7 +716,7 @@ int layer_applier_finish(struct layer_applier *a, int64_t *size, struct strata_e
 		if (set_dir_times(a, &a->dirs[i], err) < 0)
 			return -1;
 	if (syncfs(a->root_fd) < 0)
-		return strata_error_set(err, errcode(errno), errno, "sync layer folder");
+		return strata_error_set(err, fs_errcode(errno), errno, "sync layer folder");
 	if (!size)
 		return 0;
 	if (a->mode == WHITEOUT_DELETE) {

@@ -19,10 +19,6 @@
 #define MAX_LINK_CANDIDATES 1000
 #define LOWER_MAX 65536
 
-static int code_for(int e)
-{
-	return e == ENOENT ? STRATA_ERR_NOT_FOUND : e == ENOSPC || e == EDQUOT ? STRATA_ERR_NOSPC : STRATA_ERR_IO;
-}
 
 static bool link_valid(const char *s, size_t len)
 {
@@ -70,7 +66,7 @@ static int open_layer(struct graph_driver *d, const char *id, struct strata_erro
 	int fd = openat(d->dir_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0)
-		return strata_error_set(err, code_for(errno), errno, "open layer folder");
+		return strata_error_set(err, fs_errcode(errno), errno, "open layer folder");
 	return fd;
 }
 
@@ -182,7 +178,7 @@ static int make_link(struct graph_driver *d, const char *id, char out[GRAPH_DRIV
 		if (symlinkat(target, l_fd, out) == 0)
 			return 0;
 		if (errno != EEXIST)
-			return strata_error_set(err, code_for(errno), errno, "create link l/%s", out);
+			return strata_error_set(err, fs_errcode(errno), errno, "create link l/%s", out);
 		if (link_points_to(l_fd, out, id))
 			return 0; /* left over from an earlier attempt for this very id */
 	}
@@ -192,7 +188,7 @@ static int make_link(struct graph_driver *d, const char *id, char out[GRAPH_DRIV
 static int mkdir_exact(int dfd, const char *name, mode_t mode, struct strata_error **err)
 {
 	if (mkdirat(dfd, name, mode) < 0)
-		return strata_error_set(err, code_for(errno), errno, "create folder '%s'", name);
+		return strata_error_set(err, fs_errcode(errno), errno, "create folder '%s'", name);
 	if (fchmodat(dfd, name, mode, AT_SYMLINK_NOFOLLOW) < 0 && fchmodat(dfd, name, mode, 0) < 0)
 		return strata_error_set(err, STRATA_ERR_IO, errno, "chmod '%s'", name);
 	return 0;
@@ -249,7 +245,7 @@ static int ov_diff_fd(struct graph_driver *d, const char *id, struct strata_erro
 		return -1;
 	fd = openat(lfd, "diff", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return strata_error_set(err, code_for(errno), errno, "open diff folder");
+		return strata_error_set(err, fs_errcode(errno), errno, "open diff folder");
 	return fd;
 }
 
@@ -330,7 +326,7 @@ static int bind_mount(int src_fd, const char *target, bool ro, struct strata_err
 
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", src_fd);
 	if (mount(proc, target, NULL, MS_BIND, NULL) < 0)
-		return strata_error_set(err, code_for(errno), errno, "bind mount");
+		return strata_error_set(err, fs_errcode(errno), errno, "bind mount");
 	if (ro && mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0) {
 		int e = errno;
 
@@ -376,7 +372,7 @@ static int mount_fsconfig(const char *home, const char *id, const char *lower, b
 	if (mnt < 0)
 		return strata_error_set(err, STRATA_ERR_IO, errno, "fsmount overlay");
 	if (move_mount(mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return strata_error_set(err, code_for(errno), errno, "attach overlay mount");
+		return strata_error_set(err, fs_errcode(errno), errno, "attach overlay mount");
 	return 0;
 }
 
@@ -400,7 +396,7 @@ static int mount_legacy(const char *home, const char *id, const char *lower, boo
 		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0,
 					"overlay mount options too long (%zu bytes)", opts.len);
 	if (mount("overlay", target, "overlay", 0, opts.buf) < 0)
-		return strata_error_set(err, code_for(errno), errno, "mount overlay");
+		return strata_error_set(err, fs_errcode(errno), errno, "mount overlay");
 	return 0;
 }
 
@@ -419,7 +415,7 @@ static int ov_mount(struct graph_driver *d, const char *id, const char *target,
 		_cleanup_close_ int diff = openat(lfd, "diff", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 		if (diff < 0)
-			return strata_error_set(err, code_for(errno), errno, "open diff folder");
+			return strata_error_set(err, fs_errcode(errno), errno, "open diff folder");
 		return bind_mount(diff, target, ro, err);
 	}
 	home = home_path(d);
@@ -451,7 +447,7 @@ static int ov_repair(struct graph_driver *d, const char *id, const char **what, 
 	if (fstatat(l_fd, link, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return 0; /* present: wrong targets are reported by check, not guessed at */
 	if (symlinkat(target, l_fd, link) < 0)
-		return strata_error_set(err, code_for(errno), errno, "restore link l/%s", link);
+		return strata_error_set(err, fs_errcode(errno), errno, "restore link l/%s", link);
 	*what = "its l/ link was missing (restored from the link file)";
 	return 1;
 }

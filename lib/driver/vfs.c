@@ -28,10 +28,6 @@
 #define SYS_fchmodat2 452
 #endif
 
-static int code_for(int e)
-{
-	return e == ENOENT ? STRATA_ERR_NOT_FOUND : e == ENOSPC || e == EDQUOT ? STRATA_ERR_NOSPC : STRATA_ERR_IO;
-}
 
 static int vfs_init(struct graph_driver *d, struct strata_error **err)
 {
@@ -121,7 +117,7 @@ static int copy_data(int src, int dst, struct strata_error **err)
 			continue;
 		if (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)
 			break;
-		return strata_error_set(err, code_for(errno), errno, "copy data");
+		return strata_error_set(err, fs_errcode(errno), errno, "copy data");
 	}
 	for (;;) {
 		char buf[65536];
@@ -139,7 +135,7 @@ static int copy_data(int src, int dst, struct strata_error **err)
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w < 0)
-				return strata_error_set(err, code_for(errno), errno, "write");
+				return strata_error_set(err, fs_errcode(errno), errno, "write");
 			p += w;
 			n -= w;
 		}
@@ -163,14 +159,14 @@ static int copy_entry(int src, int dst, int dst_root, const char *name, struct s
 	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1 &&
 	    (slot = link_find(links, st.st_dev, st.st_ino, false)) != NULL) {
 		if (linkat(dst_root, slot->path, dst, name, 0) < 0)
-			return strata_error_set(err, code_for(errno), errno, "hard link");
+			return strata_error_set(err, fs_errcode(errno), errno, "hard link");
 		return 0;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		_cleanup_close_ int s = -1, t = -1;
 
 		if (mkdirat(dst, name, 0700) < 0)
-			return strata_error_set(err, code_for(errno), errno, "create folder");
+			return strata_error_set(err, fs_errcode(errno), errno, "create folder");
 		s = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		t = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (s < 0 || t < 0)
@@ -184,7 +180,7 @@ static int copy_entry(int src, int dst, int dst_root, const char *name, struct s
 		_cleanup_close_ int t = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 
 		if (s < 0 || t < 0)
-			return strata_error_set(err, code_for(errno), errno, "open file");
+			return strata_error_set(err, fs_errcode(errno), errno, "open file");
 		if (copy_data(s, t, err) < 0 || copy_meta_fd(s, t, &st, true, err) < 0)
 			return -1;
 	} else if (S_ISLNK(st.st_mode)) {
@@ -195,7 +191,7 @@ static int copy_entry(int src, int dst, int dst_root, const char *name, struct s
 			return strata_error_set(err, STRATA_ERR_IO, errno, "readlink");
 		target[n] = '\0';
 		if (symlinkat(target, dst, name) < 0)
-			return strata_error_set(err, code_for(errno), errno, "create symlink");
+			return strata_error_set(err, fs_errcode(errno), errno, "create symlink");
 		if (fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    utimensat(dst, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
 			return strata_error_set(err, STRATA_ERR_IO, errno, "symlink metadata");
@@ -204,7 +200,7 @@ static int copy_entry(int src, int dst, int dst_root, const char *name, struct s
 		int r;
 
 		if (mknodat(dst, name, (st.st_mode & S_IFMT) | (st.st_mode & 07777), st.st_rdev) < 0)
-			return strata_error_set(err, code_for(errno), errno, "create node");
+			return strata_error_set(err, fs_errcode(errno), errno, "create node");
 		if (fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
 			return strata_error_set(err, STRATA_ERR_IO, errno, "chown");
 		r = (int)syscall(SYS_fchmodat2, dst, name, st.st_mode & 07777, AT_SYMLINK_NOFOLLOW);
@@ -273,12 +269,12 @@ static int vfs_create(struct graph_driver *d, const char *id, const char *parent
 	if (parent) {
 		src = openat(d->dir_fd, parent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (src < 0)
-			return strata_error_set(err, code_for(errno), errno, "open parent layer %s", parent);
+			return strata_error_set(err, fs_errcode(errno), errno, "open parent layer %s", parent);
 	}
 	if (vfs_remove(d, id, err) < 0)
 		return strata_error_wrap(err, "remove leftover folder");
 	if (mkdirat(d->dir_fd, id, 0755) < 0 || fchmodat(d->dir_fd, id, 0755, 0) < 0)
-		return strata_error_set(err, code_for(errno), errno, "create layer folder");
+		return strata_error_set(err, fs_errcode(errno), errno, "create layer folder");
 	if (!parent)
 		return fs_fsync_dir_at(d->dir_fd, ".", err);
 	dst = openat(d->dir_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -291,7 +287,7 @@ static int vfs_create(struct graph_driver *d, const char *id, const char *parent
 		free(links.slots[i].path);
 	free(links.slots);
 	if (ret == 0 && syncfs(dst) < 0)
-		ret = strata_error_set(err, code_for(errno), errno, "sync");
+		ret = strata_error_set(err, fs_errcode(errno), errno, "sync");
 	if (ret < 0) {
 		vfs_remove(d, id, NULL);
 		return strata_error_wrap(err, "copy parent layer %s", parent);
@@ -311,7 +307,7 @@ static int vfs_diff_fd(struct graph_driver *d, const char *id, struct strata_err
 	int fd = openat(d->dir_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0)
-		return strata_error_set(err, code_for(errno), errno, "open layer folder");
+		return strata_error_set(err, fs_errcode(errno), errno, "open layer folder");
 	return fd;
 }
 
@@ -343,7 +339,7 @@ static int vfs_mount(struct graph_driver *d, const char *id, const char *target,
 		return -1;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	if (mount(proc, target, NULL, MS_BIND, NULL) < 0)
-		return strata_error_set(err, code_for(errno), errno, "bind mount");
+		return strata_error_set(err, fs_errcode(errno), errno, "bind mount");
 	return 0;
 }
 

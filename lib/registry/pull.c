@@ -32,6 +32,7 @@
 #include "json/gojson.h"
 #include "layer/layerdb.h"
 #include "layer/layerstore.h"
+#include "registry/progress.h"
 #include "registry/manifest.h"
 #include "registry/registry.h"
 #include "store/store-private.h"
@@ -52,25 +53,8 @@ struct pull_ctx {
 	struct registry_client *client;
 	struct strata_ref ref;
 	char *full_name;  /* "127.0.0.1:5000/ref/seed-image" (SourceRepository) */
-	pthread_mutex_t out_mu;
+	struct progress progress;
 };
-
-static void say(struct pull_ctx *p, const char *id, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void say(struct pull_ctx *p, const char *id, const char *fmt, ...)
-{
-	_cleanup_free_ char *msg = NULL;
-	va_list ap;
-
-	if (!p->opts->progress)
-		return;
-	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
-	va_end(ap);
-	pthread_mutex_lock(&p->out_mu);
-	p->opts->progress(p->opts->progress_cookie, id, msg);
-	pthread_mutex_unlock(&p->out_mu);
-}
 
 /* ---- downloads ---- */
 
@@ -198,8 +182,8 @@ static void *dl_worker(void *arg)
 			}
 		}
 		if (rc >= 0) {
-			say(p, j->short_id, "Verifying Checksum");
-			say(p, j->short_id, "Download complete");
+			progress_say(&p->progress, j->short_id, "Verifying Checksum");
+			progress_say(&p->progress, j->short_id, "Download complete");
 		}
 		pthread_mutex_lock(&sh->mu);
 		j->done = true;
@@ -429,12 +413,12 @@ static int pull_layers(struct pull_ctx *p, const struct registry_manifest *m,
 
 		snprintf(id, sizeof(id), "%.12s", m->layers[i].digest + 7);
 		if (!needed[i])
-			say(p, id, "Already exists");
+			progress_say(&p->progress, id, "Already exists");
 	}
 	for (size_t k = 0; k < sh.n_jobs; k++)
-		say(p, sh.jobs[k].short_id, "Pulling fs layer");
+		progress_say(&p->progress, sh.jobs[k].short_id, "Pulling fs layer");
 	for (size_t k = (size_t)p->cfg.max_downloads; k < sh.n_jobs; k++)
-		say(p, sh.jobs[k].short_id, "Waiting");
+		progress_say(&p->progress, sh.jobs[k].short_id, "Waiting");
 	if (sh.n_jobs) {
 		*downloaded = true;
 		if ((ret = fs_mkdir_at(p->store->image_fd, "layerdb", 0700, err)) < 0 ||
@@ -500,7 +484,7 @@ static int pull_layers(struct pull_ctx *p, const struct registry_manifest *m,
 		}
 		if (!res.existed)
 			top_new = i;
-		say(p, j->short_id, "Pull complete");
+		progress_say(&p->progress, j->short_id, "Pull complete");
 		if (--j->users == 0)
 			unlinkat(p->store->image_fd, j->partial, 0);
 	}
@@ -569,7 +553,7 @@ static int pull_one(struct pull_ctx *p, const char *reference, bool by_digest, b
 	ret = fetch_manifest(p, reference, &m, &top_digest, err);
 	if (ret < 0)
 		goto out;
-	say(p, reference, "Pulling from %s", p->ref.path);
+	progress_say(&p->progress, reference, "Pulling from %s", p->ref.path);
 	if (p->opts->platform) {
 		ret = registry_platform_parse(p->opts->platform, &want, err);
 		if (ret < 0)
@@ -668,7 +652,7 @@ static int pull_one(struct pull_ctx *p, const char *reference, bool by_digest, b
 	ret = refstore_save(p->store, &rs, err);
 	if (ret < 0)
 		goto out;
-	say(p, NULL, "Digest: %s", top_digest);
+	progress_say(&p->progress, NULL, "Digest: %s", top_digest);
 	(void)downloaded;
 out:
 	refstore_release(&rs);
@@ -691,7 +675,7 @@ int strata_pull(struct strata_store *store, const char *name,
 	bool updated = false;
 	int ret;
 
-	pthread_mutex_init(&p.out_mu, NULL);
+	progress_init(&p.progress, opts->progress, opts->progress_cookie);
 	registry_config_init(&p.cfg);
 	*full_ref = NULL;
 	ret = strata_ref_parse(name, &p.ref, err);
@@ -703,7 +687,7 @@ int strata_pull(struct strata_store *store, const char *name,
 		goto out;
 	}
 	if (!opts->all_tags && !p.ref.tag && !p.ref.digest) {
-		say(&p, NULL, "Using default tag: latest");
+		progress_say(&p.progress, NULL, "Using default tag: latest");
 		strata_ref_default_tag(&p.ref);
 	}
 	if (store->image_fd < 0) {
@@ -753,7 +737,7 @@ int strata_pull(struct strata_store *store, const char *name,
 				*full_ref = xasprintf("%s:%s", fn, p.ref.tag);
 		}
 	}
-	say(&p, NULL, "Status: %s for %s",
+	progress_say(&p.progress, NULL, "Status: %s for %s",
 	    updated ? "Downloaded newer image" : "Image is up to date", familiar);
 out:
 	if (ret < 0 && err && *err && (*err)->code == STRATA_ERR_NOT_FOUND && p.ref.path &&
@@ -766,6 +750,6 @@ out:
 	free(p.full_name);
 	strata_ref_release(&p.ref);
 	registry_config_release(&p.cfg);
-	pthread_mutex_destroy(&p.out_mu);
+	progress_release(&p.progress);
 	return ret;
 }

@@ -27,6 +27,7 @@
 #include "image/image-private.h"
 #include "image/refstore.h"
 #include "layer/layerstore.h"
+#include "registry/progress.h"
 #include "registry/manifest.h"
 #include "registry/registry.h"
 #include "store/store-private.h"
@@ -49,26 +50,9 @@ struct push_ctx {
 	struct strata_ref ref;
 	char *full_name;  /* SourceRepository of what we push */
 	char hmac_key[STRATA_DIGEST_LEN + 1];
-	pthread_mutex_t out_mu;  /* progress lines */
+	struct progress progress;
 	pthread_mutex_t meta_mu; /* distribution metadata read-modify-write */
 };
-
-static void say(struct push_ctx *p, const char *id, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void say(struct push_ctx *p, const char *id, const char *fmt, ...)
-{
-	_cleanup_free_ char *msg = NULL;
-	va_list ap;
-
-	if (!p->opts->progress)
-		return;
-	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
-	va_end(ap);
-	pthread_mutex_lock(&p->out_mu);
-	p->opts->progress(p->opts->progress_cookie, id, msg);
-	pthread_mutex_unlock(&p->out_mu);
-}
 
 /* ---- streamed layer blob ---- */
 
@@ -298,7 +282,7 @@ static int push_layer(struct push_ctx *p, struct registry_client *c, struct laye
 		if (ret == 1 && size >= 0) {
 			snprintf(j->digest, sizeof(j->digest), "%s", md[i].digest);
 			j->size = size;
-			say(p, j->short_id, "Layer already exists");
+			progress_say(&p->progress, j->short_id, "Layer already exists");
 			ret = record(p, j->diff_id, j->digest, err);
 			goto out;
 		}
@@ -334,7 +318,7 @@ static int push_layer(struct push_ctx *p, struct registry_client *c, struct laye
 			if (ret == 1 && size >= 0) {
 				snprintf(j->digest, sizeof(j->digest), "%s", md[i].digest);
 				j->size = size;
-				say(p, j->short_id, "Mounted from %s", from);
+				progress_say(&p->progress, j->short_id, "Mounted from %s", from);
 				ret = record(p, j->diff_id, j->digest, err);
 				goto out;
 			}
@@ -344,7 +328,7 @@ static int push_layer(struct push_ctx *p, struct registry_client *c, struct laye
 	ret = upload_layer(p, c, j->chain_id, j->diff_id, location, j->digest, &j->size, err);
 	if (ret < 0)
 		goto out;
-	say(p, j->short_id, "Pushed");
+	progress_say(&p->progress, j->short_id, "Pushed");
 	ret = record(p, j->diff_id, j->digest, err);
 out:
 	distribution_v2metadata_free(md, n);
@@ -423,7 +407,7 @@ static int push_image(struct push_ctx *p, const struct strata_image *img, const 
 			j->diff_id = img->diff_ids[k];
 			j->chain_id = img->chain_ids[k];
 			snprintf(j->short_id, sizeof(j->short_id), "%.12s", j->diff_id + 7);
-			say(p, j->short_id, "Preparing");
+			progress_say(&p->progress, j->short_id, "Preparing");
 		}
 		job_of[k] = i;
 	}
@@ -487,7 +471,7 @@ static int push_image(struct push_ctx *p, const struct strata_image *img, const 
 	if (ret >= 0) {
 		/* keep the in-memory index in step with the file */
 		refstore_add(&p->idx->refs, &dref, img->id, NULL);
-		say(p, NULL, "%s: digest: %s size: %zu", tag, mdigest, mf.len);
+		progress_say(&p->progress, NULL, "%s: digest: %s size: %zu", tag, mdigest, mf.len);
 	}
 out:
 	refstore_release(&rs);
@@ -514,7 +498,7 @@ int strata_push(struct strata_image_index *idx, const char *name,
 	int ret;
 
 	p.store = strata_image_index_store(idx);
-	pthread_mutex_init(&p.out_mu, NULL);
+	progress_init(&p.progress, opts->progress, opts->progress_cookie);
 	pthread_mutex_init(&p.meta_mu, NULL);
 	registry_config_init(&p.cfg);
 	ret = strata_ref_parse(name, &p.ref, err);
@@ -530,7 +514,7 @@ int strata_push(struct strata_image_index *idx, const char *name,
 	}
 	familiar = strata_ref_familiar_name(&p.ref);
 	if (!opts->all_tags && !p.ref.tag) {
-		say(&p, NULL, "Using default tag: latest");
+		progress_say(&p.progress, NULL, "Using default tag: latest");
 		strata_ref_default_tag(&p.ref);
 	}
 	/* the tags to push */
@@ -586,7 +570,7 @@ int strata_push(struct strata_image_index *idx, const char *name,
 		if (ret < 0)
 			goto out;
 	}
-	say(&p, NULL, "The push refers to repository [%s]", p.full_name);
+	progress_say(&p.progress, NULL, "The push refers to repository [%s]", p.full_name);
 	for (size_t t = 0; t < n_tags && ret >= 0; t++) {
 		struct strata_ref tr = { p.ref.domain, p.ref.path, tags[t], NULL };
 		_cleanup_free_ char *s = strata_ref_familiar_string(&tr);
@@ -604,7 +588,7 @@ out:
 	free(p.full_name);
 	strata_ref_release(&p.ref);
 	registry_config_release(&p.cfg);
-	pthread_mutex_destroy(&p.out_mu);
+	progress_release(&p.progress);
 	pthread_mutex_destroy(&p.meta_mu);
 	return ret;
 }

@@ -11,7 +11,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 
-static int errcode_for(int e)
+enum strata_errcode fs_errcode(int e)
 {
 	switch (e) {
 	case ENOENT:
@@ -37,7 +37,7 @@ int fs_read_file_at(int dirfd, const char *name, size_t max, char **out,
 
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		return strata_error_set(err, errcode_for(errno), errno, "open '%s'", name);
+		return strata_error_set(err, fs_errcode(errno), errno, "open '%s'", name);
 	if (fstat(fd, &st) < 0)
 		return strata_error_set(err, STRATA_ERR_IO, errno, "stat '%s'", name);
 	if (!S_ISREG(st.st_mode))
@@ -77,7 +77,7 @@ int fs_read_file_at(int dirfd, const char *name, size_t max, char **out,
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int fs_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -100,7 +100,7 @@ int fs_fsync_dir_at(int dirfd, const char *name, struct strata_error **err)
 	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0)
-		return strata_error_set(err, errcode_for(errno), errno, "open folder '%s'", name);
+		return strata_error_set(err, fs_errcode(errno), errno, "open folder '%s'", name);
 	if (fsync(fd) < 0)
 		return strata_error_set(err, STRATA_ERR_IO, errno, "fsync folder '%s'", name);
 	return 0;
@@ -113,13 +113,13 @@ int fs_write_file_at(int dirfd, const char *name, const void *data, size_t len,
 
 	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
-		return strata_error_set(err, errcode_for(errno), errno, "create '%s'", name);
-	if (write_all(fd, data, len) < 0)
-		return strata_error_set(err, errcode_for(errno), errno, "write '%s'", name);
+		return strata_error_set(err, fs_errcode(errno), errno, "create '%s'", name);
+	if (fs_write_all(fd, data, len) < 0)
+		return strata_error_set(err, fs_errcode(errno), errno, "write '%s'", name);
 	if (fchmod(fd, mode) < 0)
 		return strata_error_set(err, STRATA_ERR_IO, errno, "chmod '%s'", name);
 	if (fsync(fd) < 0)
-		return strata_error_set(err, errcode_for(errno), errno, "fsync '%s'", name);
+		return strata_error_set(err, fs_errcode(errno), errno, "fsync '%s'", name);
 	return 0;
 }
 
@@ -143,7 +143,7 @@ int fs_write_file_atomic_at(int dirfd, const char *name, const void *data,
 		int e = errno;
 
 		unlinkat(dirfd, tmp, 0);
-		return strata_error_set(err, errcode_for(e), e, "rename into '%s'", name);
+		return strata_error_set(err, fs_errcode(e), e, "rename into '%s'", name);
 	}
 	return fs_fsync_dir_at(dirfd, dir, err);
 }
@@ -154,7 +154,7 @@ int fs_mkdir_at(int dirfd, const char *name, mode_t mode, struct strata_error **
 		struct stat st;
 
 		if (errno != EEXIST)
-			return strata_error_set(err, errcode_for(errno), errno, "create folder '%s'", name);
+			return strata_error_set(err, fs_errcode(errno), errno, "create folder '%s'", name);
 		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
 			return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "'%s' exists and is not a folder", name);
 		return 0;
@@ -169,7 +169,7 @@ int fs_open_dir_at(int dirfd, const char *name, struct strata_error **err)
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
-		return strata_error_set(err, errcode_for(errno), errno, "open folder '%s'", name);
+		return strata_error_set(err, fs_errcode(errno), errno, "open folder '%s'", name);
 	return fd;
 }
 

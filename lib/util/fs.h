@@ -7,6 +7,12 @@
 
 #include "strata/error.h"
 
+/* The error code for a failed syscall's errno (ENOENT -> NOT_FOUND, ENOSPC -> NOSPC, ...). */
+enum strata_errcode fs_errcode(int e);
+
+/* write(2) until all len bytes are written (retrying EINTR); -1 with errno set. */
+int fs_write_all(int fd, const void *data, size_t len);
+
 /*
  * Read the whole of dirfd/name into a new NUL-terminated buffer (*out, owned
  * by the caller), refusing files larger than max bytes.  A missing file gives

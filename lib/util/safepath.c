@@ -10,6 +10,7 @@
 
 #include "util/alloc.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/safepath.h"
 #include "util/strbuf.h"
 
@@ -17,22 +18,10 @@
 #define SYS_openat2 437
 #endif
 
+/* A symlink loop or a path leaving the root is an unsafe path, the rest as usual. */
 static int code_for(int e)
 {
-	switch (e) {
-	case ENOENT:
-		return STRATA_ERR_NOT_FOUND;
-	case ENOSPC:
-	case EDQUOT:
-		return STRATA_ERR_NOSPC;
-	case EEXIST:
-		return STRATA_ERR_EXISTS;
-	case EXDEV:
-	case ELOOP:
-		return STRATA_ERR_UNSAFE_PATH;
-	default:
-		return STRATA_ERR_IO;
-	}
+	return e == EXDEV || e == ELOOP ? STRATA_ERR_UNSAFE_PATH : (int)fs_errcode(e);
 }
 
 int safepath_clean(const char *name, char **out, const char *what,
