@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "archive/load.h"
 #include "archive/save.h"
 #include "compress/compress.h"
+#include "driver/driver.h"
 #include "image/image-private.h"
 #include "image/imagedb.h"
 #include "json/gojson.h"
@@ -382,51 +384,56 @@ static int check_blob(const struct layer_register_result *res, const char *blob_
 	return 0;
 }
 
-/* Register one layer from wherever its member's bytes are. */
-static int register_from_member(struct loader *l, const char *path, const char *parent, const char *diff_id,
-				const char *blob_digest, int64_t blob_size, struct strata_error **err)
+/* One layer this load registers, and where its bytes are. */
+struct load_job {
+	size_t img, k;          /* imgs[img].layer_paths[k] */
+	bool dup;               /* the same chain comes earlier in this load */
+	struct layer_job *job;  /* prepared, until committed or aborted */
+	int fd;                 /* source file, or -1 for a member in memory */
+	struct membuf mb;
+	uint64_t size;          /* source bytes: bigger layers are read first */
+	bool ran;               /* ingest was run (ret, err tell how it went) */
+	int ret;
+	struct strata_error *err;
+};
+
+/* Open wherever a layer's member bytes are: a file of the layout, a staged file or memory. */
+static int layer_source(struct loader *l, const char *path, struct load_job *j, struct strata_error **err)
 {
-	struct layer_register_result res;
 	_cleanup_free_ char *name = NULL;
-	_cleanup_close_ int fd = -1;
-	struct member *m = NULL;
+	struct member *m;
+	struct stat st;
 	int ret;
 
 	ret = resolve(l, path, true, &name, err);
 	if (ret < 0)
 		return ret;
 	if (l->dir_fd >= 0) {
-		fd = *name ? safepath_open(l->dir_fd, name, O_RDONLY | O_CLOEXEC, 0, err)
-			   : strata_error_set(err, STRATA_ERR_INVALID, 0, "'%s' is not a file", path);
-		if (fd < 0)
+		j->fd = *name ? safepath_open(l->dir_fd, name, O_RDONLY | O_CLOEXEC, 0, err)
+			      : strata_error_set(err, STRATA_ERR_INVALID, 0, "'%s' is not a file", path);
+		if (j->fd < 0)
 			return strata_error_wrap(err, "layer '%s'", path);
-		ret = layerstore_register(l->store, parent, compress_fd_read, &fd, diff_id, &res, err);
 	} else {
 		m = member_find(l, name);
 		if (!m || m->kind != MEMBER_FILE)
 			return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "layer '%s' is missing from the archive",
 						path);
 		if (m->data) {
-			struct membuf mb = { m->data, m->len };
-
-			ret = layerstore_register(l->store, parent, membuf_read, &mb, diff_id, &res, err);
-		} else if (m->staged) {
-			fd = openat(l->stage_fd, m->staged, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				return strata_error_set(err, STRATA_ERR_IO, errno, "open staged layer '%s'", path);
-			ret = layerstore_register(l->store, parent, compress_fd_read, &fd, diff_id, &res, err);
-		} else {
+			j->mb.p = m->data;
+			j->mb.left = m->len;
+			j->size = m->len;
+			return 0;
+		}
+		if (!m->staged)
 			return strata_error_set(err, STRATA_ERR_INVALID, 0,
 						"layer '%s' was registered as another layer already", path);
-		}
+		j->fd = openat(l->stage_fd, m->staged, O_RDONLY | O_CLOEXEC);
+		if (j->fd < 0)
+			return strata_error_set(err, STRATA_ERR_IO, errno, "open staged layer '%s'", path);
 	}
-	if (ret < 0)
-		return strata_error_wrap(err, "layer '%s'", path);
-	if (!res.existed)
-		note_chain(&l->new_chains, &l->nr_new, &l->alloc_new, res.chain_id);
-	else
-		note_chain(&l->kept_chains, &l->nr_kept, &l->alloc_kept, res.chain_id);
-	return check_blob(&res, blob_digest, blob_size, path, err);
+	if (fstat(j->fd, &st) == 0)
+		j->size = (uint64_t)st.st_size;
+	return 0;
 }
 
 /* ---- recognising layers while streaming ---- */
@@ -1014,36 +1021,258 @@ static size_t remaining_uses(struct loader *l, struct load_image *imgs, size_t n
 	return uses;
 }
 
-static int register_layers(struct loader *l, struct load_image *imgs, size_t nr, struct strata_error **err)
+/* Hand a job's own error to the caller's err. */
+static int pass_error(struct strata_error **err, struct strata_error **from, int ret)
 {
-	for (size_t i = 0; i < nr; i++) {
-		struct load_image *img = &imgs[i];
+	if (err && !*err) {
+		*err = *from;
+		*from = NULL;
+	} else {
+		strata_error_freep(from);
+	}
+	return ret;
+}
 
-		for (size_t k = 0; k < img->nr_layers; k++) {
-			_cleanup_free_ char *name = NULL;
-			struct member *m;
-			int ret;
+static void ingest_one(struct load_job *j)
+{
+	if (j->fd >= 0)
+		j->ret = layerstore_job_ingest(j->job, compress_fd_read, &j->fd, &j->err);
+	else
+		j->ret = layerstore_job_ingest(j->job, membuf_read, &j->mb, &j->err);
+	if (j->fd >= 0)
+		close(j->fd);
+	j->fd = -1;
+	j->ran = true;
+}
 
-			if (layerstore_has(l->store, img->chain_ids[k])) {
-				note_chain(&l->kept_chains, &l->nr_kept, &l->alloc_kept, img->chain_ids[k]);
-				continue;
-			}
-			ret = register_from_member(l, img->layer_paths[k], k ? img->chain_ids[k - 1] : NULL,
-						   img->diff_ids[k], img->blob_digests ? img->blob_digests[k] : NULL,
-						   img->blob_sizes ? img->blob_sizes[k] : -1, err);
-			if (ret < 0)
-				return strata_error_wrap(err, "image %s: layer %zu", img->id, k);
-			if (l->dir_fd >= 0 || resolve(l, img->layer_paths[k], true, &name, err) < 0)
-				continue;
-			m = member_find(l, name);
-			if (m && m->staged && !remaining_uses(l, imgs, nr, i, k + 1, name)) {
-				unlinkat(l->stage_fd, m->staged, 0);
-				free(m->staged);
-				m->staged = NULL;
-			}
+/* Workers take the next job (biggest first) until none is left or one failed. */
+struct ingest_pool {
+	struct load_job **order;
+	size_t nr, next;
+	bool failed;
+	pthread_mutex_t mu;
+};
+
+static void *ingest_worker(void *cookie)
+{
+	struct ingest_pool *p = cookie;
+
+	for (;;) {
+		struct load_job *j = NULL;
+
+		pthread_mutex_lock(&p->mu);
+		if (!p->failed && p->next < p->nr)
+			j = p->order[p->next++];
+		pthread_mutex_unlock(&p->mu);
+		if (!j)
+			return NULL;
+		ingest_one(j);
+		if (j->ret < 0) {
+			pthread_mutex_lock(&p->mu);
+			p->failed = true;
+			pthread_mutex_unlock(&p->mu);
 		}
 	}
+}
+
+static int bigger_first(const void *a, const void *b)
+{
+	const struct load_job *x = *(struct load_job *const *)a, *y = *(struct load_job *const *)b;
+
+	if (x->size != y->size)
+		return x->size > y->size ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* Ingest jobs[0..n) on up to threads threads (this one included). */
+static void ingest_jobs(struct load_job *jobs, size_t n, unsigned threads)
+{
+	struct ingest_pool p = { .nr = 0 };
+	pthread_t *tids;
+	size_t started = 0;
+
+	if (threads <= 1 || n <= 1) {
+		for (size_t e = 0; e < n; e++)
+			if (!jobs[e].dup) {
+				ingest_one(&jobs[e]);
+				if (jobs[e].ret < 0)
+					return;
+			}
+		return;
+	}
+	p.order = xcalloc(n, sizeof(*p.order));
+	for (size_t e = 0; e < n; e++)
+		if (!jobs[e].dup)
+			p.order[p.nr++] = &jobs[e];
+	qsort(p.order, p.nr, sizeof(*p.order), bigger_first);
+	pthread_mutex_init(&p.mu, NULL);
+	tids = xcalloc(threads, sizeof(*tids));
+	for (unsigned t = 1; t < threads && t < p.nr; t++)
+		if (pthread_create(&tids[started], NULL, ingest_worker, &p) == 0)
+			started++;
+	ingest_worker(&p);
+	for (size_t t = 0; t < started; t++)
+		pthread_join(tids[t], NULL);
+	pthread_mutex_destroy(&p.mu);
+	free(tids);
+	free(p.order);
+}
+
+/* Where the chain is prepared in jobs[0..n) (not a duplicate, not yet committed), or NULL. */
+static struct layer_job *prepared_job(struct load_image *imgs, struct load_job *jobs, size_t n, const char *chain)
+{
+	for (size_t e = 0; e < n; e++)
+		if (!jobs[e].dup && jobs[e].job && !strcmp(imgs[jobs[e].img].chain_ids[jobs[e].k], chain))
+			return jobs[e].job;
+	return NULL;
+}
+
+/*
+ * Register jobs[0..n) (chain order): prepare each (stopping at the first
+ * failure), ingest the prepared ones in parallel, commit in chain order up
+ * to the first failure.  The error is the one the sequential order meets
+ * first.  What was not committed is left for the caller to abort.
+ */
+static int register_batch(struct loader *l, struct load_image *imgs, size_t nr, struct load_job *jobs, size_t n,
+			  unsigned threads, struct strata_error **err)
+{
+	struct strata_error *prep_err = NULL;
+	int prep_ret = 0, ret;
+	size_t prepared, e;
+
+	for (prepared = 0; prepared < n; prepared++) {
+		struct load_job *j = &jobs[prepared];
+		struct load_image *img = &imgs[j->img];
+		const char *parent = j->k ? img->chain_ids[j->k - 1] : NULL;
+
+		if (j->dup)
+			continue;
+		prep_ret = layer_source(l, img->layer_paths[j->k], j, &prep_err);
+		if (prep_ret < 0) {
+			prep_ret = strata_error_wrap(&prep_err, "image %s: layer %zu", img->id, j->k);
+			break;
+		}
+		prep_ret = layerstore_prepare(l->store, parent, parent ? prepared_job(imgs, jobs, prepared, parent) : NULL,
+					      img->diff_ids[j->k], &j->job, &prep_err);
+		if (prep_ret < 0) {
+			strata_error_wrap(&prep_err, "layer '%s'", img->layer_paths[j->k]);
+			prep_ret = strata_error_wrap(&prep_err, "image %s: layer %zu", img->id, j->k);
+			break;
+		}
+	}
+	ingest_jobs(jobs, prepared, threads);
+	for (e = 0; e < prepared; e++) {
+		struct load_job *j = &jobs[e];
+		struct load_image *img = &imgs[j->img];
+		const char *path = img->layer_paths[j->k];
+		struct layer_register_result res;
+		_cleanup_error_ struct strata_error *local = NULL;
+		_cleanup_free_ char *name = NULL;
+		struct member *m;
+
+		if (j->dup) {
+			if (layerstore_has(l->store, img->chain_ids[j->k]))
+				note_chain(&l->kept_chains, &l->nr_kept, &l->alloc_kept, img->chain_ids[j->k]);
+			continue;
+		}
+		if (!j->ran || j->ret < 0)
+			break;
+		ret = layerstore_job_commit(j->job, &res, &j->err);
+		j->job = NULL;
+		if (ret < 0) {
+			j->ret = ret;
+			break;
+		}
+		if (!res.existed)
+			note_chain(&l->new_chains, &l->nr_new, &l->alloc_new, res.chain_id);
+		else
+			note_chain(&l->kept_chains, &l->nr_kept, &l->alloc_kept, res.chain_id);
+		ret = check_blob(&res, img->blob_digests ? img->blob_digests[j->k] : NULL,
+				 img->blob_sizes ? img->blob_sizes[j->k] : -1, path, err);
+		if (ret < 0) {
+			strata_error_freep(&prep_err);
+			return strata_error_wrap(err, "image %s: layer %zu", img->id, j->k);
+		}
+		if (l->dir_fd >= 0 || resolve(l, path, true, &name, &local) < 0)
+			continue;
+		m = member_find(l, name);
+		if (m && m->staged && !remaining_uses(l, imgs, nr, j->img, j->k + 1, name)) {
+			unlinkat(l->stage_fd, m->staged, 0);
+			free(m->staged);
+			m->staged = NULL;
+		}
+	}
+	/* The first failure in chain order among the layers that were read. */
+	for (; e < prepared; e++) {
+		struct load_job *j = &jobs[e];
+
+		if (j->ret < 0) {
+			strata_error_freep(&prep_err);
+			strata_error_wrap(&j->err, "layer '%s'", imgs[j->img].layer_paths[j->k]);
+			ret = strata_error_wrap(&j->err, "image %s: layer %zu", imgs[j->img].id, j->k);
+			return pass_error(err, &j->err, ret);
+		}
+	}
+	if (prep_ret < 0)
+		return pass_error(err, &prep_err, prep_ret);
 	return 0;
+}
+
+/*
+ * Register every layer of the load that is not in the store yet: prepared
+ * in chain order, read in parallel (one thread per CPU; one layer at a time
+ * with vfs, whose create copies the parent's files), committed in chain
+ * order.  On failure every job not committed is aborted; the committed ones
+ * are in new_chains for the rollback.
+ */
+static int register_layers(struct loader *l, struct load_image *imgs, size_t nr, struct strata_error **err)
+{
+	struct load_job *jobs = NULL;
+	size_t nr_jobs = 0, alloc_jobs = 0, batch;
+	struct graph_driver *driver;
+	unsigned threads = 1;
+	long cpus;
+	int ret = 0;
+
+	for (size_t i = 0; i < nr; i++)
+		for (size_t k = 0; k < imgs[i].nr_layers; k++) {
+			struct load_job *j;
+
+			if (layerstore_has(l->store, imgs[i].chain_ids[k])) {
+				note_chain(&l->kept_chains, &l->nr_kept, &l->alloc_kept, imgs[i].chain_ids[k]);
+				continue;
+			}
+			ALLOC_GROW(jobs, nr_jobs + 1, alloc_jobs);
+			j = &jobs[nr_jobs++];
+			memset(j, 0, sizeof(*j));
+			j->img = i;
+			j->k = k;
+			j->fd = -1;
+			for (size_t e = 0; e + 1 < nr_jobs && !j->dup; e++)
+				j->dup = !strcmp(imgs[jobs[e].img].chain_ids[jobs[e].k], imgs[i].chain_ids[k]);
+		}
+	if (!nr_jobs)
+		return 0;
+	/* Open the driver before any thread runs. */
+	ret = store_driver(l->store, &driver, err);
+	if (ret < 0)
+		goto out;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus > 1 && strcmp(graph_driver_name(driver), "vfs"))
+		threads = cpus < (long)nr_jobs ? (unsigned)cpus : (unsigned)nr_jobs;
+	batch = threads > 1 ? nr_jobs : 1;
+	for (size_t from = 0; from < nr_jobs && ret >= 0; from += batch)
+		ret = register_batch(l, imgs, nr, jobs + from, nr_jobs - from < batch ? nr_jobs - from : batch,
+				     threads, err);
+out:
+	for (size_t e = nr_jobs; e-- > 0;) {
+		layerstore_job_abort(jobs[e].job);
+		if (jobs[e].fd >= 0)
+			close(jobs[e].fd);
+		strata_error_free(jobs[e].err);
+	}
+	free(jobs);
+	return ret;
 }
 
 static void rollback(struct loader *l)
