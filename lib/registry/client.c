@@ -1040,21 +1040,43 @@ static ssize_t bufreader_read(void *buf, size_t len, void *cookie)
 	return (ssize_t)n;
 }
 
-int registry_blob_upload(struct registry_client *c, const char *repo, const char *digest,
+/* Hashes what the PATCH body sends, so the digest of a stream is known at the PUT. */
+struct hashing_reader {
+	registry_read_fn read_fn;
+	void *cookie;
+	struct sha256_ctx sha;
+};
+
+static ssize_t hashing_read(void *buf, size_t len, void *cookie)
+{
+	struct hashing_reader *h = cookie;
+	ssize_t n = h->read_fn(buf, len, h->cookie);
+
+	if (n > 0)
+		sha256_update(&h->sha, buf, (size_t)n);
+	return n;
+}
+
+int registry_blob_upload(struct registry_client *c, const char *repo, const char *expected,
 			 registry_read_fn read_fn, void *cookie, const char *location,
-			 struct strata_error **err)
+			 char digest_out[STRATA_DIGEST_LEN + 1], struct strata_error **err)
 {
 	_cleanup_free_ char *path = NULL, *scope = NULL, *loc = NULL, *put = NULL, *q = NULL;
 	_cleanup_free_ char *edig = NULL;
 	static const char *const patch_hdrs[] = { "Content-Type: application/octet-stream", NULL };
+	struct hashing_reader hr = { read_fn, cookie, { NULL } };
 	struct registry_request req = { 0 };
 	struct registry_response resp;
+	char digest[STRATA_DIGEST_LEN + 1];
 	const char *scopes[1];
+	const char *what = expected ? expected : "stream";
 	int ret;
 
-	if ((ret = blob_prepare(c, repo, digest, &path, &scope, err)) < 0)
+	if ((ret = check_repo(repo, err)) < 0)
 		return ret;
-	free(scope);
+	if (expected && !digest_valid(expected))
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid digest '%s'", expected);
+	path = repo_path(c, repo);
 	scope = repo_scope(c, path, true);
 	scopes[0] = scope;
 	if (location) {
@@ -1062,20 +1084,27 @@ int registry_blob_upload(struct registry_client *c, const char *repo, const char
 	} else {
 		ret = start_upload(c, path, scopes, &loc, err);
 		if (ret < 0)
-			return strata_error_wrap(err, "starting upload of %s", digest);
+			return strata_error_wrap(err, "starting upload of %s", what);
 	}
 	registry_response_init(&resp);
+	sha256_init(&hr.sha);
 	req.method = "PATCH";
 	req.url = loc;
 	req.headers = patch_hdrs;
-	req.read_fn = read_fn;
-	req.read_cookie = cookie;
+	req.read_fn = hashing_read;
+	req.read_cookie = &hr;
 	req.max_response = 64 * 1024;
 	ret = client_do(c, &req, scopes, 1, &resp, err);
+	memcpy(digest, "sha256:", 7);
+	sha256_final_hex(&hr.sha, digest + 7);
 	if (ret < 0)
 		goto out;
 	if (resp.status != 202 && resp.status != 204) {
 		ret = registry_error_from_response(&resp, NULL, err);
+		goto out;
+	}
+	if (expected && strcmp(expected, digest)) {
+		ret = strata_error_set(err, STRATA_ERR_DIGEST_MISMATCH, 0, "the data sent hashes to %s", digest);
 		goto out;
 	}
 	if (resp.location) {
@@ -1099,9 +1128,11 @@ int registry_blob_upload(struct registry_client *c, const char *repo, const char
 	if (resp.digest && strcmp(resp.digest, digest))
 		ret = strata_error_set(err, STRATA_ERR_DIGEST_MISMATCH, 0,
 				       "registry stored blob as %s, expected %s", resp.digest, digest);
+	if (ret >= 0 && digest_out)
+		memcpy(digest_out, digest, sizeof(digest));
 out:
 	if (ret < 0)
-		strata_error_wrap(err, "uploading blob %s", digest);
+		strata_error_wrap(err, "uploading blob %s", what);
 	registry_response_release(&resp);
 	return ret;
 }
@@ -1111,7 +1142,7 @@ int registry_blob_upload_buf(struct registry_client *c, const char *repo, const 
 {
 	struct bufreader r = { data, len, 0 };
 
-	return registry_blob_upload(c, repo, digest, bufreader_read, &r, NULL, err);
+	return registry_blob_upload(c, repo, digest, bufreader_read, &r, NULL, NULL, err);
 }
 
 /* ---- tags ---- */

@@ -5,13 +5,9 @@
  * A layer upload streams: a producer thread rebuilds the layer tar from
  * tar-split (layerstore_assemble), hashes it (the diff ID is re-verified)
  * and gzip-compresses it into a socket pair; the upload reads the other end
- * as the body of one PATCH, hashing the compressed bytes on the way, and the
- * digest they hash to is only needed by the closing PUT ?digest=, which the
- * distribution API allows.  registry_blob_upload validates the digest it is
- * given when it starts and reads it again for the PUT after the body was
- * sent, so we hand it a buffer holding a well-formed placeholder that our
- * reader fills with the real digest at the end of the stream.  Nothing of
- * the blob is kept in memory or on disk.
+ * as the body of one PATCH, and the registry client hashes the compressed
+ * bytes on the way for the closing PUT ?digest=, which the distribution API
+ * allows.  Nothing of the blob is kept in memory or on disk.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -120,9 +116,7 @@ struct blob_stream {
 	pthread_t thread;
 	bool running;
 	int fd; /* read end */
-	struct sha256_ctx sha;
 	uint64_t size;
-	char digest[STRATA_DIGEST_LEN + 1]; /* placeholder until the end */
 	bool finished;
 };
 
@@ -148,14 +142,11 @@ static ssize_t stream_read(void *buf, size_t len, void *cookie)
 	if (n < 0)
 		return -1;
 	if (n > 0) {
-		sha256_update(&s->sha, buf, (size_t)n);
 		s->size += (uint64_t)n;
 		return n;
 	}
 	if (stream_join(s) < 0)
 		return -1;
-	memcpy(s->digest, "sha256:", 7);
-	sha256_final_hex(&s->sha, s->digest + 7);
 	s->finished = true;
 	return 0;
 }
@@ -175,23 +166,16 @@ static int upload_layer(struct push_ctx *p, struct registry_client *c, const cha
 	s.pr.store = p->store;
 	s.pr.chain_id = chain_id;
 	s.pr.diff_id = diff_id;
-	sha256_init(&s.sha);
-	memcpy(s.digest, "sha256:", 7);
-	memset(s.digest + 7, '0', STRATA_HEX_LEN);
-	s.digest[STRATA_DIGEST_LEN] = '\0';
 	if (pthread_create(&s.thread, NULL, producer_main, &s.pr) != 0) {
 		close(sv[0]);
 		close(sv[1]);
-		sha256_release(&s.sha);
 		return strata_error_set(err, STRATA_ERR_IO, errno, "start layer stream");
 	}
 	s.running = true;
-	ret = registry_blob_upload(c, p->ref.path, s.digest, stream_read, &s, location, err);
+	ret = registry_blob_upload(c, p->ref.path, NULL, stream_read, &s, location, digest, err);
 	/* unblock a producer stuck on a full socket, then collect it */
 	shutdown(sv[0], SHUT_RDWR);
 	stream_join(&s);
-	if (!s.finished)
-		sha256_release(&s.sha);
 	if (s.pr.rc < 0) {
 		strata_error_freep(err);
 		ret = strata_error_set(err, s.pr.err ? s.pr.err->code : STRATA_ERR_IO, 0, "%s",
@@ -204,7 +188,6 @@ static int upload_layer(struct push_ctx *p, struct registry_client *c, const cha
 	close(sv[1]);
 	if (ret < 0)
 		return ret;
-	memcpy(digest, s.digest, STRATA_DIGEST_LEN + 1);
 	*size = (int64_t)s.size;
 	return 0;
 }

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digest/digest.h"
 #include "registry/auth.h"
 #include "registry/config.h"
 #include "registry/http.h"
@@ -92,11 +93,15 @@ int registry_blob_mount(struct registry_client *c, const char *repo, const char 
 			const char *from_repo, char **location, struct strata_error **err);
 /*
  * Upload a blob: POST (unless location is given), one chunked PATCH with the
- * whole stream from read_fn, PUT ?digest=.  The registry verifies the digest.
+ * whole stream from read_fn, PUT ?digest= with the sha256 of the bytes sent
+ * (the distribution API takes the digest only at the end, so a stream need
+ * not be known up front).  expected, when not NULL, must match before the
+ * PUT; digest_out (may be NULL) receives the digest.  The registry verifies
+ * it too.
  */
-int registry_blob_upload(struct registry_client *c, const char *repo, const char *digest,
+int registry_blob_upload(struct registry_client *c, const char *repo, const char *expected,
 			 registry_read_fn read_fn, void *cookie, const char *location,
-			 struct strata_error **err);
+			 char digest_out[STRATA_DIGEST_LEN + 1], struct strata_error **err);
 /* Upload a blob held in memory (configs). */
 int registry_blob_upload_buf(struct registry_client *c, const char *repo, const char *digest,
 			     const void *data, size_t len, struct strata_error **err);

@@ -153,7 +153,7 @@ static void scenario(const char *mode, const char *host)
 	CHECK(registry_login(c, &err), "login with good credentials", mode);
 	CHECK(registry_blob_exists(c, "strata/one", ldig, NULL, &err), "HEAD unknown blob", mode);
 	ok(r == 0, "%s: unknown blob reported absent", mode);
-	CHECK(registry_blob_upload(c, "strata/one", ldig, src_read, &s, NULL, &err),
+	CHECK(registry_blob_upload(c, "strata/one", ldig, src_read, &s, NULL, NULL, &err),
 	      "streamed upload (POST, chunked PATCH, PUT)", mode);
 	CHECK(registry_blob_exists(c, "strata/one", ldig, &size, &err), "HEAD blob", mode);
 	ok(r == 1 && size == (int64_t)strlen(layer), "%s: blob exists with its size (%lld)", mode,
