@@ -169,6 +169,7 @@ struct packer {
 	uint64_t pos;
 	uint64_t crc;
 	bool trailer;
+	uint64_t trailer_len; /* bytes after the archive end */
 	struct nameset names;
 };
 
@@ -212,6 +213,7 @@ static int packer_raw(void *cookie, const void *data, size_t len, struct strata_
 		strbuf_add(&p->seg, data, len);
 		return 0;
 	}
+	p->trailer_len += len;
 	/* After the archive end tar-split copies the rest in 1 MiB reads. */
 	while (len) {
 		size_t take = TARSPLIT_TRAILER_CHUNK - p->seg.len;
@@ -280,6 +282,7 @@ int tarsplit_ingest(tar_read_fn src, void *src_cookie, int tarsplit_fd,
 	struct tar_reader *r = tar_reader_new(decomp_reader_read, d);
 	struct packer p = { 0 };
 	struct decomp_sums sums;
+	enum compress_kind kind;
 	const struct tar_entry *e;
 	int rc = -1, n;
 
@@ -312,7 +315,15 @@ int tarsplit_ingest(tar_read_fn src, void *src_cookie, int tarsplit_fd,
 	p.trailer = true;
 	if (tar_reader_drain(r, err) < 0 || flush_segment(&p, err) < 0)
 		goto out;
-	if (emit_segment(&p, "", 0, err) < 0)
+	/*
+	 * tar-split records one more (empty) read at the end, unless the last
+	 * bytes came with io.EOF: Go's gzip reader does that, so dockerd's pull
+	 * of a layer with bytes after the archive end records none, while a
+	 * plain tar (docker import) gets the empty segment.
+	 */
+	if (decomp_reader_detect(d, &kind, err) < 0)
+		goto out;
+	if (!(kind == COMPRESS_GZIP && p.trailer_len) && emit_segment(&p, "", 0, err) < 0)
 		goto out;
 	if (p.gz && gzip_writer_close(p.gz, err) < 0)
 		goto out;

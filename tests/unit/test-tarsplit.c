@@ -213,6 +213,20 @@ static void check_tar(const char *path, const char *label)
 			ok(0, "%s: reference tar-split disasm ran", label);
 		} else {
 			int same = mine.len == ref.len && !memcmp(mine.buf, ref.buf, mine.len);
+
+			/*
+			 * The reference read a plain tar.  From gzip input dockerd (Go's
+			 * gzip reader) gets the bytes after the archive end together
+			 * with io.EOF and so records no final empty segment.
+			 */
+			if (!same && res.compression == COMPRESS_GZIP && ref.len > mine.len) {
+				static const char empty[] = "{\"type\":2,\"payload\":\"\",\"position\":";
+				const char *tail = ref.buf + mine.len;
+
+				same = !memcmp(mine.buf, ref.buf, mine.len) &&
+				       !strncmp(tail, empty, sizeof(empty) - 1) &&
+				       strchr(tail, '\n') == ref.buf + ref.len - 1;
+			}
 			ok(same, "%s: JSON identical to tar-split disasm", label);
 			if (!same)
 				show_diff(&mine, &ref);
