@@ -3,6 +3,7 @@
  * (see registry.h).  Request sequences follow what dockerd 20.10 sends
  * (reference/docker-20.10/registry/requests-*.txt).
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <stdio.h>
@@ -79,6 +80,7 @@ int registry_client_new(const char *host, const struct registry_client_options *
 	url_host = c->hub ? REGISTRY_HUB_HOST : host;
 	hopts.config = opts->config;
 	hopts.certs_dir = opts->certs_dir;
+	hopts.scheme = opts->scheme;
 	hopts.user_agent = opts->user_agent;
 	hopts.max_retries = opts->max_retries;
 	hopts.retry_delay_ms = opts->retry_delay_ms;
@@ -372,10 +374,21 @@ static const char *domain_of(const char *host)
 	return *p == '.' ? p + 1 : p;
 }
 
+/* An IPv4 or IPv6 address literal (no domain to speak of). */
+static bool is_ip_literal(const char *name)
+{
+	unsigned char a[16];
+
+	return inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1;
+}
+
 /*
- * May Basic credentials go to this realm?  Only to the registry's host or
- * domain (Docker Hub: auth.docker.io), or to loopback when the registry is
- * loopback too; plain HTTP only where registry_http_url_allowed() says so.
+ * May Basic credentials go to this realm?  Only to the registry's own host
+ * (any port) or, for DNS names, its domain (Docker Hub: auth.docker.io);
+ * plain HTTP only where registry_http_url_allowed() says so.  Another
+ * loopback address is another host (127.0.0.2 is not 127.0.0.1), and
+ * addresses have no domain ("127.1.0.1" and "10.0.0.1" share "0.1" only
+ * textually).
  */
 static bool realm_trusted(const struct registry_client *c, const char *realm)
 {
@@ -402,9 +415,8 @@ static bool realm_trusted(const struct registry_client *c, const char *realm)
 	(void)rport;
 	if (!strcasecmp(rname, gname))
 		ok = true;
-	else if (registry_host_is_loopback(rname) && registry_host_is_loopback(gname))
-		ok = true;
-	else if (strchr(domain_of(gname), '.') && !strcasecmp(domain_of(rname), domain_of(gname)))
+	else if (!is_ip_literal(rname) && !is_ip_literal(gname) &&
+		 strchr(domain_of(gname), '.') && !strcasecmp(domain_of(rname), domain_of(gname)))
 		ok = true;
 	return ok && registry_http_url_allowed(c->http, realm);
 }
@@ -646,6 +658,14 @@ static int client_do(struct registry_client *c, struct registry_request *req,
 			return ret;
 		if (resp->status != 401 || req->read_fn || attempt > 0)
 			break;
+		/*
+		 * A 401 from another host (storage a blob was redirected to) says
+		 * nothing about how to authenticate to the registry: learning its
+		 * realm would send a token request, perhaps with credentials, where
+		 * that host wants (ContainerDrip, CVE-2020-15157).
+		 */
+		if (!resp->url || !registry_http_same_host(c->http, resp->url))
+			break;
 		if (c->scheme == AUTH_NONE || c->scheme == AUTH_BEARER)
 			set_challenge(c, resp);
 		if (c->scheme == AUTH_BASIC)
@@ -737,6 +757,13 @@ int registry_get_manifest(struct registry_client *c, const char *repo, const cha
 	req.follow_redirects = true;
 	req.max_response = REGISTRY_MAX_MANIFEST;
 	ret = client_do(c, &req, scopes, 1, &resp, err);
+	if (ret == -STRATA_ERR_TOO_LARGE) {
+		strata_error_freep(err);
+		ret = strata_error_set(err, STRATA_ERR_TOO_LARGE, 0,
+				       "manifest %s:%s is larger than the %u MiB limit", repo,
+				       reference, REGISTRY_MAX_MANIFEST >> 20);
+		goto out;
+	}
 	if (ret < 0) {
 		strata_error_wrap(err, "fetching manifest %s:%s", repo, reference);
 		goto out;

@@ -81,13 +81,27 @@ static int parse_count(const json_t *v, const char *key, const char *what, int *
 	return 0;
 }
 
+/* "http(s)://host[:port]" with nothing after but slashes (dockerd's ValidateMirror). */
 static int validate_mirror(const char *url, const char *what, struct strata_error **err)
 {
+	_cleanup_free_ char *hp = NULL, *name = NULL;
+	const char *host, *slash;
+	int port;
+
 	if (strncmp(url, "https://", 8) && strncmp(url, "http://", 7))
 		return strata_error_set(err, STRATA_ERR_INVALID, 0,
 					"%s: registry mirror '%s' must be an http:// or https:// URL",
 					what, url);
 	if (strchr(url, '?') || strchr(url, '#') || strchr(url, '@'))
+		return strata_error_set(err, STRATA_ERR_INVALID, 0,
+					"%s: invalid registry mirror '%s'", what, url);
+	host = strstr(url, "://") + 3;
+	slash = strchr(host, '/');
+	if (slash && slash[strspn(slash, "/")])
+		return strata_error_set(err, STRATA_ERR_INVALID, 0,
+					"%s: registry mirror '%s' must not have a path", what, url);
+	hp = slash ? xstrndup(host, (size_t)(slash - host)) : xstrdup(host);
+	if (registry_host_split(hp, &name, &port) < 0 || strpbrk(hp, "% \t\r\n"))
 		return strata_error_set(err, STRATA_ERR_INVALID, 0,
 					"%s: invalid registry mirror '%s'", what, url);
 	return 0;

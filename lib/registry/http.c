@@ -154,21 +154,35 @@ static bool same_origin(const char *a, const char *b)
 	return !strcmp(h1, h2) && p1 == p2;
 }
 
-/* host:port of url as used for the plain-HTTP rule. */
-bool registry_http_url_allowed(const struct registry_http *h, const char *url)
+/*
+ * Is the host of url insecure (plain HTTP allowed, TLS not verified)?  The
+ * registry's own host as decided at creation; any other host (a redirect
+ * target, a token realm) by its own entry: loopback or listed.
+ */
+static bool url_host_insecure(const struct registry_http *h, const char *url)
 {
 	_cleanup_free_ char *s = NULL, *host = NULL, *hp = NULL;
+	long port;
+
+	if (registry_http_same_host(h, url))
+		return h->insecure;
+	if (url_parts(url, &s, &host, &port) < 0)
+		return false;
+	hp = strchr(host, ':') ? xasprintf("[%s]:%ld", host, port) : xasprintf("%s:%ld", host, port);
+	return registry_config_is_insecure(h->config, hp) ||
+	       registry_config_is_insecure(h->config, host);
+}
+
+bool registry_http_url_allowed(const struct registry_http *h, const char *url)
+{
+	_cleanup_free_ char *s = NULL, *host = NULL;
 	long port;
 
 	if (url_parts(url, &s, &host, &port) < 0)
 		return false;
 	if (!strcmp(s, "https"))
 		return true;
-	if (registry_http_same_host(h, url))
-		return h->insecure;
-	hp = strchr(host, ':') ? xasprintf("[%s]:%ld", host, port) : xasprintf("%s:%ld", host, port);
-	return registry_config_is_insecure(h->config, hp) ||
-	       registry_config_is_insecure(h->config, host);
+	return url_host_insecure(h, url);
 }
 
 static int load_certs_dir(struct registry_http *h, const char *certs_dir,
@@ -268,7 +282,19 @@ int registry_http_new(const char *host, const struct registry_http_options *opts
 	h->host = xstrdup(host);
 	h->config = opts->config;
 	h->insecure = registry_config_is_insecure(opts->config, host);
-	h->base = xasprintf("https://%s", host);
+	if (opts->scheme && strcmp(opts->scheme, "http") && strcmp(opts->scheme, "https")) {
+		registry_http_free(h);
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid URL scheme for %s",
+					host);
+	}
+	if (opts->scheme && !strcmp(opts->scheme, "http") && !h->insecure) {
+		registry_http_free(h);
+		return strata_error_set(err, STRATA_ERR_INVALID, 0,
+					"refusing plain HTTP to %s: not an insecure registry", host);
+	}
+	/* a given scheme is used as is: no switch from https to http */
+	h->base = xasprintf("%s://%s", opts->scheme ? opts->scheme : "https", host);
+	h->scheme_decided = opts->scheme != NULL;
 	h->user_agent = xstrdup(opts->user_agent ? opts->user_agent : "strata");
 	h->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 30000;
 	h->stall_timeout_s = opts->stall_timeout_s > 0 ? opts->stall_timeout_s : 60;
@@ -507,7 +533,8 @@ static CURLcode perform(struct registry_http *h, struct xfer *x, const char *url
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, NULL);
 	if (registry_host_is_loopback(h->host))
 		curl_easy_setopt(c, CURLOPT_PROXY, "");
-	if (h->insecure) {
+	/* an insecure registry's redirect to storage elsewhere is verified */
+	if (url_host_insecure(h, url)) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	}

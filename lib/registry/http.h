@@ -49,6 +49,7 @@ typedef ssize_t (*registry_read_fn)(void *buf, size_t len, void *cookie);
 struct registry_http_options {
 	const struct registry_config *config; /* NULL: no insecure registries */
 	const char *certs_dir;         /* NULL: /etc/docker/certs.d */
+	const char *scheme;            /* "https" or "http" (a mirror URL's); NULL: decide */
 	const char *user_agent;        /* NULL: "strata" */
 	long connect_timeout_ms;       /* 0: 30 s */
 	long stall_timeout_s;          /* 0: 60 s below 1 byte/s aborts */

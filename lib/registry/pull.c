@@ -51,6 +51,7 @@ struct pull_ctx {
 	struct registry_config cfg;
 	struct registry_client_options copts;
 	struct registry_client *client;
+	const char *host; /* the endpoint clients talk to: ref.domain or a mirror's */
 	struct strata_ref ref;
 	char *full_name;  /* "127.0.0.1:5000/ref/seed-image" (SourceRepository) */
 	struct progress progress;
@@ -153,7 +154,7 @@ static void *dl_worker(void *arg)
 		sink.job = j;
 		if (start < (uint64_t)j->desc->size) {
 			if (!c)
-				rc = registry_client_new(p->ref.domain, &p->copts, &c, &sink.err);
+				rc = registry_client_new(p->host, &p->copts, &c, &sink.err);
 			/*
 			 * The transport resumes a broken body by itself; when it gives up
 			 * (or refuses the answer to its Range request), continue here from
@@ -667,6 +668,100 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Pull the tag, digest or all tags of p->ref from p->client. */
+static int pull_from(struct pull_ctx *p, bool *updated, struct strata_error **err)
+{
+	int ret = 0;
+
+	if (p->opts->all_tags) {
+		char **tags = NULL;
+		size_t n = 0;
+
+		ret = registry_list_tags(p->client, p->ref.path, &tags, &n, err);
+		if (ret < 0)
+			return ret;
+		qsort(tags, n, sizeof(*tags), cmp_str);
+		for (size_t i = 0; i < n && ret >= 0; i++) {
+			bool u = false;
+
+			ret = pull_one(p, tags[i], false, &u, err);
+			*updated = *updated || u;
+		}
+		registry_tags_free(tags, n);
+		return ret;
+	}
+	return pull_one(p, p->ref.digest ? p->ref.digest : p->ref.tag, p->ref.digest != NULL,
+			updated, err);
+}
+
+/*
+ * A failure at a mirror sends the pull on to the next endpoint (dockerd
+ * falls back on nearly anything a mirror does wrong); local trouble does not.
+ */
+static bool mirror_fallback(const struct strata_error *e)
+{
+	if (!e)
+		return true;
+	switch (e->code) {
+	case STRATA_ERR_IO:
+	case STRATA_ERR_NOSPC:
+	case STRATA_ERR_INTERRUPTED:
+	case STRATA_ERR_BUSY:
+	case STRATA_ERR_CORRUPT:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/*
+ * Docker Hub images go through the configured registry-mirrors first, in
+ * order, then Docker Hub itself (dockerd's pull endpoints; push never uses
+ * mirrors).  A mirror is reached with its own URL scheme and its own
+ * credentials (looked up by its host, never Docker Hub's); the image is
+ * recorded under its docker.io name.
+ */
+static int pull_endpoints(struct pull_ctx *p, bool *updated, struct strata_error **err)
+{
+	size_t n_mirrors = registry_host_is_hub(p->ref.domain) ? p->cfg.n_mirrors : 0;
+	int ret = 0;
+
+	for (size_t i = 0; i <= n_mirrors; i++) {
+		_cleanup_free_ char *scheme = NULL, *host = NULL;
+		struct strata_error *e = NULL;
+
+		p->copts.scheme = NULL;
+		p->host = p->ref.domain;
+		if (i < n_mirrors) {
+			const char *url = p->cfg.mirrors[i], *sep = strstr(url, "://");
+
+			scheme = xstrndup(url, (size_t)(sep - url));
+			host = xstrndup(sep + 3, strcspn(sep + 3, "/"));
+			p->copts.scheme = scheme;
+			p->host = host;
+		}
+		ret = registry_client_new(p->host, &p->copts, &p->client, &e);
+		if (ret >= 0) {
+			ret = pull_from(p, updated, &e);
+			registry_client_free(p->client);
+			p->client = NULL;
+		}
+		p->copts.scheme = NULL;
+		p->host = NULL;
+		if (ret >= 0)
+			return ret;
+		if (i == n_mirrors || !mirror_fallback(e)) {
+			if (err)
+				*err = e;
+			else
+				strata_error_free(e);
+			return ret;
+		}
+		strata_error_free(e);
+	}
+	return ret;
+}
+
 int strata_pull(struct strata_store *store, const char *name,
 		const struct strata_pull_options *opts, char **full_ref, struct strata_error **err)
 {
@@ -699,34 +794,14 @@ int strata_pull(struct strata_store *store, const char *name,
 		goto out;
 	p.copts.config = &p.cfg;
 	p.full_name = strata_ref_full_name(&p.ref);
-	ret = registry_client_new(p.ref.domain, &p.copts, &p.client, err);
+	clean_dead_write_sets(store);
+	ret = pull_endpoints(&p, &updated, err);
 	if (ret < 0)
 		goto out;
-	clean_dead_write_sets(store);
 	if (opts->all_tags) {
-		char **tags = NULL;
-		size_t n = 0;
-
-		ret = registry_list_tags(p.client, p.ref.path, &tags, &n, err);
-		if (ret < 0)
-			goto out;
-		qsort(tags, n, sizeof(*tags), cmp_str);
-		for (size_t i = 0; i < n && ret >= 0; i++) {
-			bool u = false;
-
-			ret = pull_one(&p, tags[i], false, &u, err);
-			updated = updated || u;
-		}
-		registry_tags_free(tags, n);
-		if (ret < 0)
-			goto out;
 		familiar = strata_ref_familiar_name(&p.ref);
 		*full_ref = strata_ref_full_name(&p.ref);
 	} else {
-		ret = pull_one(&p, p.ref.digest ? p.ref.digest : p.ref.tag, p.ref.digest != NULL,
-			       &updated, err);
-		if (ret < 0)
-			goto out;
 		familiar = strata_ref_familiar_string(&p.ref);
 		{
 			_cleanup_free_ char *fn = strata_ref_full_name(&p.ref);

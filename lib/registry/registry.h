@@ -37,6 +37,7 @@ struct registry_client_options {
 	bool anonymous;        /* do not look credentials up */
 	bool push;             /* ask for pull,push scopes (push sessions) */
 	const char *certs_dir; /* NULL: /etc/docker/certs.d */
+	const char *scheme;    /* "https"/"http": only that (mirrors); NULL: decide */
 	const char *user_agent;
 	int max_retries;       /* see registry_http_options */
 	long retry_delay_ms;
