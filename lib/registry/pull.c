@@ -375,6 +375,150 @@ static void clean_dead_write_sets(struct strata_store *store)
 
 /* ---- one manifest ---- */
 
+/* ---- registration: layers extract in parallel while they download ---- */
+
+struct ingest_slot {
+	struct layer_job *job; /* NULL: nothing to ingest (layer already there) */
+	struct follower f;
+	int rc;
+	struct strata_error *err;
+};
+
+struct ingest_pool {
+	struct ingest_slot *slots;
+	size_t next, end;
+	pthread_mutex_t mu;
+};
+
+static void ingest_slot(struct ingest_slot *s)
+{
+	sha256_init(&s->f.sha);
+	s->rc = layerstore_job_ingest(s->job, follow_read, &s->f, &s->err);
+	if (!s->f.verified)
+		sha256_release(&s->f.sha);
+}
+
+static void *ingest_worker(void *arg)
+{
+	struct ingest_pool *pool = arg;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&pool->mu);
+		i = pool->next++;
+		pthread_mutex_unlock(&pool->mu);
+		if (i >= pool->end)
+			return NULL;
+		if (pool->slots[i].job)
+			ingest_slot(&pool->slots[i]);
+	}
+}
+
+/* Ingest slots [start, end) on up to n_threads threads (inline for one). */
+static void ingest_all(struct ingest_slot *slots, size_t start, size_t end, size_t n_threads)
+{
+	struct ingest_pool pool = { slots, start, end };
+	pthread_t *tids;
+	size_t started = 0;
+
+	if (n_threads <= 1) {
+		ingest_worker(&pool);
+		return;
+	}
+	pthread_mutex_init(&pool.mu, NULL);
+	tids = xcalloc(n_threads, sizeof(*tids));
+	for (size_t t = 0; t < n_threads; t++)
+		if (pthread_create(&tids[started], NULL, ingest_worker, &pool) == 0)
+			started++;
+	if (!started)
+		ingest_worker(&pool); /* no thread to be had: do it here */
+	for (size_t t = 0; t < started; t++)
+		pthread_join(tids[t], NULL);
+	free(tids);
+	pthread_mutex_destroy(&pool.mu);
+}
+
+/* After a failed ingest: tell a bad blob (digest error) from a failed extraction. */
+static int ingest_failure(struct dl_shared *sh, struct dl_job *j, struct ingest_slot *s, bool *bad_data,
+			  struct strata_error **err)
+{
+	bool bad_blob;
+
+	pthread_mutex_lock(&sh->mu);
+	while (!j->done)
+		pthread_cond_wait(&sh->cv, &sh->mu);
+	bad_blob = j->rc == 0 && !partial_matches(j);
+	pthread_mutex_unlock(&sh->mu);
+	if (bad_blob) {
+		*bad_data = true;
+		return strata_error_set(err, STRATA_ERR_DIGEST_MISMATCH, 0,
+					"filesystem layer verification failed for digest %s", j->desc->digest);
+	}
+	*bad_data = s->err && s->err->code == STRATA_ERR_DIGEST_MISMATCH;
+	*err = steal_pointer(&s->err);
+	return -(int)(*err)->code;
+}
+
+/*
+ * Prepare every new layer in chain order, ingest them in parallel (each from
+ * its growing download), commit in chain order.  vfs copies a parent's files
+ * when its child is prepared, so there every layer is a batch of its own.
+ */
+static int register_layers(struct pull_ctx *p, struct dl_shared *sh, const struct pulled_config *cfg,
+			   const bool *needed, const size_t *job_of, char (*chains)[STRATA_DIGEST_LEN + 1],
+			   size_t *top_new, bool *bad_data, struct strata_error **err)
+{
+	size_t n = cfg->n, batch = strcmp(p->store->driver_name, "vfs") ? n : 1;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct ingest_slot *slots = xcalloc(n + 1, sizeof(*slots));
+	int ret = 0;
+
+	for (size_t start = 0; start < n && ret >= 0; start += batch) {
+		size_t end = start + batch < n ? start + batch : n, todo = 0, committed = start;
+
+		for (size_t i = start; i < end && ret >= 0; i++) {
+			const struct layer_job *parent = i > start && needed[i - 1] ? slots[i - 1].job : NULL;
+
+			if (!needed[i])
+				continue;
+			slots[i].f = (struct follower){ sh, &sh->jobs[job_of[i]], 0, { 0 }, false };
+			ret = layerstore_prepare(p->store, i ? chains[i - 1] : NULL, parent, cfg->diff_ids[i],
+						 &slots[i].job, err);
+			todo++;
+		}
+		if (ret >= 0)
+			ingest_all(slots, start, end, todo < (size_t)(cpus > 0 ? cpus : 1) ? todo : (size_t)cpus);
+		for (size_t i = start; i < end && ret >= 0; i++, committed++) {
+			struct layer_register_result res;
+			struct dl_job *j;
+
+			if (!needed[i])
+				continue;
+			j = &sh->jobs[job_of[i]];
+			if (slots[i].rc < 0) {
+				ret = ingest_failure(sh, j, &slots[i], bad_data, err);
+				break;
+			}
+			ret = layerstore_job_commit(steal_pointer(&slots[i].job), &res, err);
+			if (ret < 0)
+				break;
+			if (!res.existed)
+				*top_new = i;
+			progress_say(&p->progress, j->short_id, "Pull complete");
+			if (--j->users == 0)
+				unlinkat(p->store->image_fd, j->partial, 0);
+		}
+		/* whatever was prepared and not committed goes */
+		for (size_t i = committed; i < end; i++) {
+			layerstore_job_abort(steal_pointer(&slots[i].job));
+			strata_error_freep(&slots[i].err);
+		}
+	}
+	free(slots);
+	return ret;
+}
+
 static int pull_layers(struct pull_ctx *p, const struct registry_manifest *m,
 		       const struct pulled_config *cfg, bool *downloaded, struct strata_error **err)
 {
@@ -452,43 +596,9 @@ static int pull_layers(struct pull_ctx *p, const struct registry_manifest *m,
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct layer_register_result res;
-		struct follower f = { &sh, NULL, 0, { 0 }, false };
-		struct dl_job *j;
-
-		if (!needed[i])
-			continue;
-		j = &sh.jobs[job_of[i]];
-		f.job = j;
-		sha256_init(&f.sha);
-		ret = layerstore_register(p->store, i ? chains[i - 1] : NULL, follow_read, &f,
-					  cfg->diff_ids[i], &res, err);
-		if (!f.verified)
-			sha256_release(&f.sha);
-		if (ret < 0) {
-			bool bad_blob;
-
-			pthread_mutex_lock(&sh.mu);
-			while (!j->done)
-				pthread_cond_wait(&sh.cv, &sh.mu);
-			bad_blob = j->rc == 0 && !partial_matches(j);
-			pthread_mutex_unlock(&sh.mu);
-			if (bad_blob) {
-				strata_error_freep(err);
-				ret = strata_error_set(err, STRATA_ERR_DIGEST_MISMATCH, 0,
-						       "filesystem layer verification failed for digest %s",
-						       j->desc->digest);
-			}
-			bad_data = bad_blob || (err && *err && (*err)->code == STRATA_ERR_DIGEST_MISMATCH);
-			goto out;
-		}
-		if (!res.existed)
-			top_new = i;
-		progress_say(&p->progress, j->short_id, "Pull complete");
-		if (--j->users == 0)
-			unlinkat(p->store->image_fd, j->partial, 0);
-	}
+	ret = register_layers(p, &sh, cfg, needed, job_of, chains, &top_new, &bad_data, err);
+	if (ret < 0)
+		goto out;
 	/* every layer is in: blob -> diff ID, and where it came from (HMAC "" after a pull) */
 	for (size_t i = 0; i < n; i++) {
 		struct v2metadata md = { m->layers[i].digest, p->full_name, "" };
