@@ -3,7 +3,8 @@
 
 usage: measure.py [--daemon PID] -- CMD...
 
-With --daemon, the CPU time the daemon (and its live children, e.g.
+Everything dirty is flushed to disk first (sync), so each tool starts on a
+quiet disk.  With --daemon, the CPU time the daemon (and its live children, e.g.
 containerd) spent during the command is added, and the peak RSS is the sum
 of their VmHWM (dockerd + helpers) plus the client's.
 """
@@ -60,13 +61,22 @@ if args[0] == "--daemon":
     args = args[2:]
 args = args[1:]  # "--"
 pids = tree(daemon) if daemon else []
+# Flush what earlier steps wrote (archive, registry uploads): no tool should
+# wait for another's writeback.
+os.sync()
 c0 = cpu(pids)
 t0 = time.monotonic()
-r = subprocess.run(args, stdout=subprocess.DEVNULL)
+proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+# The kernel's ru_maxrss of a child also counts this Python process's pages
+# from before the exec, so the command's peak is read from /proc while it runs.
+peak = 0
+while proc.poll() is None:
+    peak = max(peak, hwm([proc.pid]))
+    time.sleep(0.005)
 wall = time.monotonic() - t0
-if r.returncode:
-    sys.exit(f"measure.py: {args[0]} exited {r.returncode}")
+if proc.returncode:
+    sys.exit(f"measure.py: {args[0]} exited {proc.returncode}")
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 cpu_s = ru.ru_utime + ru.ru_stime + (cpu(pids) - c0 if daemon else 0)
-rss = ru.ru_maxrss + (hwm(tree(daemon)) if daemon else 0)
+rss = peak + (hwm(tree(daemon)) if daemon else 0)
 print(f"{wall:.3f} {cpu_s:.3f} {rss}")

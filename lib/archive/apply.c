@@ -309,7 +309,7 @@ static int make_regular(struct layer_applier *a, int parent, const char *last,
 	if (src_fd < 0 && left)
 		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "data ends %llu bytes early",
 					(unsigned long long)left);
-	/* Start writeback now so the layer's final syncfs overlaps with extraction. */
+	/* Start writeback now so the sync before the layer is recorded finds less to do. */
 	if (off >= WRITEBACK_MIN)
 		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	if (finish_fd_node(fd, e, err) < 0)
@@ -715,8 +715,6 @@ int layer_applier_finish(struct layer_applier *a, int64_t *size, struct strata_e
 	for (size_t i = 0; i < a->nr_dirs; i++)
 		if (set_dir_times(a, &a->dirs[i], err) < 0)
 			return -1;
-	if (syncfs(a->root_fd) < 0)
-		return strata_error_set(err, fs_errcode(errno), errno, "sync layer folder");
 	if (!size)
 		return 0;
 	if (a->mode == WHITEOUT_DELETE) {

@@ -61,8 +61,9 @@ int layer_applier_apply(struct layer_applier *a, const struct tar_entry *e, uint
 
 /*
  * After the last member: set folder mtimes (after their children, in
- * archive order), sync the file system and compute the layer size by the
- * rule of the whiteout mode (see above).  size may be NULL.
+ * archive order) and compute the layer size by the rule of the whiteout
+ * mode (see above).  size may be NULL.  Nothing is synced: the layer store
+ * syncs before it records the layer.
  */
 int layer_applier_finish(struct layer_applier *a, int64_t *size, struct strata_error **err);
 

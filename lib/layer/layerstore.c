@@ -411,6 +411,15 @@ int layerstore_job_commit(struct layer_job *job, struct layer_register_result *o
 				       job->parent_chain);
 		goto fail;
 	}
+	/*
+	 * The layer's files were written without fsync: they reach the disk
+	 * before the record that names them.  In a batch the first commit's
+	 * sync flushes every layer, the later ones find little left to do.
+	 */
+	if (syncfs(store->root_fd) < 0) {
+		ret = strata_error_set(err, fs_errcode(errno), errno, "sync the files of layer %s", res.chain_id);
+		goto fail;
+	}
 	ret = write_record(&job->st, &res, job->cache_id, job->parent_chain, err);
 	if (ret < 0)
 		goto fail;
