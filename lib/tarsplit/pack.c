@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include <isa-l/crc64.h>
 
 #include "json/gojson.h"
@@ -23,31 +25,52 @@ uint64_t tarsplit_crc64(uint64_t crc, const void *data, size_t len)
 	return crc64_iso_refl(crc, data, len);
 }
 
-/* Set of cleaned member names: tar-split refuses duplicate paths. */
+/*
+ * Set of cleaned member names (tar-split refuses duplicate paths), kept as
+ * 128 bits of their SHA-256: a layer can hold hundreds of thousands of
+ * names, and this keeps 32 bytes a name instead of the names themselves.
+ */
+struct name_key {
+	uint64_t a, b; /* (0, 0) marks a free slot */
+};
+
 struct nameset {
-	char **slots;
+	struct name_key *slots;
 	size_t cap, used;
 };
 
-static uint64_t fnv1a(const char *s)
+static struct name_key name_key(const char *s)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	struct name_key k;
+
+	EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL);
+	memcpy(&k.a, md, 8);
+	memcpy(&k.b, md + 8, 8);
+	if (!k.a && !k.b)
+		k.b = 1;
+	return k;
 }
 
-/* Insert s (taking it); false when it was already there. */
+static bool key_free(const struct name_key *k) { return !k->a && !k->b; }
+
+/* Insert the cleaned name s (freed here); false when it was already there. */
 static bool nameset_add(struct nameset *ns, char *s)
 {
+	struct name_key k = name_key(s);
+	size_t j;
+
+	free(s);
 	if ((ns->used + 1) * 2 > ns->cap) {
 		size_t ncap = ns->cap ? ns->cap * 2 : 1024;
-		char **n = xcalloc(ncap, sizeof(*n));
+		struct name_key *n = xcalloc(ncap, sizeof(*n));
+
 		for (size_t i = 0; i < ns->cap; i++) {
-			if (!ns->slots[i])
+			if (key_free(&ns->slots[i]))
 				continue;
-			size_t j = fnv1a(ns->slots[i]) & (ncap - 1);
-			while (n[j])
+			j = ns->slots[i].a & (ncap - 1);
+			while (!key_free(&n[j]))
 				j = (j + 1) & (ncap - 1);
 			n[j] = ns->slots[i];
 		}
@@ -55,23 +78,19 @@ static bool nameset_add(struct nameset *ns, char *s)
 		ns->slots = n;
 		ns->cap = ncap;
 	}
-	size_t j = fnv1a(s) & (ns->cap - 1);
-	while (ns->slots[j]) {
-		if (!strcmp(ns->slots[j], s)) {
-			free(s);
+	j = k.a & (ns->cap - 1);
+	while (!key_free(&ns->slots[j])) {
+		if (ns->slots[j].a == k.a && ns->slots[j].b == k.b)
 			return false;
-		}
 		j = (j + 1) & (ns->cap - 1);
 	}
-	ns->slots[j] = s;
+	ns->slots[j] = k;
 	ns->used++;
 	return true;
 }
 
 static void nameset_free(struct nameset *ns)
 {
-	for (size_t i = 0; i < ns->cap; i++)
-		free(ns->slots[i]);
 	free(ns->slots);
 }
 

@@ -70,6 +70,18 @@ test_expect_success 'a missing input file fails cleanly and writes no layer' '
 	strata --data-root "$TRASH/s" check
 '
 
+test_expect_success 'a tar naming one path twice is refused (tar-split could not rebuild it)' '
+	python3 -c "
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], \"w\") as tf:
+    for n in (\"a/b\", \"./a//b\"):
+        ti = tarfile.TarInfo(n); ti.size = 1; tf.addfile(ti, io.BytesIO(b\"x\"))
+" "$TRASH/dup.tar" &&
+	must_fail strata --data-root "$TRASH/dup" import "$TRASH/dup.tar" 2>err &&
+	grep -q "duplicate path" err &&
+	strata --data-root "$TRASH/dup" check
+'
+
 # ---- hostile layers --------------------------------------------------------
 mkdir -p "$CANARY/dir" && echo canary >"$CANARY/file" && ln -s file "$CANARY/link"
 python3 "$TEST_REPO/tests/fixtures/hostile/gen.py" "$HOSTILE" "$CANARY" >/dev/null ||
