@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "archive/apply.h"
+#include "memio.h"
 #include "tap.h"
 #include "util/alloc.h"
 #include "util/fs.h"
@@ -22,21 +23,6 @@ static char canary[4200];
 static int base_fd = -1;
 
 /* ---- entries ---- */
-
-struct mem {
-	const char *data;
-	size_t len, pos;
-};
-
-static ssize_t mem_read(void *cookie, void *buf, size_t len, struct strata_error **err)
-{
-	struct mem *m = cookie;
-	size_t n = m->len - m->pos < len ? m->len - m->pos : len;
-
-	memcpy(buf, m->data + m->pos, n);
-	m->pos += n;
-	return (ssize_t)n;
-}
 
 struct ent {
 	const char *name;
@@ -71,7 +57,7 @@ static int apply_ents(struct layer_applier *a, const struct ent *ents, size_t n,
 		e.devmajor = x->major;
 		e.devminor = x->minor;
 		if (!islink && x->data) {
-			m.data = x->data;
+			m.p = (const unsigned char *)x->data;
 			m.len = strlen(x->data);
 			e.size = m.len;
 		}
@@ -493,7 +479,7 @@ static void test_malformed(void)
 	int root;
 	struct layer_applier *a = NULL;
 	struct tar_entry e = { .name = "short", .linkname = "", .typeflag = TAR_REG, .mode = 0644, .size = 100 };
-	struct mem m = { "only ten b", 10, 0 };
+	struct mem m = { (const unsigned char *)"only ten b", 10, 0, 0 };
 
 	expect_refused("row12 unknown type flag", WHITEOUT_OVERLAY, e1, 1, STRATA_ERR_UNSUPPORTED, "weird");
 	root = fresh_root();
@@ -776,7 +762,7 @@ static void test_reader_stream(void)
 	tar_add(&t, "./etc/.wh.gone", '0', 0600, NULL, NULL);
 	tar_add(&t, "./lnk", '2', 0777, "etc/hosts", NULL);
 	strbuf_addchars(&t, 0, 1024);
-	m = (struct mem){ t.buf, t.len, 0 };
+	m = (struct mem){ (const unsigned char *)t.buf, t.len, 0, 0 };
 	r = tar_reader_new(mem_read, &m);
 	layer_applier_new(root, WHITEOUT_OVERLAY, &a, NULL);
 	while ((rc = tar_reader_next(r, &e, &err)) == 1)
@@ -794,7 +780,7 @@ static void test_reader_stream(void)
 
 	/* truncated tar: the reader's error surfaces, caller removes the folder */
 	strbuf_setlen(&t, 512 * 3 + 10); /* inside etc/hosts data */
-	m = (struct mem){ t.buf, t.len, 0 };
+	m = (struct mem){ (const unsigned char *)t.buf, t.len, 0, 0 };
 	close(root);
 	root = fresh_root();
 	r = tar_reader_new(mem_read, &m);

@@ -7,44 +7,9 @@
 
 #include "compress/compress.h"
 #include "digest/digest.h"
+#include "memio.h"
 #include "tap.h"
 #include "util/strbuf.h"
-
-/* tap.h's is_str shadows its own variable inside ok(); compare here instead. */
-#define is_s(got, want, ...)                                                     \
-	do {                                                                     \
-		const char *g_ = (got), *w_ = (want);                            \
-		int same_ = g_ && w_ && !strcmp(g_, w_);                         \
-		ok(same_, __VA_ARGS__);                                          \
-		if (!same_)                                                      \
-			printf("#   got  '%s'\n#   want '%s'\n", g_ ? g_ : "(null)", \
-			       w_ ? w_ : "(null)");                              \
-	} while (0)
-
-struct mem {
-	const unsigned char *p;
-	size_t len, pos, chunk; /* chunk: max bytes per read, to exercise refills */
-};
-
-static ssize_t mem_read(void *cookie, void *buf, size_t len, struct strata_error **err)
-{
-	struct mem *m = cookie;
-	size_t n = m->len - m->pos;
-
-	if (n > len)
-		n = len;
-	if (m->chunk && n > m->chunk)
-		n = m->chunk;
-	memcpy(buf, m->p + m->pos, n);
-	m->pos += n;
-	return (ssize_t)n;
-}
-
-static int sb_write(void *cookie, const void *data, size_t len, struct strata_error **err)
-{
-	strbuf_add(cookie, data, len);
-	return 0;
-}
 
 static void gz(struct strbuf *out, const void *data, size_t len)
 {
@@ -102,9 +67,9 @@ int main(void)
 	ok(unpack(z.buf, z.len, 0, &out, &sums, &err) == 0, "gzip decompresses");
 	ok(sums.kind == COMPRESS_GZIP, "gzip detected");
 	ok(out.len == data.len && !memcmp(out.buf, data.buf, data.len), "gzip round trip");
-	is_s(sums.output_hex, hex, "diff id of gzip output");
+	is_str(sums.output_hex, hex, "diff id of gzip output");
 	sha256_hex(z.buf, z.len, hexz);
-	is_s(sums.input_hex, hexz, "digest of gzip input");
+	is_str(sums.input_hex, hexz, "digest of gzip input");
 	ok(sums.input_size == z.len && sums.output_size == data.len, "gzip sizes");
 
 	/* tiny reads from the source */
@@ -119,7 +84,7 @@ int main(void)
 	gz(&mm, "", 0);
 	strbuf_reset(&out);
 	ok(unpack(mm.buf, mm.len, 0, &out, &sums, &err) == 0, "multi-member gzip");
-	is_s(out.buf, "hello world\n", "multi-member gzip output concatenated");
+	is_str(out.buf, "hello world\n", "multi-member gzip output concatenated");
 
 	/* trailing garbage after a member is refused, like Go */
 	strbuf_addstr(&mm, "junk");
@@ -160,7 +125,7 @@ int main(void)
 		strbuf_reset(&out);
 		ok(unpack(zbuf, zl, 0, &out, &sums, &err) == 0 && sums.kind == COMPRESS_GZIP,
 		   "zlib gzip with FNAME accepted");
-		is_s(out.buf, "zlib made\n", "zlib gzip content");
+		is_str(out.buf, "zlib made\n", "zlib gzip content");
 	}
 
 	/* zstd */
@@ -172,9 +137,9 @@ int main(void)
 		ok(unpack(zb, zl, 1000, &out, &sums, &err) == 0, "zstd decompresses");
 		if (err) printf("# %s\n", err->msg);
 		ok(sums.kind == COMPRESS_ZSTD, "zstd detected");
-		is_s(sums.output_hex, hex, "diff id of zstd output");
+		is_str(sums.output_hex, hex, "diff id of zstd output");
 		sha256_hex(zb, zl, hexz);
-		is_s(sums.input_hex, hexz, "digest of zstd input");
+		is_str(sums.input_hex, hexz, "digest of zstd input");
 		strbuf_reset(&out);
 		ok(unpack(zb, zl - 5, 0, &out, &sums, &err) < 0 && err, "truncated zstd refused");
 		strata_error_freep(&err);
@@ -185,8 +150,8 @@ int main(void)
 	strbuf_reset(&out);
 	ok(unpack(data.buf, data.len, 4096, &out, &sums, &err) == 0 && sums.kind == COMPRESS_NONE,
 	   "plain passes through");
-	is_s(sums.output_hex, hex, "plain diff id");
-	is_s(sums.input_hex, hex, "plain input digest equals diff id");
+	is_str(sums.output_hex, hex, "plain diff id");
+	is_str(sums.input_hex, hex, "plain input digest equals diff id");
 	strbuf_reset(&out);
 	ok(unpack("", 0, 0, &out, &sums, &err) == 0 && sums.output_size == 0, "empty input");
 

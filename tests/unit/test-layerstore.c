@@ -14,6 +14,7 @@
 #include "layer/layerstore.h"
 #include "store/store-private.h"
 #include "strata/store.h"
+#include "memio.h"
 #include "tap.h"
 #include "tar/tar.h"
 #include "util/alloc.h"
@@ -25,12 +26,6 @@ struct file {
 	char type;
 	const char *data; /* file contents or symlink target */
 };
-
-static int sb_write(void *cookie, const void *data, size_t len, struct strata_error **err)
-{
-	strbuf_add(cookie, data, len);
-	return 0;
-}
 
 /* A small layer tar in memory, and its diff ID. */
 static void make_tar(const struct file *files, size_t n, struct strbuf *out, char diff_id[STRATA_DIGEST_LEN + 1])
@@ -60,25 +55,9 @@ static void make_tar(const struct file *files, size_t n, struct strbuf *out, cha
 	snprintf(diff_id, STRATA_DIGEST_LEN + 1, "sha256:%s", hex);
 }
 
-struct memsrc {
-	const char *p;
-	size_t left;
-};
-
-static ssize_t mem_read(void *cookie, void *buf, size_t len, struct strata_error **err)
-{
-	struct memsrc *m = cookie;
-	size_t n = len < m->left ? len : m->left;
-
-	memcpy(buf, m->p, n);
-	m->p += n;
-	m->left -= n;
-	return (ssize_t)n;
-}
-
 struct ingest_arg {
 	struct layer_job *job;
-	struct memsrc src;
+	struct mem src;
 	int ret;
 	struct strata_error *err;
 };
@@ -192,8 +171,7 @@ static void test_driver(const char *driver_name)
 			is_str(layerstore_job_chain_id(jobs[i]), chain[i], "%s: layer %d's chain ID is known at prepare",
 			       driver_name, i);
 		args[i].job = jobs[i];
-		args[i].src.p = tars[i].buf;
-		args[i].src.left = tars[i].len;
+		args[i].src = (struct mem){ (const unsigned char *)tars[i].buf, tars[i].len, 0, 0 };
 		/* vfs copies the parent at create: its parent must be read first */
 		if (!parallel && jobs[i])
 			ingest_thread(&args[i]);
@@ -263,7 +241,7 @@ static void test_driver(const char *driver_name)
 	{
 		struct layer_job *job = NULL;
 		struct layer_register_result r;
-		struct memsrc none = { NULL, 0 };
+		struct mem none = { NULL, 0, 0, 0 };
 
 		ret = layerstore_prepare(store, chain[0], NULL, diff[1], &job, &err);
 		ok(ret == 0 && job && layerstore_job_existed(job), "%s: a registered chain is prepared as existing",
@@ -283,7 +261,7 @@ static void test_driver(const char *driver_name)
 		char d4[STRATA_DIGEST_LEN + 1], d5[STRATA_DIGEST_LEN + 1], c4[STRATA_DIGEST_LEN + 1];
 		char c5[STRATA_DIGEST_LEN + 1], k4[STRATA_HEX_LEN + 1], k5[STRATA_HEX_LEN + 1];
 		struct layer_job *j4 = NULL, *j5 = NULL;
-		struct memsrc s4;
+		struct mem s4;
 
 		make_tar(l4, 1, &t4, d4);
 		make_tar(l5, 1, &t5, d5);
@@ -291,7 +269,7 @@ static void test_driver(const char *driver_name)
 		layer_chain_id(c4, d5, c5);
 		expected_cache_id(c4, k4);
 		expected_cache_id(c5, k5);
-		s4 = (struct memsrc){ t4.buf, t4.len };
+		s4 = (struct mem){ (const unsigned char *)t4.buf, t4.len, 0, 0 };
 		ok(layerstore_prepare(store, chain[2], NULL, d4, &j4, &err) == 0, "%s: prepare a 4th layer",
 		   driver_name);
 		ok(j4 && layerstore_job_ingest(j4, mem_read, &s4, &err) == 0, "%s: read it", driver_name);
@@ -310,7 +288,7 @@ static void test_driver(const char *driver_name)
 		   driver_name);
 
 		/* a tar that does not hash to the expected diff ID fails in ingest */
-		s4 = (struct memsrc){ t4.buf, t4.len };
+		s4 = (struct mem){ (const unsigned char *)t4.buf, t4.len, 0, 0 };
 		j4 = NULL;
 		ok(layerstore_prepare(store, chain[2], NULL, d5, &j4, &err) == 0, "%s: prepare with a wrong diff ID",
 		   driver_name);
@@ -345,12 +323,12 @@ static void test_driver(const char *driver_name)
 		{
 			struct layer_register_result r = { 0 }, again = { 0 };
 
-			s4 = (struct memsrc){ t4.buf, t4.len };
+			s4 = (struct mem){ (const unsigned char *)t4.buf, t4.len, 0, 0 };
 			ok(layerstore_register(store, chain[2], mem_read, &s4, NULL, &r, &err) == 0 && !r.existed &&
 			   !strcmp(r.chain_id, c4) && layerstore_has(store, c4),
 			   "%s: layerstore_register without a diff ID", driver_name);
 			strata_error_freep(&err);
-			s4 = (struct memsrc){ t4.buf, t4.len };
+			s4 = (struct mem){ (const unsigned char *)t4.buf, t4.len, 0, 0 };
 			ok(layerstore_register(store, chain[2], mem_read, &s4, NULL, &again, &err) == 0 && again.existed &&
 			   !strcmp(again.chain_id, c4), "%s: the same tar again is the existing layer", driver_name);
 			strata_error_freep(&err);

@@ -7,19 +7,6 @@
 #include "util/cleanup.h"
 #include "util/alloc.h"
 
-/* tap.h's is_str() shadows its own _c inside ok(); compare out of line. */
-static int str_eq(const char *got, const char *want)
-{
-	int same = got && want && !strcmp(got, want);
-
-	if (!same)
-		printf("#   got  '%s'\n#   want '%s'\n", got ? got : "(null)",
-		       want ? want : "(null)");
-	return same;
-}
-#undef is_str
-#define is_str(got, want, ...) ok(str_eq((got), (want)), __VA_ARGS__)
-
 static void tw_case(size_t minw, size_t tabw, size_t pad, char padchar, unsigned flags,
 		    const char *in, const char *want, const char *name)
 {

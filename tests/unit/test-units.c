@@ -6,19 +6,6 @@
 #include "tap.h"
 #include "util/cleanup.h"
 
-/* tap.h's is_str() shadows its own _c inside ok(); compare out of line. */
-static int str_eq(const char *got, const char *want)
-{
-	int same = got && want && !strcmp(got, want);
-
-	if (!same)
-		printf("#   got  '%s'\n#   want '%s'\n", got ? got : "(null)",
-		       want ? want : "(null)");
-	return same;
-}
-#undef is_str
-#define is_str(got, want, ...) ok(str_eq((got), (want)), __VA_ARGS__)
-
 static void size_is(double v, const char *want)
 {
 	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
