@@ -27,50 +27,43 @@ uint64_t tarsplit_crc64(uint64_t crc, const void *data, size_t len)
 
 /*
  * Set of cleaned member names (tar-split refuses duplicate paths), kept as
- * 128 bits of their SHA-256: a layer can hold hundreds of thousands of
- * names, and this keeps 32 bytes a name instead of the names themselves.
+ * 64 bits of their SHA-256: a layer can hold hundreds of thousands of
+ * names, and this keeps 16 bytes a name instead of the names themselves.
+ * Two different names of one layer sharing a key would need 2^32 tries to
+ * craft, and would only get that layer refused.
  */
-struct name_key {
-	uint64_t a, b; /* (0, 0) marks a free slot */
-};
-
 struct nameset {
-	struct name_key *slots;
+	uint64_t *slots; /* 0 marks a free slot */
 	size_t cap, used;
 };
 
-static struct name_key name_key(const char *s)
+static uint64_t name_key(const char *s)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
-	struct name_key k;
+	uint64_t k;
 
 	EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL);
-	memcpy(&k.a, md, 8);
-	memcpy(&k.b, md + 8, 8);
-	if (!k.a && !k.b)
-		k.b = 1;
-	return k;
+	memcpy(&k, md, sizeof(k));
+	return k ? k : 1;
 }
-
-static bool key_free(const struct name_key *k) { return !k->a && !k->b; }
 
 /* Insert the cleaned name s (freed here); false when it was already there. */
 static bool nameset_add(struct nameset *ns, char *s)
 {
-	struct name_key k = name_key(s);
+	uint64_t k = name_key(s);
 	size_t j;
 
 	free(s);
 	if ((ns->used + 1) * 2 > ns->cap) {
 		size_t ncap = ns->cap ? ns->cap * 2 : 1024;
-		struct name_key *n = xcalloc(ncap, sizeof(*n));
+		uint64_t *n = xcalloc(ncap, sizeof(*n));
 
 		for (size_t i = 0; i < ns->cap; i++) {
-			if (key_free(&ns->slots[i]))
+			if (!ns->slots[i])
 				continue;
-			j = ns->slots[i].a & (ncap - 1);
-			while (!key_free(&n[j]))
+			j = ns->slots[i] & (ncap - 1);
+			while (n[j])
 				j = (j + 1) & (ncap - 1);
 			n[j] = ns->slots[i];
 		}
@@ -78,9 +71,9 @@ static bool nameset_add(struct nameset *ns, char *s)
 		ns->slots = n;
 		ns->cap = ncap;
 	}
-	j = k.a & (ns->cap - 1);
-	while (!key_free(&ns->slots[j])) {
-		if (ns->slots[j].a == k.a && ns->slots[j].b == k.b)
+	j = k & (ns->cap - 1);
+	while (ns->slots[j]) {
+		if (ns->slots[j] == k)
 			return false;
 		j = (j + 1) & (ns->cap - 1);
 	}
