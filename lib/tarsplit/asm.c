@@ -17,7 +17,7 @@
 #include "util/cleanup.h"
 #include "util/strbuf.h"
 
-#define COPY_BUF (1u << 20)
+#define COPY_BUF (128u << 10)
 
 struct assembler {
 	tarsplit_open_fn open_file;
