@@ -16,6 +16,7 @@
  * set in one repositories.json write; a failure at any step removes every
  * layer and config this load added.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -25,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archive/legacy.h"
 #include "archive/load.h"
 #include "archive/save.h"
 #include "compress/compress.h"
@@ -433,6 +435,104 @@ static int layer_source(struct loader *l, const char *path, struct load_job *j, 
 	}
 	if (fstat(j->fd, &st) == 0)
 		j->size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* ---- legacy archives: what legacy.c needs from the loader ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void add_name(char ***names, size_t *nr, size_t *alloc, const char *name, size_t len)
+{
+	for (size_t i = 0; i < *nr; i++)
+		if (strlen((*names)[i]) == len && !strncmp((*names)[i], name, len))
+			return;
+	ALLOC_GROW(*names, *nr + 1, *alloc);
+	(*names)[(*nr)++] = xstrndup(name, len);
+}
+
+/* Top-level folders as os.ReadDir sees them after the untar: real folders, not symlinks. */
+int loader_top_dirs(struct loader *l, char ***out, size_t *nr, struct strata_error **err)
+{
+	char **names = NULL;
+	size_t n = 0, alloc = 0;
+
+	if (l->dir_fd >= 0) {
+		int fd = dup(l->dir_fd);
+		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+		struct dirent *de;
+
+		if (!d) {
+			if (fd >= 0)
+				close(fd);
+			return strata_error_set(err, STRATA_ERR_IO, errno, "read the layout folder");
+		}
+		rewinddir(d);
+		while ((de = readdir(d))) {
+			struct stat st;
+
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			if (fstatat(l->dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+				add_name(&names, &n, &alloc, de->d_name, strlen(de->d_name));
+			if (n > LOAD_MAX_IMAGES)
+				break;
+		}
+		closedir(d);
+	} else {
+		for (size_t i = 0; i < l->nr && n <= LOAD_MAX_IMAGES; i++) {
+			const char *slash = strchr(l->m[i].name, '/');
+
+			if (slash)
+				add_name(&names, &n, &alloc, l->m[i].name, (size_t)(slash - l->m[i].name));
+			else if (l->m[i].kind == MEMBER_DIR && *l->m[i].name)
+				add_name(&names, &n, &alloc, l->m[i].name, strlen(l->m[i].name));
+		}
+		/* a later symlink or file of the same name replaces the folder */
+		for (size_t i = 0; i < n;) {
+			struct member *m = member_find(l, names[i]);
+
+			if (m && m->kind != MEMBER_DIR) {
+				free(names[i]);
+				names[i] = names[--n];
+			} else {
+				i++;
+			}
+		}
+	}
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
+	*out = names;
+	*nr = n;
+	return 0;
+}
+
+int loader_diff_id(struct loader *l, const char *path, char out[STRATA_DIGEST_LEN + 1], struct strata_error **err)
+{
+	struct load_job j = { .fd = -1 };
+	struct decomp_reader *d;
+	struct decomp_sums sums;
+	char buf[65536];
+	ssize_t n;
+	int ret;
+
+	ret = layer_source(l, path, &j, err);
+	if (ret < 0)
+		return ret;
+	d = j.fd >= 0 ? decomp_reader_new(compress_fd_read, &j.fd, DECOMP_HASH_OUTPUT)
+		      : decomp_reader_new(membuf_read, &j.mb, DECOMP_HASH_OUTPUT);
+	while ((n = decomp_reader_read(d, buf, sizeof(buf), err)) > 0)
+		;
+	ret = n < 0 ? (int)n : decomp_reader_finish(d, &sums, err);
+	decomp_reader_free(d);
+	if (j.fd >= 0)
+		close(j.fd);
+	if (ret < 0)
+		return strata_error_wrap(err, "layer '%s'", path);
+	snprintf(out, STRATA_DIGEST_LEN + 1, "sha256:%s", sums.output_hex);
 	return 0;
 }
 
@@ -1314,7 +1414,8 @@ static void say(strata_load_report_fn report, void *cookie, const char *fmt, ...
 	report(cookie, line);
 }
 
-static int commit(struct loader *l, struct load_image *imgs, size_t nr, strata_load_report_fn report,
+/* legacy: dockerd's legacyLoad prints no "Loaded image" lines, only the renaming notice. */
+static int commit(struct loader *l, struct load_image *imgs, size_t nr, bool legacy, strata_load_report_fn report,
 		  void *cookie, struct strata_error **err)
 {
 	struct strata_image_index *idx = l->idx;
@@ -1356,12 +1457,13 @@ static int commit(struct loader *l, struct load_image *imgs, size_t nr, strata_l
 			strata_ref_release(&ref);
 			if (ret < 0)
 				return ret;
-			strbuf_addf(&out, "Loaded image: %s\n", fam);
+			if (!legacy)
+				strbuf_addf(&out, "Loaded image: %s\n", fam);
 			tagged++;
 		}
 	}
 	/* dockerd: the IDs are printed when the last image had no tag */
-	if (!tagged)
+	if (!tagged && !legacy)
 		strbuf_add(&out, ids.buf, ids.len);
 	for (size_t i = 0; i < nr; i++) {
 		if (!imgs[i].parent || !digest_valid(imgs[i].parent))
@@ -1394,6 +1496,7 @@ int strata_image_load(struct strata_image_index *idx, const char *path,
 	_cleanup_close_ int fd = -1;
 	struct stat st;
 	int in = STDIN_FILENO, ret;
+	bool legacy = false;
 
 	if (l.store->image_fd < 0)
 		return strata_error_set(err, STRATA_ERR_INVALID, 0, "the store is not open for writing");
@@ -1413,9 +1516,8 @@ int strata_image_load(struct strata_image_index *idx, const char *path,
 			ret = docker_plan(&l, &imgs, &nr, err);
 		else if (loader_has(&l, "index.json"))
 			ret = oci_load_plan(&l, &imgs, &nr, err);
-		else if (loader_has(&l, "repositories"))
-			ret = strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
-					       "legacy (pre-1.10) archive without manifest.json: not supported");
+		else if (loader_has(&l, "repositories") && (legacy = true))
+			ret = legacy_load_plan(&l, &imgs, &nr, err);
 		else
 			ret = strata_error_set(err, STRATA_ERR_INVALID, 0,
 					       "invalid archive: no manifest.json, index.json or repositories");
@@ -1425,7 +1527,7 @@ int strata_image_load(struct strata_image_index *idx, const char *path,
 	if (ret >= 0)
 		ret = register_layers(&l, imgs, nr, err);
 	if (ret >= 0)
-		ret = commit(&l, imgs, nr, report, cookie, err);
+		ret = commit(&l, imgs, nr, legacy, report, cookie, err);
 	if (ret < 0)
 		rollback(&l);
 	for (size_t i = 0; i < nr; i++)
