@@ -41,9 +41,9 @@ struct gzip_writer *gzip_writer_new(compress_write_fn write, void *cookie)
 	/* Raw deflate: the gzip wrapper is ours, to match Go's header bytes. */
 	g->zs.gzip_flag = IGZIP_DEFLATE;
 	g->zs.level = 1;
-	g->level_buf = xmalloc(ISAL_DEF_LVL1_DEFAULT);
+	g->level_buf = xmalloc(ISAL_DEF_LVL1_SMALL);
 	g->zs.level_buf = g->level_buf;
-	g->zs.level_buf_size = ISAL_DEF_LVL1_DEFAULT;
+	g->zs.level_buf_size = ISAL_DEF_LVL1_SMALL;
 	return g;
 }
 
