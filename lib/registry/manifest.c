@@ -596,3 +596,17 @@ void registry_manifest_encode_schema2(struct strbuf *sb, const struct registry_d
 	}
 	strbuf_addstr(sb, n_layers ? "\n   ]\n}" : "]\n}");
 }
+
+void registry_manifest_encode_oci(struct strbuf *sb, const struct registry_descriptor *config,
+				  const struct registry_descriptor *layers, size_t n_layers)
+{
+	strbuf_addstr(sb, "{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"" MT_OCI_MANIFEST
+			  "\",\n   \"config\": ");
+	put_descriptor(sb, config, "   ");
+	strbuf_addstr(sb, ",\n   \"layers\": [");
+	for (size_t i = 0; i < n_layers; i++) {
+		strbuf_addstr(sb, i ? ",\n      " : "\n      ");
+		put_descriptor(sb, &layers[i], "      ");
+	}
+	strbuf_addstr(sb, n_layers ? "\n   ]\n}" : "]\n}");
+}

@@ -123,5 +123,13 @@ int registry_manifest_select(const struct registry_manifest *index,
  */
 void registry_manifest_encode_schema2(struct strbuf *sb, const struct registry_descriptor *config,
 				      const struct registry_descriptor *layers, size_t n_layers);
+/*
+ * Append an OCI image manifest in the same layout: schemaVersion 2,
+ * mediaType application/vnd.oci.image.manifest.v1+json, config, layers;
+ * the descriptors' media types are the caller's (OCI config and layer
+ * types).  Pushed for images that were pulled as OCI.
+ */
+void registry_manifest_encode_oci(struct strbuf *sb, const struct registry_descriptor *config,
+				  const struct registry_descriptor *layers, size_t n_layers);
 
 #endif

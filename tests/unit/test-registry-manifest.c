@@ -1,4 +1,4 @@
-/* Manifest validation tables, platform matching and the schema 2 encoder. */
+/* Manifest validation tables, platform matching, the schema 2 and OCI encoders. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,6 +292,89 @@ static void test_encode(void)
 	free(want);
 }
 
+/* The OCI encoder: exact bytes (dockerd's layout, OCI types), round trip, edge cases. */
+static void test_encode_oci(void)
+{
+	static const char want[] =
+		"{\n"
+		"   \"schemaVersion\": 2,\n"
+		"   \"mediaType\": \"application/vnd.oci.image.manifest.v1+json\",\n"
+		"   \"config\": {\n"
+		"      \"mediaType\": \"application/vnd.oci.image.config.v1+json\",\n"
+		"      \"size\": 1469,\n"
+		"      \"digest\": \"" D1 "\"\n"
+		"   },\n"
+		"   \"layers\": [\n"
+		"      {\n"
+		"         \"mediaType\": \"application/vnd.oci.image.layer.v1.tar+zstd\",\n"
+		"         \"size\": 3355,\n"
+		"         \"digest\": \"" D2 "\"\n"
+		"      },\n"
+		"      {\n"
+		"         \"mediaType\": \"application/vnd.oci.image.layer.v1.tar+gzip\",\n"
+		"         \"size\": 2811969,\n"
+		"         \"digest\": \"" D1 "\"\n"
+		"      }\n"
+		"   ]\n"
+		"}";
+	struct registry_descriptor cfg = { .media_type = (char *)MT_OCI_CONFIG, .size = 1469,
+					   .digest = (char *)D1 };
+	struct registry_descriptor layers[2] = {
+		{ .media_type = (char *)MT_OCI_LAYER_ZSTD, .size = 3355, .digest = (char *)D2 },
+		{ .media_type = (char *)MT_OCI_LAYER_GZIP, .size = 2811969, .digest = (char *)D1 },
+	};
+	struct strbuf sb = STRBUF_INIT, s2 = STRBUF_INIT;
+	struct registry_manifest *m = NULL;
+	struct strata_error *err = NULL;
+
+	registry_manifest_encode_oci(&sb, &cfg, layers, 2);
+	ok(sb.len == strlen(want) && !memcmp(sb.buf, want, sb.len),
+	   "OCI manifest bytes: 3-space indent, schemaVersion first, no trailing newline");
+	ok(registry_manifest_parse(sb.buf, sb.len, MT_OCI_MANIFEST, &m, &err) == 0 && m &&
+	   m->kind == REGISTRY_MANIFEST_OCI && m->n_layers == 2 &&
+	   !strcmp(m->config.media_type, MT_OCI_CONFIG) &&
+	   !strcmp(m->layers[0].media_type, MT_OCI_LAYER_ZSTD) && m->layers[1].size == 2811969,
+	   "OCI encoding parses back as an OCI image manifest");
+	strata_error_freep(&err);
+	{
+		struct registry_manifest *m2 = NULL;
+
+		ok(registry_manifest_parse(sb.buf, sb.len, MT_DOCKER_MANIFEST, &m2, &err) < 0,
+		   "OCI encoding is not taken for a Docker schema 2 manifest");
+		registry_manifest_free(m2);
+		strata_error_freep(&err);
+	}
+	if (m) {
+		registry_manifest_encode_oci(&s2, &m->config, m->layers, m->n_layers);
+		ok(s2.len == sb.len && !memcmp(s2.buf, sb.buf, sb.len), "parse + encode is stable");
+		strbuf_reset(&s2);
+		registry_manifest_encode_schema2(&s2, &m->config, m->layers, m->n_layers);
+		ok(s2.len == sb.len + strlen(MT_DOCKER_MANIFEST) - strlen(MT_OCI_MANIFEST) &&
+		   strstr(s2.buf, "\"mediaType\": \"" MT_DOCKER_MANIFEST "\",\n   \"config\"") &&
+		   !strstr(s2.buf, MT_OCI_MANIFEST),
+		   "schema 2 encoder unchanged: same layout, only the top media type differs");
+	}
+	registry_manifest_free(m);
+	strbuf_reset(&sb);
+	registry_manifest_encode_oci(&sb, &cfg, NULL, 0);
+	ok(sb.len && sb.buf[sb.len - 1] == '}' && strstr(sb.buf, "\"layers\": []\n}") != NULL,
+	   "OCI: empty layers as Go writes them");
+	strbuf_reset(&sb);
+	{
+		char *urls[] = { (char *)"https://example.com/a<b>" };
+		struct registry_descriptor l = { .media_type = (char *)MT_OCI_LAYER, .size = 0,
+						 .digest = (char *)D2, .urls = urls, .n_urls = 1 };
+
+		registry_manifest_encode_oci(&sb, &cfg, &l, 1);
+		ok(strstr(sb.buf, "\"urls\": [\n            \"https://example.com/a\\u003cb\\u003e\"\n"
+				  "         ]\n      }") != NULL,
+		   "OCI: urls and Go's HTML escaping as in schema 2");
+		ok(strstr(sb.buf, "\"size\": 0,") != NULL, "OCI: size 0 written");
+	}
+	strbuf_release(&sb);
+	strbuf_release(&s2);
+}
+
 int main(void)
 {
 	test_table();
@@ -299,5 +382,6 @@ int main(void)
 	test_fields();
 	test_platforms();
 	test_encode();
+	test_encode_oci();
 	return tap_done();
 }
