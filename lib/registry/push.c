@@ -1,6 +1,16 @@
 /*
  * strata push: layers (skip / mount / upload in parallel) -> config ->
- * schema 2 manifest -> distribution metadata and the digest reference.
+ * manifest -> distribution metadata and the digest reference.
+ *
+ * The manifest is Docker schema 2, as dockerd pushes, except for images that
+ * were pulled as OCI.  The store keeps no record of that (it stays dockerd's),
+ * so it is asked of the registry: a digest reference of the image
+ * (REPO@sha256:..., written by pull) on the push target's host names the
+ * manifest it came from; fetched by digest (so verified) and, through an
+ * index, down to the entry for the image's platform.  When that manifest is
+ * an OCI image manifest whose config is this image, the push is an OCI image
+ * manifest; anything else (other host, registry unreachable, no digest
+ * reference, a Docker manifest) gives schema 2.
  *
  * A layer upload streams: a producer thread rebuilds the layer tar from
  * tar-split (layerstore_assemble), hashes it (the diff ID is re-verified)
@@ -16,6 +26,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "compress/compress.h"
 #include "digest/digest.h"
@@ -43,6 +55,8 @@ struct push_ctx {
 	struct registry_config cfg;
 	struct registry_client_options copts;
 	struct registry_client *client;
+	struct registry_client *lookup; /* pull-only client for source manifests, lazily */
+	bool lookup_failed;
 	struct strata_ref ref;
 	char *full_name;  /* SourceRepository of what we push */
 	char hmac_key[STRATA_DIGEST_LEN + 1];
@@ -357,6 +371,152 @@ static void *up_worker(void *arg)
 	return NULL;
 }
 
+/* ---- the manifest format: OCI for images pulled as OCI ---- */
+
+/* The platform of img's config (os, architecture, variant); the host's when absent. */
+static void image_platform(const struct strata_image *img, struct registry_platform *out)
+{
+	const char *os = json_string_value(json_object_get(img->config, "os"));
+	const char *arch = json_string_value(json_object_get(img->config, "architecture"));
+	const char *variant = json_string_value(json_object_get(img->config, "variant"));
+
+	memset(out, 0, sizeof(*out));
+	if (!os || !*os || !arch || !*arch) {
+		registry_platform_host(out);
+		return;
+	}
+	out->os = xstrdup(os);
+	out->architecture = xstrdup(arch);
+	out->variant = variant && *variant ? xstrdup(variant) : NULL;
+	registry_platform_normalize(out);
+}
+
+static int fetch_source_manifest(struct registry_client *c, const char *repo, const char *digest,
+				 struct registry_manifest **m, struct strata_error **err)
+{
+	_cleanup_free_ char *bytes = NULL, *mt = NULL, *got = NULL;
+	size_t len = 0;
+	int ret;
+
+	ret = registry_get_manifest(c, repo, digest, registry_manifest_accept, &bytes, &len, &mt,
+				    &got, err);
+	if (ret < 0)
+		return ret;
+	if (strcmp(got, digest))
+		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "manifest digest mismatch");
+	return registry_manifest_parse(bytes, len, mt, m, err);
+}
+
+/*
+ * The leaf manifest behind digest reference repo@digest for img: indexes
+ * are followed to the entry for img's platform; NULL when it cannot be had
+ * or its config is not img.
+ */
+static struct registry_manifest *source_leaf(struct registry_client *c, const char *repo,
+					     const char *digest, const struct strata_image *img,
+					     const struct registry_platform *plat)
+{
+	struct registry_manifest *m = NULL;
+	struct strata_error *e = NULL;
+
+	if (fetch_source_manifest(c, repo, digest, &m, &e) < 0)
+		goto fail;
+	for (int depth = 0; registry_manifest_is_index(m); depth++) {
+		const struct registry_descriptor *d;
+		struct registry_manifest *cm = NULL;
+		_cleanup_free_ char *child = NULL;
+
+		if (depth >= REGISTRY_MAX_INDEX_DEPTH || registry_manifest_select(m, plat, &d, &e) < 0)
+			goto fail;
+		child = xstrdup(d->digest);
+		if (fetch_source_manifest(c, repo, child, &cm, &e) < 0)
+			goto fail;
+		registry_manifest_free(m);
+		m = cm;
+	}
+	if (strcmp(m->config.digest, img->id))
+		goto fail;
+	return m;
+fail:
+	strata_error_free(e);
+	registry_manifest_free(m);
+	return NULL;
+}
+
+/*
+ * The OCI image manifest img was pulled as, from this registry; NULL when
+ * the push is schema 2.  Never fails: an unanswerable question means schema 2.
+ */
+static struct registry_manifest *oci_source(struct push_ctx *p, const struct strata_image *img)
+{
+	struct registry_manifest *found = NULL;
+	struct registry_platform plat;
+	const char **refs = NULL;
+	size_t n;
+
+	n = refstore_refs_of(&p->idx->refs, img->id, false, true, &refs);
+	if (!n) {
+		free(refs);
+		return NULL;
+	}
+	image_platform(img, &plat);
+	for (size_t i = 0; i < n && !p->lookup_failed; i++) {
+		struct strata_ref r;
+		struct strata_error *e = NULL;
+		struct registry_manifest *m;
+
+		if (strata_ref_parse(refs[i], &r, &e) < 0) {
+			strata_error_free(e);
+			continue;
+		}
+		if (!r.digest || strcmp(r.domain, p->ref.domain)) {
+			strata_ref_release(&r);
+			continue;
+		}
+		if (!p->lookup) {
+			struct registry_client_options o = p->copts;
+
+			o.push = false;
+			if (registry_client_new(p->ref.domain, &o, &p->lookup, &e) < 0) {
+				strata_error_free(e);
+				p->lookup_failed = true;
+				strata_ref_release(&r);
+				break;
+			}
+		}
+		m = source_leaf(p->lookup, r.path, r.digest, img, &plat);
+		strata_ref_release(&r);
+		if (!m)
+			continue;
+		/* the first manifest that is this image decides */
+		if (m->kind == REGISTRY_MANIFEST_OCI)
+			found = m;
+		else
+			registry_manifest_free(m);
+		break;
+	}
+	registry_platform_release(&plat);
+	free(refs);
+	return found;
+}
+
+/* Media type of a pushed layer blob in an OCI manifest. */
+static const char *oci_layer_type(const struct registry_manifest *src, size_t k, const char *digest)
+{
+	const struct registry_descriptor *d = NULL;
+
+	/* the source's entry for the same blob (same position first) */
+	if (k < src->n_layers && !strcmp(src->layers[k].digest, digest))
+		d = &src->layers[k];
+	for (size_t i = 0; !d && i < src->n_layers; i++)
+		if (!strcmp(src->layers[i].digest, digest))
+			d = &src->layers[i];
+	if (d && (!strcmp(d->media_type, MT_OCI_LAYER_ZSTD) || !strcmp(d->media_type, MT_OCI_LAYER)))
+		return d->media_type;
+	/* a blob strata compressed, or a gzip one */
+	return MT_OCI_LAYER_GZIP;
+}
+
 /* ---- one image under one tag ---- */
 
 static int push_image(struct push_ctx *p, const struct strata_image *img, const char *tag,
@@ -370,6 +530,7 @@ static int push_image(struct push_ctx *p, const struct strata_image *img, const 
 	_cleanup_strbuf_ struct strbuf mf = STRBUF_INIT;
 	_cleanup_free_ char *mdigest = NULL;
 	struct registry_descriptor config = { 0 };
+	struct registry_manifest *src = NULL;
 	struct refstore rs = REFSTORE_INIT;
 	struct strata_ref dref = { 0 };
 	size_t n_threads = 0;
@@ -419,8 +580,10 @@ static int push_image(struct push_ctx *p, const struct strata_image *img, const 
 			goto out;
 		}
 	}
+	/* schema 2, or OCI when the image was pulled as OCI from this registry */
+	src = oci_source(p, img);
 	/* config */
-	config.media_type = (char *)MT_DOCKER_CONFIG;
+	config.media_type = (char *)(src ? MT_OCI_CONFIG : MT_DOCKER_CONFIG);
 	config.size = (int64_t)img->config_len;
 	config.digest = (char *)img->id;
 	ret = registry_blob_exists(p->client, p->ref.path, img->id, NULL, err);
@@ -432,13 +595,17 @@ static int push_image(struct push_ctx *p, const struct strata_image *img, const 
 	/* manifest */
 	layers = xcalloc(n + 1, sizeof(*layers));
 	for (size_t k = 0; k < n; k++) {
-		layers[k].media_type = (char *)MT_DOCKER_LAYER;
 		layers[k].size = sh.jobs[job_of[k]].size;
 		layers[k].digest = sh.jobs[job_of[k]].digest;
+		layers[k].media_type = (char *)(src ? oci_layer_type(src, k, layers[k].digest)
+						    : MT_DOCKER_LAYER);
 	}
-	registry_manifest_encode_schema2(&mf, &config, layers, n);
-	ret = registry_put_manifest(p->client, p->ref.path, tag, mf.buf, mf.len, MT_DOCKER_MANIFEST,
-				    &mdigest, err);
+	if (src)
+		registry_manifest_encode_oci(&mf, &config, layers, n);
+	else
+		registry_manifest_encode_schema2(&mf, &config, layers, n);
+	ret = registry_put_manifest(p->client, p->ref.path, tag, mf.buf, mf.len,
+				    src ? MT_OCI_MANIFEST : MT_DOCKER_MANIFEST, &mdigest, err);
 	if (ret < 0)
 		goto out;
 	/* name@digest, as dockerd records after a push */
@@ -457,6 +624,7 @@ static int push_image(struct push_ctx *p, const struct strata_image *img, const 
 		progress_say(&p->progress, NULL, "%s: digest: %s size: %zu", tag, mdigest, mf.len);
 	}
 out:
+	registry_manifest_free(src);
 	refstore_release(&rs);
 	for (size_t i = 0; i < sh.n_jobs; i++)
 		strata_error_free(sh.jobs[i].err);
@@ -568,6 +736,7 @@ out:
 		free(tags[i]);
 	free(tags);
 	registry_client_free(p.client);
+	registry_client_free(p.lookup);
 	free(p.full_name);
 	strata_ref_release(&p.ref);
 	registry_config_release(&p.cfg);
