@@ -69,5 +69,5 @@ install: all
 clean:
 	rm -rf build build-san strata
 
-.PHONY: all check units install clean libstrata.a
+.PHONY: all check units install clean libstrata.a strata
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
