@@ -121,6 +121,27 @@ static int parse_platform(const json_t *v, struct registry_platform *p, size_t i
 }
 
 static int parse_descriptor(const json_t *v, const char *what, size_t idx,
+			    struct registry_descriptor *d, struct strata_error **err);
+
+/* Every descriptor of arr into a new array *out (*n: how many were filled, for freeing). */
+static int parse_descriptors(const json_t *arr, const char *what, struct registry_descriptor **out,
+			     size_t *n, struct strata_error **err)
+{
+	size_t i;
+	json_t *e;
+
+	*out = xcalloc(json_array_size(arr) + 1, sizeof(**out));
+	json_array_foreach(arr, i, e) {
+		int ret = parse_descriptor(e, what, i, &(*out)[i], err);
+
+		*n = i + 1;
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int parse_descriptor(const json_t *v, const char *what, size_t idx,
 			    struct registry_descriptor *d, struct strata_error **err)
 {
 	const char *mt = gojson_get_string(v, "mediaType");
@@ -286,9 +307,6 @@ int registry_manifest_parse(const char *buf, size_t len, const char *content_typ
 	m->kind = kind;
 	m->media_type = kind_media_type(kind);
 	if (registry_manifest_is_index(m)) {
-		size_t i;
-		json_t *e;
-
 		if (layers || config) {
 			ret = strata_error_set(err, STRATA_ERR_INVALID, 0,
 					       "invalid manifest: index contains forbidden \"%s\" field",
@@ -306,16 +324,11 @@ int registry_manifest_parse(const char *buf, size_t len, const char *content_typ
 					       json_array_size(manifests), REGISTRY_MAX_INDEX_ENTRIES);
 			goto fail;
 		}
-		m->manifests = xcalloc(json_array_size(manifests) + 1, sizeof(*m->manifests));
-		json_array_foreach(manifests, i, e) {
-			ret = parse_descriptor(e, "manifest entry", i, &m->manifests[i], err);
-			m->n_manifests = i + 1;
-			if (ret < 0)
-				goto fail;
-		}
+		ret = parse_descriptors(manifests, "manifest entry", &m->manifests, &m->n_manifests, err);
+		if (ret < 0)
+			goto fail;
 	} else {
 		size_t i;
-		json_t *e;
 
 		if (manifests) {
 			ret = strata_error_set(err, STRATA_ERR_INVALID, 0,
@@ -354,12 +367,10 @@ int registry_manifest_parse(const char *buf, size_t len, const char *content_typ
 					       json_array_size(layers), REGISTRY_MAX_LAYERS);
 			goto fail;
 		}
-		m->layers = xcalloc(json_array_size(layers) + 1, sizeof(*m->layers));
-		json_array_foreach(layers, i, e) {
-			ret = parse_descriptor(e, "layer", i, &m->layers[i], err);
-			m->n_layers = i + 1;
-			if (ret < 0)
-				goto fail;
+		ret = parse_descriptors(layers, "layer", &m->layers, &m->n_layers, err);
+		if (ret < 0)
+			goto fail;
+		for (i = 0; i < m->n_layers; i++) {
 			if (!registry_media_type_is_layer(m->layers[i].media_type)) {
 				ret = strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
 						       "layer %zu: unsupported media type '%s'", i,
