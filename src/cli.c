@@ -1,6 +1,8 @@
 #include <stdio.h>
+#include <time.h>
 
 #include "cli.h"
+#include "format/units.h"
 #include "strata/image.h"
 #include "strata/store.h"
 
@@ -48,4 +50,19 @@ void cli_print_progress(void *cookie, const char *id, const char *status)
 	else
 		printf("%s\n", status);
 	fflush(stdout);
+}
+
+json_t *cli_table_header(const char *const (*titles)[2], size_t n)
+{
+	json_t *h = json_object();
+
+	for (size_t i = 0; i < n; i++)
+		json_object_set_new(h, titles[i][0], json_string(titles[i][1]));
+	return h;
+}
+
+void cli_created_since(struct strbuf *out, int64_t created)
+{
+	units_human_duration(out, ((int64_t)time(NULL) - created) * 1000000000LL);
+	strbuf_addstr(out, " ago");
 }

@@ -3,6 +3,10 @@
 #define STRATA_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "util/strbuf.h"
 
 #include "strata/error.h"
 
@@ -29,6 +33,11 @@ int cli_open_images(struct cli_ctx *ctx, bool write, struct strata_store **store
 int cli_fail(struct strata_error *err);
 /* The same for errors docker reports as "Error response from daemon: MSG". */
 int cli_fail_daemon(struct strata_error *err);
+
+/* The header row of a table format: an object mapping field names to column titles. */
+json_t *cli_table_header(const char *const (*titles)[2], size_t n);
+/* docker's CREATED column: "N minutes ago" for a Unix time. */
+void cli_created_since(struct strbuf *out, int64_t created);
 
 /* Pull/push progress as docker prints it ("ID: status"); cookie is a bool *quiet. */
 void cli_print_progress(void *cookie, const char *id, const char *status);

@@ -50,8 +50,7 @@ static json_t *row(const struct strata_history_entry *e, bool human, bool trunc)
 	shown = trunc ? ellipsis(by, 45) : xstrdup(by);
 	units_format_rfc3339(&at, e->created, true);
 	if (human) {
-		units_human_duration(&since, ((int64_t)time(NULL) - e->created) * 1000000000LL);
-		strbuf_addstr(&since, " ago");
+		cli_created_since(&since, e->created);
 		units_human_size(&size, (double)e->size);
 	} else {
 		strbuf_addstr(&since, at.buf);
@@ -69,18 +68,10 @@ static json_t *row(const struct strata_history_entry *e, bool human, bool trunc)
 	return r;
 }
 
-static json_t *header(void)
-{
-	json_t *h = json_object();
-
-	json_object_set_new(h, "Comment", json_string("COMMENT"));
-	json_object_set_new(h, "CreatedAt", json_string("CREATED AT"));
-	json_object_set_new(h, "CreatedBy", json_string("CREATED BY"));
-	json_object_set_new(h, "CreatedSince", json_string("CREATED"));
-	json_object_set_new(h, "ID", json_string("IMAGE"));
-	json_object_set_new(h, "Size", json_string("SIZE"));
-	return h;
-}
+static const char *const titles[][2] = {
+	{ "Comment", "COMMENT" }, { "CreatedAt", "CREATED AT" }, { "CreatedBy", "CREATED BY" },
+	{ "CreatedSince", "CREATED" }, { "ID", "IMAGE" }, { "Size", "SIZE" },
+};
 
 int cmd_history(int argc, char **argv, struct cli_ctx *ctx)
 {
@@ -100,7 +91,7 @@ int cmd_history(int argc, char **argv, struct cli_ctx *ctx)
 	size_t nr = 0;
 	_cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
 	_cleanup_json_ json_t *rows = json_array();
-	_cleanup_json_ json_t *head = header();
+	_cleanup_json_ json_t *head = cli_table_header(titles, sizeof(titles) / sizeof(titles[0]));
 	struct strata_image *img;
 	char **args;
 	int nargs, ret;

@@ -184,8 +184,7 @@ static void add_row(json_t *rows, const struct summary *s, const char *repo, con
 	json_t *row = json_object();
 	const struct strata_image *img = s->img;
 
-	units_human_duration(&since, ((int64_t)time(NULL) - img->created_sec) * 1000000000LL);
-	strbuf_addstr(&since, " ago");
+	cli_created_since(&since, img->created_sec);
 	units_format_go_time(&at, img->created_sec, 0, true);
 	units_human_size(&size, (double)img->size);
 	units_human_size_prec(&vsize, (double)img->size, 4);
@@ -265,23 +264,13 @@ static void add_rows(json_t *rows, const struct summary *s, bool digests, bool t
 	free(used);
 }
 
-static json_t *header(void)
-{
-	json_t *h = json_object();
-
-	json_object_set_new(h, "Containers", json_string("CONTAINERS"));
-	json_object_set_new(h, "CreatedAt", json_string("CREATED AT"));
-	json_object_set_new(h, "CreatedSince", json_string("CREATED"));
-	json_object_set_new(h, "Digest", json_string("DIGEST"));
-	json_object_set_new(h, "ID", json_string("IMAGE ID"));
-	json_object_set_new(h, "Repository", json_string("REPOSITORY"));
-	json_object_set_new(h, "SharedSize", json_string("SHARED SIZE"));
-	json_object_set_new(h, "Size", json_string("SIZE"));
-	json_object_set_new(h, "Tag", json_string("TAG"));
-	json_object_set_new(h, "UniqueSize", json_string("UNIQUE SIZE"));
-	json_object_set_new(h, "VirtualSize", json_string("VIRTUAL SIZE"));
-	return h;
-}
+/* Sorted like the rows: {{json .}} of a header would marshal a map. */
+static const char *const titles[][2] = {
+	{ "Containers", "CONTAINERS" }, { "CreatedAt", "CREATED AT" }, { "CreatedSince", "CREATED" },
+	{ "Digest", "DIGEST" }, { "ID", "IMAGE ID" }, { "Repository", "REPOSITORY" },
+	{ "SharedSize", "SHARED SIZE" }, { "Size", "SIZE" }, { "Tag", "TAG" },
+	{ "UniqueSize", "UNIQUE SIZE" }, { "VirtualSize", "VIRTUAL SIZE" },
+};
 
 static int list_images(const struct strata_image_index *idx, const struct options *o, const char *arg,
 		       struct strbuf *out, struct strata_error **err)
@@ -290,7 +279,7 @@ static int list_images(const struct strata_image_index *idx, const struct option
 	struct summary *sums;
 	size_t n = 0, count = strata_image_index_count(idx);
 	_cleanup_json_ json_t *rows = json_array();
-	_cleanup_json_ json_t *head = header();
+	_cleanup_json_ json_t *head = cli_table_header(titles, sizeof(titles) / sizeof(titles[0]));
 	const char *format = o->format;
 	int ret;
 
