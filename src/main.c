@@ -86,8 +86,8 @@ int main(int argc, char **argv)
 		return 125;
 	}
 	if (i >= argc) {
-		usage(stderr);
-		return 1;
+		usage(stdout); /* as docker without a command */
+		return 0;
 	}
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 		if (!strcmp(argv[i], commands[c].name))
