@@ -490,17 +490,10 @@ static int assembly_open(struct strata_store *store, const char *chain_id, struc
 	ret = layerdb_read(store, chain_id, &a->rec, err);
 	if (ret < 0)
 		return ret;
-	if (store->writable) {
-		ret = store_driver(store, &driver, err);
-	} else {
-		/* Read-only commands (save, check) open the driver without creating anything. */
-		ret = graph_driver_open(store->root_fd, store->driver_name, &driver, err);
-	}
+	ret = store_driver(store, &driver, err);
 	if (ret < 0)
 		return ret;
 	a->dir_fd = graph_driver_diff_fd(driver, a->rec.cache_id, err);
-	if (!store->writable)
-		graph_driver_close(driver);
 	if (a->dir_fd < 0)
 		return strata_error_wrap(err, "layer %s", chain_id);
 	ts = xasprintf(LAYERS_DIR "/%s/tar-split.json.gz", chain_id + 7);

@@ -496,11 +496,7 @@ int strata_store_check(struct strata_store *store, const struct strata_check_opt
 
 	if (store->image_fd < 0)
 		return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "'%s' holds no image store", store->root);
-	if (store->writable) {
-		ret = store_driver(store, &c.driver, err);
-	} else {
-		ret = graph_driver_open(store->root_fd, store->driver_name, &c.driver, err);
-	}
+	ret = store_driver(store, &c.driver, err);
 	if (ret < 0)
 		return ret;
 	check_images(&c);
@@ -511,8 +507,6 @@ int strata_store_check(struct strata_store *store, const struct strata_check_opt
 	check_driver_orphans(&c);
 	check_references(&c);
 	check_distribution(&c);
-	if (!store->writable)
-		graph_driver_close(c.driver);
 	free_list(c.used_chains, c.nr_used);
 	free_list(c.cache_ids, c.nr_cache);
 	free_list(c.images, c.nr_images);

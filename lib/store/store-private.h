@@ -19,7 +19,8 @@ struct strata_store {
 	struct graph_driver *driver; /* opened on first use */
 };
 
-/* The graph driver of the store, opened on first use (owned by the store). */
+/* The graph driver of the store, opened on first use (owned by the store); a
+ * read-only store must already have the driver folder. */
 int store_driver(struct strata_store *store, struct graph_driver **out,
 		 struct strata_error **err);
 

@@ -88,6 +88,7 @@ static int create_layout(struct strata_store *store, struct strata_error **err)
 		"imagedb/metadata/sha256", "layerdb", "distribution",
 	};
 	_cleanup_free_ char *image_dir = xasprintf("image/%s", store->driver_name);
+	struct graph_driver *driver;
 	int ret;
 
 	ret = fs_mkdir_at(store->root_fd, "image", 0700, err);
@@ -106,10 +107,14 @@ static int create_layout(struct strata_store *store, struct strata_error **err)
 		if (ret < 0)
 			return ret;
 	}
-	if (!fs_exists_at(store->image_fd, "repositories.json"))
-		return fs_write_file_atomic_at(store->image_fd, "repositories.json", EMPTY_REPOSITORIES,
-					       strlen(EMPTY_REPOSITORIES), 0600, err);
-	return 0;
+	if (!fs_exists_at(store->image_fd, "repositories.json")) {
+		ret = fs_write_file_atomic_at(store->image_fd, "repositories.json", EMPTY_REPOSITORIES,
+					      strlen(EMPTY_REPOSITORIES), 0600, err);
+		if (ret < 0)
+			return ret;
+	}
+	/* dockerd creates its driver folder (overlay2/ with l/) at start too. */
+	return store_driver(store, &driver, err);
 }
 
 int strata_store_open(const char *data_root, const char *driver, unsigned flags,
@@ -208,9 +213,10 @@ int store_driver(struct strata_store *store, struct graph_driver **out, struct s
 	int ret;
 
 	if (!store->driver) {
-		if (!store->writable)
-			return strata_error_set(err, STRATA_ERR_INVALID, 0,
-						"store '%s' was opened read-only", store->root);
+		/* Opening creates missing driver folders: a reader must not write. */
+		if (!store->writable && (store->root_fd < 0 || !fs_exists_at(store->root_fd, store->driver_name)))
+			return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "'%s/%s' is missing", store->root,
+						store->driver_name);
 		ret = graph_driver_open(store->root_fd, store->driver_name, &store->driver, err);
 		if (ret < 0)
 			return ret;
