@@ -470,15 +470,9 @@ static int opaque_delete(struct layer_applier *a, int dfd, struct strbuf *path,
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int dup_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
 
-	if (dup_fd < 0)
-		return strata_error_set(err, STRATA_ERR_IO, errno, "dup");
-	d = fdopendir(dup_fd);
-	if (!d) {
-		close(dup_fd);
-		return strata_error_set(err, STRATA_ERR_IO, errno, "read folder");
-	}
+	if (fs_opendir_at(dfd, ".", &d, err) < 0)
+		return -1;
 	while ((errno = 0, de = readdir(d))) {
 		size_t keep = path->len;
 		struct stat st;
@@ -763,15 +757,9 @@ static int dir_size(int dfd, struct inode_set *seen, int64_t *total, struct stra
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int dup_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
 
-	if (dup_fd < 0)
-		return strata_error_set(err, STRATA_ERR_IO, errno, "dup");
-	d = fdopendir(dup_fd);
-	if (!d) {
-		close(dup_fd);
-		return strata_error_set(err, STRATA_ERR_IO, errno, "read folder");
-	}
+	if (fs_opendir_at(dfd, ".", &d, err) < 0)
+		return -1;
 	while ((errno = 0, de = readdir(d))) {
 		struct stat st;
 

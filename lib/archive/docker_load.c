@@ -461,16 +461,11 @@ int loader_top_dirs(struct loader *l, char ***out, size_t *nr, struct strata_err
 	size_t n = 0, alloc = 0;
 
 	if (l->dir_fd >= 0) {
-		int fd = dup(l->dir_fd);
-		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+		DIR *d = NULL;
 		struct dirent *de;
 
-		if (!d) {
-			if (fd >= 0)
-				close(fd);
-			return strata_error_set(err, STRATA_ERR_IO, errno, "read the layout folder");
-		}
-		rewinddir(d);
+		if (fs_opendir_at(l->dir_fd, ".", &d, err) < 0)
+			return strata_error_wrap(err, "the layout folder");
 		while ((de = readdir(d))) {
 			struct stat st;
 

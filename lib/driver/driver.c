@@ -204,15 +204,9 @@ int graph_driver_list(struct graph_driver *d, char ***ids, size_t *nr, struct st
 	struct dirent *de;
 	char **out = NULL;
 	size_t n = 0, alloc = 0;
-	int fd = openat(d->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0)
-		return strata_error_set(err, STRATA_ERR_IO, errno, "open %s folder", d->ops->name);
-	dir = fdopendir(fd);
-	if (!dir) {
-		close(fd);
-		return strata_error_set(err, STRATA_ERR_IO, errno, "read %s folder", d->ops->name);
-	}
+	if (fs_opendir_at(d->dir_fd, ".", &dir, err) < 0)
+		return strata_error_wrap(err, "%s", d->ops->name);
 	while ((errno = 0, de = readdir(dir))) {
 		struct stat st;
 

@@ -224,15 +224,9 @@ static int copy_tree(int src, int dst, int dst_root, struct strbuf *path, struct
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int fd = fcntl(src, F_DUPFD_CLOEXEC, 0);
 
-	if (fd < 0)
-		return strata_error_set(err, STRATA_ERR_IO, errno, "dup");
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return strata_error_set(err, STRATA_ERR_IO, errno, "read folder");
-	}
+	if (fs_opendir_at(src, ".", &d, err) < 0)
+		return -1;
 	while ((errno = 0, de = readdir(d))) {
 		size_t keep = path->len;
 		int ret;

@@ -48,22 +48,18 @@ int containers_load(struct strata_store *store, struct container_list *out, stru
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int dfd;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
 	if (store->root_fd < 0)
 		return 0;
-	dfd = openat(store->root_fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (dfd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return strata_error_set(err, STRATA_ERR_IO, errno, "open '%s/containers'", store->root);
+	ret = fs_opendir_at(store->root_fd, "containers", &d, err);
+	if (ret == -STRATA_ERR_NOT_FOUND) {
+		strata_error_freep(err);
+		return 0;
 	}
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return strata_error_set(err, STRATA_ERR_IO, errno, "read '%s/containers'", store->root);
-	}
+	if (ret < 0)
+		return strata_error_wrap(err, "'%s'", store->root);
 	while ((de = readdir(d))) {
 		if (!digest_hex_valid(de->d_name))
 			continue;

@@ -27,24 +27,19 @@ int imagedb_list(struct strata_store *store, char ***ids, size_t *nr, struct str
 	char **out = NULL;
 	size_t n = 0, alloc = 0;
 	struct dirent *de;
-	int fd;
+	int ret;
 
 	*ids = NULL;
 	*nr = 0;
 	if (no_image_dir(store))
 		return 0;
-	fd = openat(store->image_fd, CONTENT_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return strata_error_set(err, STRATA_ERR_IO, errno, "open '%s/image/%s/%s'", store->root,
-					store->driver_name, CONTENT_DIR);
+	ret = fs_opendir_at(store->image_fd, CONTENT_DIR, &d, err);
+	if (ret == -STRATA_ERR_NOT_FOUND) {
+		strata_error_freep(err);
+		return 0;
 	}
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return strata_error_set(err, STRATA_ERR_IO, errno, "read '%s'", CONTENT_DIR);
-	}
+	if (ret < 0)
+		return strata_error_wrap(err, "'%s/image/%s'", store->root, store->driver_name);
 	while ((de = readdir(d))) {
 		/* Temporary files of an atomic write in progress are not images. */
 		if (!digest_hex_valid(de->d_name))

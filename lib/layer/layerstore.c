@@ -27,19 +27,14 @@ static int count_parent_refs(struct strata_store *store, const char *dir, const 
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int fd;
+	int ret = fs_opendir_at(store->image_fd, dir, &d, err);
 
-	fd = openat(store->image_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return strata_error_set(err, STRATA_ERR_IO, errno, "open '%s'", dir);
+	if (ret == -STRATA_ERR_NOT_FOUND) {
+		strata_error_freep(err);
+		return 0;
 	}
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return strata_error_set(err, STRATA_ERR_IO, errno, "read '%s'", dir);
-	}
+	if (ret < 0)
+		return ret;
 	while ((de = readdir(d))) {
 		_cleanup_free_ char *path = NULL;
 		_cleanup_free_ char *parent = NULL;

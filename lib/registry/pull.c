@@ -354,16 +354,9 @@ static void clean_dead_write_sets(struct strata_store *store)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int fd;
 
-	fd = openat(store->image_fd, TMP_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	if (fs_opendir_at(store->image_fd, TMP_DIR, &d, NULL) < 0)
 		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
 	while ((de = readdir(d))) {
 		if (!strncmp(de->d_name, "write-set-", 10)) {
 			_cleanup_free_ char *path = xasprintf(TMP_DIR "/%s", de->d_name);

@@ -85,14 +85,9 @@ static void free_list(char **arr, size_t nr)
 /* Open a folder below the image dir for listing; NULL when it does not exist. */
 static DIR *open_listing(struct checker *c, const char *path)
 {
-	int fd = openat(c->store->image_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	DIR *d;
+	DIR *d = NULL;
 
-	if (fd < 0)
-		return NULL;
-	d = fdopendir(fd);
-	if (!d)
-		close(fd);
+	fs_opendir_at(c->store->image_fd, path, &d, NULL);
 	return d;
 }
 

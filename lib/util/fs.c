@@ -173,19 +173,30 @@ int fs_open_dir_at(int dirfd, const char *name, struct strata_error **err)
 	return fd;
 }
 
+int fs_opendir_at(int dirfd, const char *name, DIR **out, struct strata_error **err)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return strata_error_set(err, fs_errcode(errno), errno, "open folder '%s'", name);
+	*out = fdopendir(fd);
+	if (!*out) {
+		int e = errno;
+
+		close(fd);
+		return strata_error_set(err, STRATA_ERR_IO, e, "read folder '%s'", name);
+	}
+	return 0;
+}
+
 static int remove_contents(int fd, struct strata_error **err)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int dupfd = dup(fd);
+	int ret = fs_opendir_at(fd, ".", &d, err);
 
-	if (dupfd < 0)
-		return strata_error_set(err, STRATA_ERR_IO, errno, "dup");
-	d = fdopendir(dupfd);
-	if (!d) {
-		close(dupfd);
-		return strata_error_set(err, STRATA_ERR_IO, errno, "opendir");
-	}
+	if (ret < 0)
+		return ret;
 	while ((errno = 0, de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;

@@ -2,6 +2,7 @@
 #ifndef STRATA_UTIL_FS_H
 #define STRATA_UTIL_FS_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -37,6 +38,12 @@ int fs_fsync_dir_at(int dirfd, const char *name, struct strata_error **err);
 
 /* mkdir dirfd/name with exactly mode (umask ignored); an existing folder is fine. */
 int fs_mkdir_at(int dirfd, const char *name, mode_t mode, struct strata_error **err);
+
+/*
+ * A directory stream on dirfd/name ("." for dirfd itself, which stays open and
+ * keeps its own offset).  A missing folder gives STRATA_ERR_NOT_FOUND.
+ */
+int fs_opendir_at(int dirfd, const char *name, DIR **out, struct strata_error **err);
 
 /* Open a folder below dirfd without following symlinks at the last step. */
 int fs_open_dir_at(int dirfd, const char *name, struct strata_error **err);
