@@ -9,6 +9,7 @@
 static const struct command_usage usage = {
 	"check", "strata check [OPTIONS]",
 	"Verify the whole image store (and repair what can be repaired)",
+	0, 0,
 };
 
 static void print_problem(void *cookie, const char *object, const char *problem, bool repaired)
@@ -34,8 +35,6 @@ int cmd_check(int argc, char **argv, struct cli_ctx *ctx)
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	free(args);
-	if (nargs)
-		return flags_arg_error(&usage, "no arguments");
 	if (cli_open_store(ctx, opts.repair, &store, &err) < 0)
 		return cli_fail(err);
 	if (strata_store_check(store, &opts, print_problem, NULL, &res, &err) < 0) {

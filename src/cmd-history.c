@@ -13,6 +13,7 @@
 
 static const struct command_usage usage = {
 	"history", "strata history [OPTIONS] IMAGE", "Show the history of an image",
+	1, 1,
 };
 
 #define HUMAN_TABLE "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
@@ -98,10 +99,6 @@ int cmd_history(int argc, char **argv, struct cli_ctx *ctx)
 	ret = flags_parse(argc, argv, flags, &usage, &args, &nargs);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	if (nargs != 1) {
-		free(args);
-		return flags_arg_error(&usage, "exactly 1 argument");
-	}
 	ret = cli_open_images(ctx, false, &store, &idx);
 	if (!ret && (strata_image_lookup(idx, args[0], &img, &err) < 0 ||
 		     strata_image_history(idx, img, &entries, &nr, &err) < 0))

@@ -12,6 +12,7 @@
 
 static const struct command_usage prune_usage = {
 	"image prune", "strata image prune [OPTIONS]", "Remove unused images",
+	0, 0,
 };
 
 struct prune_output {
@@ -60,9 +61,6 @@ static int image_prune(int argc, char **argv, struct cli_ctx *ctx)
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	free(args);
-	if (nargs) {
-		return flags_arg_error(&prune_usage, "no arguments");
-	}
 	if (force || confirm(all)) {
 		ret = cli_open_images(ctx, true, &store, &idx);
 		if (!ret && strata_image_prune(idx, all, collect, &out, &reclaimed, &err) < 0)

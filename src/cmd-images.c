@@ -15,6 +15,7 @@
 
 static const struct command_usage usage = {
 	"images", "strata images [OPTIONS] [REPOSITORY[:TAG]]", "List images",
+	0, 1,
 };
 
 #define DEFAULT_TABLE "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
@@ -309,7 +310,7 @@ int cmd_images(int argc, char **argv, struct cli_ctx *ctx)
 	const struct flag flags[] = {
 		{ "all", 'a', FLAG_BOOL, &o.all, "Show all images (default hides intermediate images)" },
 		{ "digests", 0, FLAG_BOOL, &o.digests, "Show digests" },
-		{ "filter", 'f', FLAG_STRINGS, &o.filter, "Filter output based on conditions provided" },
+		{ "filter", 'f', FLAG_FILTERS, &o.filter, "Filter output based on conditions provided" },
 		{ "format", 0, FLAG_STRING, &o.format, "Pretty-print images using a Go template" },
 		{ "no-trunc", 0, FLAG_BOOL, &o.no_trunc, "Don't truncate output" },
 		{ "quiet", 'q', FLAG_BOOL, &o.quiet, "Only show image IDs" },
@@ -326,20 +327,6 @@ int cmd_images(int argc, char **argv, struct cli_ctx *ctx)
 	if (ret) {
 		flag_list_release(&o.filter);
 		return ret < 0 ? 0 : ret;
-	}
-	for (size_t i = 0; i < o.filter.nr; i++) {
-		if (!strchr(o.filter.items[i], '=')) {
-			fprintf(stderr, "invalid argument \"%s\" for \"-f, --filter\" flag: bad format of filter (expected name=value)\nSee 'strata images --help'.\n",
-				o.filter.items[i]);
-			flag_list_release(&o.filter);
-			free(args);
-			return 125;
-		}
-	}
-	if (nargs > 1) {
-		flag_list_release(&o.filter);
-		free(args);
-		return flags_arg_error(&usage, "at most 1 argument");
 	}
 	ret = cli_open_images(ctx, false, &store, &idx);
 	if (!ret) {

@@ -10,6 +10,7 @@
 static const struct command_usage usage = {
 	"import", "strata import [OPTIONS] file|- [REPOSITORY[:TAG]]",
 	"Import the contents from a tarball to create a filesystem image",
+	1, 2,
 };
 
 int cmd_import(int argc, char **argv, struct cli_ctx *ctx)
@@ -34,11 +35,6 @@ int cmd_import(int argc, char **argv, struct cli_ctx *ctx)
 	if (ret) {
 		flag_list_release(&changes);
 		return ret < 0 ? 0 : ret;
-	}
-	if (nargs < 1 || nargs > 2) {
-		flag_list_release(&changes);
-		free(args);
-		return flags_arg_error(&usage, "at least 1 and at most 2 arguments");
 	}
 	if (strstr(args[0], "://")) {
 		fprintf(stderr, "Error: importing from a URL is not supported: strata does not download; "

@@ -12,6 +12,7 @@
 static const struct command_usage usage = {
 	"inspect", "strata inspect [OPTIONS] IMAGE [IMAGE...]",
 	"Display detailed information on one or more images",
+	1, -1,
 };
 
 int cmd_inspect(int argc, char **argv, struct cli_ctx *ctx)
@@ -33,10 +34,6 @@ int cmd_inspect(int argc, char **argv, struct cli_ctx *ctx)
 	ret = flags_parse(argc, argv, flags, &usage, &args, &nargs);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	if (nargs < 1) {
-		free(args);
-		return flags_arg_error(&usage, "at least 1 argument");
-	}
 	if (format && *format) {
 		struct strata_error *err = NULL;
 

@@ -10,6 +10,7 @@
 static const struct command_usage usage = {
 	"load", "strata load [OPTIONS]",
 	"Load an image from a tar archive or STDIN",
+	0, 0,
 };
 
 static void print_line(void *cookie, const char *line)
@@ -36,8 +37,6 @@ int cmd_load(int argc, char **argv, struct cli_ctx *ctx)
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	free(args);
-	if (nargs != 0)
-		return flags_arg_error(&usage, "no arguments");
 	/* docker: progress goes away when stdout is no terminal; the
 	 * "Loaded image" lines stay even with -q. */
 	ret = cli_open_images(ctx, true, &store, &idx);

@@ -12,6 +12,7 @@
 static const struct command_usage usage = {
 	"pull", "strata pull [OPTIONS] NAME[:TAG|@DIGEST]",
 	"Pull an image or a repository from a registry",
+	1, 1,
 };
 
 int cmd_pull(int argc, char **argv, struct cli_ctx *ctx)
@@ -35,10 +36,6 @@ int cmd_pull(int argc, char **argv, struct cli_ctx *ctx)
 	ret = flags_parse(argc, argv, flags, &usage, &args, &nargs);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	if (nargs != 1) {
-		free(args);
-		return flags_arg_error(&usage, "exactly 1 argument");
-	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	opts.config_path = ctx->config_path;
 	opts.platform = platform && *platform ? platform : NULL;

@@ -12,6 +12,7 @@
 static const struct command_usage usage = {
 	"push", "strata push [OPTIONS] NAME[:TAG]",
 	"Push an image or a repository to a registry",
+	1, 1,
 };
 
 int cmd_push(int argc, char **argv, struct cli_ctx *ctx)
@@ -33,10 +34,6 @@ int cmd_push(int argc, char **argv, struct cli_ctx *ctx)
 	ret = flags_parse(argc, argv, flags, &usage, &args, &nargs);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	if (nargs != 1) {
-		free(args);
-		return flags_arg_error(&usage, "exactly 1 argument");
-	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	opts.config_path = ctx->config_path;
 	opts.all_tags = all_tags;

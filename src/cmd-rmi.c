@@ -9,6 +9,7 @@
 
 static const struct command_usage usage = {
 	"rmi", "strata rmi [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images",
+	1, -1,
 };
 
 static void print_removal(void *cookie, enum strata_removal what, const char *value)
@@ -34,10 +35,6 @@ int cmd_rmi(int argc, char **argv, struct cli_ctx *ctx)
 	ret = flags_parse(argc, argv, flags, &usage, &args, &nargs);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	if (nargs < 1) {
-		free(args);
-		return flags_arg_error(&usage, "at least 1 argument");
-	}
 	ret = cli_open_images(ctx, true, &store, &idx);
 	for (int i = 0; !ret && i < nargs; i++) {
 		struct strata_error *err = NULL;

@@ -15,6 +15,7 @@
 static const struct command_usage usage = {
 	"save", "strata save [OPTIONS] IMAGE [IMAGE...]",
 	"Save one or more images to a tar archive (streamed to STDOUT by default)",
+	1, -1,
 };
 
 /* docker's CopyToFile: a temporary file next to the target, renamed when complete. */
@@ -73,10 +74,6 @@ int cmd_save(int argc, char **argv, struct cli_ctx *ctx)
 	ret = flags_parse(argc, argv, flags, &usage, &args, &nargs);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	if (nargs < 1) {
-		free(args);
-		return flags_arg_error(&usage, "at least 1 argument");
-	}
 	if (format && !strcmp(format, "oci")) {
 		fmt = STRATA_SAVE_OCI;
 	} else if (format && strcmp(format, "docker")) {

@@ -8,6 +8,7 @@
 static const struct command_usage usage = {
 	"tag", "strata tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
 	"Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+	2, 2,
 };
 
 int cmd_tag(int argc, char **argv, struct cli_ctx *ctx)
@@ -22,10 +23,6 @@ int cmd_tag(int argc, char **argv, struct cli_ctx *ctx)
 	ret = flags_parse(argc, argv, flags, &usage, &args, &nargs);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	if (nargs != 2) {
-		free(args);
-		return flags_arg_error(&usage, "exactly 2 arguments");
-	}
 	ret = cli_open_images(ctx, true, &store, &idx);
 	if (!ret && strata_image_tag(idx, args[0], args[1], &err) < 0)
 		ret = err->code == STRATA_ERR_INVALID ? cli_fail(err) : cli_fail_daemon(err);

@@ -60,6 +60,13 @@ static int set_value(const struct flag *fl, const char *val, const struct comman
 	case FLAG_STRING:
 		*(const char **)fl->value = val;
 		return 0;
+	case FLAG_FILTERS:
+		if (!strchr(val, '=')) {
+			fprintf(stderr, "invalid argument \"%s\" for \"-%c, --%s\" flag: bad format of filter (expected name=value)\nSee 'strata %s --help'.\n",
+				val, fl->shorthand, fl->name, cmd->name);
+			return 125;
+		}
+		/* fall through */
 	case FLAG_STRINGS: {
 		struct flag_list *l = fl->value;
 
@@ -69,6 +76,13 @@ static int set_value(const struct flag *fl, const char *val, const struct comman
 	}
 	}
 	return 0;
+}
+
+static int arg_error(const struct command_usage *cmd, const char *requirement)
+{
+	fprintf(stderr, "\"strata %s\" requires %s.\nSee 'strata %s --help'.\n\nUsage:  %s\n\n%s\n", cmd->name,
+		requirement, cmd->name, cmd->usage, cmd->short_help);
+	return 1;
 }
 
 int flags_parse(int argc, char **argv, const struct flag *flags, const struct command_usage *cmd,
@@ -158,6 +172,23 @@ int flags_parse(int argc, char **argv, const struct flag *flags, const struct co
 		}
 		pos[n++] = (char *)a;
 	}
+	if (n < cmd->min_args || (cmd->max_args >= 0 && n > cmd->max_args)) {
+		char req[80];
+		int lo = cmd->min_args, hi = cmd->max_args;
+
+		if (hi == 0)
+			snprintf(req, sizeof(req), "no arguments");
+		else if (lo == hi)
+			snprintf(req, sizeof(req), "exactly %d argument%s", lo, lo == 1 ? "" : "s");
+		else if (hi < 0)
+			snprintf(req, sizeof(req), "at least %d argument%s", lo, lo == 1 ? "" : "s");
+		else if (lo == 0)
+			snprintf(req, sizeof(req), "at most %d argument%s", hi, hi == 1 ? "" : "s");
+		else
+			snprintf(req, sizeof(req), "at least %d and at most %d arguments", lo, hi);
+		free(pos);
+		return arg_error(cmd, req);
+	}
 	*args = pos;
 	*nargs = n;
 	return 0;
@@ -171,9 +202,3 @@ void flag_list_release(struct flag_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-int flags_arg_error(const struct command_usage *cmd, const char *requirement)
-{
-	fprintf(stderr, "\"strata %s\" requires %s.\nSee 'strata %s --help'.\n\nUsage:  %s\n\n%s\n", cmd->name,
-		requirement, cmd->name, cmd->usage, cmd->short_help);
-	return 1;
-}

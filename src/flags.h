@@ -5,7 +5,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum flag_type { FLAG_BOOL, FLAG_STRING, FLAG_STRINGS };
+enum flag_type {
+	FLAG_BOOL,
+	FLAG_STRING,
+	FLAG_STRINGS,
+	FLAG_FILTERS, /* like FLAG_STRINGS, each value "name=value" */
+};
 
 struct flag_list {
 	char **items;
@@ -24,19 +29,19 @@ struct command_usage {
 	const char *name;  /* "images" */
 	const char *usage; /* "strata images [OPTIONS] [REPOSITORY[:TAG]]" */
 	const char *short_help;
+	int min_args, max_args; /* positional arguments; max -1: no limit */
 };
 
 /*
  * Parse argv[1..] (argv[0] is the command name) against flags; positional
  * arguments are collected into *args and *nargs (flags may follow them, as pflag
- * allows).  Returns 0, or the exit status to use after printing docker's
- * error text.  --help prints the usage and returns -1 (exit 0).
+ * allows) and their number checked against cmd's bounds.  Returns 0, or the
+ * exit status to use after printing docker's error text (*args is then
+ * freed).  --help prints the usage and returns -1 (exit 0).
  */
 int flags_parse(int argc, char **argv, const struct flag *flags, const struct command_usage *cmd,
 		char ***args, int *nargs);
 void flag_list_release(struct flag_list *l);
 
-/* "\"strata X\" requires exactly 1 argument." with docker's usage tail; returns 1. */
-int flags_arg_error(const struct command_usage *cmd, const char *requirement);
 
 #endif
