@@ -16,6 +16,7 @@
 #include "format/tabwriter.h"
 #include "format/template.h"
 #include "format/template_int.h"
+#include "util/utf8.h"
 #include "json/gojson.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
@@ -616,7 +617,7 @@ static int64_t char_value(struct tparser *p, const struct token *tk)
 	strbuf_reset(sb);
 	if (go_unquote(sb, tk->val + 1, tk->len - 2, '\'') < 0 || sb->len == 0)
 		perr(p, "malformed character constant: %s", tk->val);
-	n = go_decode_rune(sb->buf, sb->len, &r);
+	n = utf8_decode_rune(sb->buf, sb->len, &r);
 	if (n != sb->len)
 		perr(p, "malformed character constant: %s", tk->val);
 	return r;

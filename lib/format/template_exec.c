@@ -13,6 +13,7 @@
 #include "format/tabwriter.h"
 #include "format/template.h"
 #include "format/template_int.h"
+#include "util/utf8.h"
 #include "json/gojson.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
@@ -20,47 +21,6 @@
 /* ======================================================================
  * UTF-8 and Go string literals
  * ==================================================================== */
-
-size_t go_decode_rune(const char *str, size_t len, int32_t *r)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t need;
-	int32_t v;
-
-	if (c < 0x80) {
-		*r = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 1;
-		v = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 2;
-		v = c & 0x0f;
-		lo = c == 0xe0 ? 0xa0 : 0x80;
-		hi = c == 0xed ? 0x9f : 0xbf;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3;
-		v = c & 0x07;
-		lo = c == 0xf0 ? 0x90 : 0x80;
-		hi = c == 0xf4 ? 0x8f : 0xbf;
-	} else {
-		goto bad;
-	}
-	if (need >= len || s[1] < lo || s[1] > hi)
-		goto bad;
-	for (size_t k = 1; k <= need; k++) {
-		if (s[k] < 0x80 || s[k] > 0xbf)
-			goto bad;
-		v = v << 6 | (s[k] & 0x3f);
-	}
-	*r = v;
-	return need + 1;
-bad:
-	*r = 0xfffd;
-	return 1;
-}
 
 size_t tk_rune_len(const char *s, size_t len)
 {
@@ -73,7 +33,7 @@ size_t tk_rune_prefix(const char *s, size_t len, size_t n)
 	int32_t r;
 
 	while (n-- > 0 && i < len)
-		i += go_decode_rune(s + i, len - i, &r);
+		i += utf8_decode_rune(s + i, len - i, &r);
 	return i;
 }
 
@@ -148,7 +108,7 @@ void go_quote(struct strbuf *sb, const char *s, size_t len)
 	strbuf_addch(sb, '"');
 	while (i < len) {
 		int32_t r;
-		size_t n = go_decode_rune(s + i, len - i, &r);
+		size_t n = utf8_decode_rune(s + i, len - i, &r);
 		int bad = r == 0xfffd && n == 1 && (unsigned char)s[i] >= 0x80;
 
 		quote_rune(sb, r, bad, (unsigned char)s[i], '"');
@@ -806,7 +766,7 @@ static void go_sprintf(struct strbuf *sb, const char *f, size_t flen, json_t *co
 		}
 		{
 			int32_t r;
-			size_t n = go_decode_rune(f + i, flen - i, &r);
+			size_t n = utf8_decode_rune(f + i, flen - i, &r);
 
 			sp.verb = r < 0x80 ? (char)r : '?';
 			i += n;
@@ -1296,7 +1256,7 @@ static int fn_split(struct state *st, struct fargs *a, struct val *out)
 		/* split into UTF-8 sequences */
 		for (size_t i = 0; i < len;) {
 			int32_t r;
-			size_t n = go_decode_rune(s + i, len - i, &r);
+			size_t n = utf8_decode_rune(s + i, len - i, &r);
 
 			json_array_append_new(arr, json_stringn_nocheck(s + i, n));
 			i += n;

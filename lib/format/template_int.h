@@ -66,8 +66,6 @@ int template_func_known(const char *name);
 void go_quote(struct strbuf *sb, const char *s, size_t len);
 /* strconv.Unquote body (between the quotes q); -1 on a bad escape. */
 int go_unquote(struct strbuf *sb, const char *s, size_t len, char q);
-/* Decode one rune; returns its length (1 with U+FFFD on a bad byte). */
-size_t go_decode_rune(const char *s, size_t len, int32_t *r);
 size_t tk_rune_len(const char *s, size_t len);
 /* Bytes of the first n runes of s. */
 size_t tk_rune_prefix(const char *s, size_t len, size_t n);

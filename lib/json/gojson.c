@@ -5,36 +5,7 @@
 
 #include "json/gojson.h"
 #include "util/alloc.h"
-
-/* Length of the valid UTF-8 sequence at s (max n bytes), or 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len, i;
-	unsigned cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
+#include "util/utf8.h"
 
 void gojson_encode_string(struct strbuf *sb, const char *str, size_t n)
 {
@@ -46,6 +17,7 @@ void gojson_encode_string(struct strbuf *sb, const char *str, size_t n)
 	while (i < n) {
 		unsigned char c = s[i];
 		size_t l;
+		int32_t rune;
 
 		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&') {
 			strbuf_addch(sb, c);
@@ -67,8 +39,8 @@ void gojson_encode_string(struct strbuf *sb, const char *str, size_t n)
 			i++;
 			continue;
 		}
-		l = utf8_seq_len(s + i, n - i);
-		if (!l) {
+		l = utf8_decode_rune(str + i, n - i, &rune);
+		if (rune == 0xfffd && l == 1) {
 			strbuf_addstr(sb, "\\ufffd");
 			i++;
 			continue;

@@ -18,6 +18,7 @@
 #include "tarsplit/tarsplit.h"
 #include "util/alloc.h"
 #include "util/strbuf.h"
+#include "util/utf8.h"
 
 uint64_t tarsplit_crc64(uint64_t crc, const void *data, size_t len)
 {
@@ -133,47 +134,6 @@ static char *go_clean(const char *p)
 	return out;
 }
 
-/* utf8.ValidString: no overlongs, surrogates or code points past U+10FFFF. */
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t l;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			l = 2;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			l = 3;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			l = 4;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (i + l > n)
-			return false;
-		for (size_t k = 1; k < l; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((l == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (l == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		i += l;
-	}
-	return true;
-}
-
 struct packer {
 	struct gzip_writer *gz; /* NULL: record nothing */
 	struct strbuf line;
@@ -252,7 +212,7 @@ static int packer_file(struct packer *p, const char *name, uint64_t size,
 		       struct strata_error **err)
 {
 	size_t nl = strlen(name);
-	bool raw = !utf8_valid((const unsigned char *)name, nl);
+	bool raw = !utf8_valid(name, nl);
 
 	if (!nameset_add(&p->names, go_clean(name)))
 		return strata_error_set(err, STRATA_ERR_INVALID, 0,

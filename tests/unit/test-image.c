@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "image/imagedb.h"
+#include "json/gojson.h"
 #include "image/refstore.h"
 #include "layer/layerdb.h"
 #include "store/store-private.h"
@@ -166,8 +167,21 @@ static void test_refstore_and_configs(void)
 	}
 }
 
+/* Go's encoding/json string escaping, which every config strata writes relies on. */
+static void test_go_escaping(void)
+{
+	static const char in[] = "a<b>&c\"\\\n\x01\xe2\x80\xa8\xff\xc3\xa9\xef\xbf\xbd";
+	struct strbuf sb = STRBUF_INIT;
+
+	gojson_encode_string(&sb, in, sizeof(in) - 1);
+	is_str(sb.buf, "\"a\\u003cb\\u003e\\u0026c\\\"\\\\\\n\\u0001\\u2028\\ufffd\xc3\xa9\xef\xbf\xbd\"",
+	       "HTML-safe escapes, U+2028, invalid UTF-8 as \\ufffd, valid runes (and a real U+FFFD) kept");
+	strbuf_release(&sb);
+}
+
 int main(void)
 {
+	test_go_escaping();
 	test_chain_ids();
 	test_references();
 	test_refstore_and_configs();
