@@ -25,12 +25,15 @@ BUILD := build
 endif
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) \
 	-Iinclude -Ilib $(PKG_CFLAGS) -MMD -MP
+CLI_CFLAGS := -Isrc
 
 LIB_SRC := $(sort $(wildcard lib/*/*.c))
 CLI_SRC := $(sort $(wildcard src/*.c))
+FORMAT_SRC := $(sort $(wildcard src/format/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+FORMAT_OBJ := $(FORMAT_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 all: $(BUILD)/strata strata
@@ -42,16 +45,25 @@ $(BUILD)/libstrata.a: $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/strata: $(CLI_OBJ) $(BUILD)/libstrata.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libstrata.a $(PKG_LIBS)
+# the CLI's display code (templates, tables, units), also linked by its unit tests
+$(BUILD)/libformat.a: $(FORMAT_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/strata: $(CLI_OBJ) $(BUILD)/libformat.a $(BUILD)/libstrata.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libformat.a $(BUILD)/libstrata.a $(PKG_LIBS)
+
+$(BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CLI_CFLAGS) -c -o $@ $<
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libstrata.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libformat.a $(BUILD)/libstrata.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libstrata.a $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(CLI_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libformat.a $(BUILD)/libstrata.a $(PKG_LIBS)
 
 libstrata.a: $(BUILD)/libstrata.a
 
@@ -70,4 +82,4 @@ clean:
 	rm -rf build build-san strata
 
 .PHONY: all check units install clean libstrata.a strata
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(FORMAT_OBJ:.o=.d)

@@ -6,6 +6,7 @@
 #include "flags.h"
 #include "format/template.h"
 #include "format/units.h"
+#include "util/gotime.h"
 #include "strata/image.h"
 #include "strata/store.h"
 #include "util/alloc.h"
@@ -48,7 +49,7 @@ static json_t *row(const struct strata_history_entry *e, bool human, bool trunc)
 		if (*p == '\t')
 			*p = ' ';
 	shown = trunc ? ellipsis(by, 45) : xstrdup(by);
-	units_format_rfc3339(&at, e->created, true);
+	gotime_format_rfc3339(&at, e->created, true);
 	if (human) {
 		cli_created_since(&since, e->created);
 		units_human_size(&size, (double)e->size);

@@ -7,6 +7,7 @@
 #include "flags.h"
 #include "format/template.h"
 #include "format/units.h"
+#include "util/gotime.h"
 #include "strata/image.h"
 #include "strata/reference.h"
 #include "strata/store.h"
@@ -185,7 +186,7 @@ static void add_row(json_t *rows, const struct summary *s, const char *repo, con
 	const struct strata_image *img = s->img;
 
 	cli_created_since(&since, img->created_sec);
-	units_format_go_time(&at, img->created_sec, 0, true);
+	gotime_format_go_time(&at, img->created_sec, 0, true);
 	units_human_size(&size, (double)img->size);
 	units_human_size_prec(&vsize, (double)img->size, 4);
 	/* Sorted keys: {{json .}} marshals a map. */

@@ -41,6 +41,7 @@
 #include "strata/image.h"
 #include "strata/reference.h"
 #include "tar/tar.h"
+#include "util/limits.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -1072,7 +1073,7 @@ static int docker_plan(struct loader *l, struct load_image **out, size_t *nr, st
 		ret = clean_name(cfg, &clean, err);
 		if (ret < 0)
 			return ret;
-		ret = loader_read(l, cfg, true, IMAGEDB_CONFIG_MAX, &config, &clen, err);
+		ret = loader_read(l, cfg, true, LIMIT_CONFIG, &config, &clen, err);
 		if (ret < 0)
 			return strata_error_wrap(err, "config");
 		ret = load_image_set_config(img, config, clen, expected_config_hex(clean, hexbuf), cfg, err);

@@ -27,10 +27,10 @@
 #include "json/gojson.h"
 #include "layer/layerdb.h"
 #include "strata/reference.h"
+#include "util/limits.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 
-#define LEGACY_MAX_JSON (8u << 20)
 
 /* ---- Go's time.Time through JSON ---- */
 
@@ -665,7 +665,7 @@ static int node_read(struct legacy_plan *p, struct v1node *nd, struct strata_err
 	struct v1image img;
 	int ret;
 
-	ret = loader_read(p->l, path, true, LEGACY_MAX_JSON, &nd->json, &nd->json_len, err);
+	ret = loader_read(p->l, path, true, LIMIT_CONFIG, &nd->json, &nd->json_len, err);
 	if (ret < 0)
 		return strata_error_wrap(err, "legacy image '%s'", nd->name);
 	ret = v1image_decode(nd->json, nd->json_len, &img, err);
@@ -860,7 +860,7 @@ int legacy_load_plan(struct loader *l, struct load_image **out, size_t *nr, stru
 	for (size_t i = 0; ret >= 0 && i < p.nr_nodes; i++)
 		ret = load_node(&p, &p.nodes[i], 0, err);
 	if (ret >= 0)
-		ret = loader_read(l, "repositories", true, LEGACY_MAX_JSON, &repos_buf, &repos_len, err);
+		ret = loader_read(l, "repositories", true, LIMIT_CONFIG, &repos_buf, &repos_len, err);
 	if (ret >= 0)
 		ret = gojson_parse(repos_buf, repos_len, "repositories", &repos, err);
 	if (ret >= 0)

@@ -14,11 +14,12 @@
 #include "image/imagedb.h"
 #include "json/gojson.h"
 #include "layer/layerstore.h"
-#include "registry/manifest.h"
+#include "image/manifest.h"
 #include "strata/archive.h"
 #include "strata/image.h"
 #include "strata/reference.h"
 #include "tar/tar.h"
+#include "util/limits.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
@@ -146,7 +147,7 @@ static int plan_manifest(struct plan *p, const json_t *desc, const char *tag, st
 	img.nr_layers = json_array_size(layers);
 	if (img.nr_layers > LOAD_MAX_LAYERS)
 		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "max depth exceeded");
-	ret = read_blob(p->l, config, IMAGEDB_CONFIG_MAX, &cfg_bytes, &clen, chex, err);
+	ret = read_blob(p->l, config, LIMIT_CONFIG, &cfg_bytes, &clen, chex, err);
 	if (ret < 0)
 		return strata_error_wrap(err, "config of manifest sha256:%s", mhex);
 	ret = load_image_set_config(&img, cfg_bytes, clen, chex, gojson_get_string(config, "digest"), err);
@@ -198,7 +199,7 @@ static int plan_index(struct plan *p, const json_t *desc, const char *tag, int d
 	size_t len, i;
 	int ret;
 
-	if (depth > REGISTRY_MAX_INDEX_DEPTH)
+	if (depth > LIMIT_INDEX_DEPTH)
 		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "image indexes nested too deep");
 	ret = read_blob(p->l, desc, LOAD_MAX_JSON, &buf, &len, NULL, err);
 	if (ret < 0)
@@ -211,7 +212,7 @@ static int plan_index(struct plan *p, const json_t *desc, const char *tag, int d
 					"image index %s also has \"layers\"/\"config\": refusing an ambiguous document",
 					gojson_get_string(desc, "digest"));
 	children = json_object_get(index, "manifests");
-	if (json_array_size(children) > REGISTRY_MAX_INDEX_ENTRIES)
+	if (json_array_size(children) > LIMIT_INDEX_ENTRIES)
 		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "image index has too many entries");
 	json_array_foreach(children, i, child) {
 		json_t *plat = json_object_get(child, "platform");
@@ -285,7 +286,7 @@ int oci_load_plan(struct loader *l, struct load_image **out, size_t *nr, struct 
 	entries = json_object_get(index, "manifests");
 	if (!json_is_object(index) || (entries && !json_is_array(entries) && !json_is_null(entries)))
 		return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid index.json");
-	if (json_array_size(entries) > REGISTRY_MAX_INDEX_ENTRIES)
+	if (json_array_size(entries) > LIMIT_INDEX_ENTRIES)
 		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "index.json has too many entries");
 	registry_platform_host(&p.host);
 	json_array_foreach(entries, i, desc) {

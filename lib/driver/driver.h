@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "archive/apply.h"
+#include "unpack/apply.h"
 #include "strata/error.h"
 
 #define GRAPH_DRIVER_LINK_LEN 26

@@ -9,7 +9,7 @@
 #include "strata/reference.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
-#include "format/units.h"
+#include "util/gotime.h"
 
 static void image_free(struct strata_image *img)
 {
@@ -35,7 +35,7 @@ static int parse_config(struct strata_image *img, struct strata_error **err)
 	if (!json_is_object(img->config))
 		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "image %s: config is not a JSON object", img->id);
 	created = gojson_get_string(img->config, "created");
-	if (created && units_parse_rfc3339(created, &img->created_sec, &img->created_nsec, NULL) < 0)
+	if (created && gotime_parse_rfc3339(created, &img->created_sec, &img->created_nsec, NULL) < 0)
 		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "image %s: malformed created time '%.64s'",
 					img->id, created);
 	rootfs = json_object_get(img->config, "rootfs");

@@ -8,10 +8,11 @@
 
 #include "image/imagedb.h"
 #include "store/store-private.h"
+#include "util/limits.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
-#include "format/units.h"
+#include "util/gotime.h"
 
 #define CONTENT_DIR "imagedb/content/sha256"
 #define METADATA_DIR "imagedb/metadata/sha256"
@@ -73,7 +74,7 @@ int imagedb_read_config(struct strata_store *store, const char *hex, char **byte
 	if (no_image_dir(store))
 		return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "no image sha256:%s", hex);
 	path = xasprintf(CONTENT_DIR "/%s", hex);
-	ret = fs_read_file_at(store->image_fd, path, IMAGEDB_CONFIG_MAX, &buf, &n, err);
+	ret = fs_read_file_at(store->image_fd, path, LIMIT_CONFIG, &buf, &n, err);
 	if (ret < 0)
 		return strata_error_wrap(err, "image config sha256:%s", hex);
 	sha256_hex(buf, n, got);
@@ -175,7 +176,7 @@ int imagedb_touch_last_updated(struct strata_store *store, const char *hex,
 {
 	_cleanup_strbuf_ struct strbuf now = STRBUF_INIT;
 
-	units_format_now(&now);
+	gotime_format_now(&now);
 	return write_metadata(store, hex, "lastUpdated", now.buf, err);
 }
 

@@ -12,7 +12,6 @@
 
 struct strata_store;
 
-#define IMAGEDB_CONFIG_MAX (8u << 20)
 
 /* Hex IDs of all configs in the store (caller frees each and the array). */
 int imagedb_list(struct strata_store *store, char ***ids, size_t *nr, struct strata_error **err);

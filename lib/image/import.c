@@ -14,7 +14,7 @@
 #include "tarsplit/tarsplit.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
-#include "format/units.h"
+#include "util/gotime.h"
 
 #define DOCKER_VERSION "20.10.24+dfsg1"
 
@@ -135,7 +135,7 @@ int strata_image_import(struct strata_image_index *idx, const char *path,
 		strata_ref_release(&ref);
 		return ret;
 	}
-	units_format_now(&created);
+	gotime_format_now(&created);
 	json_object_set_new(image, "architecture", json_string(arch ? arch : host_arch()));
 	json_object_set_new(image, "comment", json_string(msg));
 	json_object_set_new(image, "container_config", config_container_new());

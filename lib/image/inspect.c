@@ -11,7 +11,7 @@
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
-#include "format/units.h"
+#include "util/gotime.h"
 
 /* container.Config as the API marshals it; a config without one is null. */
 static json_t *api_config(const json_t *cfg)
@@ -77,7 +77,7 @@ static json_t *created_string(const struct strata_image *img)
 	_cleanup_strbuf_ struct strbuf buf = STRBUF_INIT;
 
 	if (!*created || strchr(created, 'Z') || strchr(created, 'z')) {
-		units_format_rfc3339nano_utc(&buf, img->created_sec, img->created_nsec);
+		gotime_format_rfc3339nano_utc(&buf, img->created_sec, img->created_nsec);
 		return json_string(buf.buf);
 	}
 	/* Keep a numeric zone offset as written; only the fraction is normalised. */
@@ -173,7 +173,7 @@ int strata_image_history(const struct strata_image_index *idx, const struct stra
 			e->size = img->layer_sizes[layer++];
 		}
 		if (created)
-			units_parse_rfc3339(created, &e->created, &nsec, NULL);
+			gotime_parse_rfc3339(created, &e->created, &nsec, NULL);
 		e->created_by = gojson_get_string(h, "created_by");
 		e->comment = gojson_get_string(h, "comment");
 		if (!e->created_by)

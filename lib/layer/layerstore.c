@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "archive/apply.h"
+#include "unpack/apply.h"
 #include "driver/driver.h"
 #include "layer/layerdb.h"
 #include "layer/layerstore.h"

@@ -14,8 +14,9 @@
 
 #include "digest/digest.h"
 #include "json/gojson.h"
-#include "registry/manifest.h"
+#include "image/manifest.h"
 #include "registry/registry.h"
+#include "util/limits.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
@@ -755,13 +756,13 @@ int registry_get_manifest(struct registry_client *c, const char *repo, const cha
 	req.url = url;
 	req.headers = hdrs;
 	req.follow_redirects = true;
-	req.max_response = REGISTRY_MAX_MANIFEST;
+	req.max_response = LIMIT_MANIFEST;
 	ret = client_do(c, &req, scopes, 1, &resp, err);
 	if (ret == -STRATA_ERR_TOO_LARGE) {
 		strata_error_freep(err);
 		ret = strata_error_set(err, STRATA_ERR_TOO_LARGE, 0,
 				       "manifest %s:%s is larger than the %u MiB limit", repo,
-				       reference, REGISTRY_MAX_MANIFEST >> 20);
+				       reference, LIMIT_MANIFEST >> 20);
 		goto out;
 	}
 	if (ret < 0) {
@@ -819,7 +820,7 @@ int registry_put_manifest(struct registry_client *c, const char *repo, const cha
 		return ret;
 	if (!media_type || strpbrk(media_type, "\r\n"))
 		return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid manifest media type");
-	if (len > REGISTRY_MAX_MANIFEST)
+	if (len > LIMIT_MANIFEST)
 		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "manifest too large");
 	sha256_hex(bytes, len, hex);
 	got = xasprintf("sha256:%s", hex);
@@ -1223,7 +1224,7 @@ int registry_list_tags(struct registry_client *c, const char *repo, char ***tags
 	url = xasprintf("/v2/%s/tags/list", path);
 	for (int page = 0; url; page++) {
 		struct registry_request req = { .method = "GET", .url = url,
-						.max_response = REGISTRY_MAX_MANIFEST,
+						.max_response = LIMIT_MANIFEST,
 						.follow_redirects = true };
 		struct registry_response resp;
 		_cleanup_json_ json_t *j = NULL;

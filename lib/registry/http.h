@@ -34,8 +34,6 @@
 #include "strata/error.h"
 #include "util/strbuf.h"
 
-#define REGISTRY_MAX_MANIFEST (4u * 1024 * 1024)
-#define REGISTRY_MAX_CONFIG (8u * 1024 * 1024)
 #define REGISTRY_MAX_TOKEN (1u * 1024 * 1024)
 #define REGISTRY_MAX_ERROR_BODY (64u * 1024)
 #define REGISTRY_MAX_REDIRECTS 10

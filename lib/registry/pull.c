@@ -33,11 +33,12 @@
 #include "layer/layerdb.h"
 #include "layer/layerstore.h"
 #include "registry/progress.h"
-#include "registry/manifest.h"
+#include "image/manifest.h"
 #include "registry/registry.h"
 #include "store/store-private.h"
 #include "strata/reference.h"
 #include "strata/registry.h"
+#include "util/limits.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -334,7 +335,7 @@ static int parse_config(struct pulled_config *c, struct strata_error **err)
 	    !gojson_get_string(rootfs, "type") || strcmp(gojson_get_string(rootfs, "type"), "layers"))
 		return strata_error_set(err, STRATA_ERR_INVALID, 0, "image config has no layer rootfs");
 	c->n = json_array_size(ids);
-	if (c->n > REGISTRY_MAX_LAYERS)
+	if (c->n > LIMIT_LAYERS)
 		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "image has too many layers (%zu)",
 					c->n);
 	c->diff_ids = xcalloc(c->n + 1, sizeof(char *));
@@ -670,10 +671,10 @@ static int pull_one(struct pull_ctx *p, const char *reference, bool by_digest, b
 		_cleanup_free_ char *child = NULL, *dg = NULL;
 		struct registry_manifest *cm = NULL;
 
-		if (depth >= REGISTRY_MAX_INDEX_DEPTH) {
+		if (depth >= LIMIT_INDEX_DEPTH) {
 			ret = strata_error_set(err, STRATA_ERR_INVALID, 0,
 					       "manifest lists nested deeper than %d levels",
-					       REGISTRY_MAX_INDEX_DEPTH);
+					       LIMIT_INDEX_DEPTH);
 			goto out;
 		}
 		ret = registry_manifest_select(m, &want, &d, err);
@@ -686,7 +687,7 @@ static int pull_one(struct pull_ctx *p, const char *reference, bool by_digest, b
 		registry_manifest_free(m);
 		m = cm;
 	}
-	if (m->n_layers > REGISTRY_MAX_LAYERS) {
+	if (m->n_layers > LIMIT_LAYERS) {
 		ret = strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "too many layers (%zu)", m->n_layers);
 		goto out;
 	}
@@ -698,11 +699,11 @@ static int pull_one(struct pull_ctx *p, const char *reference, bool by_digest, b
 			goto out;
 		}
 	}
-	if (m->config.size > (int64_t)REGISTRY_MAX_CONFIG) {
+	if (m->config.size > (int64_t)LIMIT_CONFIG) {
 		ret = strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "image config is too large");
 		goto out;
 	}
-	ret = registry_blob_get_buf(p->client, p->ref.path, m->config.digest, REGISTRY_MAX_CONFIG,
+	ret = registry_blob_get_buf(p->client, p->ref.path, m->config.digest, LIMIT_CONFIG,
 				    &cfg.bytes, &cfg.len, err);
 	if (ret < 0)
 		goto out;

@@ -36,12 +36,13 @@
 #include "image/refstore.h"
 #include "layer/layerstore.h"
 #include "registry/progress.h"
-#include "registry/manifest.h"
+#include "image/manifest.h"
 #include "registry/registry.h"
 #include "store/store-private.h"
 #include "strata/image.h"
 #include "strata/reference.h"
 #include "strata/registry.h"
+#include "util/limits.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
@@ -426,7 +427,7 @@ static struct registry_manifest *source_leaf(struct registry_client *c, const ch
 		struct registry_manifest *cm = NULL;
 		_cleanup_free_ char *child = NULL;
 
-		if (depth >= REGISTRY_MAX_INDEX_DEPTH || registry_manifest_select(m, plat, &d, &e) < 0)
+		if (depth >= LIMIT_INDEX_DEPTH || registry_manifest_select(m, plat, &d, &e) < 0)
 			goto fail;
 		child = xstrdup(d->digest);
 		if (fetch_source_manifest(c, repo, child, &cm, &e) < 0)

@@ -10,7 +10,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "archive/apply.h"
+#include "unpack/apply.h"
 #include "memio.h"
 #include "tap.h"
 #include "util/alloc.h"

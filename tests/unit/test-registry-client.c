@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "digest/digest.h"
-#include "registry/manifest.h"
+#include "image/manifest.h"
 #include "registry/registry.h"
 #include "tap.h"
 #include "util/alloc.h"

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "format/units.h"
+#include "util/gotime.h"
 #include "tap.h"
 #include "util/cleanup.h"
 
@@ -37,10 +38,10 @@ static void rfc_roundtrip(const char *in, const char *want_nano, int64_t want_se
 	int64_t sec = 0;
 	int32_t nsec = 0;
 
-	ok(units_parse_rfc3339(in, &sec, &nsec, &err) == 0, "parse %s", in);
+	ok(gotime_parse_rfc3339(in, &sec, &nsec, &err) == 0, "parse %s", in);
 	ok(sec == want_sec, "%s -> %lld (got %lld)", in, (long long)want_sec,
 	   (long long)sec);
-	units_format_rfc3339nano_utc(&sb, sec, nsec);
+	gotime_format_rfc3339nano_utc(&sb, sec, nsec);
 	is_str(sb.buf, want_nano, "rfc3339nano of %s", in);
 }
 
@@ -50,7 +51,7 @@ static void rfc_bad(const char *in)
 	int64_t sec;
 	int32_t nsec;
 
-	ok(units_parse_rfc3339(in, &sec, &nsec, &err) < 0 && err &&
+	ok(gotime_parse_rfc3339(in, &sec, &nsec, &err) < 0 && err &&
 		   err->code == STRATA_ERR_INVALID,
 	   "reject '%s' (%s)", in, err ? err->msg : "no error");
 }
@@ -135,7 +136,7 @@ int main(void)
 	rfc_roundtrip("2026-11-28T09:16:32-05:30", "2026-11-28T14:46:32Z", 1795877192);
 	rfc_roundtrip("1970-01-01T00:00:00Z", "1970-01-01T00:00:00Z", 0);
 	rfc_roundtrip("0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z",
-		      UNITS_GO_ZERO_TIME_UNIX);
+		      GOTIME_ZERO_UNIX);
 	rfc_roundtrip("2000-02-29T23:59:59.1234567891Z", "2000-02-29T23:59:59.123456789Z",
 		      951868799);
 	rfc_bad("");
@@ -155,34 +156,34 @@ int main(void)
 	{
 		_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
 
-		units_format_rfc3339(&sb, 1795877192, false);
+		gotime_format_rfc3339(&sb, 1795877192, false);
 		is_str(sb.buf, "2026-11-28T14:46:32Z", "RFC 3339 UTC");
 		setenv("TZ", "UTC", 1);
 		tzset();
 		strbuf_reset(&sb);
-		units_format_rfc3339(&sb, 1795877192, true);
+		gotime_format_rfc3339(&sb, 1795877192, true);
 		is_str(sb.buf, "2026-11-28T14:46:32Z", "RFC 3339 local=UTC");
 		setenv("TZ", "Europe/Paris", 1);
 		tzset();
 		strbuf_reset(&sb);
-		units_format_rfc3339(&sb, 1795877192, true);
+		gotime_format_rfc3339(&sb, 1795877192, true);
 		is_str(sb.buf, "2026-11-28T15:46:32+01:00", "RFC 3339 local +01:00");
 		strbuf_reset(&sb);
-		units_format_go_time(&sb, 1795877192, 0, true);
+		gotime_format_go_time(&sb, 1795877192, 0, true);
 		is_str(sb.buf, "2026-11-28 15:46:32 +0100 CET", "String() local");
 		setenv("TZ", "America/St_Johns", 1);
 		tzset();
 		strbuf_reset(&sb);
-		units_format_rfc3339(&sb, 1795877192, true);
+		gotime_format_rfc3339(&sb, 1795877192, true);
 		is_str(sb.buf, "2026-11-28T11:16:32-03:30", "RFC 3339 local -03:30");
 		strbuf_reset(&sb);
-		units_format_go_time(&sb, 1795877192, 334629242, false);
+		gotime_format_go_time(&sb, 1795877192, 334629242, false);
 		is_str(sb.buf, "2026-11-28 14:46:32.334629242 +0000 UTC", "String() UTC");
 		strbuf_reset(&sb);
-		units_format_go_time(&sb, UNITS_GO_ZERO_TIME_UNIX, 0, false);
+		gotime_format_go_time(&sb, GOTIME_ZERO_UNIX, 0, false);
 		is_str(sb.buf, "0001-01-01 00:00:00 +0000 UTC", "zero time String()");
 		strbuf_reset(&sb);
-		units_format_rfc3339(&sb, UNITS_GO_ZERO_TIME_UNIX, false);
+		gotime_format_rfc3339(&sb, GOTIME_ZERO_UNIX, false);
 		is_str(sb.buf, "0001-01-01T00:00:00Z", "zero time RFC 3339");
 	}
 	return tap_done();

@@ -30,10 +30,6 @@
 #define MT_OCI_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
 #define MT_OCI_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
 
-#define REGISTRY_MAX_LAYERS 125          /* dockerd's maxLayerDepth */
-#define REGISTRY_MAX_INDEX_ENTRIES 10000
-#define REGISTRY_MAX_INDEX_DEPTH 4       /* index -> index -> ... -> manifest */
-
 /* The Accept list sent for manifests (NULL-terminated). */
 extern const char *const registry_manifest_accept[];
 

@@ -4,8 +4,9 @@
 #include <string.h>
 
 #include "registry/http.h"
-#include "registry/manifest.h"
+#include "image/manifest.h"
 #include "tap.h"
+#include "util/limits.h"
 #include "util/alloc.h"
 #include "util/fs.h"
 
@@ -157,7 +158,7 @@ static void test_layer_limit(void)
 	}
 	/* > 4 MiB */
 	strbuf_reset(&sb);
-	strbuf_addchars(&sb, ' ', REGISTRY_MAX_MANIFEST + 1);
+	strbuf_addchars(&sb, ' ', LIMIT_MANIFEST + 1);
 	ok(registry_manifest_parse(sb.buf, sb.len, NULL, &m, &err) == -STRATA_ERR_TOO_LARGE,
 	   "manifest over 4 MiB rejected");
 	strata_error_free(err);

@@ -11,8 +11,8 @@
 
 #include "digest/digest.h"
 #include "json/gojson.h"
-#include "registry/http.h"
-#include "registry/manifest.h"
+#include "image/manifest.h"
+#include "util/limits.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 
@@ -248,10 +248,10 @@ int registry_manifest_parse(const char *buf, size_t len, const char *content_typ
 	enum registry_manifest_kind kind = 0;
 	int ret = 0;
 
-	if (len > REGISTRY_MAX_MANIFEST)
+	if (len > LIMIT_MANIFEST)
 		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0,
 					"manifest too large (%zu bytes, limit %u)", len,
-					REGISTRY_MAX_MANIFEST);
+					LIMIT_MANIFEST);
 	if (is_schema1(ct))
 		return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0, SCHEMA1_MSG);
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -318,10 +318,10 @@ int registry_manifest_parse(const char *buf, size_t len, const char *content_typ
 					       "invalid manifest: index has no \"manifests\" array");
 			goto fail;
 		}
-		if (json_array_size(manifests) > REGISTRY_MAX_INDEX_ENTRIES) {
+		if (json_array_size(manifests) > LIMIT_INDEX_ENTRIES) {
 			ret = strata_error_set(err, STRATA_ERR_TOO_LARGE, 0,
 					       "invalid manifest: index has %zu entries (limit %d)",
-					       json_array_size(manifests), REGISTRY_MAX_INDEX_ENTRIES);
+					       json_array_size(manifests), LIMIT_INDEX_ENTRIES);
 			goto fail;
 		}
 		ret = parse_descriptors(manifests, "manifest entry", &m->manifests, &m->n_manifests, err);
@@ -343,10 +343,10 @@ int registry_manifest_parse(const char *buf, size_t len, const char *content_typ
 		ret = parse_descriptor(config, "config", 0, &m->config, err);
 		if (ret < 0)
 			goto fail;
-		if (m->config.size > (int64_t)REGISTRY_MAX_CONFIG) {
+		if (m->config.size > (int64_t)LIMIT_CONFIG) {
 			ret = strata_error_set(err, STRATA_ERR_TOO_LARGE, 0,
 					       "image config too large (%lld bytes, limit %u)",
-					       (long long)m->config.size, REGISTRY_MAX_CONFIG);
+					       (long long)m->config.size, LIMIT_CONFIG);
 			goto fail;
 		}
 		if (m->kind == REGISTRY_MANIFEST_DOCKER_V2 &&
@@ -361,10 +361,10 @@ int registry_manifest_parse(const char *buf, size_t len, const char *content_typ
 					       "invalid manifest: no \"layers\" array");
 			goto fail;
 		}
-		if (json_array_size(layers) > REGISTRY_MAX_LAYERS) {
+		if (json_array_size(layers) > LIMIT_LAYERS) {
 			ret = strata_error_set(err, STRATA_ERR_INVALID, 0,
 					       "max depth exceeded: image has %zu layers (limit %d)",
-					       json_array_size(layers), REGISTRY_MAX_LAYERS);
+					       json_array_size(layers), LIMIT_LAYERS);
 			goto fail;
 		}
 		ret = parse_descriptors(layers, "layer", &m->layers, &m->n_layers, err);

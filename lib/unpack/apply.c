@@ -11,7 +11,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "archive/apply.h"
+#include "unpack/apply.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
