@@ -30,7 +30,6 @@
 #include "archive/load.h"
 #include "archive/save.h"
 #include "compress/compress.h"
-#include "driver/driver.h"
 #include "image/image-private.h"
 #include "image/imagedb.h"
 #include "json/gojson.h"
@@ -1354,7 +1353,7 @@ static int register_layers(struct loader *l, struct load_image *imgs, size_t nr,
 	if (ret < 0)
 		goto out;
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	if (cpus > 1 && strcmp(graph_driver_name(driver), "vfs"))
+	if (cpus > 1 && store_parallel_apply(l->store))
 		threads = cpus < (long)nr_jobs ? (unsigned)cpus : (unsigned)nr_jobs;
 	batch = threads > 1 ? nr_jobs : 1;
 	for (size_t from = 0; from < nr_jobs && ret >= 0; from += batch)

@@ -10,10 +10,24 @@
 #include <unistd.h>
 
 #include "digest/digest.h"
-#include "driver/driver.h"
+#include "driver/driver-private.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+
+const struct graph_driver_ops *const graph_drivers[] = {
+	&graph_driver_overlay2_ops,
+	&graph_driver_vfs_ops,
+	NULL,
+};
+
+const struct graph_driver_ops *graph_driver_ops_by_name(const char *name)
+{
+	for (const struct graph_driver_ops *const *ops = graph_drivers; *ops; ops++)
+		if (!strcmp((*ops)->name, name))
+			return *ops;
+	return NULL;
+}
 
 bool graph_driver_id_valid(const char *id)
 {
@@ -64,16 +78,12 @@ void graph_driver_link_candidate(const char *id, unsigned n, char out[GRAPH_DRIV
 int graph_driver_open(int data_root_fd, const char *name, struct graph_driver **out,
 		      struct strata_error **err)
 {
-	const struct graph_driver_ops *ops;
+	const struct graph_driver_ops *ops = graph_driver_ops_by_name(name);
 	struct graph_driver *d;
 
-	if (!strcmp(name, "overlay2"))
-		ops = &graph_driver_overlay2_ops;
-	else if (!strcmp(name, "vfs"))
-		ops = &graph_driver_vfs_ops;
-	else
+	if (!ops)
 		return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
-					"unsupported storage driver '%s' (use overlay2 or vfs)", name);
+					"unsupported storage driver '%s' (use " GRAPH_DRIVER_NAMES ")", name);
 	d = xcalloc(1, sizeof(*d));
 	d->ops = ops;
 	d->home_fd = d->dir_fd = -1;
@@ -136,13 +146,9 @@ static bool overlay_works(int root_fd)
 	return works;
 }
 
-const char *graph_driver_detect(int data_root_fd)
+const struct graph_driver_ops *graph_driver_probe(int data_root_fd)
 {
-	if (fs_exists_at(data_root_fd, "image/overlay2"))
-		return "overlay2";
-	if (fs_exists_at(data_root_fd, "image/vfs"))
-		return "vfs";
-	return overlay_works(data_root_fd) ? "overlay2" : "vfs";
+	return overlay_works(data_root_fd) ? &graph_driver_overlay2_ops : &graph_driver_vfs_ops;
 }
 
 int graph_driver_create(struct graph_driver *d, const char *id, const char *parent,
@@ -281,5 +287,30 @@ int graph_driver_unmount(struct graph_driver *d, const char *target_path, struct
 	if (umount2(target_path, UMOUNT_NOFOLLOW) < 0)
 		return strata_error_set(err, errno == EINVAL ? STRATA_ERR_NOT_FOUND : STRATA_ERR_IO, errno,
 					"unmount '%s'", target_path);
+	return 0;
+}
+
+/* A cache-id as layerdb validated it: one folder name. */
+static bool folder_name_valid(const char *id)
+{
+	return id && *id && strcmp(id, ".") && strcmp(id, "..") && !strchr(id, '/');
+}
+
+int graph_driver_metadata(const struct graph_driver_ops *ops, const char *data_root, const char *id,
+			  const char *const *lower_ids, size_t nr_lower, graph_driver_metadata_fn fn,
+			  void *cookie, struct strata_error **err)
+{
+	_cleanup_free_ char *home = NULL;
+
+	if (!folder_name_valid(id))
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid layer id '%s'", id ? id : "(null)");
+	for (size_t i = 0; i < nr_lower; i++)
+		if (!folder_name_valid(lower_ids[i]))
+			return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid layer id '%s'",
+						lower_ids[i] ? lower_ids[i] : "(null)");
+	if (!ops->metadata)
+		return 0;
+	home = xasprintf("%s/%s", data_root, ops->home);
+	ops->metadata(home, id, lower_ids, nr_lower, fn, cookie);
 	return 0;
 }

@@ -30,10 +30,27 @@
 #define GRAPH_DRIVER_LINK_LEN 26
 #define GRAPH_DRIVER_MAX_DEPTH 128 /* overlay2 maxDepth: entries in "lower" */
 
+/* The drivers strata knows, for messages. */
+#define GRAPH_DRIVER_NAMES "overlay2 or vfs"
+
 struct graph_driver;
 
 /* Reports one problem found by graph_driver_check (problem is a sentence). */
 typedef void (*graph_driver_report_fn)(void *cookie, const char *id, const char *problem);
+
+/* One key of a layer's GraphDriver.Data (see graph_driver_metadata). */
+typedef void (*graph_driver_metadata_fn)(void *cookie, const char *key, const char *value);
+
+/* What a driver allows; callers decide by these, never by the driver's name. */
+enum graph_driver_caps {
+	/*
+	 * The layers of one chain can be created, then applied at the same
+	 * time: a layer's folder holds only its own diff (overlay2).  vfs
+	 * copies the parent's files into the child when it creates it, so a
+	 * child can only be created once its parent is complete.
+	 */
+	GRAPH_DRIVER_CAP_PARALLEL_APPLY = 1 << 0,
+};
 
 /*
  * Operations of one driver.  Callers use the graph_driver_* functions
@@ -43,6 +60,7 @@ struct graph_driver_ops {
 	const char *name;
 	const char *home;             /* folder below the data root */
 	enum whiteout_mode whiteouts; /* how layers are applied */
+	unsigned caps;                /* enum graph_driver_caps */
 	int (*init)(struct graph_driver *d, struct strata_error **err);
 	int (*create)(struct graph_driver *d, const char *id, const char *parent,
 		      struct strata_error **err);
@@ -57,6 +75,9 @@ struct graph_driver_ops {
 	/* optional: restore what can be derived; 1 when something was fixed */
 	int (*repair)(struct graph_driver *d, const char *id, const char **what,
 		      struct strata_error **err);
+	/* optional (none: the API's null): GraphDriver.Data, home is the driver folder's path */
+	void (*metadata)(const char *home, const char *id, const char *const *lower_ids, size_t nr_lower,
+			 graph_driver_metadata_fn fn, void *cookie);
 };
 
 struct graph_driver {
@@ -66,14 +87,17 @@ struct graph_driver {
 	int dir_fd;  /* overlay2/ or vfs/dir/: where layer folders live */
 };
 
-extern const struct graph_driver_ops graph_driver_overlay2_ops;
-extern const struct graph_driver_ops graph_driver_vfs_ops;
+/* Every driver, dockerd's first choice first; NULL-terminated. */
+extern const struct graph_driver_ops *const graph_drivers[];
+
+/* The driver called name, NULL when there is none. */
+const struct graph_driver_ops *graph_driver_ops_by_name(const char *name);
 
 /* True for 64 lowercase hex digits, optionally followed by "-init". */
 bool graph_driver_id_valid(const char *id);
 
 /*
- * Open driver `name` ("overlay2" or "vfs") in the data root, creating its
+ * Open driver `name` (one of graph_drivers) in the data root, creating its
  * folders with dockerd's modes when missing.  data_root_fd is duplicated.
  */
 int graph_driver_open(int data_root_fd, const char *name, struct graph_driver **out,
@@ -82,11 +106,11 @@ void graph_driver_close(struct graph_driver *d);
 const char *graph_driver_name(const struct graph_driver *d);
 
 /*
- * The driver a data root should use: the one it already uses
- * (image/overlay2 or image/vfs present), else overlay2 when a test overlay
- * mount works there, else vfs.
+ * The driver for a new data root: overlay2 when a test overlay mount works
+ * there, else vfs.  (Which driver a data root already uses is the store's
+ * business: it knows the layout.)
  */
-const char *graph_driver_detect(int data_root_fd);
+const struct graph_driver_ops *graph_driver_probe(int data_root_fd);
 
 /*
  * Create the folder of layer id on parent (NULL for a base layer).  A
@@ -138,6 +162,19 @@ int graph_driver_repair(struct graph_driver *d, const char *id, const char **wha
 int graph_driver_mount(struct graph_driver *d, const char *id, const char *target_path,
 		       struct strata_error **err);
 int graph_driver_unmount(struct graph_driver *d, const char *target_path, struct strata_error **err);
+
+/*
+ * What dockerd reports as GraphDriver.Data (docker image inspect) for the
+ * layer id on the parent layers lower_ids (nearest first), with paths below
+ * data_root as given: fn is called once per key, in Go's sorted key order.
+ * overlay2: LowerDir (when there are parents), MergedDir, UpperDir,
+ * WorkDir; vfs reports nothing (fn is not called; the API says null).
+ * Nothing is opened, so the ids (cache-ids) only have to be single folder
+ * names.
+ */
+int graph_driver_metadata(const struct graph_driver_ops *ops, const char *data_root, const char *id,
+			  const char *const *lower_ids, size_t nr_lower, graph_driver_metadata_fn fn,
+			  void *cookie, struct strata_error **err);
 
 /* The link id candidate n (0, 1, ...) for id: 26 chars of base32(sha256(id[, n])). */
 void graph_driver_link_candidate(const char *id, unsigned n, char out[GRAPH_DRIVER_LINK_LEN + 1]);

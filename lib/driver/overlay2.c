@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "driver/driver.h"
+#include "driver/driver-private.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -452,10 +452,33 @@ static int ov_repair(struct graph_driver *d, const char *id, const char **what, 
 	return 1;
 }
 
+/* dockerd's GetMetadata, with the parents' folders from layerdb instead of "lower". */
+static void ov_metadata(const char *home, const char *id, const char *const *lower_ids, size_t nr_lower,
+			graph_driver_metadata_fn fn, void *cookie)
+{
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+
+	if (nr_lower) {
+		for (size_t i = 0; i < nr_lower; i++)
+			strbuf_addf(&sb, "%s%s/%s/diff", i ? ":" : "", home, lower_ids[i]);
+		fn(cookie, "LowerDir", sb.buf);
+	}
+	strbuf_reset(&sb);
+	strbuf_addf(&sb, "%s/%s/merged", home, id);
+	fn(cookie, "MergedDir", sb.buf);
+	strbuf_reset(&sb);
+	strbuf_addf(&sb, "%s/%s/diff", home, id);
+	fn(cookie, "UpperDir", sb.buf);
+	strbuf_reset(&sb);
+	strbuf_addf(&sb, "%s/%s/work", home, id);
+	fn(cookie, "WorkDir", sb.buf);
+}
+
 const struct graph_driver_ops graph_driver_overlay2_ops = {
 	.name = "overlay2",
 	.home = "overlay2",
 	.whiteouts = WHITEOUT_OVERLAY,
+	.caps = GRAPH_DRIVER_CAP_PARALLEL_APPLY,
 	.init = ov_init,
 	.create = ov_create,
 	.remove = ov_remove,
@@ -465,4 +488,5 @@ const struct graph_driver_ops graph_driver_overlay2_ops = {
 	.check = ov_check,
 	.mount = ov_mount,
 	.repair = ov_repair,
+	.metadata = ov_metadata,
 };

@@ -18,7 +18,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "driver/driver.h"
+#include "driver/driver-private.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -341,6 +341,7 @@ const struct graph_driver_ops graph_driver_vfs_ops = {
 	.name = "vfs",
 	.home = "vfs",
 	.whiteouts = WHITEOUT_DELETE,
+	.caps = 0, /* create copies the parent: no parallel apply */
 	.init = vfs_init,
 	.create = vfs_create,
 	.remove = vfs_remove,

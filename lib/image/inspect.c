@@ -35,38 +35,46 @@ static const char *config_string(const struct strata_image *img, const char *key
 	return json_is_string(v) ? json_string_value(v) : "";
 }
 
+static void add_driver_data(void *cookie, const char *key, const char *value)
+{
+	json_t **data = cookie;
+
+	/* A Go map: the driver gives the keys sorted, as Go marshals them. */
+	if (!*data)
+		*data = json_object();
+	json_object_set_new(*data, key, json_string(value));
+}
+
+/* GraphDriver.Data: what the driver says about the top layer's folder on its parents'. */
 static int graph_driver_data(const struct strata_image_index *idx, const struct strata_image *img,
 			     json_t **out, struct strata_error **err)
 {
 	struct strata_store *store = idx->store;
-	_cleanup_strbuf_ struct strbuf lower = STRBUF_INIT;
-	struct layer_record top;
-	json_t *data;
+	size_t n = img->nr_layers;
+	_cleanup_free_ struct layer_record *recs = NULL;
+	_cleanup_free_ const char **lower = NULL;
+	json_t *data = NULL;
 	int ret;
 
-	if (strcmp(store->driver_name, "overlay2") || !img->nr_layers) {
+	if (!n) {
 		*out = json_null();
 		return 0;
 	}
-	ret = layerdb_read(store, img->chain_ids[img->nr_layers - 1], &top, err);
-	if (ret < 0)
-		return ret;
-	for (size_t i = img->nr_layers - 1; i-- > 0;) {
-		struct layer_record rec;
-
-		ret = layerdb_read(store, img->chain_ids[i], &rec, err);
+	recs = xcalloc(n, sizeof(*recs));
+	lower = xcalloc(n, sizeof(*lower));
+	for (size_t i = 0; i < n; i++) {
+		ret = layerdb_read(store, img->chain_ids[i], &recs[i], err);
 		if (ret < 0)
 			return ret;
-		strbuf_addf(&lower, "%s%s/overlay2/%s/diff", lower.len ? ":" : "", store->root, rec.cache_id);
 	}
-	/* A Go map: keys come out sorted, which this insertion order already is. */
-	data = json_object();
-	if (lower.len)
-		json_object_set_new(data, "LowerDir", json_string(lower.buf));
-	json_object_set_new(data, "MergedDir", json_sprintf("%s/overlay2/%s/merged", store->root, top.cache_id));
-	json_object_set_new(data, "UpperDir", json_sprintf("%s/overlay2/%s/diff", store->root, top.cache_id));
-	json_object_set_new(data, "WorkDir", json_sprintf("%s/overlay2/%s/work", store->root, top.cache_id));
-	*out = data;
+	for (size_t i = 0; i + 1 < n; i++)
+		lower[i] = recs[n - 2 - i].cache_id;
+	ret = store_driver_metadata(store, recs[n - 1].cache_id, lower, n - 1, add_driver_data, &data, err);
+	if (ret < 0) {
+		json_decref(data);
+		return ret;
+	}
+	*out = data ? data : json_null();
 	return 0;
 }
 

@@ -456,14 +456,15 @@ static int ingest_failure(struct dl_shared *sh, struct dl_job *j, struct ingest_
 
 /*
  * Prepare every new layer in chain order, ingest them in parallel (each from
- * its growing download), commit in chain order.  vfs copies a parent's files
- * when its child is prepared, so there every layer is a batch of its own.
+ * its growing download), commit in chain order.  When the driver cannot
+ * apply in parallel (vfs copies a parent's files when its child is
+ * prepared), every layer is a batch of its own.
  */
 static int register_layers(struct pull_ctx *p, struct dl_shared *sh, const struct pulled_config *cfg,
 			   const bool *needed, const size_t *job_of, char (*chains)[STRATA_DIGEST_LEN + 1],
 			   size_t *top_new, bool *bad_data, struct strata_error **err)
 {
-	size_t n = cfg->n, batch = strcmp(p->store->driver_name, "vfs") ? n : 1;
+	size_t n = cfg->n, batch = store_parallel_apply(p->store) ? n : 1;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	struct ingest_slot *slots = xcalloc(n + 1, sizeof(*slots));
 	int ret = 0;

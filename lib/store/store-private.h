@@ -3,14 +3,17 @@
 #define STRATA_STORE_PRIVATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "strata/store.h"
 
 struct graph_driver;
+struct graph_driver_ops;
 
 struct strata_store {
 	char *root;        /* absolute, cleaned data root */
-	char *driver_name; /* "overlay2" or "vfs" */
+	const struct graph_driver_ops *driver_ops;
+	const char *driver_name; /* driver_ops->name, for messages and inspect */
 	int root_fd;       /* -1 when the root does not exist (empty, read-only) */
 	int image_fd;      /* image/<driver>/, -1 when absent */
 	int lock_fd;       /* held exclusively by writers, -1 otherwise */
@@ -23,5 +26,24 @@ struct strata_store {
  * read-only store must already have the driver folder. */
 int store_driver(struct strata_store *store, struct graph_driver **out,
 		 struct strata_error **err);
+
+/*
+ * Whether the store's driver lets the layers of one chain be created first
+ * and then applied at the same time (overlay2); otherwise each layer must be
+ * complete before its child is created (vfs copies the parent).
+ */
+bool store_parallel_apply(const struct strata_store *store);
+
+/* One key of GraphDriver.Data, in sorted key order. */
+typedef void (*store_metadata_fn)(void *cookie, const char *key, const char *value);
+
+/*
+ * The driver's GraphDriver.Data for the layer folder cache_id on the parent
+ * folders lower_cache_ids (nearest first); fn is never called when the
+ * driver reports none (the API's null).  The driver is not opened.
+ */
+int store_driver_metadata(const struct strata_store *store, const char *cache_id,
+			  const char *const *lower_cache_ids, size_t nr_lower, store_metadata_fn fn,
+			  void *cookie, struct strata_error **err);
 
 #endif

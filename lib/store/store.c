@@ -72,12 +72,15 @@ static int guard_against_dockerd(struct strata_store *store, struct strata_error
 	return 0;
 }
 
-static const char *detect_driver(int root_fd)
+/* The driver whose image/<driver> folder the data root has, NULL when none. */
+static const struct graph_driver_ops *detect_driver(int root_fd)
 {
-	if (root_fd >= 0 && fs_exists_at(root_fd, "image/overlay2"))
-		return "overlay2";
-	if (root_fd >= 0 && fs_exists_at(root_fd, "image/vfs"))
-		return "vfs";
+	for (const struct graph_driver_ops *const *ops = graph_drivers; root_fd >= 0 && *ops; ops++) {
+		_cleanup_free_ char *image_dir = xasprintf("image/%s", (*ops)->name);
+
+		if (fs_exists_at(root_fd, image_dir))
+			return *ops;
+	}
 	return NULL;
 }
 
@@ -120,13 +123,13 @@ static int create_layout(struct strata_store *store, struct strata_error **err)
 int strata_store_open(const char *data_root, const char *driver, unsigned flags,
 		      struct strata_store **out, struct strata_error **err)
 {
+	const struct graph_driver_ops *asked = NULL, *detected;
 	struct strata_store *store;
-	const char *detected;
 	int ret;
 
-	if (driver && strcmp(driver, "overlay2") && strcmp(driver, "vfs"))
+	if (driver && !(asked = graph_driver_ops_by_name(driver)))
 		return strata_error_set(err, STRATA_ERR_INVALID, 0,
-					"unsupported storage driver '%s' (use overlay2 or vfs)", driver);
+					"unsupported storage driver '%s' (use " GRAPH_DRIVER_NAMES ")", driver);
 	store = xcalloc(1, sizeof(*store));
 	store->root_fd = store->image_fd = store->lock_fd = store->dockerd_guard_fd = -1;
 	store->writable = flags & STRATA_STORE_WRITE;
@@ -145,18 +148,19 @@ int strata_store_open(const char *data_root, const char *driver, unsigned flags,
 		goto fail;
 	}
 	detected = detect_driver(store->root_fd);
-	if (driver && detected && strcmp(driver, detected)) {
+	if (asked && detected && asked != detected) {
 		ret = strata_error_set(err, STRATA_ERR_INVALID, 0,
 				       "data root '%s' uses the %s storage driver, not %s",
-				       store->root, detected, driver);
+				       store->root, detected->name, driver);
 		goto fail;
 	}
-	if (driver)
-		store->driver_name = xstrdup(driver);
+	if (asked)
+		store->driver_ops = asked;
 	else if (detected)
-		store->driver_name = xstrdup(detected);
-	else
-		store->driver_name = xstrdup(store->writable ? graph_driver_detect(store->root_fd) : "overlay2");
+		store->driver_ops = detected;
+	else /* a new root gets what works there; a missing one reads as empty, of dockerd's first choice */
+		store->driver_ops = store->writable ? graph_driver_probe(store->root_fd) : graph_drivers[0];
+	store->driver_name = store->driver_ops->name;
 
 	if (store->writable) {
 		ret = guard_against_dockerd(store, err);
@@ -201,7 +205,6 @@ void strata_store_free(struct strata_store *store)
 	if (store->root_fd >= 0)
 		close(store->root_fd);
 	free(store->root);
-	free(store->driver_name);
 	free(store);
 }
 
@@ -214,13 +217,26 @@ int store_driver(struct strata_store *store, struct graph_driver **out, struct s
 
 	if (!store->driver) {
 		/* Opening creates missing driver folders: a reader must not write. */
-		if (!store->writable && (store->root_fd < 0 || !fs_exists_at(store->root_fd, store->driver_name)))
+		if (!store->writable && (store->root_fd < 0 || !fs_exists_at(store->root_fd, store->driver_ops->home)))
 			return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "'%s/%s' is missing", store->root,
-						store->driver_name);
+						store->driver_ops->home);
 		ret = graph_driver_open(store->root_fd, store->driver_name, &store->driver, err);
 		if (ret < 0)
 			return ret;
 	}
 	*out = store->driver;
 	return 0;
+}
+
+bool store_parallel_apply(const struct strata_store *store)
+{
+	return store->driver_ops->caps & GRAPH_DRIVER_CAP_PARALLEL_APPLY;
+}
+
+int store_driver_metadata(const struct strata_store *store, const char *cache_id,
+			  const char *const *lower_cache_ids, size_t nr_lower, store_metadata_fn fn,
+			  void *cookie, struct strata_error **err)
+{
+	return graph_driver_metadata(store->driver_ops, store->root, cache_id, lower_cache_ids, nr_lower, fn,
+				     cookie, err);
 }

@@ -14,6 +14,7 @@
 #include "tap.h"
 #include "util/alloc.h"
 #include "util/fs.h"
+#include "util/strbuf.h"
 
 #define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -341,22 +342,64 @@ static void test_vfs(int root)
 	graph_driver_close(d);
 }
 
-static void test_detect(void)
+static void test_probe(void)
 {
-	char path[256];
+	const struct graph_driver_ops *ops;
+	char path[256], probe[64];
 	int r;
-	const char *name;
 
-	snprintf(path, sizeof(path), "%s/detect", base);
+	snprintf(path, sizeof(path), "%s/probe", base);
 	mkdir(path, 0700);
 	r = open(path, O_RDONLY | O_DIRECTORY);
-	name = graph_driver_detect(r);
-	ok(!strcmp(name, "overlay2") || !strcmp(name, "vfs"), "detect on an empty root: %s", name);
-	ok(!fs_exists_at(r, ".strata-overlay-probe-1") && fs_exists_at(r, ".") , "probe cleaned up");
-	mkdir(strcat(path, "/image"), 0700);
-	mkdirat(r, "image/vfs", 0700);
-	ok(!strcmp(graph_driver_detect(r), "vfs"), "detect: root already using vfs");
+	ops = graph_driver_probe(r);
+	ok(ops == graph_driver_ops_by_name("overlay2") || ops == graph_driver_ops_by_name("vfs"),
+	   "probe on an empty root: %s", ops ? ops->name : "(none)");
+	snprintf(probe, sizeof(probe), ".strata-overlay-probe-%ld", (long)getpid());
+	ok(!fs_exists_at(r, probe) && fs_exists_at(r, "."), "probe cleaned up");
 	close(r);
+}
+
+static void add_kv(void *cookie, const char *key, const char *value)
+{
+	strbuf_addf(cookie, "%s=%s\n", key, value);
+}
+
+static void test_ops(void)
+{
+	const struct graph_driver_ops *ov = graph_driver_ops_by_name("overlay2");
+	const struct graph_driver_ops *vfs = graph_driver_ops_by_name("vfs");
+	const char *lowers[] = { ID_B, ID_C };
+	const char *bad[] = { ID_B, ".." };
+	struct strata_error *err = NULL;
+	struct strbuf sb = STRBUF_INIT;
+
+	ok(ov && !strcmp(ov->name, "overlay2") && vfs && !strcmp(vfs->name, "vfs"), "ops by name");
+	ok(!graph_driver_ops_by_name("aufs") && !graph_driver_ops_by_name(""), "an unknown name has no ops");
+	ok(graph_drivers[0] == ov && graph_drivers[1] == vfs && !graph_drivers[2],
+	   "graph_drivers: overlay2 (dockerd's first choice), vfs");
+	ok(ov->caps & GRAPH_DRIVER_CAP_PARALLEL_APPLY, "overlay2 applies a chain's layers in parallel");
+	ok(!(vfs->caps & GRAPH_DRIVER_CAP_PARALLEL_APPLY), "vfs does not (create copies the parent)");
+
+	ok(graph_driver_metadata(ov, "/r", ID_A, lowers, 2, add_kv, &sb, &err) == 0, "overlay2 metadata");
+	is_str(sb.buf,
+	       "LowerDir=/r/overlay2/" ID_B "/diff:/r/overlay2/" ID_C "/diff\n"
+	       "MergedDir=/r/overlay2/" ID_A "/merged\n"
+	       "UpperDir=/r/overlay2/" ID_A "/diff\n"
+	       "WorkDir=/r/overlay2/" ID_A "/work\n",
+	       "overlay2 metadata: dockerd's keys, sorted, lowers nearest first");
+	strbuf_reset(&sb);
+	ok(graph_driver_metadata(ov, "/r", ID_A, NULL, 0, add_kv, &sb, &err) == 0 && !strstr(sb.buf, "LowerDir") &&
+	   strstr(sb.buf, "MergedDir=/r/overlay2/" ID_A "/merged\n"), "overlay2 metadata of a base layer: no LowerDir");
+	strbuf_reset(&sb);
+	ok(graph_driver_metadata(vfs, "/r", ID_A, lowers, 2, add_kv, &sb, &err) == 0 && sb.len == 0,
+	   "vfs has no metadata (the API's null)");
+	ok(graph_driver_metadata(ov, "/r", "../x", NULL, 0, add_kv, &sb, &err) == -STRATA_ERR_INVALID && sb.len == 0,
+	   "metadata refuses an id that is not one folder name");
+	strata_error_freep(&err);
+	ok(graph_driver_metadata(ov, "/r", ID_A, bad, 2, add_kv, &sb, &err) == -STRATA_ERR_INVALID && sb.len == 0,
+	   "and such a parent id");
+	strata_error_freep(&err);
+	strbuf_release(&sb);
 }
 
 int main(void)
@@ -369,7 +412,8 @@ int main(void)
 	test_ids();
 	test_overlay2(root);
 	test_vfs(root);
-	test_detect();
+	test_probe();
+	test_ops();
 	close(root);
 	fs_remove_tree_at(AT_FDCWD, base, NULL);
 	return tap_done();
