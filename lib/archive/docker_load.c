@@ -35,6 +35,7 @@
 #include "json/gojson.h"
 #include "layer/layerdb.h"
 #include "layer/layerstore.h"
+#include "store/layout.h"
 #include "store/store-private.h"
 #include "strata/archive.h"
 #include "strata/image.h"
@@ -695,14 +696,15 @@ static bool predict(struct loader *l, const char *name, struct prediction *p)
 
 static int stage_open(struct loader *l, struct strata_error **err)
 {
+	struct strbuf name = STRBUF_INIT;
 	int ret;
 
 	if (l->stage_fd >= 0)
 		return 0;
-	if ((ret = fs_mkdir_at(l->store->image_fd, "layerdb", 0700, err)) < 0 ||
-	    (ret = fs_mkdir_at(l->store->image_fd, "layerdb/tmp", 0755, err)) < 0)
+	if ((ret = layout_mkdir(l->store->image_fd, LAYOUT_LAYERDB_TMP, err)) < 0)
 		return ret;
-	l->stage_name = xasprintf("layerdb/tmp/load-%ld", (long)getpid());
+	layout_tmp_load(&name, getpid());
+	l->stage_name = strbuf_detach(&name, NULL);
 	ret = fs_remove_tree_at(l->store->image_fd, l->stage_name, err);
 	if (ret >= 0)
 		ret = fs_mkdir_at(l->store->image_fd, l->stage_name, 0700, err);

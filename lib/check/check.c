@@ -19,12 +19,14 @@
 #include "json/gojson.h"
 #include "layer/layerdb.h"
 #include "layer/layerstore.h"
+#include "store/layout.h"
 #include "store/store-private.h"
 #include "strata/check.h"
 #include "tarsplit/tarsplit.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/strbuf.h"
 
 struct checker {
 	struct strata_store *store;
@@ -93,14 +95,14 @@ static DIR *open_listing(struct checker *c, const char *path)
 
 static bool layer_exists(struct checker *c, const char *chain_id)
 {
-	_cleanup_free_ char *dir = xasprintf("layerdb/sha256/%s", chain_id + 7);
+	_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;
 
-	return fs_exists_at(c->store->image_fd, dir);
+	return layout_layer_dir(&dir, chain_id + 7, NULL) == 0 && fs_exists_at(c->store->image_fd, dir.buf);
 }
 
 static void check_images(struct checker *c)
 {
-	_cleanup_closedir_ DIR *d = open_listing(c, "imagedb/content/sha256");
+	_cleanup_closedir_ DIR *d = open_listing(c, LAYOUT_IMAGEDB_CONTENT);
 	struct dirent *de;
 
 	while (d && (de = readdir(d))) {
@@ -115,7 +117,7 @@ static void check_images(struct checker *c)
 			continue;
 		snprintf(object, sizeof(object), "image sha256:%.64s", de->d_name);
 		if (!digest_hex_valid(de->d_name)) {
-			problem(c, object, false, "unexpected file in imagedb/content/sha256");
+			problem(c, object, false, "unexpected file in " LAYOUT_IMAGEDB_CONTENT);
 			continue;
 		}
 		c->res.images++;
@@ -145,7 +147,7 @@ static void check_images(struct checker *c)
 
 static void check_metadata(struct checker *c)
 {
-	_cleanup_closedir_ DIR *d = open_listing(c, "imagedb/metadata/sha256");
+	_cleanup_closedir_ DIR *d = open_listing(c, LAYOUT_IMAGEDB_METADATA);
 	struct dirent *de;
 
 	while (d && (de = readdir(d))) {
@@ -158,8 +160,10 @@ static void check_metadata(struct checker *c)
 		snprintf(object, sizeof(object), "image metadata %.64s", de->d_name);
 		snprintf(id, sizeof(id), "sha256:%.64s", de->d_name);
 		if (!digest_hex_valid(de->d_name) || !contains(c->images, c->nr_images, id)) {
-			_cleanup_free_ char *path = xasprintf("imagedb/metadata/sha256/%s", de->d_name);
-			bool fixed = c->opts->repair && fs_remove_tree_at(c->store->image_fd, path, NULL) == 0;
+			_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+			bool fixed = c->opts->repair &&
+				     layout_entry(&path, LAYOUT_IMAGEDB_METADATA, de->d_name, NULL, NULL) == 0 &&
+				     fs_remove_tree_at(c->store->image_fd, path.buf, NULL) == 0;
 
 			problem(c, object, fixed, "metadata of an image that does not exist");
 			continue;
@@ -183,7 +187,8 @@ static int tarsplit_readable(int fd, struct strata_error **err)
 
 	ret = decomp_reader_detect(d, &kind, err);
 	if (ret >= 0 && kind != COMPRESS_GZIP)
-		ret = strata_error_set(err, STRATA_ERR_CORRUPT, 0, "tar-split.json.gz is not gzip (dockerd: gzip: invalid header)");
+		ret = strata_error_set(err, STRATA_ERR_CORRUPT, 0,
+				       LAYOUT_LAYER_TAR_SPLIT " is not gzip (dockerd: gzip: invalid header)");
 	if (ret >= 0)
 		ret = decomp_reader_finish(d, &sums, err);
 	decomp_reader_free(d);
@@ -214,33 +219,34 @@ static void report_driver_problem(void *cookie, const char *id, const char *what
 
 static bool remove_orphan_layer(struct checker *c, const char *dirname, const char *cache_id)
 {
-	_cleanup_free_ char *path = xasprintf("layerdb/sha256/%s", dirname);
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
 
-	if (!c->opts->repair)
+	if (!c->opts->repair || layout_entry(&path, LAYOUT_LAYERDB_LAYERS, dirname, NULL, NULL) < 0)
 		return false;
 	if (cache_id && *cache_id && !contains(c->cache_ids, c->nr_cache, cache_id) &&
 	    graph_driver_remove(c->driver, cache_id, NULL) < 0)
 		return false;
-	return fs_remove_tree_at(c->store->image_fd, path, NULL) == 0;
+	return fs_remove_tree_at(c->store->image_fd, path.buf, NULL) == 0;
 }
 
 /* Chains used by images, plus the parents of used chains and of container mounts. */
 static void collect_mount_chains(struct checker *c)
 {
-	_cleanup_closedir_ DIR *d = open_listing(c, "layerdb/mounts");
+	_cleanup_closedir_ DIR *d = open_listing(c, LAYOUT_LAYERDB_MOUNTS);
 	struct dirent *de;
 
 	while (d && (de = readdir(d))) {
-		static const char *const files[] = { "mount-id", "init-id", "parent" };
+		static const char *const files[] = { LAYOUT_MOUNT_MOUNT_ID, LAYOUT_MOUNT_INIT_ID, LAYOUT_MOUNT_PARENT };
 
 		if (de->d_name[0] == '.')
 			continue;
 		for (size_t i = 0; i < 3; i++) {
-			_cleanup_free_ char *path = xasprintf("layerdb/mounts/%s/%s", de->d_name, files[i]);
+			_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
 			_cleanup_free_ char *v = NULL;
 			struct strata_error *err = NULL;
 
-			if (fs_read_file_at(c->store->image_fd, path, 4096, &v, NULL, &err) < 0) {
+			if (layout_entry(&path, LAYOUT_LAYERDB_MOUNTS, de->d_name, files[i], &err) < 0 ||
+			    fs_read_file_at(c->store->image_fd, path.buf, 4096, &v, NULL, &err) < 0) {
 				strata_error_free(err);
 				continue;
 			}
@@ -254,7 +260,7 @@ static void collect_mount_chains(struct checker *c)
 
 static void check_layers(struct checker *c)
 {
-	_cleanup_closedir_ DIR *d = open_listing(c, "layerdb/sha256");
+	_cleanup_closedir_ DIR *d = open_listing(c, LAYOUT_LAYERDB_LAYERS);
 	struct dirent *de;
 
 	/* A used chain keeps its parents: walk every used chain down. */
@@ -274,7 +280,7 @@ static void check_layers(struct checker *c)
 		struct layer_record rec;
 		struct strata_error *err = NULL;
 		_cleanup_close_ int ts_fd = -1;
-		_cleanup_free_ char *ts = NULL;
+		_cleanup_strbuf_ struct strbuf ts = STRBUF_INIT;
 		char object[96], chain[STRATA_DIGEST_LEN + 1], expect[STRATA_DIGEST_LEN + 1];
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -282,10 +288,11 @@ static void check_layers(struct checker *c)
 		snprintf(object, sizeof(object), "layer sha256:%.64s", de->d_name);
 		if (!digest_hex_valid(de->d_name)) {
 			_cleanup_free_ char *cache = NULL;
-			_cleanup_free_ char *path = xasprintf("layerdb/sha256/%s/cache-id", de->d_name);
+			_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
 			struct strata_error *e2 = NULL;
 
-			if (fs_read_file_at(c->store->image_fd, path, 4096, &cache, NULL, &e2) < 0 ||
+			if (layout_entry(&path, LAYOUT_LAYERDB_LAYERS, de->d_name, LAYOUT_LAYER_CACHE_ID, &e2) < 0 ||
+			    fs_read_file_at(c->store->image_fd, path.buf, 4096, &cache, NULL, &e2) < 0 ||
 			    !graph_driver_id_valid(cache)) {
 				free(cache);
 				cache = NULL;
@@ -344,14 +351,15 @@ static void check_layers(struct checker *c)
 				err = NULL;
 			}
 		}
-		ts = xasprintf("layerdb/sha256/%s/tar-split.json.gz", de->d_name);
-		ts_fd = openat(c->store->image_fd, ts, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (layout_layer_file(&ts, de->d_name, LAYOUT_LAYER_TAR_SPLIT, NULL) == 0)
+			ts_fd = openat(c->store->image_fd, ts.buf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (ts_fd < 0) {
-			problem(c, object, false, "tar-split.json.gz is missing: save and push cannot rebuild this layer");
+			problem(c, object, false,
+				LAYOUT_LAYER_TAR_SPLIT " is missing: save and push cannot rebuild this layer");
 			continue;
 		}
 		if (tarsplit_readable(ts_fd, &err) < 0) {
-			problem(c, object, false, "tar-split.json.gz is damaged: %s", err->msg);
+			problem(c, object, false, LAYOUT_LAYER_TAR_SPLIT " is damaged: %s", err->msg);
 			strata_error_free(err);
 			continue;
 		}
@@ -362,22 +370,19 @@ static void check_layers(struct checker *c)
 
 static void check_tmp(struct checker *c)
 {
-	_cleanup_closedir_ DIR *d = open_listing(c, "layerdb/tmp");
+	_cleanup_closedir_ DIR *d = open_listing(c, LAYOUT_LAYERDB_TMP);
 	struct dirent *de;
 
 	while (d && (de = readdir(d))) {
-		_cleanup_free_ char *path = NULL;
-		_cleanup_free_ char *object = NULL;
+		_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
 		bool fixed = false;
 
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		path = xasprintf("layerdb/tmp/%s", de->d_name);
-		object = xasprintf("layerdb/tmp/%s", de->d_name);
+		if (layout_entry(&path, LAYOUT_LAYERDB_TMP, de->d_name, NULL, NULL) < 0)
+			continue; /* "." and ".." */
 		/* Writers hold the store lock, which repair holds too: this is dead. */
 		if (c->opts->repair)
-			fixed = fs_remove_tree_at(c->store->image_fd, path, NULL) == 0;
-		problem(c, object, fixed, "leftover of an interrupted layer registration");
+			fixed = fs_remove_tree_at(c->store->image_fd, path.buf, NULL) == 0;
+		problem(c, path.buf, fixed, "leftover of an interrupted layer registration");
 	}
 }
 
@@ -413,7 +418,7 @@ static void check_references(struct checker *c)
 	bool dirty = false;
 
 	if (refstore_load(c->store, &rs, &err) < 0) {
-		problem(c, "repositories.json", false, "%s", err->msg);
+		problem(c, LAYOUT_REPOSITORIES, false, "%s", err->msg);
 		strata_error_free(err);
 		return;
 	}
@@ -425,12 +430,12 @@ static void check_references(struct checker *c)
 			continue;
 		}
 		if (!c->opts->repair) {
-			problem(c, "repositories.json", false, "%s points at missing image %s", rs.entries[i].ref,
+			problem(c, LAYOUT_REPOSITORIES, false, "%s points at missing image %s", rs.entries[i].ref,
 				rs.entries[i].id);
 			i++;
 			continue;
 		}
-		problem(c, "repositories.json", true, "%s points at missing image %s", rs.entries[i].ref,
+		problem(c, LAYOUT_REPOSITORIES, true, "%s points at missing image %s", rs.entries[i].ref,
 			rs.entries[i].id);
 		strata_ref_parse(rs.entries[i].ref, &ref, NULL);
 		refstore_remove(&rs, &ref);
@@ -438,7 +443,7 @@ static void check_references(struct checker *c)
 		dirty = true;
 	}
 	if (dirty && refstore_save(c->store, &rs, &err) < 0) {
-		problem(c, "repositories.json", false, "%s", err->msg);
+		problem(c, LAYOUT_REPOSITORIES, false, "%s", err->msg);
 		strata_error_free(err);
 	}
 	refstore_release(&rs);
@@ -446,28 +451,28 @@ static void check_references(struct checker *c)
 
 static void check_distribution(struct checker *c)
 {
-	static const char *const dirs[] = { "distribution/diffid-by-digest/sha256",
-					    "distribution/v2metadata-by-diffid/sha256" };
+	static const char *const dirs[] = { LAYOUT_DIFFID_BY_DIGEST, LAYOUT_V2METADATA_BY_DIFFID };
 
 	for (size_t k = 0; k < 2; k++) {
 		_cleanup_closedir_ DIR *d = open_listing(c, dirs[k]);
 		struct dirent *de;
 
 		while (d && (de = readdir(d))) {
-			_cleanup_free_ char *path = NULL, *buf = NULL, *object = NULL;
+			_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+			_cleanup_free_ char *buf = NULL;
 			_cleanup_json_ json_t *j = NULL;
 			struct strata_error *err = NULL;
+			const char *object;
 			size_t len;
 
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			object = xasprintf("%s/%s", dirs[k], de->d_name);
-			path = xasprintf("%s/%s", dirs[k], de->d_name);
+			if (layout_entry(&path, dirs[k], de->d_name, NULL, NULL) < 0)
+				continue; /* "." and ".." */
+			object = path.buf;
 			if (!digest_hex_valid(de->d_name)) {
 				problem(c, object, false, "unexpected file name");
 				continue;
 			}
-			if (fs_read_file_at(c->store->image_fd, path, 1u << 20, &buf, &len, &err) < 0) {
+			if (fs_read_file_at(c->store->image_fd, path.buf, 1u << 20, &buf, &len, &err) < 0) {
 				problem(c, object, false, "%s", err->msg);
 				strata_error_free(err);
 				continue;

@@ -8,17 +8,19 @@
 #include "digest/digest.h"
 #include "image/containers.h"
 #include "json/gojson.h"
+#include "store/layout.h"
 #include "store/store-private.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/strbuf.h"
 
 #define CONTAINER_CONFIG_MAX (16u << 20)
 
 static int load_one(struct strata_store *store, int dfd, const char *id, struct container_list *out,
 		    struct strata_error **err)
 {
-	_cleanup_free_ char *path = xasprintf("%s/config.v2.json", id);
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_json_ json_t *cfg = NULL;
 	struct container_info *c;
@@ -26,7 +28,9 @@ static int load_one(struct strata_store *store, int dfd, const char *id, struct 
 	size_t len;
 	int ret;
 
-	ret = fs_read_file_at(dfd, path, CONTAINER_CONFIG_MAX, &buf, &len, err);
+	ret = layout_container_config(&path, id, err);
+	if (ret >= 0)
+		ret = fs_read_file_at(dfd, path.buf, CONTAINER_CONFIG_MAX, &buf, &len, err);
 	if (ret == -STRATA_ERR_NOT_FOUND) {
 		strata_error_freep(err);
 		return 0;
@@ -53,7 +57,7 @@ int containers_load(struct strata_store *store, struct container_list *out, stru
 	memset(out, 0, sizeof(*out));
 	if (store->root_fd < 0)
 		return 0;
-	ret = fs_opendir_at(store->root_fd, "containers", &d, err);
+	ret = fs_opendir_at(store->root_fd, LAYOUT_CONTAINERS, &d, err);
 	if (ret == -STRATA_ERR_NOT_FOUND) {
 		strata_error_freep(err);
 		return 0;

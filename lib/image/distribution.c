@@ -8,15 +8,13 @@
 
 #include "image/distribution.h"
 #include "json/gojson.h"
+#include "store/layout.h"
 #include "store/store-private.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
 
-#define DIST_DIR "distribution"
-#define DIFFID_DIR DIST_DIR "/diffid-by-digest/sha256"
-#define V2META_DIR DIST_DIR "/v2metadata-by-diffid/sha256"
 #define V2META_MAX (4u << 20)
 #define V2META_MAX_ENTRIES 10000
 
@@ -27,24 +25,11 @@ static int need_image_dir(struct strata_store *store, struct strata_error **err)
 	return 0;
 }
 
-static int make_dirs(struct strata_store *store, const char *kind, struct strata_error **err)
-{
-	_cleanup_free_ char *mid = xasprintf(DIST_DIR "/%s", kind);
-	_cleanup_free_ char *leaf = xasprintf(DIST_DIR "/%s/sha256", kind);
-	int ret;
-
-	/* dockerd makes distribution/ 0700 at start, the rest 0755 on first use */
-	if ((ret = fs_mkdir_at(store->image_fd, DIST_DIR, 0700, err)) < 0 ||
-	    (ret = fs_mkdir_at(store->image_fd, mid, 0755, err)) < 0 ||
-	    (ret = fs_mkdir_at(store->image_fd, leaf, 0755, err)) < 0)
-		return ret;
-	return 0;
-}
-
 int distribution_diffid_get(struct strata_store *store, const char *blob_digest,
 			    char diff_id[STRATA_DIGEST_LEN + 1], struct strata_error **err)
 {
-	_cleanup_free_ char *path = NULL, *buf = NULL;
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+	_cleanup_free_ char *buf = NULL;
 	const char *hex;
 	size_t len;
 	int ret;
@@ -54,8 +39,10 @@ int distribution_diffid_get(struct strata_store *store, const char *blob_digest,
 		return ret;
 	if (store->image_fd < 0)
 		return 0;
-	path = xasprintf(DIFFID_DIR "/%s", hex);
-	ret = fs_read_file_at(store->image_fd, path, 4096, &buf, &len, err);
+	ret = layout_diffid_by_digest(&path, hex, err);
+	if (ret < 0)
+		return ret;
+	ret = fs_read_file_at(store->image_fd, path.buf, 4096, &buf, &len, err);
 	if (ret < 0) {
 		if (err && *err && (*err)->code == STRATA_ERR_NOT_FOUND) {
 			strata_error_freep(err);
@@ -66,7 +53,7 @@ int distribution_diffid_get(struct strata_store *store, const char *blob_digest,
 	while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
 		buf[--len] = '\0';
 	if (!digest_valid(buf))
-		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "'%s' does not hold a digest", path);
+		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "'%s' does not hold a digest", path.buf);
 	memcpy(diff_id, buf, STRATA_DIGEST_LEN + 1);
 	return 0;
 }
@@ -74,17 +61,17 @@ int distribution_diffid_get(struct strata_store *store, const char *blob_digest,
 int distribution_diffid_set(struct strata_store *store, const char *blob_digest,
 			    const char *diff_id, struct strata_error **err)
 {
-	_cleanup_free_ char *path = NULL;
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
 	const char *hex, *dhex;
 	int ret;
 
 	if ((ret = digest_parse(blob_digest, &hex, "blob digest", err)) < 0 ||
 	    (ret = digest_parse(diff_id, &dhex, "diff ID", err)) < 0 ||
 	    (ret = need_image_dir(store, err)) < 0 ||
-	    (ret = make_dirs(store, "diffid-by-digest", err)) < 0)
+	    (ret = layout_mkdir(store->image_fd, LAYOUT_DIFFID_BY_DIGEST, err)) < 0 ||
+	    (ret = layout_diffid_by_digest(&path, hex, err)) < 0)
 		return ret;
-	path = xasprintf(DIFFID_DIR "/%s", hex);
-	return fs_write_file_atomic_at(store->image_fd, path, diff_id, strlen(diff_id), 0644, err);
+	return fs_write_file_atomic_at(store->image_fd, path.buf, diff_id, strlen(diff_id), 0644, err);
 }
 
 void distribution_v2metadata_free(struct v2metadata *m, size_t n)
@@ -100,7 +87,8 @@ void distribution_v2metadata_free(struct v2metadata *m, size_t n)
 int distribution_v2metadata_get(struct strata_store *store, const char *diff_id,
 				struct v2metadata **out, size_t *n, struct strata_error **err)
 {
-	_cleanup_free_ char *path = NULL, *buf = NULL;
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+	_cleanup_free_ char *buf = NULL;
 	_cleanup_json_ json_t *arr = NULL;
 	struct v2metadata *m = NULL;
 	const char *hex;
@@ -113,8 +101,10 @@ int distribution_v2metadata_get(struct strata_store *store, const char *diff_id,
 		return ret;
 	if (store->image_fd < 0)
 		return 0;
-	path = xasprintf(V2META_DIR "/%s", hex);
-	ret = fs_read_file_at(store->image_fd, path, V2META_MAX, &buf, &len, err);
+	ret = layout_v2metadata_by_diffid(&path, hex, err);
+	if (ret < 0)
+		return ret;
+	ret = fs_read_file_at(store->image_fd, path.buf, V2META_MAX, &buf, &len, err);
 	if (ret < 0) {
 		if (err && *err && (*err)->code == STRATA_ERR_NOT_FOUND) {
 			strata_error_freep(err);
@@ -122,13 +112,13 @@ int distribution_v2metadata_get(struct strata_store *store, const char *diff_id,
 		}
 		return ret;
 	}
-	ret = gojson_parse(buf, len, path, &arr, err);
+	ret = gojson_parse(buf, len, path.buf, &arr, err);
 	if (ret < 0)
 		return ret;
 	if (json_is_null(arr))
 		return 0;
 	if (!json_is_array(arr) || json_array_size(arr) > V2META_MAX_ENTRIES)
-		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "'%s' is not a metadata list", path);
+		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "'%s' is not a metadata list", path.buf);
 	m = xcalloc(json_array_size(arr) + 1, sizeof(*m));
 	for (i = 0; i < json_array_size(arr); i++) {
 		json_t *e = json_array_get(arr, i);
@@ -168,8 +158,7 @@ static void encode_list(struct strbuf *sb, const struct v2metadata *m, size_t n)
 int distribution_v2metadata_add(struct strata_store *store, const char *diff_id,
 				const struct v2metadata *entry, struct strata_error **err)
 {
-	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
-	_cleanup_free_ char *path = NULL;
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT, path = STRBUF_INIT;
 	struct v2metadata *m = NULL;
 	const char *hex;
 	size_t n = 0, i;
@@ -205,10 +194,10 @@ int distribution_v2metadata_add(struct strata_store *store, const char *diff_id,
 	}
 	encode_list(&sb, m, n);
 	distribution_v2metadata_free(m, n);
-	if ((ret = make_dirs(store, "v2metadata-by-diffid", err)) < 0)
+	if ((ret = layout_mkdir(store->image_fd, LAYOUT_V2METADATA_BY_DIFFID, err)) < 0 ||
+	    (ret = layout_v2metadata_by_diffid(&path, hex, err)) < 0)
 		return ret;
-	path = xasprintf(V2META_DIR "/%s", hex);
-	return fs_write_file_atomic_at(store->image_fd, path, sb.buf, sb.len, 0644, err);
+	return fs_write_file_atomic_at(store->image_fd, path.buf, sb.buf, sb.len, 0644, err);
 }
 
 void distribution_hmac_key(const char *auth_config_json, char key[STRATA_DIGEST_LEN + 1])

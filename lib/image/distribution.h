@@ -1,10 +1,10 @@
 /*
- * Docker's distribution metadata (image/<driver>/distribution/):
+ * Docker's distribution metadata (names and folder modes: store/layout.h):
  *
- *   diffid-by-digest/sha256/<blob hex>      "sha256:<diff id>" (no newline)
- *   v2metadata-by-diffid/sha256/<diff hex>  [{"Digest":..,"SourceRepository":..,"HMAC":..},..]
+ *   diffid-by-digest entry      "sha256:<diff id>" (no newline)
+ *   v2metadata-by-diffid entry  [{"Digest":..,"SourceRepository":..,"HMAC":..},..]
  *
- * Folders 0755, files 0644, every write atomic.  v2metadata entries keep the
+ * Files 0644, every write atomic.  v2metadata entries keep the
  * order they were first seen in and are unique on (Digest, SourceRepository);
  * adding an existing pair replaces its HMAC in place (dockerd drops and
  * re-appends; for a pull the HMAC is "" either way).

@@ -7,15 +7,14 @@
 #include <unistd.h>
 
 #include "image/imagedb.h"
+#include "store/layout.h"
 #include "store/store-private.h"
 #include "util/limits.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/gotime.h"
-
-#define CONTENT_DIR "imagedb/content/sha256"
-#define METADATA_DIR "imagedb/metadata/sha256"
+#include "util/strbuf.h"
 
 static int no_image_dir(struct strata_store *store)
 {
@@ -34,13 +33,13 @@ int imagedb_list(struct strata_store *store, char ***ids, size_t *nr, struct str
 	*nr = 0;
 	if (no_image_dir(store))
 		return 0;
-	ret = fs_opendir_at(store->image_fd, CONTENT_DIR, &d, err);
+	ret = fs_opendir_at(store->image_fd, LAYOUT_IMAGEDB_CONTENT, &d, err);
 	if (ret == -STRATA_ERR_NOT_FOUND) {
 		strata_error_freep(err);
 		return 0;
 	}
 	if (ret < 0)
-		return strata_error_wrap(err, "'%s/image/%s'", store->root, store->driver_name);
+		return strata_error_wrap(err, "'%s/%s'", store->root, store->image_dir);
 	while ((de = readdir(d))) {
 		/* Temporary files of an atomic write in progress are not images. */
 		if (!digest_hex_valid(de->d_name))
@@ -63,7 +62,7 @@ void imagedb_list_free(char **ids, size_t nr)
 int imagedb_read_config(struct strata_store *store, const char *hex, char **bytes,
 			size_t *len, struct strata_error **err)
 {
-	_cleanup_free_ char *path = NULL;
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
 	_cleanup_free_ char *buf = NULL;
 	char got[STRATA_HEX_LEN + 1];
 	size_t n;
@@ -73,15 +72,17 @@ int imagedb_read_config(struct strata_store *store, const char *hex, char **byte
 		return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid image ID '%.80s'", hex);
 	if (no_image_dir(store))
 		return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "no image sha256:%s", hex);
-	path = xasprintf(CONTENT_DIR "/%s", hex);
-	ret = fs_read_file_at(store->image_fd, path, LIMIT_CONFIG, &buf, &n, err);
+	ret = layout_image_config(&path, hex, err);
+	if (ret < 0)
+		return ret;
+	ret = fs_read_file_at(store->image_fd, path.buf, LIMIT_CONFIG, &buf, &n, err);
 	if (ret < 0)
 		return strata_error_wrap(err, "image config sha256:%s", hex);
 	sha256_hex(buf, n, got);
 	if (strcmp(got, hex))
 		return strata_error_set(err, STRATA_ERR_CORRUPT, 0,
-					"image config '%s/image/%s/%s' is corrupted: its sha256 is %s",
-					store->root, store->driver_name, path, got);
+					"image config '%s/%s/%s' is corrupted: its sha256 is %s",
+					store->root, store->image_dir, path.buf, got);
 	*bytes = steal_pointer(&buf);
 	*len = n;
 	return 0;
@@ -90,33 +91,38 @@ int imagedb_read_config(struct strata_store *store, const char *hex, char **byte
 int imagedb_write_config(struct strata_store *store, const char *bytes, size_t len,
 			 char hex[STRATA_HEX_LEN + 1], struct strata_error **err)
 {
-	_cleanup_free_ char *path = NULL;
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+	int ret;
 
 	sha256_hex(bytes, len, hex);
-	path = xasprintf(CONTENT_DIR "/%s", hex);
-	if (fs_exists_at(store->image_fd, path))
+	ret = layout_image_config(&path, hex, err);
+	if (ret < 0)
+		return ret;
+	if (fs_exists_at(store->image_fd, path.buf))
 		return 0;
-	return fs_write_file_atomic_at(store->image_fd, path, bytes, len, 0600, err);
+	return fs_write_file_atomic_at(store->image_fd, path.buf, bytes, len, 0600, err);
 }
 
 static int metadata_dir(struct strata_store *store, const char *hex, bool create,
 			struct strata_error **err)
 {
-	_cleanup_free_ char *path = xasprintf(METADATA_DIR "/%s", hex);
-	int ret;
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+	int ret = layout_image_metadata(&path, hex, NULL, err);
 
+	if (ret < 0)
+		return ret;
 	if (create) {
-		ret = fs_mkdir_at(store->image_fd, path, 0700, err);
+		ret = fs_mkdir_at(store->image_fd, path.buf, 0700, err);
 		if (ret < 0)
 			return ret;
 	}
-	return fs_open_dir_at(store->image_fd, path, err);
+	return fs_open_dir_at(store->image_fd, path.buf, err);
 }
 
 static int read_metadata(struct strata_store *store, const char *hex, const char *key,
 			 char **value, struct strata_error **err)
 {
-	_cleanup_free_ char *path = NULL;
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
 	int ret;
 
 	*value = NULL;
@@ -124,8 +130,10 @@ static int read_metadata(struct strata_store *store, const char *hex, const char
 		return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid image ID '%.80s'", hex);
 	if (no_image_dir(store))
 		return 0;
-	path = xasprintf(METADATA_DIR "/%s/%s", hex, key);
-	ret = fs_read_file_at(store->image_fd, path, 4096, value, NULL, err);
+	ret = layout_image_metadata(&path, hex, key, err);
+	if (ret < 0)
+		return ret;
+	ret = fs_read_file_at(store->image_fd, path.buf, 4096, value, NULL, err);
 	if (ret == -STRATA_ERR_NOT_FOUND) {
 		strata_error_freep(err);
 		return 0;
@@ -146,7 +154,7 @@ static int write_metadata(struct strata_store *store, const char *hex, const cha
 int imagedb_get_parent(struct strata_store *store, const char *hex, char **parent,
 		       struct strata_error **err)
 {
-	int ret = read_metadata(store, hex, "parent", parent, err);
+	int ret = read_metadata(store, hex, LAYOUT_IMAGE_PARENT, parent, err);
 
 	if (ret < 0 || !*parent)
 		return ret;
@@ -162,13 +170,13 @@ int imagedb_get_parent(struct strata_store *store, const char *hex, char **paren
 int imagedb_set_parent(struct strata_store *store, const char *hex, const char *parent,
 		       struct strata_error **err)
 {
-	return write_metadata(store, hex, "parent", parent, err);
+	return write_metadata(store, hex, LAYOUT_IMAGE_PARENT, parent, err);
 }
 
 int imagedb_get_last_updated(struct strata_store *store, const char *hex, char **value,
 			     struct strata_error **err)
 {
-	return read_metadata(store, hex, "lastUpdated", value, err);
+	return read_metadata(store, hex, LAYOUT_IMAGE_LAST_UPDATED, value, err);
 }
 
 int imagedb_touch_last_updated(struct strata_store *store, const char *hex,
@@ -177,23 +185,23 @@ int imagedb_touch_last_updated(struct strata_store *store, const char *hex,
 	_cleanup_strbuf_ struct strbuf now = STRBUF_INIT;
 
 	gotime_format_now(&now);
-	return write_metadata(store, hex, "lastUpdated", now.buf, err);
+	return write_metadata(store, hex, LAYOUT_IMAGE_LAST_UPDATED, now.buf, err);
 }
 
 int imagedb_delete(struct strata_store *store, const char *hex, struct strata_error **err)
 {
-	_cleanup_free_ char *content = NULL;
-	_cleanup_free_ char *meta = NULL;
+	_cleanup_strbuf_ struct strbuf content = STRBUF_INIT, meta = STRBUF_INIT;
 	int ret;
 
 	if (!digest_hex_valid(hex))
 		return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid image ID '%.80s'", hex);
-	meta = xasprintf(METADATA_DIR "/%s", hex);
-	ret = fs_remove_tree_at(store->image_fd, meta, err);
+	if ((ret = layout_image_metadata(&meta, hex, NULL, err)) < 0 ||
+	    (ret = layout_image_config(&content, hex, err)) < 0)
+		return ret;
+	ret = fs_remove_tree_at(store->image_fd, meta.buf, err);
 	if (ret < 0)
 		return ret;
-	content = xasprintf(CONTENT_DIR "/%s", hex);
-	if (unlinkat(store->image_fd, content, 0) < 0 && errno != ENOENT)
+	if (unlinkat(store->image_fd, content.buf, 0) < 0 && errno != ENOENT)
 		return strata_error_set(err, STRATA_ERR_IO, errno, "remove image config sha256:%s", hex);
-	return fs_fsync_dir_at(store->image_fd, CONTENT_DIR, err);
+	return fs_fsync_dir_at(store->image_fd, LAYOUT_IMAGEDB_CONTENT, err);
 }

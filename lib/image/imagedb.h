@@ -1,6 +1,6 @@
 /*
- * imagedb: image configs stored byte for byte under content/sha256/<id>,
- * plus per-image metadata (parent, lastUpdated) under metadata/sha256/<id>/.
+ * imagedb: image configs stored byte for byte, plus per-image metadata
+ * (parent, lastUpdated); where they live is store/layout.h's.
  */
 #ifndef STRATA_IMAGE_IMAGEDB_H
 #define STRATA_IMAGE_IMAGEDB_H

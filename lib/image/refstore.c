@@ -5,19 +5,19 @@
 #include "digest/digest.h"
 #include "image/refstore.h"
 #include "json/gojson.h"
+#include "store/layout.h"
 #include "store/store-private.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
-#define REPOSITORIES "repositories.json"
 #define REPOSITORIES_MAX (64u << 20)
 
 static int damaged(struct strata_store *store, const char *why, struct strata_error **err)
 {
 	return strata_error_set(err, STRATA_ERR_CORRUPT, 0,
-				"'%s/image/%s/" REPOSITORIES "' is damaged: %s (dockerd would lose these tags; "
-				"fix or restore the file)", store->root, store->driver_name, why);
+				"'%s/%s/" LAYOUT_REPOSITORIES "' is damaged: %s (dockerd would lose these tags; "
+				"fix or restore the file)", store->root, store->image_dir, why);
 }
 
 static void append(struct refstore *rs, const char *repo, const char *ref, const char *id)
@@ -43,14 +43,14 @@ int refstore_load(struct strata_store *store, struct refstore *rs, struct strata
 
 	if (store->image_fd < 0)
 		return 0;
-	ret = fs_read_file_at(store->image_fd, REPOSITORIES, REPOSITORIES_MAX, &buf, &len, err);
+	ret = fs_read_file_at(store->image_fd, LAYOUT_REPOSITORIES, REPOSITORIES_MAX, &buf, &len, err);
 	if (ret == -STRATA_ERR_NOT_FOUND) {
 		strata_error_freep(err);
 		return 0;
 	}
 	if (ret < 0)
 		return ret;
-	if (gojson_parse(buf, len, REPOSITORIES, &root, &perr) < 0)
+	if (gojson_parse(buf, len, LAYOUT_REPOSITORIES, &root, &perr) < 0)
 		return damaged(store, perr->msg, err);
 	repos = json_object_get(root, "Repositories");
 	if (!json_is_object(repos))
@@ -92,7 +92,7 @@ int refstore_save(struct strata_store *store, const struct refstore *rs, struct 
 		json_object_set_new(refs, e->ref, json_string(e->id));
 	}
 	gojson_encode(&sb, root, GOJSON_SORT_KEYS);
-	return fs_write_file_atomic_at(store->image_fd, REPOSITORIES, sb.buf, sb.len, 0600, err);
+	return fs_write_file_atomic_at(store->image_fd, LAYOUT_REPOSITORIES, sb.buf, sb.len, 0600, err);
 }
 
 void refstore_release(struct refstore *rs)

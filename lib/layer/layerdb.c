@@ -4,10 +4,12 @@
 #include <string.h>
 
 #include "layer/layerdb.h"
+#include "store/layout.h"
 #include "store/store-private.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/strbuf.h"
 
 void layer_chain_id(const char *parent_chain, const char *diff_id, char out[STRATA_DIGEST_LEN + 1])
 {
@@ -64,7 +66,7 @@ static int read_field(struct strata_store *store, const char *dir, const char *n
 int layerdb_read(struct strata_store *store, const char *chain_id, struct layer_record *out,
 		 struct strata_error **err)
 {
-	_cleanup_free_ char *dir = NULL;
+	_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;
 	_cleanup_free_ char *diff = NULL, *size = NULL, *cache = NULL, *parent = NULL;
 	struct layer_record rec = { 0 };
 	const char *hex;
@@ -74,13 +76,15 @@ int layerdb_read(struct strata_store *store, const char *chain_id, struct layer_
 	ret = digest_parse(chain_id, &hex, "layer chain", err);
 	if (ret < 0)
 		return ret;
-	dir = xasprintf("layerdb/sha256/%s", hex);
-	if (store->image_fd < 0 || !fs_exists_at(store->image_fd, dir))
+	ret = layout_layer_dir(&dir, hex, err);
+	if (ret < 0)
+		return ret;
+	if (store->image_fd < 0 || !fs_exists_at(store->image_fd, dir.buf))
 		return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "layer %s does not exist", chain_id);
-	if ((ret = read_field(store, dir, "diff", false, &diff, err)) < 0 ||
-	    (ret = read_field(store, dir, "size", false, &size, err)) < 0 ||
-	    (ret = read_field(store, dir, "cache-id", false, &cache, err)) < 0 ||
-	    (ret = read_field(store, dir, "parent", true, &parent, err)) < 0) {
+	if ((ret = read_field(store, dir.buf, LAYOUT_LAYER_DIFF, false, &diff, err)) < 0 ||
+	    (ret = read_field(store, dir.buf, LAYOUT_LAYER_SIZE, false, &size, err)) < 0 ||
+	    (ret = read_field(store, dir.buf, LAYOUT_LAYER_CACHE_ID, false, &cache, err)) < 0 ||
+	    (ret = read_field(store, dir.buf, LAYOUT_LAYER_PARENT, true, &parent, err)) < 0) {
 		if (ret == -STRATA_ERR_NOT_FOUND && err && *err)
 			(*err)->code = STRATA_ERR_CORRUPT;
 		return strata_error_wrap(err, "layer %s is damaged", chain_id);

@@ -1,7 +1,7 @@
 /*
- * layerdb: one folder per layer chain (layerdb/sha256/<chain-id>/) holding
- * diff, size, cache-id, parent and tar-split.json.gz; container mounts under
- * layerdb/mounts/.  Reference counts are derived from images and mounts,
+ * layerdb: one folder per layer chain holding diff, size, cache-id, parent
+ * and tar-split.json.gz, beside the container mounts (names:
+ * store/layout.h).  Reference counts are derived from images and mounts,
  * as dockerd does: no extra files.
  */
 #ifndef STRATA_LAYER_LAYERDB_H
@@ -28,7 +28,7 @@ struct layer_record {
 /* ChainID(L0) = DiffID(L0); ChainID(L0..n) = sha256(ChainID(L0..n-1) + " " + DiffID(Ln)). */
 void layer_chain_id(const char *parent_chain, const char *diff_id, char out[STRATA_DIGEST_LEN + 1]);
 
-/* Read and validate layerdb/sha256/<chain>; a missing layer is STRATA_ERR_NOT_FOUND. */
+/* Read and validate the record of chain_id; a missing layer is STRATA_ERR_NOT_FOUND. */
 int layerdb_read(struct strata_store *store, const char *chain_id, struct layer_record *out,
 		 struct strata_error **err);
 

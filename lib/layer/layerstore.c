@@ -11,17 +11,16 @@
 #include "driver/driver.h"
 #include "layer/layerdb.h"
 #include "layer/layerstore.h"
+#include "store/layout.h"
 #include "store/store-private.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/safepath.h"
+#include "util/strbuf.h"
 #include "tarsplit/tarsplit.h"
 
-#define LAYERS_DIR "layerdb/sha256"
-#define MOUNTS_DIR "layerdb/mounts"
-
-/* Count how many folders below dir of image_fd have a "parent" file naming chain_id. */
+/* Count how many folders below dir of image_fd have a parent file naming chain_id. */
 static int count_parent_refs(struct strata_store *store, const char *dir, const char *chain_id,
 			     size_t *count, struct strata_error **err)
 {
@@ -40,9 +39,10 @@ static int count_parent_refs(struct strata_store *store, const char *dir, const 
 		_cleanup_free_ char *parent = NULL;
 		size_t len;
 
-		if (de->d_name[0] == '.' || strstr(de->d_name, "-removing"))
+		if (de->d_name[0] == '.' || layout_layer_is_removing(de->d_name))
 			continue;
-		path = xasprintf("%s/parent", de->d_name);
+		/* layers and mounts name their parent chain alike */
+		path = xasprintf("%s/" LAYOUT_LAYER_PARENT, de->d_name);
 		if (fs_read_file_at(dirfd(d), path, 4096, &parent, &len, err) < 0) {
 			strata_error_freep(err);
 			continue;
@@ -64,29 +64,31 @@ static int references(struct strata_store *store, const char *chain_id, const ch
 	for (size_t i = 0; i < nr_in_use; i++)
 		if (!strcmp(in_use[i], chain_id))
 			(*count)++;
-	ret = count_parent_refs(store, LAYERS_DIR, chain_id, count, err);
+	ret = count_parent_refs(store, LAYOUT_LAYERDB_LAYERS, chain_id, count, err);
 	if (ret < 0)
 		return ret;
-	return count_parent_refs(store, MOUNTS_DIR, chain_id, count, err);
+	return count_parent_refs(store, LAYOUT_LAYERDB_MOUNTS, chain_id, count, err);
 }
 
 /* dockerd's order: rename the layerdb folder aside, remove the driver folder, then the rest. */
 static int delete_layer(struct strata_store *store, struct graph_driver *driver,
 			const struct layer_record *rec, struct strata_error **err)
 {
-	_cleanup_free_ char *from = xasprintf(LAYERS_DIR "/%s", rec->chain_id + 7);
-	_cleanup_free_ char *aside = xasprintf(LAYERS_DIR "/%s-%ld-removing", rec->chain_id + 7, (long)getpid());
+	_cleanup_strbuf_ struct strbuf from = STRBUF_INIT, aside = STRBUF_INIT;
 	int ret;
 
-	if (renameat(store->image_fd, from, store->image_fd, aside) < 0)
+	if ((ret = layout_layer_dir(&from, rec->chain_id + 7, err)) < 0 ||
+	    (ret = layout_layer_removing(&aside, rec->chain_id + 7, getpid(), err)) < 0)
+		return ret;
+	if (renameat(store->image_fd, from.buf, store->image_fd, aside.buf) < 0)
 		return strata_error_set(err, STRATA_ERR_IO, errno, "move layer %s aside", rec->chain_id);
-	ret = fs_fsync_dir_at(store->image_fd, LAYERS_DIR, err);
+	ret = fs_fsync_dir_at(store->image_fd, LAYOUT_LAYERDB_LAYERS, err);
 	if (ret < 0)
 		return ret;
 	ret = graph_driver_remove(driver, rec->cache_id, err);
 	if (ret < 0)
 		return strata_error_wrap(err, "remove layer %s", rec->chain_id);
-	return fs_remove_tree_at(store->image_fd, aside, err);
+	return fs_remove_tree_at(store->image_fd, aside.buf, err);
 }
 
 int layerstore_release(struct strata_store *store, const char *chain_id,
@@ -129,12 +131,11 @@ int layerstore_release(struct strata_store *store, const char *chain_id,
 
 bool layerstore_has(struct strata_store *store, const char *chain_id)
 {
-	_cleanup_free_ char *dir = NULL;
+	_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;
 
-	if (store->image_fd < 0 || !digest_valid(chain_id))
+	if (store->image_fd < 0 || !digest_valid(chain_id) || layout_layer_dir(&dir, chain_id + 7, NULL) < 0)
 		return false;
-	dir = xasprintf(LAYERS_DIR "/%s", chain_id + 7);
-	return fs_exists_at(store->image_fd, dir);
+	return fs_exists_at(store->image_fd, dir.buf);
 }
 
 /* cache-ids are free-form to dockerd; deriving them makes a store reproducible. */
@@ -150,16 +151,17 @@ struct staging {
 	int fd;
 };
 
-static int staging_create(struct strata_store *store, const char *seed, struct staging *st,
+static int staging_create(struct strata_store *store, const char *cache_id, struct staging *st,
 			  struct strata_error **err)
 {
+	_cleanup_strbuf_ struct strbuf name = STRBUF_INIT;
 	int ret;
 
-	if ((ret = fs_mkdir_at(store->image_fd, "layerdb", 0700, err)) < 0 ||
-	    (ret = fs_mkdir_at(store->image_fd, LAYERS_DIR, 0755, err)) < 0 ||
-	    (ret = fs_mkdir_at(store->image_fd, "layerdb/tmp", 0755, err)) < 0)
+	if ((ret = layout_mkdir(store->image_fd, LAYOUT_LAYERDB_LAYERS, err)) < 0 ||
+	    (ret = layout_mkdir(store->image_fd, LAYOUT_LAYERDB_TMP, err)) < 0 ||
+	    (ret = layout_tmp_write_set(&name, cache_id, getpid(), err)) < 0)
 		return ret;
-	st->name = xasprintf("layerdb/tmp/write-set-%.16s-%ld", seed, (long)getpid());
+	st->name = strbuf_detach(&name, NULL);
 	ret = fs_remove_tree_at(store->image_fd, st->name, err);
 	if (ret >= 0)
 		ret = fs_mkdir_at(store->image_fd, st->name, 0700, err);
@@ -187,12 +189,12 @@ static int write_record(struct staging *st, const struct layer_register_result *
 	int ret;
 
 	snprintf(size, sizeof(size), "%lld", (long long)res->size);
-	if ((ret = fs_write_file_at(st->fd, "diff", res->diff_id, strlen(res->diff_id), 0644, err)) < 0 ||
-	    (ret = fs_write_file_at(st->fd, "size", size, strlen(size), 0644, err)) < 0 ||
-	    (ret = fs_write_file_at(st->fd, "cache-id", cache_id, strlen(cache_id), 0644, err)) < 0)
+	if ((ret = fs_write_file_at(st->fd, LAYOUT_LAYER_DIFF, res->diff_id, strlen(res->diff_id), 0644, err)) < 0 ||
+	    (ret = fs_write_file_at(st->fd, LAYOUT_LAYER_SIZE, size, strlen(size), 0644, err)) < 0 ||
+	    (ret = fs_write_file_at(st->fd, LAYOUT_LAYER_CACHE_ID, cache_id, strlen(cache_id), 0644, err)) < 0)
 		return ret;
 	if (parent_chain && *parent_chain &&
-	    (ret = fs_write_file_at(st->fd, "parent", parent_chain, strlen(parent_chain), 0644, err)) < 0)
+	    (ret = fs_write_file_at(st->fd, LAYOUT_LAYER_PARENT, parent_chain, strlen(parent_chain), 0644, err)) < 0)
 		return ret;
 	if (fsync(st->fd) < 0)
 		return strata_error_set(err, STRATA_ERR_IO, errno, "fsync '%s'", st->name);
@@ -330,9 +332,9 @@ int layerstore_job_ingest(struct layer_job *job, tar_read_fn src, void *src_cook
 	ret = graph_driver_apply_begin(job->driver, job->cache_id, &applier, err);
 	if (ret < 0)
 		return ret;
-	ts_fd = openat(job->st.fd, "tar-split.json.gz", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ts_fd = openat(job->st.fd, LAYOUT_LAYER_TAR_SPLIT, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (ts_fd < 0) {
-		ret = strata_error_set(err, STRATA_ERR_IO, errno, "create '%s/tar-split.json.gz'", job->st.name);
+		ret = strata_error_set(err, STRATA_ERR_IO, errno, "create '%s/" LAYOUT_LAYER_TAR_SPLIT "'", job->st.name);
 		goto out;
 	}
 	ret = tarsplit_ingest(src, src_cookie, ts_fd, layer_applier_entry, applier, &ing, err);
@@ -364,7 +366,7 @@ int layerstore_job_commit(struct layer_job *job, struct layer_register_result *o
 {
 	struct strata_store *store = job->store;
 	struct layer_register_result res = job->res;
-	_cleanup_free_ char *final = NULL;
+	_cleanup_strbuf_ struct strbuf final = STRBUF_INIT;
 	int ret;
 
 	if (res.existed) {
@@ -418,12 +420,14 @@ int layerstore_job_commit(struct layer_job *job, struct layer_register_result *o
 	ret = write_record(&job->st, &res, job->cache_id, job->parent_chain, err);
 	if (ret < 0)
 		goto fail;
-	final = xasprintf(LAYERS_DIR "/%s", res.chain_id + 7);
-	if (renameat(store->image_fd, job->st.name, store->image_fd, final) < 0) {
+	ret = layout_layer_dir(&final, res.chain_id + 7, err);
+	if (ret < 0)
+		goto fail;
+	if (renameat(store->image_fd, job->st.name, store->image_fd, final.buf) < 0) {
 		ret = strata_error_set(err, STRATA_ERR_IO, errno, "move layer %s into place", res.chain_id);
 		goto fail;
 	}
-	ret = fs_fsync_dir_at(store->image_fd, LAYERS_DIR, err);
+	ret = fs_fsync_dir_at(store->image_fd, LAYOUT_LAYERDB_LAYERS, err);
 	if (ret < 0)
 		goto fail;
 	job_free(job);
@@ -477,7 +481,7 @@ static int write_out(void *cookie, const void *data, size_t len, struct strata_e
 static int assembly_open(struct strata_store *store, const char *chain_id, struct assembly *a,
 			 struct strata_error **err)
 {
-	_cleanup_free_ char *ts = NULL;
+	_cleanup_strbuf_ struct strbuf ts = STRBUF_INIT;
 	struct graph_driver *driver;
 	int ret;
 
@@ -491,11 +495,13 @@ static int assembly_open(struct strata_store *store, const char *chain_id, struc
 	a->dir_fd = graph_driver_diff_fd(driver, a->rec.cache_id, err);
 	if (a->dir_fd < 0)
 		return strata_error_wrap(err, "layer %s", chain_id);
-	ts = xasprintf(LAYERS_DIR "/%s/tar-split.json.gz", chain_id + 7);
-	a->ts_fd = openat(store->image_fd, ts, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ret = layout_layer_file(&ts, chain_id + 7, LAYOUT_LAYER_TAR_SPLIT, err);
+	if (ret < 0)
+		return ret;
+	a->ts_fd = openat(store->image_fd, ts.buf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (a->ts_fd < 0)
 		return strata_error_set(err, errno == ENOENT ? STRATA_ERR_CORRUPT : STRATA_ERR_IO, errno,
-					"layer %s: open tar-split.json.gz", chain_id);
+					"layer %s: open " LAYOUT_LAYER_TAR_SPLIT, chain_id);
 	return 0;
 }
 

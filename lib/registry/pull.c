@@ -35,6 +35,7 @@
 #include "registry/progress.h"
 #include "image/manifest.h"
 #include "registry/registry.h"
+#include "store/layout.h"
 #include "store/store-private.h"
 #include "strata/reference.h"
 #include "strata/registry.h"
@@ -43,8 +44,6 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
-
-#define TMP_DIR "layerdb/tmp"
 
 struct pull_ctx {
 	struct strata_store *store;
@@ -356,14 +355,14 @@ static void clean_dead_write_sets(struct strata_store *store)
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
 
-	if (fs_opendir_at(store->image_fd, TMP_DIR, &d, NULL) < 0)
+	if (fs_opendir_at(store->image_fd, LAYOUT_LAYERDB_TMP, &d, NULL) < 0)
 		return;
 	while ((de = readdir(d))) {
-		if (!strncmp(de->d_name, "write-set-", 10)) {
-			_cleanup_free_ char *path = xasprintf(TMP_DIR "/%s", de->d_name);
+		_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
 
-			fs_remove_tree_at(store->image_fd, path, NULL);
-		}
+		if (layout_tmp_is_write_set(de->d_name) &&
+		    layout_entry(&path, LAYOUT_LAYERDB_TMP, de->d_name, NULL, NULL) == 0)
+			fs_remove_tree_at(store->image_fd, path.buf, NULL);
 	}
 }
 
@@ -561,15 +560,17 @@ static int pull_layers(struct pull_ctx *p, const struct registry_manifest *m,
 		progress_say(&p->progress, sh.jobs[k].short_id, "Waiting");
 	if (sh.n_jobs) {
 		*downloaded = true;
-		if ((ret = fs_mkdir_at(p->store->image_fd, "layerdb", 0700, err)) < 0 ||
-		    (ret = fs_mkdir_at(p->store->image_fd, TMP_DIR, 0755, err)) < 0)
+		if ((ret = layout_mkdir(p->store->image_fd, LAYOUT_LAYERDB_TMP, err)) < 0)
 			goto out;
 	}
 	for (size_t k = 0; k < sh.n_jobs; k++) {
 		struct dl_job *j = &sh.jobs[k];
+		struct strbuf partial = STRBUF_INIT;
 		struct stat st;
 
-		j->partial = xasprintf(TMP_DIR "/pull-%s.partial", j->desc->digest + 7);
+		if ((ret = layout_tmp_pull(&partial, j->desc->digest + 7, err)) < 0)
+			goto out;
+		j->partial = strbuf_detach(&partial, NULL);
 		j->fd = openat(p->store->image_fd, j->partial,
 			       O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (j->fd < 0 || fstat(j->fd, &st) < 0) {

@@ -14,6 +14,7 @@ struct strata_store {
 	char *root;        /* absolute, cleaned data root */
 	const struct graph_driver_ops *driver_ops;
 	const char *driver_name; /* driver_ops->name, for messages and inspect */
+	char *image_dir;   /* image/<driver>, relative to root */
 	int root_fd;       /* -1 when the root does not exist (empty, read-only) */
 	int image_fd;      /* image/<driver>/, -1 when absent */
 	int lock_fd;       /* held exclusively by writers, -1 otherwise */

@@ -2,18 +2,16 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "driver/driver.h"
+#include "store/layout.h"
 #include "store/store-private.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
-
-#define EMPTY_REPOSITORIES "{\"Repositories\":{}}"
 
 /* Make path absolute and resolve symlinks of the part that exists, as dockerd. */
 static char *absolute_root(const char *path)
@@ -52,7 +50,7 @@ static int mkdir_parents(const char *path, struct strata_error **err)
  */
 static int guard_against_dockerd(struct strata_store *store, struct strata_error **err)
 {
-	int fd = openat(store->root_fd, "volumes/metadata.db", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = openat(store->root_fd, LAYOUT_DOCKERD_VOLUMES_DB, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
 		return 0;
@@ -63,9 +61,9 @@ static int guard_against_dockerd(struct strata_store *store, struct strata_error
 		if (e == EWOULDBLOCK)
 			return strata_error_set(err, STRATA_ERR_BUSY, 0,
 						"data root '%s' is in use by a running dockerd "
-						"(volumes/metadata.db is locked): stop dockerd before changing "
+						"(" LAYOUT_DOCKERD_VOLUMES_DB " is locked): stop dockerd before changing "
 						"its store, or use a copy", store->root);
-		return strata_error_set(err, STRATA_ERR_IO, e, "lock '%s/volumes/metadata.db'", store->root);
+		return strata_error_set(err, STRATA_ERR_IO, e, "lock '%s/" LAYOUT_DOCKERD_VOLUMES_DB "'", store->root);
 	}
 	/* Kept open (and locked) until the store is freed. */
 	store->dockerd_guard_fd = fd;
@@ -76,7 +74,7 @@ static int guard_against_dockerd(struct strata_store *store, struct strata_error
 static const struct graph_driver_ops *detect_driver(int root_fd)
 {
 	for (const struct graph_driver_ops *const *ops = graph_drivers; root_fd >= 0 && *ops; ops++) {
-		_cleanup_free_ char *image_dir = xasprintf("image/%s", (*ops)->name);
+		_cleanup_free_ char *image_dir = layout_image_dir((*ops)->name);
 
 		if (fs_exists_at(root_fd, image_dir))
 			return *ops;
@@ -86,36 +84,12 @@ static const struct graph_driver_ops *detect_driver(int root_fd)
 
 static int create_layout(struct strata_store *store, struct strata_error **err)
 {
-	static const char *const dirs[] = {
-		"imagedb", "imagedb/content", "imagedb/content/sha256", "imagedb/metadata",
-		"imagedb/metadata/sha256", "layerdb", "distribution",
-	};
-	_cleanup_free_ char *image_dir = xasprintf("image/%s", store->driver_name);
 	struct graph_driver *driver;
 	int ret;
 
-	ret = fs_mkdir_at(store->root_fd, "image", 0700, err);
+	ret = layout_create(store->root_fd, store->driver_name, &store->image_fd, err);
 	if (ret < 0)
 		return ret;
-	ret = fs_mkdir_at(store->root_fd, image_dir, 0700, err);
-	if (ret < 0)
-		return ret;
-	store->image_fd = fs_open_dir_at(store->root_fd, image_dir, err);
-	if (store->image_fd < 0)
-		return store->image_fd;
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		if (fs_exists_at(store->image_fd, dirs[i]))
-			continue;
-		ret = fs_mkdir_at(store->image_fd, dirs[i], 0700, err);
-		if (ret < 0)
-			return ret;
-	}
-	if (!fs_exists_at(store->image_fd, "repositories.json")) {
-		ret = fs_write_file_atomic_at(store->image_fd, "repositories.json", EMPTY_REPOSITORIES,
-					      strlen(EMPTY_REPOSITORIES), 0600, err);
-		if (ret < 0)
-			return ret;
-	}
 	/* dockerd creates its driver folder (overlay2/ with l/) at start too. */
 	return store_driver(store, &driver, err);
 }
@@ -161,6 +135,7 @@ int strata_store_open(const char *data_root, const char *driver, unsigned flags,
 	else /* a new root gets what works there; a missing one reads as empty, of dockerd's first choice */
 		store->driver_ops = store->writable ? graph_driver_probe(store->root_fd) : graph_drivers[0];
 	store->driver_name = store->driver_ops->name;
+	store->image_dir = layout_image_dir(store->driver_name);
 
 	if (store->writable) {
 		ret = guard_against_dockerd(store, err);
@@ -176,11 +151,11 @@ int strata_store_open(const char *data_root, const char *driver, unsigned flags,
 		if (ret < 0)
 			goto fail;
 	} else if (store->root_fd >= 0) {
-		_cleanup_free_ char *image_dir = xasprintf("image/%s", store->driver_name);
-
-		store->image_fd = openat(store->root_fd, image_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		store->image_fd = openat(store->root_fd, store->image_dir,
+					 O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (store->image_fd < 0 && errno != ENOENT) {
-			ret = strata_error_set(err, STRATA_ERR_IO, errno, "cannot open '%s/%s'", store->root, image_dir);
+			ret = strata_error_set(err, STRATA_ERR_IO, errno, "cannot open '%s/%s'", store->root,
+					       store->image_dir);
 			goto fail;
 		}
 	}
@@ -205,6 +180,7 @@ void strata_store_free(struct strata_store *store)
 	if (store->root_fd >= 0)
 		close(store->root_fd);
 	free(store->root);
+	free(store->image_dir);
 	free(store);
 }
 
