@@ -19,7 +19,7 @@ dockerd_usable || skip_all "$DOCKERD_UNUSABLE"
 FIX=$TRASH/fx
 ROOT=$FIX/root
 CMP="python3 $TEST_LIB_DIR/cmpout.py --store $ROOT"
-VERIFY=$TEST_SHARED/reference/docker-20.10/tools/verify_store.py
+VERIFY=$VERIFY_STORE
 [ -f "$VERIFY" ] && test_set_prereq VERIFY
 
 t_fix=$SECONDS

@@ -7,7 +7,7 @@
 . "$TEST_LIB_DIR/busybox.sh"
 . "$TEST_LIB_DIR/store.sh"
 
-VERIFY=$TEST_SHARED/reference/docker-20.10/tools/verify_store.py
+VERIFY=$VERIFY_STORE
 CANARY=$TRASH/canary
 HOSTILE=$TRASH/hostile
 

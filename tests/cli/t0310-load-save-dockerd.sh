@@ -11,7 +11,7 @@
 . "$TEST_LIB_DIR/store.sh"
 
 dockerd_usable || skip_all "$DOCKERD_UNUSABLE"
-VERIFY=$TEST_SHARED/reference/docker-20.10/tools/verify_store.py
+VERIFY=$VERIFY_STORE
 
 D1=$TRASH/d1
 build() {

@@ -9,10 +9,9 @@
 . "$TEST_LIB_DIR/busybox.sh"
 . "$TEST_LIB_DIR/dockerd.sh"
 
-CORPUS=$TEST_SHARED/corpus/images
+CORPUS=$TEST_FIXTURES/corpus/images
 LEGACY=$CORPUS/docker-archive/moby-emptyLayer-legacy.tar
-VERIFY=$TEST_SHARED/reference/docker-20.10/tools/verify_store.py
-[ -f "$LEGACY" ] || skip_all "no corpus at $CORPUS"
+VERIFY=$VERIFY_STORE
 if dockerd_usable; then test_set_prereq DOCKERD; fi
 
 S() { local r=$1; shift; strata --data-root "$r" "$@"; }

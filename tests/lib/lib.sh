@@ -15,13 +15,17 @@
 # skip_all, test_set_prereq, test_have_prereq, test_atexit, say.
 # Every script gets a private temp dir $TRASH (removed at exit unless
 # STRATA_TEST_KEEP=1) and runs with it as the current directory.
+# $TEST_FIXTURES is tests/fixtures; $VERIFY_STORE is the store oracle
+# (python3 "$VERIFY_STORE" DATA_ROOT, tests/lib/verify_store.py).
 #
 # Environment: STRATA_BIN (default <repo>/build/strata), STRATA_TEST_VERBOSE=1
 # (show command output as it runs, on stderr), STRATA_TEST_KEEP=1.
 
 TEST_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TEST_REPO=$(cd "$TEST_LIB_DIR/../.." && pwd)
-TEST_SHARED=${STRATA_SHARED:-$TEST_REPO/../shared}
+# everything a test reads lives in the repository (t0001 checks it)
+TEST_FIXTURES=$TEST_REPO/tests/fixtures
+VERIFY_STORE=$TEST_LIB_DIR/verify_store.py
 TEST_NAME=$(basename "$0" .sh)
 export STRATA_BIN=${STRATA_BIN:-$TEST_REPO/build/strata}
 export LC_ALL=C.UTF-8 TZ=UTC
