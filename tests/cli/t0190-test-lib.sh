@@ -75,7 +75,11 @@ test_expect_success 'dockerd_stop / registry_stop on nothing are no-ops' '
 	! dockerd_running "$TRASH/empty"
 '
 
-command -v docker-registry >/dev/null 2>&1 && test_set_prereq REGISTRY
+if command -v docker-registry >/dev/null 2>&1; then
+	test_set_prereq REGISTRY
+else
+	test_prereq_missing REGISTRY "docker-registry not installed"
+fi
 test_expect_success REGISTRY 'registry_start answers on loopback; registry_stop stops it' '
 	registry_start "$TRASH/reg" &&
 	case $REGISTRY in 127.0.0.1:*) ;; *) false ;; esac &&

@@ -92,7 +92,7 @@ test_expect_success 'corpus: legacy archive loads (t0320 checks it in depth)' '
 test_expect_success 'corpus: OCI layout with placeholder blobs refused' '
 	refused placeholder "Error" -i "$CORPUS/oci-layout/cimage-delete_image_multiple_images"
 '
-if [ "$(uname -m)" = x86_64 ]; then test_set_prereq AMD64; fi
+if [ "$(uname -m)" = x86_64 ]; then test_set_prereq AMD64; else test_prereq_missing AMD64 "the layout has no $(uname -m) image"; fi
 test_expect_success AMD64 'corpus: OCI layout folder, nested indexes, host platform, artifacts skipped' '
 	S r5 load -i "$CORPUS/oci-layout/regclient-testrepo" >out &&
 	for id in 92e1351053a20d03653de6d9ff2064abfe3adc2105b1cf492b201813a3f12dae \
@@ -143,7 +143,7 @@ test_expect_success SEED 'seed: load from stdin and gzip; round trip gives the s
 	verify rt1 && verify rt2 &&
 	test -z "$(ls rt1/image/overlay2/layerdb/tmp)"
 '
-if command -v zstd >/dev/null; then test_set_prereq ZSTD; fi
+if command -v zstd >/dev/null; then test_set_prereq ZSTD; else test_prereq_missing ZSTD "zstd not installed"; fi
 test_expect_success SEED,ZSTD 'seed: load a zstd archive' '
 	echo "Loaded image: seed-image:latest" >expect &&
 	zstd -q -c seed.tar >seed.tzst && S rt3 load -q -i seed.tzst >out && test_cmp expect out
@@ -173,7 +173,7 @@ test_expect_success SEED 'save --format oci: load gives the same image' '
 		$(python3 -c "import json;print(\" \".join(json.load(open(\"seed/156c48630dd253d30cd2b6fbe96db6a46609590d26ec882307d347ca577532f0.json\"))[\"rootfs\"][\"diff_ids\"]))") &&
 	S ro save seed-image:latest | cmp - seed.tar
 '
-if command -v skopeo >/dev/null; then test_set_prereq SKOPEO; fi
+if command -v skopeo >/dev/null; then test_set_prereq SKOPEO; else test_prereq_missing SKOPEO "skopeo not installed"; fi
 test_expect_success SEED,SKOPEO 'save --format oci: skopeo inspects the archive' '
 	skopeo inspect oci-archive:oci.tar >sk && grep -q "\"Architecture\": \"amd64\"" sk
 '

@@ -12,7 +12,11 @@
 CORPUS=$TEST_FIXTURES/corpus/images
 LEGACY=$CORPUS/docker-archive/moby-emptyLayer-legacy.tar
 VERIFY=$VERIFY_STORE
-if dockerd_usable; then test_set_prereq DOCKERD; fi
+if dockerd_usable; then
+	test_set_prereq DOCKERD
+else
+	test_prereq_missing DOCKERD "$DOCKERD_UNUSABLE"
+fi
 
 S() { local r=$1; shift; strata --data-root "$r" "$@"; }
 ids_of() { ls "$1/image/overlay2/imagedb/content/sha256" | sed 's/^/sha256:/' | LC_ALL=C sort; }
