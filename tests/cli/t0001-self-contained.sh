@@ -28,7 +28,7 @@ test_expect_success 'no absolute path of a machine' '
 	test_expect_code 1 mentions "$MACHINE"
 '
 test_expect_success 'every fixture folder says where its data comes from' '
-	for d in "$TEST_FIXTURES/corpus" "$TEST_FIXTURES/docker-20.10"; do
+	for d in "$TEST_FIXTURES/corpus" "$TEST_FIXTURES/docker-20.10" "$TEST_FIXTURES/legacy"; do
 		test -s "$d/SOURCES.md" || { echo "$d has no SOURCES.md"; return 1; }
 	done
 '
