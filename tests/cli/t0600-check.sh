@@ -151,10 +151,14 @@ test_expect_success 'a parent layer that is missing' '
 	damage "printf sha256:$ONE >$L/$T/parent" &&
 	d=$(cat s/$L/$T/diff) &&
 	want=sha256:$(printf "sha256:%s %s" "$ONE" "$d" | sha256sum | cut -c1-64) &&
-	lines "layer sha256:$T: chain ID does not match parent sha256:$ONE + diff $d (expected $want)" \
-		"layer sha256:$T: parent layer sha256:$ONE is missing" && mv expect expect.head &&
-	test_expect_code 1 S "$C" check >out &&
-	head -n 2 out >got && test_cmp expect.head got
+	l1="layer sha256:$T: chain ID does not match parent sha256:$ONE + diff $d (expected $want)" &&
+	l2="layer sha256:$T: parent layer sha256:$ONE is missing" &&
+	if test_have_prereq OVERLAY2; then
+		# without a parent record the driver check sees a base layer
+		found "$l1" "$l2" "overlay2/$TC: overlay2/$TC has a lower file but no parent"
+	else
+		found "$l1" "$l2"
+	fi
 '
 test_expect_success 'a layer no image uses' '
 	damage "mkdir $L/$ONE $DRV/$ONE && printf sha256:$ONE >$L/$ONE/diff && printf 0 >$L/$ONE/size &&
