@@ -4,6 +4,8 @@
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${STRATA_BUILD:-build}
 export STRATA_BIN="$PWD/$BUILD/strata"
+# the unit tests' data (tests/unit/fixtures.h); nothing outside the repository
+export STRATA_FIXTURES="$PWD/tests/fixtures"
 passed=0 failed=0 skipped=0 failed_names=()
 log_dir=$(mktemp -d /tmp/strata-tests.XXXXXX)
 
@@ -20,6 +22,13 @@ run_one() {
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 		echo "not ok - $name exited with status $rc" >>"$log"
+	fi
+	# a script that stopped early (or printed no plan) has not run its tests
+	local plan
+	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\).*/\1/p' "$log" | tail -n 1)
+	if [ -z "$plan" ] || [ "$plan" -ne $((p + s + f)) ] && [ "$f" -eq 0 ]; then
+		f=1
+		echo "not ok - $name planned ${plan:-no} tests, reported $((p + s))" >>"$log"
 	fi
 	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 	printf '%-40s %4d passed %3d failed %3d skipped\n' "$name" "$p" "$f" "$s"

@@ -19,8 +19,7 @@ dockerd_usable || skip_all "$DOCKERD_UNUSABLE"
 FIX=$TRASH/fx
 ROOT=$FIX/root
 CMP="python3 $TEST_LIB_DIR/cmpout.py --store $ROOT"
-VERIFY=$TEST_SHARED/reference/docker-20.10/tools/verify_store.py
-[ -f "$VERIFY" ] && test_set_prereq VERIFY
+VERIFY=$VERIFY_STORE
 
 t_fix=$SECONDS
 bash "$TEST_REPO/tests/fixtures/parity/build-store.sh" "$FIX" 2>"$TRASH/fixture.err"
@@ -41,7 +40,7 @@ test_expect_success 'fixture: no dockerd is left running on the store' '
 	! grep -q " $ROOT/" /proc/self/mounts
 '
 
-test_expect_success VERIFY 'fixture: verify_store.py accepts the store dockerd wrote' '
+test_expect_success 'fixture: verify_store.py accepts the store dockerd wrote' '
 	python3 "$VERIFY" "$ROOT"
 '
 
@@ -110,7 +109,7 @@ while read -r name mode rest; do
 	case $name in final-*) continue ;; esac
 	test_expect_success "after strata $args: images -a as docker's" \
 		"check_case $name.images-a grouped images -a"
-	test_expect_success VERIFY "after strata $args: verify_store.py passes" \
+	test_expect_success "after strata $args: verify_store.py passes" \
 		'python3 "$VERIFY" "$ROOT"'
 done < <(parity_mutation_steps)
 

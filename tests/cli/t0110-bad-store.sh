@@ -143,6 +143,8 @@ elif command -v runuser >/dev/null 2>&1; then
 fi
 if [ "$(id -u)" -eq 0 ] && [ -n "$RUN_AS" ]; then
 	test_set_prereq NOBODY
+else
+	test_prereq_missing NOBODY "needs root and setpriv or runuser"
 fi
 fresh_copy perm
 mkdir -p "$TRASH/bin" && cp "$STRATA_BIN" "$TRASH/bin/strata" 2>/dev/null
@@ -168,7 +170,14 @@ test_expect_success NOBODY 'unreadable data root: strata tag as nobody fails cle
 # ---- a dockerd running on the data root ------------------------------------
 fresh_copy live
 LD=$TRASH/case-live
-dockerd_start "$LD" 2>"$TRASH/live.err" && test_set_prereq LIVE
+test_expect_success 'a dockerd starts on the data root' '
+	dockerd_start "$LD" 2>"$TRASH/live.err" || { cat "$TRASH/live.err"; false; }
+'
+if dockerd_running "$LD"; then
+	test_set_prereq LIVE
+else
+	test_prereq_missing LIVE "dockerd did not start"
+fi
 test_expect_success LIVE 'running dockerd: strata images works and matches docker' '
 	t0=$(date +%s.%N) && docker images >"$TRASH/docker-images" && t1=$(date +%s.%N) &&
 	a0=$(date +%s.%N) && strata --data-root "$R" images >"$TRASH/strata-images" &&

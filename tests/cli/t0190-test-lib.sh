@@ -48,6 +48,18 @@ test_expect_success 'inner script: skip_all and prerequisites' '
 test_done" &&
 	grep -qx "ok 1 # skip x (missing NOPE)" "$TRASH/inner.out"
 '
+test_expect_success 'inner script: a missing prerequisite with a reason skips with it' '
+	run_inner "test_prereq_missing BOX \"no box here\"
+test_expect_success BOX x false
+test_done" &&
+	grep -qx "ok 1 # skip x (missing BOX: no box here)" "$TRASH/inner.out"
+'
+test_expect_success 'inner script: test_skip counts a skip with its reason' '
+	run_inner "test_skip x \"why not\"
+test_done" &&
+	grep -qx "ok 1 # skip x (why not)" "$TRASH/inner.out" &&
+	grep -qx "1..1" "$TRASH/inner.out"
+'
 test_expect_success 'inner script: temp dir removed, atexit hooks run' '
 	run_inner "echo \$TRASH >\"$TRASH/inner.trash\"
 test_atexit \"touch $TRASH/hook-ran\"
@@ -63,7 +75,11 @@ test_expect_success 'dockerd_stop / registry_stop on nothing are no-ops' '
 	! dockerd_running "$TRASH/empty"
 '
 
-command -v docker-registry >/dev/null 2>&1 && test_set_prereq REGISTRY
+if command -v docker-registry >/dev/null 2>&1; then
+	test_set_prereq REGISTRY
+else
+	test_prereq_missing REGISTRY "docker-registry not installed"
+fi
 test_expect_success REGISTRY 'registry_start answers on loopback; registry_stop stops it' '
 	registry_start "$TRASH/reg" &&
 	case $REGISTRY in 127.0.0.1:*) ;; *) false ;; esac &&
@@ -114,4 +130,53 @@ assert c.rel_range(\"2 hours ago\") == (5400, 9000)
 "
 '
 
+# ---- verify_store.py: the store oracle catches each rule it checks ---------
+VS="python3 $VERIFY_STORE"
+mk_layer_store() {
+	mkdir -p "$TRASH/vs-src/d" && printf "hello\n" >"$TRASH/vs-src/d/f" &&
+	ln -s f "$TRASH/vs-src/d/l" &&
+	tar -C "$TRASH/vs-src" -cf "$TRASH/vs.tar" d &&
+	strata --data-root "$TRASH/vs" import "$TRASH/vs.tar" vs:1 >/dev/null
+}
+# damaged WHAT CMD: a copy of the clean store with CMD run in it fails, and
+# the problem line names WHAT
+damaged() {
+	rm -rf "$TRASH/vsc" && cp -a "$TRASH/vs" "$TRASH/vsc" &&
+	(cd "$TRASH/vsc" && eval "$2") &&
+	! $VS "$TRASH/vsc" >"$TRASH/vs.out" &&
+	grep "^PROBLEM: " "$TRASH/vs.out" | grep -q "$1" || { cat "$TRASH/vs.out"; false; }
+}
+LDB='image/*/layerdb/sha256/*'
+test_expect_success 'verify_store: a store strata wrote passes' '
+	mk_layer_store && $VS "$TRASH/vs" >out &&
+	grep -q ": 1 images, 1 layers checked, 0 problems$" out
+'
+test_expect_success 'verify_store: config bytes that do not hash to the ID' '
+	damaged "does not hash to its name" "printf \" \" >>image/*/imagedb/content/sha256/*"
+'
+test_expect_success 'verify_store: wrong size, size with a newline' '
+	damaged "the layer folder holds 7" "printf 13 >$LDB/size" &&
+	damaged "not a plain decimal" "echo 7 >$LDB/size"
+'
+test_expect_success 'verify_store: diff file, parent file of a base layer' '
+	damaged "diff file is not" "printf sha256:%064d 0 >$LDB/diff" &&
+	damaged "base layer has a parent file" "for d in $LDB; do printf sha256:%064d 0 >\$d/parent; done"
+'
+test_expect_success 'verify_store: tar-split missing or not matching the files' '
+	damaged "no tar-split.json.gz" "rm $LDB/tar-split.json.gz" &&
+	damaged "CRC-64 of" "printf J >\$(echo */*/diff/d/f)" &&
+	damaged "holds 8 bytes" "echo x >>\$(echo */*/diff/d/f)"
+'
+if [ -d "$TRASH/vs/overlay2" ]; then
+	test_set_prereq OVERLAY2
+else
+	test_prereq_missing OVERLAY2 "strata chose vfs for a new store here"
+fi
+test_expect_success OVERLAY2 'verify_store: overlay2 link and l/ symlink' '
+	damaged "does not point to" "rm overlay2/l/*" &&
+	damaged "is not 26 characters" "printf abc >overlay2/*/link"
+'
+test_expect_success 'verify_store: a reference to a missing image' '
+	damaged "names missing image" "printf %s \"{\\\"Repositories\\\":{\\\"x\\\":{\\\"x:1\\\":\\\"sha256:\$(printf %064d 0)\\\"}}}\" >image/*/repositories.json"
+'
 test_done

@@ -7,7 +7,7 @@
 . "$TEST_LIB_DIR/busybox.sh"
 . "$TEST_LIB_DIR/store.sh"
 
-VERIFY=$TEST_SHARED/reference/docker-20.10/tools/verify_store.py
+VERIFY=$VERIFY_STORE
 CANARY=$TRASH/canary
 HOSTILE=$TRASH/hostile
 
@@ -109,9 +109,14 @@ while read -r name expect; do
 done <"$HOSTILE/expect.txt"
 
 # ---- dockerd runs what strata imported -------------------------------------
-dockerd_usable || { say "no dockerd: $DOCKERD_UNUSABLE"; test_done; }
+# the rest needs a dockerd (and the stores it writes): each test skips with the reason
+if dockerd_usable; then
+	test_set_prereq DOCKERD
+else
+	test_prereq_missing DOCKERD "$DOCKERD_UNUSABLE"
+fi
 D=$TRASH/d
-test_expect_success 'dockerd started on a strata-imported store runs the image' '
+test_expect_success DOCKERD 'dockerd started on a strata-imported store runs the image' '
 	strata --data-root "$D/root" import "$TRASH/bb.tar" busybox:local >/dev/null &&
 	python3 "$VERIFY" "$D/root" &&
 	dockerd_start "$D" &&
@@ -122,28 +127,28 @@ test_expect_success 'dockerd started on a strata-imported store runs the image' 
 	echo ran >expect && test_cmp expect ran
 '
 
-test_expect_success 'while dockerd runs, strata reads but refuses to write' '
+test_expect_success DOCKERD 'while dockerd runs, strata reads but refuses to write' '
 	strata --data-root "$D/root" images -q >/dev/null &&
 	must_fail strata --data-root "$D/root" tag busybox:local other:1 2>err &&
 	grep -q "in use by a running dockerd" err
 '
 
 # ---- strata check on a store dockerd wrote ---------------------------------
-test_expect_success 'dockerd builds a layer on top, then stops' '
+test_expect_success DOCKERD 'dockerd builds a layer on top, then stops' '
 	mkdir -p ctx && printf "FROM busybox:local\nCOPY f.txt /f.txt\nRUN rm /bin/cat\n" >ctx/Dockerfile &&
 	echo small >ctx/f.txt &&
 	DOCKER_BUILDKIT=0 docker build --network none -q -t small:1 ctx >/dev/null &&
 	dockerd_stop "$D"
 '
 
-test_expect_success 'strata check --deep is clean on the store dockerd wrote' '
+test_expect_success DOCKERD 'strata check --deep is clean on the store dockerd wrote' '
 	strata --data-root "$D/root" check --deep >out || { cat out; false; }
 '
 
 copy_store() { rm -rf "$TRASH/c-$1" && cp -a "$D/root" "$TRASH/c-$1" && C=$TRASH/c-$1; }
 top_cache() { cat "$C/image/overlay2/layerdb/sha256/$(ls "$C/image/overlay2/layerdb/sha256" | head -n 1)/cache-id"; }
 
-test_expect_success 'a flipped byte in a layer file is found by check --deep' '
+test_expect_success DOCKERD 'a flipped byte in a layer file is found by check --deep' '
 	copy_store flip &&
 	f=$(find "$C/overlay2" -path "*/diff/f.txt" | head -n 1) &&
 	printf X | dd of="$f" bs=1 seek=0 conv=notrunc 2>/dev/null &&
@@ -152,7 +157,7 @@ test_expect_success 'a flipped byte in a layer file is found by check --deep' '
 	grep -q "f.txt" out
 '
 
-test_expect_success 'a deleted l/ link is reported and --repair restores it' '
+test_expect_success DOCKERD 'a deleted l/ link is reported and --repair restores it' '
 	copy_store link &&
 	l=$(ls "$C/overlay2/l" | head -n 1) &&
 	rm "$C/overlay2/l/$l" &&
@@ -163,7 +168,7 @@ test_expect_success 'a deleted l/ link is reported and --repair restores it' '
 	strata --data-root "$C" check
 '
 
-test_expect_success 'a truncated tar-split.json.gz is reported' '
+test_expect_success DOCKERD 'a truncated tar-split.json.gz is reported' '
 	copy_store trunc &&
 	ts=$(ls "$C"/image/overlay2/layerdb/sha256/*/tar-split.json.gz | head -n 1) &&
 	truncate -s 20 "$ts" &&
@@ -171,7 +176,7 @@ test_expect_success 'a truncated tar-split.json.gz is reported' '
 	grep -q "tar-split.json.gz is damaged" out
 '
 
-test_expect_success 'layerdb/tmp leftovers and orphan driver folders are reported and repaired' '
+test_expect_success DOCKERD 'layerdb/tmp leftovers and orphan driver folders are reported and repaired' '
 	copy_store orphan &&
 	mkdir -p "$C/image/overlay2/layerdb/tmp/write-set-dead" &&
 	mkdir -p "$C/overlay2/0000000000000000000000000000000000000000000000000000000000000000/diff" &&
@@ -183,7 +188,7 @@ test_expect_success 'layerdb/tmp leftovers and orphan driver folders are reporte
 	python3 "$VERIFY" "$C"
 '
 
-test_expect_success 'repair never removes what an image uses' '
+test_expect_success DOCKERD 'repair never removes what an image uses' '
 	copy_store keep &&
 	store_listing "$C" >before &&
 	strata --data-root "$C" check --repair &&

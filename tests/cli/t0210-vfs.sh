@@ -32,15 +32,18 @@ test_expect_success 'strata save of a vfs image' '
 	strata --data-root "$R" save -o "$TRASH/bb-save.tar" bb:1
 '
 if dockerd_usable; then
-	test_expect_success 'dockerd (vfs) runs it and saves the same bytes' '
-		dockerd_start "$D" --storage-driver vfs &&
-		docker run --rm --network none bb:1 sh -c "echo ran" >ran &&
-		echo ran >expect && test_cmp expect ran &&
-		docker save bb:1 >"$TRASH/docker-save.tar" &&
-		dockerd_stop "$D" &&
-		cmp "$TRASH/bb-save.tar" "$TRASH/docker-save.tar"
-	'
+	test_set_prereq DOCKERD
+else
+	test_prereq_missing DOCKERD "$DOCKERD_UNUSABLE"
 fi
+test_expect_success DOCKERD 'dockerd (vfs) runs it and saves the same bytes' '
+	dockerd_start "$D" --storage-driver vfs &&
+	docker run --rm --network none bb:1 sh -c "echo ran" >ran &&
+	echo ran >expect && test_cmp expect ran &&
+	docker save bb:1 >"$TRASH/docker-save.tar" &&
+	dockerd_stop "$D" &&
+	cmp "$TRASH/bb-save.tar" "$TRASH/docker-save.tar"
+'
 test_expect_success 'rmi releases the vfs copy' '
 	strata --data-root "$R" rmi bb:1 >/dev/null &&
 	test -z "$(ls "$R/vfs/dir")" &&

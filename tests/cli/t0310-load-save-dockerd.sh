@@ -11,7 +11,7 @@
 . "$TEST_LIB_DIR/store.sh"
 
 dockerd_usable || skip_all "$DOCKERD_UNUSABLE"
-VERIFY=$TEST_SHARED/reference/docker-20.10/tools/verify_store.py
+VERIFY=$VERIFY_STORE
 
 D1=$TRASH/d1
 build() {
@@ -86,8 +86,12 @@ test_expect_success 'strata save -> docker load into a fresh dockerd: same IDs' 
 	docker run --rm --network none small:1 sh -c true &&
 	dockerd_stop "$D3"
 '
-test_expect_success 'strata save --format oci is read by skopeo' '
-	if ! command -v skopeo >/dev/null; then exit 0; fi &&
+if command -v skopeo >/dev/null; then
+	test_set_prereq SKOPEO
+else
+	test_prereq_missing SKOPEO "skopeo not installed"
+fi
+test_expect_success SKOPEO 'strata save --format oci is read by skopeo' '
 	strata --data-root "$R" save --format oci -o oci.tar small:1 &&
 	skopeo inspect oci-archive:oci.tar >sk && grep -q "\"Os\": \"linux\"" sk
 '

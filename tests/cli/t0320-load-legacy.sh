@@ -9,11 +9,14 @@
 . "$TEST_LIB_DIR/busybox.sh"
 . "$TEST_LIB_DIR/dockerd.sh"
 
-CORPUS=$TEST_SHARED/corpus/images
+CORPUS=$TEST_FIXTURES/corpus/images
 LEGACY=$CORPUS/docker-archive/moby-emptyLayer-legacy.tar
-VERIFY=$TEST_SHARED/reference/docker-20.10/tools/verify_store.py
-[ -f "$LEGACY" ] || skip_all "no corpus at $CORPUS"
-if dockerd_usable; then test_set_prereq DOCKERD; fi
+VERIFY=$VERIFY_STORE
+if dockerd_usable; then
+	test_set_prereq DOCKERD
+else
+	test_prereq_missing DOCKERD "$DOCKERD_UNUSABLE"
+fi
 
 S() { local r=$1; shift; strata --data-root "$r" "$@"; }
 ids_of() { ls "$1/image/overlay2/imagedb/content/sha256" | sed 's/^/sha256:/' | LC_ALL=C sort; }

@@ -15,17 +15,14 @@ command -v docker-registry >/dev/null 2>&1 || skip_all "docker-registry not inst
 dockerd_usable || skip_all "$DOCKERD_UNUSABLE"
 [ -x "$BUSYBOX_BIN" ] || skip_all "busybox-static not installed"
 
-REF=$TEST_SHARED/reference/docker-20.10
-VERIFY=$REF/tools/verify_store.py
+VERIFY=$VERIFY_STORE
 export DOCKER_BUILDKIT=0
 D=$(mktemp -d /tmp/s5.XXXX)   # short: unix socket paths
 test_atexit "rm -rf '$D'"
 
 store_ok() {
 	strata --data-root "$1" check >check.out 2>&1 || { cat check.out; return 1; }
-	if [ -f "$VERIFY" ]; then
-		python3 "$VERIFY" "$1" >verify.out 2>&1 || { cat verify.out; return 1; }
-	fi
+	python3 "$VERIFY" "$1" >verify.out 2>&1 || { cat verify.out; return 1; }
 }
 
 # tar-split content must match dockerd's exactly, including the final empty
@@ -45,8 +42,8 @@ test_expect_success 'start a registry and a build dockerd; build and push images
 	dockerd_start "$D/b" &&
 	make_busybox_rootfs bb &&
 	tar -C bb -cf - . | docker import - busybox:local >/dev/null &&
-	docker build -q -t seed "$REF/inputs/seed" >/dev/null &&
-	docker build -q -t size "$REF/inputs/size" >/dev/null &&
+	docker build -q -t seed "$TEST_FIXTURES/parity/seed" >/dev/null &&
+	docker build -q -t size "$TEST_FIXTURES/docker-20.10/inputs/size" >/dev/null &&
 	for i in busybox:local seed size; do
 		n=${i%%:*} &&
 		docker tag $i $REGISTRY/d/$n:v1 &&

@@ -15,14 +15,12 @@ command -v zstd >/dev/null 2>&1 || skip_all "zstd not installed"
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (layer files owned by root, overlay2 whiteouts)"
 
 FIX=$TEST_REPO/tests/fixtures/pull
-VERIFY=$TEST_SHARED/reference/docker-20.10/tools/verify_store.py
+VERIFY=$VERIFY_STORE
 regtool() { python3 "$FIX/regtool.py" "$@"; }
 
 store_ok() {
 	strata --data-root "$1" check >check.out 2>&1 || { cat check.out; return 1; }
-	if [ -f "$VERIFY" ]; then
-		python3 "$VERIFY" "$1" >verify.out 2>&1 || { cat verify.out; return 1; }
-	fi
+	python3 "$VERIFY" "$1" >verify.out 2>&1 || { cat verify.out; return 1; }
 }
 
 # proxy_start NAME ARGS...: the fault proxy in front of the registry; sets PROXY
@@ -239,11 +237,47 @@ test_expect_success 'kill -9 mid-pull, then pull again: completes from the parti
 	proxy_stop logged
 '
 
+# docker-registry 2.8 no longer takes schema 1 pushes: a one-manifest server
+# on loopback answers with one, as an old registry would
+s1_serve() {
+	python3 - "$TRASH/s1.port" "$TRASH/s1.json" <<-'PY' &
+	import http.server, sys
+	port_file, body = sys.argv[1], open(sys.argv[2], "rb").read()
+	class H(http.server.BaseHTTPRequestHandler):
+	    def answer(self, send_body):
+	        if self.path == "/v2/":
+	            data, ctype = b"{}", "application/json"
+	        elif self.path == "/v2/t/s1/manifests/v":
+	            data, ctype = body, "application/vnd.docker.distribution.manifest.v1+prettyjws"
+	        else:
+	            self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers()
+	            return
+	        self.send_response(200)
+	        self.send_header("Content-Type", ctype)
+	        self.send_header("Content-Length", str(len(data)))
+	        self.end_headers()
+	        if send_body:
+	            self.wfile.write(data)
+	    def do_GET(self): self.answer(True)
+	    def do_HEAD(self): self.answer(False)
+	    def log_message(self, *a): pass
+	srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+	open(port_file + ".tmp", "w").write(str(srv.server_address[1]))
+	import os; os.rename(port_file + ".tmp", port_file)
+	srv.serve_forever()
+	PY
+	S1_PID=$!
+	test_atexit "kill $S1_PID"
+	for _ in $(seq 100); do [ -s "$TRASH/s1.port" ] && return 0; sleep 0.1; done
+	return 1
+}
 test_expect_success 'schema 1 is refused clearly' '
-	printf "{\"schemaVersion\":1,\"name\":\"t/s1\",\"tag\":\"v\",\"fsLayers\":[],\"history\":[]}" >s1.json &&
-	{ regtool put-manifest $REGISTRY t/s1 v s1.json application/vnd.docker.distribution.manifest.v1+json >/dev/null 2>&1 || true; } &&
-	test_expect_code 1 strata --data-root s10 pull $REGISTRY/t/s1:v 2>err &&
-	grep -qi "schema 1\|manifest unknown\|not supported\|deprecated" err
+	printf "{\"schemaVersion\":1,\"name\":\"t/s1\",\"tag\":\"v\",\"fsLayers\":[],\"history\":[]}" >"$TRASH/s1.json" &&
+	s1_serve &&
+	test_expect_code 1 strata --data-root s10 pull 127.0.0.1:$(cat "$TRASH/s1.port")/t/s1:v 2>err &&
+	grep -qi "schema 1\|manifest unknown\|not supported\|deprecated" err &&
+	grep -q "schema 1 is no longer supported" err && test_line_count err 1 &&
+	test -z "$(ls s10/image/overlay2/imagedb/content/sha256 2>/dev/null)"
 '
 
 test_done

@@ -79,7 +79,11 @@ test_expect_success 'start the fake registry' '
 	write_auths "$FAKE_MAIN" "$FAKE_BSELF" "$FAKE_BOTHER" "$FAKE_BIPDOM" ${FAKE_TLS:+"$FAKE_TLS"}
 '
 . fake/env 2>/dev/null
-[ -n "${FAKE_TLS:-}" ] && test_set_prereq TLS
+if [ -n "${FAKE_TLS:-}" ]; then
+	test_set_prereq TLS
+else
+	test_prereq_missing TLS "no TLS listener: openssl could not make a certificate"
+fi
 
 test_expect_success 'Basic registry: credentials reach it; a pull works' '
 	run --data-root s pull $FAKE_MAIN/ok/img:1 &&

@@ -17,7 +17,7 @@ command -v zstd >/dev/null 2>&1 || skip_all "zstd not installed"
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (layer files owned by root, overlay2 whiteouts)"
 
 FIX=$TEST_REPO/tests/fixtures/pull
-VERIFY=$TEST_SHARED/reference/docker-20.10/tools/verify_store.py
+VERIFY=$VERIFY_STORE
 regtool() { python3 "$FIX/regtool.py" "$@"; }
 
 MT_OCI=application/vnd.oci.image.manifest.v1+json
@@ -30,9 +30,7 @@ MT_V2_LAYER=application/vnd.docker.image.rootfs.diff.tar.gzip
 
 store_ok() {
 	strata --data-root "$1" check >check.out 2>&1 || { cat check.out; return 1; }
-	if [ -f "$VERIFY" ]; then
-		python3 "$VERIFY" "$1" >verify.out 2>&1 || { cat verify.out; return 1; }
-	fi
+	python3 "$VERIFY" "$1" >verify.out 2>&1 || { cat verify.out; return 1; }
 }
 
 # pushed_digest OUT: the digest on push's last line ("TAG: digest: D size: N")

@@ -12,16 +12,21 @@
 # stdout.  On failure the commands and their output are printed as "#" lines.
 #
 # Helpers: strata (runs $STRATA_BIN), test_cmp, must_fail, test_expect_code,
-# skip_all, test_set_prereq, test_have_prereq, test_atexit, say.
+# skip_all, test_set_prereq, test_prereq_missing, test_have_prereq,
+# test_skip, test_atexit, say.
 # Every script gets a private temp dir $TRASH (removed at exit unless
 # STRATA_TEST_KEEP=1) and runs with it as the current directory.
+# $TEST_FIXTURES is tests/fixtures; $VERIFY_STORE is the store oracle
+# (python3 "$VERIFY_STORE" DATA_ROOT, tests/lib/verify_store.py).
 #
 # Environment: STRATA_BIN (default <repo>/build/strata), STRATA_TEST_VERBOSE=1
 # (show command output as it runs, on stderr), STRATA_TEST_KEEP=1.
 
 TEST_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TEST_REPO=$(cd "$TEST_LIB_DIR/../.." && pwd)
-TEST_SHARED=${STRATA_SHARED:-$TEST_REPO/../shared}
+# everything a test reads lives in the repository (t0001 checks it)
+TEST_FIXTURES=$TEST_REPO/tests/fixtures
+VERIFY_STORE=$TEST_LIB_DIR/verify_store.py
 TEST_NAME=$(basename "$0" .sh)
 export STRATA_BIN=${STRATA_BIN:-$TEST_REPO/build/strata}
 export LC_ALL=C.UTF-8 TZ=UTC
@@ -35,7 +40,7 @@ test_count=0
 test_failures=0
 test_fixed_count=0
 _test_atexit_cmds=()
-declare -A _test_prereqs=()
+declare -A _test_prereqs=() _test_prereq_why=()
 
 TRASH=$(mktemp -d "${TMPDIR:-/tmp}/strata-$TEST_NAME.XXXXXX") || {
 	echo "Bail out! cannot create temp dir"
@@ -74,6 +79,19 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 
 test_set_prereq() { _test_prereqs[$1]=1; }
+# test_prereq_missing PREREQ 'reason': PREREQ is not set; its tests' skip
+# lines say why.
+test_prereq_missing() { unset "_test_prereqs[$1]"; _test_prereq_why[$1]=$2; }
+# _test_missing_why PREREQS: "missing X (reason)" for the first one not set
+_test_missing_why() {
+	local p
+	for p in ${1//,/ }; do
+		if [ -z "${_test_prereqs[$p]:-}" ]; then
+			echo "missing $p${_test_prereq_why[$p]:+: ${_test_prereq_why[$p]}}"
+			return
+		fi
+	done
+}
 test_have_prereq() {
 	local p
 	for p in ${1//,/ }; do
@@ -162,7 +180,7 @@ test_expect_success() {
 	local desc=$1 cmds=$2
 	test_count=$((test_count + 1))
 	if [ -n "$prereq" ] && ! test_have_prereq "$prereq"; then
-		echo "ok $test_count # skip $desc (missing $prereq)"
+		echo "ok $test_count # skip $desc ($(_test_missing_why "$prereq"))"
 		return 0
 	fi
 	cd "$TRASH" || exit 1

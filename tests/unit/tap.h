@@ -3,6 +3,7 @@
 #define STRATA_TESTS_TAP_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int tap_count, tap_failed;
@@ -28,6 +29,16 @@ static int tap_count, tap_failed;
 		if (!_same)                                                      \
 			printf("#   got  '%s'\n#   want '%s'\n", _g ? _g : "(null)", \
 			       _w ? _w : "(null)");                              \
+	} while (0)
+
+/* A setup step failed: nothing after it can run, so stop (it is not a test). */
+#define bail_out(...)                                                            \
+	do {                                                                     \
+		printf("Bail out! ");                                            \
+		printf(__VA_ARGS__);                                             \
+		printf("\n");                                                    \
+		fflush(stdout);                                                  \
+		exit(1);                                                         \
 	} while (0)
 
 static inline int tap_done(void)

@@ -144,7 +144,8 @@ static void test_driver(const char *driver_name)
 	int ret;
 
 	printf("# driver %s\n", driver_name);
-	ok(mkdtemp(dir) != NULL, "%s: temp data root", driver_name);
+	if (!mkdtemp(dir))
+		bail_out("cannot create a temp data root: %s", strerror(errno));
 	ret = strata_store_open(dir, driver_name, STRATA_STORE_WRITE, &store, &err);
 	ok(ret == 0, "%s: open a new store", driver_name);
 	if (ret < 0) {

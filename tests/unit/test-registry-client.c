@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "digest/digest.h"
+#include "fixtures.h"
 #include "image/manifest.h"
 #include "registry/registry.h"
 #include "tap.h"
@@ -39,13 +40,15 @@ struct reg {
 static int start_registry(const char *dir, const char *mode, struct reg *r)
 {
 	char *env = xasprintf("%s/env", dir);
+	char *launch = xasprintf("%s/registry/launch.py", fixtures_dir());
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		execlp("python3", "python3", "tests/fixtures/registry/launch.py", "--dir", dir, "--mode",
-		       mode, "--user", USER, "--password", PASS, "--lifetime", "300", (char *)NULL);
+		execlp("python3", "python3", launch, "--dir", dir, "--mode", mode, "--user", USER,
+		       "--password", PASS, "--lifetime", "300", (char *)NULL);
 		_exit(127);
 	}
+	free(launch);
 	r->pid = pid;
 	for (int i = 0; i < 300; i++) {
 		FILE *f = fopen(env, "r");
@@ -257,16 +260,19 @@ int main(void)
 {
 	static const char *const modes[] = { "plain", "htpasswd", "token" };
 	char tmpl[] = "/tmp/strata-regtest-XXXXXX";
-	char *cmd;
+	char *cmd, *launch;
 
 	if (!have("docker-registry") || !have("python3") || !have("openssl")) {
 		printf("ok 1 - # SKIP docker-registry, python3 or openssl missing\n");
 		return tap_done();
 	}
-	if (access("tests/fixtures/registry/launch.py", R_OK) < 0) {
-		printf("ok 1 - # SKIP run from the source tree\n");
+	launch = xasprintf("%s/registry/launch.py", fixtures_dir());
+	if (access(launch, R_OK) < 0) {
+		ok(0, "registry launcher %s readable: %s", launch, strerror(errno));
+		free(launch);
 		return tap_done();
 	}
+	free(launch);
 	if (!mkdtemp(tmpl)) {
 		ok(0, "mkdtemp: %s", strerror(errno));
 		return tap_done();
