@@ -3,6 +3,7 @@
 #   make check               unit + CLI tests (prints "N passed, N failed")
 #   make check SANITIZE=address,undefined
 #   make install PREFIX=/usr/local DESTDIR=
+STRATA_VERSION := 0.1.0
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
@@ -60,6 +61,10 @@ $(BUILD)/src/%.o: src/%.c
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/lib/util/version.o: ALL_CFLAGS += -DSTRATA_VERSION='"$(STRATA_VERSION)"'
+# flags and the version live here: objects built with others are stale
+$(LIB_OBJ) $(CLI_OBJ) $(FORMAT_OBJ): Makefile
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libformat.a $(BUILD)/libstrata.a
 	@mkdir -p $(dir $@)

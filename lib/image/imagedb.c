@@ -12,7 +12,6 @@
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
-#include "util/gotime.h"
 
 #define CONTENT_DIR "imagedb/content/sha256"
 #define METADATA_DIR "imagedb/metadata/sha256"
@@ -176,7 +175,7 @@ int imagedb_touch_last_updated(struct strata_store *store, const char *hex,
 {
 	_cleanup_strbuf_ struct strbuf now = STRBUF_INIT;
 
-	gotime_format_now(&now);
+	store_format_now(store, &now);
 	return write_metadata(store, hex, "lastUpdated", now.buf, err);
 }
 
