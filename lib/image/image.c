@@ -168,6 +168,9 @@ void image_index_forget(struct strata_image_index *idx, struct strata_image *img
 }
 
 size_t strata_image_index_count(const struct strata_image_index *idx) { return idx->nr; }
+struct strata_image *strata_image_index_at(const struct strata_image_index *idx, size_t i) { return idx->images[i]; }
+struct strata_store *strata_image_index_store(const struct strata_image_index *idx) { return idx->store; }
+
 const char *strata_image_id(const struct strata_image *img) { return img->id; }
 int64_t strata_image_size(const struct strata_image *img) { return img->size; }
 const char *strata_image_parent(const struct strata_image *img) { return img->parent; }
@@ -192,8 +195,6 @@ int64_t strata_image_created(const struct strata_image *img, int32_t *nsec)
 		*nsec = img->created_nsec;
 	return img->created_sec;
 }
-struct strata_image *strata_image_index_at(const struct strata_image_index *idx, size_t i) { return idx->images[i]; }
-struct strata_store *strata_image_index_store(const struct strata_image_index *idx) { return idx->store; }
 
 struct strata_image *strata_image_index_find(const struct strata_image_index *idx, const char *id)
 {

@@ -588,9 +588,9 @@ int registry_credentials_get(const char *dir, const char *key, struct registry_c
 }
 
 /* Write cfg back to the docker config file: atomic, 0600, tab indented. */
-static int save_docker_config(const char *dir_path, json_t *cfg, struct strata_error **err)
+static int save_docker_config(const char *config_dir, json_t *cfg, struct strata_error **err)
 {
-	_cleanup_free_ char *path = registry_docker_config_path(dir_path);
+	_cleanup_free_ char *path = registry_docker_config_path(config_dir);
 	_cleanup_free_ char *dir = NULL;
 	_cleanup_close_ int dfd = -1;
 	struct strbuf js = STRBUF_INIT, out = STRBUF_INIT;

@@ -1,6 +1,5 @@
 /* Go's time.Time text forms: RFC 3339 parsing and the layouts Docker prints. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
