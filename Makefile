@@ -1,9 +1,13 @@
 # strata — GNU Make + pkg-config.
-#   make                     build strata and libstrata.a
+#   make                     build strata, libstrata.a and libstrata.so
 #   make check               unit + CLI tests (prints "N passed, N failed")
 #   make check SANITIZE=address,undefined
-#   make install PREFIX=/usr/local DESTDIR=
+#   make install PREFIX=/usr/local DESTDIR=   (strata, headers, .a, .so, strata.pc)
+STRATA_VERSION := 0.1.0
+STRATA_SOVERSION := 0
 PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 DESTDIR ?=
 CC ?= cc
 PKGS := libcrypto jansson zlib libzstd libisal libcurl
@@ -26,6 +30,10 @@ endif
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) \
 	-Iinclude -Ilib $(PKG_CFLAGS) -MMD -MP
 CLI_CFLAGS := -Isrc
+# the library's objects go into the static and the shared library alike;
+# only STRATA_PUBLIC functions are visible outside it
+LIB_CFLAGS := -fPIC -fvisibility=hidden
+SONAME := libstrata.so.$(STRATA_SOVERSION)
 
 LIB_SRC := $(sort $(wildcard lib/*/*.c))
 CLI_SRC := $(sort $(wildcard src/*.c))
@@ -36,7 +44,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 FORMAT_OBJ := $(FORMAT_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/strata strata
+all: $(BUILD)/strata strata $(BUILD)/libstrata.so
 
 strata: $(BUILD)/strata
 	ln -sf $(BUILD)/strata strata
@@ -44,6 +52,14 @@ strata: $(BUILD)/strata
 $(BUILD)/libstrata.a: $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
+
+# exports only strata_* (lib/libstrata.map), resolves everything it uses
+$(BUILD)/$(SONAME): $(LIB_OBJ) lib/libstrata.map
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libstrata.map \
+		-Wl,-z,defs -o $@ $(LIB_OBJ) $(PKG_LIBS)
+
+$(BUILD)/libstrata.so: $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
 
 # the CLI's display code (templates, tables, units), also linked by its unit tests
 $(BUILD)/libformat.a: $(FORMAT_OBJ)
@@ -57,9 +73,13 @@ $(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CLI_CFLAGS) -c -o $@ $<
 
-$(BUILD)/%.o: %.c
+$(BUILD)/lib/%.o: lib/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(LIB_CFLAGS) -c -o $@ $<
+
+$(BUILD)/lib/util/version.o: ALL_CFLAGS += -DSTRATA_VERSION='"$(STRATA_VERSION)"'
+# flags and the version live here: objects built with others are stale
+$(LIB_OBJ) $(CLI_OBJ) $(FORMAT_OBJ): Makefile
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libformat.a $(BUILD)/libstrata.a
 	@mkdir -p $(dir $@)
@@ -69,14 +89,21 @@ libstrata.a: $(BUILD)/libstrata.a
 
 units: $(UNIT_BIN)
 
+# STRATA_SANITIZE: the CLI tests that build against the library build alike
 check: all units
-	STRATA_BUILD=$(BUILD) ./tests/run.sh
+	STRATA_BUILD=$(BUILD) STRATA_SANITIZE=$(SANITIZE) ./tests/run.sh
 
+# strata.pc is written at install time: it names the prefix installed to
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/strata
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/strata
 	install -m 0755 $(BUILD)/strata $(DESTDIR)$(PREFIX)/bin/strata
-	install -m 0644 $(BUILD)/libstrata.a $(DESTDIR)$(PREFIX)/lib/libstrata.a
-	install -m 0644 include/strata/*.h $(DESTDIR)$(PREFIX)/include/strata/
+	install -m 0644 $(BUILD)/libstrata.a $(DESTDIR)$(LIBDIR)/libstrata.a
+	install -m 0755 $(BUILD)/$(SONAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libstrata.so
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+		-e 's|@VERSION@|$(STRATA_VERSION)|g' -e 's|@REQUIRES@|$(PKGS)|g' \
+		lib/strata.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/strata.pc
+	install -m 0644 include/strata/*.h $(DESTDIR)$(INCLUDEDIR)/strata/
 
 clean:
 	rm -rf build build-san strata

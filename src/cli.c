@@ -9,7 +9,11 @@
 int cli_open_store(struct cli_ctx *ctx, bool write, struct strata_store **out,
 		   struct strata_error **err)
 {
-	return strata_store_open(ctx->data_root, ctx->storage_driver, write ? STRATA_STORE_WRITE : 0, out, err);
+	int ret = strata_store_open(ctx->data_root, ctx->storage_driver, write ? STRATA_STORE_WRITE : 0, out, err);
+
+	if (ret >= 0 && ctx->fixed_time)
+		strata_store_set_time(*out, ctx->source_date_epoch);
+	return ret;
 }
 
 int cli_open_images(struct cli_ctx *ctx, bool write, struct strata_store **store,

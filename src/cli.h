@@ -13,15 +13,20 @@
 struct strata_store;
 struct strata_image_index;
 
+/* What the front end passes to the library: options and the environment. */
 struct cli_ctx {
 	const char *data_root;      /* --data-root / STRATA_DATA_ROOT */
 	const char *storage_driver; /* --storage-driver, NULL = what the root uses */
 	const char *config_path;    /* --config, NULL = default */
+	char *docker_config_dir;    /* $DOCKER_CONFIG, else $HOME/.docker (credentials) */
+	bool fixed_time;            /* SOURCE_DATE_EPOCH is set: the store's "now" */
+	int64_t source_date_epoch;
 };
 
 /*
  * Open the store for this command.  write: the command changes the store
- * (refused while a dockerd uses the data root).
+ * (refused while a dockerd uses the data root).  SOURCE_DATE_EPOCH fixes
+ * the times it records.
  */
 int cli_open_store(struct cli_ctx *ctx, bool write, struct strata_store **out,
 		   struct strata_error **err);

@@ -7,6 +7,7 @@
 #include "flags.h"
 #include "format/template.h"
 #include "format/units.h"
+#include "json/gojson.h"
 #include "util/gotime.h"
 #include "strata/image.h"
 #include "strata/reference.h"
@@ -81,12 +82,20 @@ static int parse_filters(const struct strata_image_index *idx, const struct flag
 }
 
 /* filters.MatchKVList: every label filter ("k" or "k=v") must match. */
-static bool labels_match(const struct flag_list *labels, const json_t *config)
+static bool labels_match(const struct flag_list *labels, const struct strata_image *img)
 {
-	json_t *have = json_object_get(json_object_get(config, "config"), "Labels");
+	_cleanup_json_ json_t *config = NULL;
+	json_t *have;
+	size_t len;
+	const char *raw;
 
 	if (!labels->nr)
 		return true;
+	/* the index parsed this config already: it cannot fail here */
+	raw = strata_image_config(img, &len);
+	if (gojson_parse(raw, len, "image config", &config, NULL) < 0)
+		return false;
+	have = json_object_get(json_object_get(config, "config"), "Labels");
 	if (!json_is_object(have))
 		return false;
 	for (size_t i = 0; i < labels->nr; i++) {
@@ -102,7 +111,10 @@ static bool labels_match(const struct flag_list *labels, const json_t *config)
 
 static bool created_before(const struct strata_image *a, const struct strata_image *b)
 {
-	return a->created_sec < b->created_sec || (a->created_sec == b->created_sec && a->created_nsec < b->created_nsec);
+	int32_t an, bn;
+	int64_t as = strata_image_created(a, &an), bs = strata_image_created(b, &bn);
+
+	return as < bs || (as == bs && an < bn);
 }
 
 struct summary {
@@ -143,20 +155,20 @@ static bool summarize(const struct strata_image_index *idx, struct strata_image 
 {
 	memset(s, 0, sizeof(*s));
 	s->img = img;
-	if (f->dangling == 1 && img->nr_children)
+	if (f->dangling == 1 && strata_image_children(img))
 		return false;
 	if (f->before && !created_before(img, f->before))
 		return false;
 	if (f->since && !created_before(f->since, img))
 		return false;
-	if (!labels_match(&f->labels, img->config))
+	if (!labels_match(&f->labels, img))
 		return false;
 	s->nr_tags = strata_image_refs(idx, img, true, false, &s->tags);
 	s->nr_tags = filter_refs(s->tags, s->nr_tags, &f->references);
 	s->nr_digests = strata_image_refs(idx, img, false, true, &s->digests);
 	s->nr_digests = filter_refs(s->digests, s->nr_digests, &f->references);
 	if (!s->nr_tags && !s->nr_digests) {
-		if (!(all || !img->nr_children) || f->dangling == 0 || f->references.nr)
+		if (!(all || !strata_image_children(img)) || f->dangling == 0 || f->references.nr)
 			goto skip;
 		s->dangling = true;
 	} else if (f->dangling == 1 && s->nr_tags) {
@@ -172,10 +184,11 @@ skip:
 static int by_created_desc(const void *a, const void *b)
 {
 	const struct summary *x = a, *y = b;
+	int64_t xs = strata_image_created(x->img, NULL), ys = strata_image_created(y->img, NULL);
 
-	if (x->img->created_sec != y->img->created_sec)
-		return x->img->created_sec < y->img->created_sec ? 1 : -1;
-	return strcmp(x->img->id, y->img->id);
+	if (xs != ys)
+		return xs < ys ? 1 : -1;
+	return strcmp(strata_image_id(x->img), strata_image_id(y->img));
 }
 
 static void add_row(json_t *rows, const struct summary *s, const char *repo, const char *tag, const char *digest,
@@ -183,18 +196,19 @@ static void add_row(json_t *rows, const struct summary *s, const char *repo, con
 {
 	_cleanup_strbuf_ struct strbuf since = STRBUF_INIT, at = STRBUF_INIT, size = STRBUF_INIT, vsize = STRBUF_INIT;
 	json_t *row = json_object();
-	const struct strata_image *img = s->img;
+	const char *id = strata_image_id(s->img);
+	int64_t created = strata_image_created(s->img, NULL), bytes = strata_image_size(s->img);
 
-	cli_created_since(&since, img->created_sec);
-	gotime_format_go_time(&at, img->created_sec, 0, true);
-	units_human_size(&size, (double)img->size);
-	units_human_size_prec(&vsize, (double)img->size, 4);
+	cli_created_since(&since, created);
+	gotime_format_go_time(&at, created, 0, true);
+	units_human_size(&size, (double)bytes);
+	units_human_size_prec(&vsize, (double)bytes, 4);
 	/* Sorted keys: {{json .}} marshals a map. */
 	json_object_set_new(row, "Containers", json_string("N/A"));
 	json_object_set_new(row, "CreatedAt", json_string(at.buf));
 	json_object_set_new(row, "CreatedSince", json_string(since.buf));
 	json_object_set_new(row, "Digest", json_string(digest));
-	json_object_set_new(row, "ID", trunc ? json_sprintf("%.12s", img->id + 7) : json_string(img->id));
+	json_object_set_new(row, "ID", trunc ? json_sprintf("%.12s", id + 7) : json_string(id));
 	json_object_set_new(row, "Repository", json_string(repo));
 	json_object_set_new(row, "SharedSize", json_string("N/A"));
 	json_object_set_new(row, "Size", json_string(size.buf));

@@ -1,5 +1,6 @@
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "flags.h"
@@ -48,10 +49,13 @@ int cmd_inspect(int argc, char **argv, struct cli_ctx *ctx)
 	for (int i = 0; !ret && i < nargs; i++) {
 		struct strata_error *err = NULL;
 		struct strata_image *img;
+		_cleanup_free_ char *text = NULL;
 		json_t *obj;
 
+		/* the library hands the object over as JSON text: templates need it parsed */
 		if (strata_image_lookup(idx, args[i], &img, &err) < 0 ||
-		    strata_image_inspect(idx, img, &obj, &err) < 0) {
+		    strata_image_inspect(idx, img, &text, &err) < 0 ||
+		    gojson_parse(text, strlen(text), "image inspect", &obj, &err) < 0) {
 			strbuf_addf(&errors, "Error: %s\n", err->msg);
 			strata_error_free(err);
 			continue;

@@ -1,5 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "flags.h"
@@ -27,6 +29,7 @@ int cmd_load(int argc, char **argv, struct cli_ctx *ctx)
 		{ "quiet", 'q', FLAG_BOOL, &quiet, "Suppress the load output" },
 		{ 0 },
 	};
+	struct strata_load_options opts = { .report = print_line };
 	struct strata_image_index *idx = NULL;
 	struct strata_store *store = NULL;
 	struct strata_error *err = NULL;
@@ -37,10 +40,13 @@ int cmd_load(int argc, char **argv, struct cli_ctx *ctx)
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	free(args);
+	/* no -i, or "-": the archive comes on stdin */
+	opts.path = input && strcmp(input, "-") ? input : NULL;
+	opts.fd = STDIN_FILENO;
 	/* docker: progress goes away when stdout is no terminal; the
 	 * "Loaded image" lines stay even with -q. */
 	ret = cli_open_images(ctx, true, &store, &idx);
-	if (!ret && strata_image_load(idx, input, print_line, NULL, &err) < 0)
+	if (!ret && strata_image_load(idx, &opts, &err) < 0)
 		ret = cli_fail_daemon(err);
 	strata_image_index_free(idx);
 	strata_store_free(store);

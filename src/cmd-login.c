@@ -6,10 +6,7 @@
  * and then stored in the Docker client config (~/.docker/config.json, or
  * $DOCKER_CONFIG) as base64 "auth" (atomic, 0600, other keys kept), or
  * through the configured credential helper.  The password is never printed.
- *
- * libcurl's global state is initialised here, once, before any thread exists.
  */
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "registry/auth.h"
-#include "registry/config.h"
-#include "registry/registry.h"
+#include "strata/registry.h"
 #include "util/alloc.h"
 #include "util/strbuf.h"
 
@@ -99,14 +94,6 @@ static int parse_login_args(int argc, char **argv, const char **username, const 
 	return 0;
 }
 
-static int fail(struct strata_error *err, bool daemon)
-{
-	fprintf(stderr, "%s%s\n", daemon ? "Error response from daemon: " : "Error: ",
-		err ? err->msg : "unknown error");
-	strata_error_free(err);
-	return 1;
-}
-
 #define MAX_PASSWORD (64 * 1024)
 
 static char *read_stdin_password(void)
@@ -162,12 +149,10 @@ int cmd_login(int argc, char **argv, struct cli_ctx *ctx)
 {
 	const char *username = NULL, *password = NULL;
 	bool password_stdin = false;
-	struct registry_config cfg;
-	struct registry_client_options opts = { 0 };
-	struct registry_credentials creds = { 0 };
-	struct registry_client *client = NULL;
+	struct strata_login_options opts = { ctx->config_path, NULL, NULL };
+	struct strata_credentials creds = { 0 };
 	struct strata_error *err = NULL;
-	char *user = NULL, *pass = NULL, *key = NULL, *host = NULL;
+	char *user = NULL, *pass = NULL;
 	const char *server = NULL;
 	int ret;
 
@@ -191,15 +176,12 @@ int cmd_login(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	user = username ? xstrdup(username) : NULL;
 
-	key = registry_auth_key(server);
-	host = registry_host_is_hub(key) ? xstrdup("docker.io") : registry_auth_key_host(key);
-
 	if ((!user || !*user) && (!pass || !*pass)) {
 		/* like docker: reuse stored credentials, else ask on a terminal */
-		struct registry_credentials stored = { 0 };
+		struct strata_credentials stored = { 0 };
 
-		if (registry_credentials_get(key, &stored, &err) == 1 && stored.username &&
-		    *stored.username) {
+		if (strata_credentials_get(ctx->docker_config_dir, server, &stored, &err) == 1 &&
+		    stored.username && *stored.username) {
 			free(user);
 			wipe(pass);
 			user = stored.username;
@@ -207,7 +189,7 @@ int cmd_login(int argc, char **argv, struct cli_ctx *ctx)
 			stored.username = stored.password = NULL;
 			printf("Authenticating with existing credentials...\n");
 		}
-		registry_credentials_release(&stored);
+		strata_credentials_release(&stored);
 		strata_error_free(err);
 		err = NULL;
 	}
@@ -237,28 +219,15 @@ int cmd_login(int argc, char **argv, struct cli_ctx *ctx)
 		}
 	}
 
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	registry_config_init(&cfg);
-	if (registry_config_load(&cfg, ctx->config_path, &err) < 0) {
-		ret = fail(err, false);
-		registry_config_release(&cfg);
+	opts.username = user;
+	opts.password = pass;
+	if (strata_login(server, &opts, &err) < 0) {
+		ret = cli_fail_daemon(err);
 		goto out;
 	}
 	creds.username = user;
 	creds.password = pass;
-	opts.config = &cfg;
-	opts.credentials = &creds;
-	if (registry_client_new(host, &opts, &client, &err) < 0 ||
-	    registry_login(client, &err) < 0) {
-		ret = fail(err, true);
-		registry_client_free(client);
-		registry_config_release(&cfg);
-		goto out;
-	}
-	registry_client_free(client);
-	registry_config_release(&cfg);
-
-	if (registry_credentials_store(key, &creds, &err) < 0) {
+	if (strata_credentials_store(ctx->docker_config_dir, server, &creds, &err) < 0) {
 		fprintf(stderr, "Error: saving credentials: %s\n", err->msg);
 		strata_error_free(err);
 		ret = 1;
@@ -266,7 +235,7 @@ int cmd_login(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	{
 		/* docker warns when the password lands in the file (no helper) */
-		char *cfgpath = registry_docker_config_path();
+		char *cfgpath = xasprintf("%s/config.json", ctx->docker_config_dir);
 		FILE *f = fopen(cfgpath, "r");
 		bool helper = false;
 
@@ -293,7 +262,5 @@ int cmd_login(int argc, char **argv, struct cli_ctx *ctx)
 out:
 	free(user);
 	wipe(pass);
-	free(key);
-	free(host);
 	return ret;
 }

@@ -4,11 +4,10 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-
-#include "cli.h"
 #include <string.h>
 
-#include "registry/auth.h"
+#include "cli.h"
+#include "strata/registry.h"
 
 static const char usage_text[] =
 	"\nUsage:  strata logout [SERVER]\n\n"
@@ -22,7 +21,6 @@ int cmd_logout(int argc, char **argv, struct cli_ctx *ctx)
 	char *key;
 	int npos = 0, ret;
 
-	(void)ctx;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			fputs(usage_text, stdout);
@@ -41,8 +39,8 @@ int cmd_logout(int argc, char **argv, struct cli_ctx *ctx)
 		      "Usage:  strata logout [SERVER]\n\nLog out from a Docker registry\n", stderr);
 		return 1;
 	}
-	key = registry_auth_key(server);
-	ret = registry_credentials_erase(key, &err);
+	key = strata_credentials_key(server);
+	ret = strata_logout(ctx->docker_config_dir, server, &err);
 	if (ret < 0) {
 		fprintf(stderr, "Error: %s\n", err->msg);
 		strata_error_free(err);

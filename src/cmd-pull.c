@@ -2,8 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "cli.h"
 #include "flags.h"
 #include "strata/registry.h"
@@ -36,8 +34,8 @@ int cmd_pull(int argc, char **argv, struct cli_ctx *ctx)
 	ret = flags_parse(argc, argv, flags, &usage, &args, &nargs);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	opts.config_path = ctx->config_path;
+	opts.docker_config_dir = ctx->docker_config_dir;
 	opts.platform = platform && *platform ? platform : NULL;
 	opts.all_tags = all_tags;
 	opts.progress = cli_print_progress;

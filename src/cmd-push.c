@@ -1,8 +1,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <curl/curl.h>
-
 #include "cli.h"
 #include "flags.h"
 #include "strata/image.h"
@@ -34,8 +32,8 @@ int cmd_push(int argc, char **argv, struct cli_ctx *ctx)
 	ret = flags_parse(argc, argv, flags, &usage, &args, &nargs);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	opts.config_path = ctx->config_path;
+	opts.docker_config_dir = ctx->docker_config_dir;
 	opts.all_tags = all_tags;
 	opts.progress = cli_print_progress;
 	opts.progress_cookie = &quiet;

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "cli.h"
-
-#define STRATA_VERSION "0.1.0"
+#include "strata/strata.h"
+#include "util/alloc.h"
 
 struct command {
 	const char *name;
@@ -56,14 +56,35 @@ static int global_option(int argc, char **argv, int *i, const char *name, const 
 	return 1;
 }
 
-int main(int argc, char **argv)
+/* The environment the library does not read: the front end hands it over. */
+static void read_environment(struct cli_ctx *ctx)
 {
-	struct cli_ctx ctx = { 0 };
+	const char *docker_config = getenv("DOCKER_CONFIG");
+	const char *home = getenv("HOME");
+	const char *epoch = getenv("SOURCE_DATE_EPOCH");
+
+	ctx->data_root = getenv("STRATA_DATA_ROOT");
+	if (!ctx->data_root || !*ctx->data_root)
+		ctx->data_root = "/var/lib/strata";
+	if (docker_config && *docker_config)
+		ctx->docker_config_dir = xstrdup(docker_config);
+	else
+		ctx->docker_config_dir = xasprintf("%s/.docker", home && *home ? home : "/root");
+	if (epoch && *epoch) {
+		char *end;
+		long long v = strtoll(epoch, &end, 10);
+
+		if (!*end && v >= 0) {
+			ctx->fixed_time = true;
+			ctx->source_date_epoch = v;
+		}
+	}
+}
+
+static int run(int argc, char **argv, struct cli_ctx *ctx)
+{
 	int i;
 
-	ctx.data_root = getenv("STRATA_DATA_ROOT");
-	if (!ctx.data_root || !*ctx.data_root)
-		ctx.data_root = "/var/lib/strata";
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		int r;
 
@@ -72,12 +93,12 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-v")) {
-			printf("strata version %s\n", STRATA_VERSION);
+			printf("strata version %s\n", strata_version());
 			return 0;
 		}
-		if ((r = global_option(argc, argv, &i, "--data-root", &ctx.data_root)) ||
-		    (r = global_option(argc, argv, &i, "--storage-driver", &ctx.storage_driver)) ||
-		    (r = global_option(argc, argv, &i, "--config", &ctx.config_path))) {
+		if ((r = global_option(argc, argv, &i, "--data-root", &ctx->data_root)) ||
+		    (r = global_option(argc, argv, &i, "--storage-driver", &ctx->storage_driver)) ||
+		    (r = global_option(argc, argv, &i, "--config", &ctx->config_path))) {
 			if (r < 0)
 				return 125;
 			continue;
@@ -91,7 +112,18 @@ int main(int argc, char **argv)
 	}
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 		if (!strcmp(argv[i], commands[c].name))
-			return commands[c].fn(argc - i, argv + i, &ctx);
+			return commands[c].fn(argc - i, argv + i, ctx);
 	fprintf(stderr, "strata: '%s' is not a strata command.\nSee 'strata --help'\n", argv[i]);
 	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_ctx ctx = { 0 };
+	int ret;
+
+	read_environment(&ctx);
+	ret = run(argc, argv, &ctx);
+	free(ctx.docker_config_dir);
+	return ret;
 }

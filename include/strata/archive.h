@@ -13,22 +13,36 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "strata/cancel.h"
 #include "strata/error.h"
+#include "strata/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct strata_image_index;
 
 /* One line of docker load's output (no newline), e.g. "Loaded image: busybox:latest". */
 typedef void (*strata_load_report_fn)(void *cookie, const char *line);
 
+struct strata_load_options {
+	const char *path;     /* archive file or OCI layout folder; NULL: read fd */
+	int fd;               /* the archive stream when path is NULL (not closed) */
+	strata_load_report_fn report; /* NULL: no output */
+	void *report_cookie;
+	struct strata_cancel *cancel; /* NULL: not cancellable */
+};
+
 /*
- * docker load: path is an archive file, an OCI layout folder, or NULL / "-"
- * for stdin.  Every config digest and layer diff ID is verified; on any
- * failure nothing the load added stays in the store (new layers and configs
- * are removed, repositories.json is not touched).  report receives docker's
+ * docker load from opts->path or opts->fd (zeroed options read stdin).
+ * Every config digest and layer diff ID is verified; on any failure
+ * nothing the load added stays in the store (new layers and configs are
+ * removed, repositories.json is not touched).  report receives docker's
  * output lines once everything is in place.
  */
-int strata_image_load(struct strata_image_index *idx, const char *path,
-		      strata_load_report_fn report, void *cookie, struct strata_error **err);
+STRATA_PUBLIC int strata_image_load(struct strata_image_index *idx, const struct strata_load_options *opts,
+				    struct strata_error **err);
 
 enum strata_save_format {
 	STRATA_SAVE_DOCKER = 0, /* docker-archive as dockerd 20.10 writes it */
@@ -40,7 +54,12 @@ enum strata_save_format {
  * name meaning all its tags, an ID or short ID, name@digest), and the archive
  * is written to out_fd.
  */
-int strata_image_save(struct strata_image_index *idx, const char *const *names, size_t nr_names,
-		      enum strata_save_format format, int out_fd, struct strata_error **err);
+STRATA_PUBLIC int strata_image_save(struct strata_image_index *idx, const char *const *names,
+				    size_t nr_names, enum strata_save_format format, int out_fd,
+				    struct strata_error **err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

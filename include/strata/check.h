@@ -6,6 +6,11 @@
 #include <stddef.h>
 
 #include "strata/error.h"
+#include "strata/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct strata_store;
 
@@ -22,8 +27,12 @@ struct strata_check_result {
 typedef void (*strata_check_report_fn)(void *cookie, const char *object, const char *problem,
 				       bool repaired);
 
-int strata_store_check(struct strata_store *store, const struct strata_check_options *opts,
-		       strata_check_report_fn report, void *cookie, struct strata_check_result *result,
-		       struct strata_error **err);
+STRATA_PUBLIC int strata_store_check(struct strata_store *store, const struct strata_check_options *opts,
+				     strata_check_report_fn report, void *cookie,
+				     struct strata_check_result *result, struct strata_error **err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -2,6 +2,14 @@
 #ifndef STRATA_ERROR_H
 #define STRATA_ERROR_H
 
+#include <stddef.h>
+
+#include "strata/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum strata_errcode {
 	STRATA_ERR_IO = 1,
 	STRATA_ERR_NOSPC,
@@ -31,15 +39,22 @@ struct strata_error {
  * return -code, so "return strata_error_set(...)" propagates.  When
  * sys_errno is not 0, ": strerror(sys_errno)" is appended.
  */
-int strata_error_set(struct strata_error **err, enum strata_errcode code,
-		     int sys_errno, const char *fmt, ...)
+STRATA_PUBLIC int strata_error_set(struct strata_error **err, enum strata_errcode code,
+				   int sys_errno, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 /* Prepend "context: " to the message of *err; returns -code. */
-int strata_error_wrap(struct strata_error **err, const char *fmt, ...)
+STRATA_PUBLIC int strata_error_wrap(struct strata_error **err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-void strata_error_free(struct strata_error *err);
+STRATA_PUBLIC void strata_error_free(struct strata_error *err);
+
+/*
+ * The enumerator's name of code ("STRATA_ERR_NOT_FOUND"), for logs and
+ * language bindings; code may also be negated, as functions return it.
+ * "STRATA_ERR_UNKNOWN" for any other value.
+ */
+STRATA_PUBLIC const char *strata_error_name(int code);
 
 /* Drop the error held in *err; err itself may be NULL (caller ignores errors). */
 static inline void strata_error_freep(struct strata_error **err)
@@ -49,5 +64,9 @@ static inline void strata_error_freep(struct strata_error **err)
 	strata_error_free(*err);
 	*err = NULL;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

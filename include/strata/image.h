@@ -2,6 +2,9 @@
  * The images of a store: configs from imagedb, their layers from layerdb,
  * their references from repositories.json, loaded once into an index that
  * the commands read and change.
+ *
+ * Images and layers are handles owned by the index: valid until the index
+ * is freed or the image is removed from it.
  */
 #ifndef STRATA_IMAGE_H
 #define STRATA_IMAGE_H
@@ -9,54 +12,68 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
 
 #include "strata/error.h"
+#include "strata/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct strata_store;
 struct strata_image_index;
+struct strata_image;
+struct strata_layer;
 
-struct strata_image {
-	char id[72];            /* "sha256:<hex>" */
-	char *config_raw;       /* exact config bytes (their sha256 is the ID) */
-	size_t config_len;
-	json_t *config;         /* parsed config */
-	size_t nr_layers;
-	char (*diff_ids)[72];
-	char (*chain_ids)[72];
-	int64_t *layer_sizes;   /* each layer's own size (layerdb size file) */
-	int64_t size;           /* sum of all layer sizes */
-	int64_t created_sec;    /* config "created" */
-	int32_t created_nsec;
-	char *parent;           /* metadata parent "sha256:...", NULL when none */
-	size_t nr_children;     /* images whose metadata parent is this one */
-};
+STRATA_PUBLIC int strata_image_index_load(struct strata_store *store, struct strata_image_index **out,
+					  struct strata_error **err);
+STRATA_PUBLIC void strata_image_index_free(struct strata_image_index *idx);
 
-int strata_image_index_load(struct strata_store *store, struct strata_image_index **out,
-			    struct strata_error **err);
-void strata_image_index_free(struct strata_image_index *idx);
-
-size_t strata_image_index_count(const struct strata_image_index *idx);
-struct strata_image *strata_image_index_at(const struct strata_image_index *idx, size_t i);
+STRATA_PUBLIC size_t strata_image_index_count(const struct strata_image_index *idx);
+STRATA_PUBLIC struct strata_image *strata_image_index_at(const struct strata_image_index *idx, size_t i);
 /* By full ID "sha256:<hex>"; NULL when absent. */
-struct strata_image *strata_image_index_find(const struct strata_image_index *idx, const char *id);
+STRATA_PUBLIC struct strata_image *strata_image_index_find(const struct strata_image_index *idx,
+							   const char *id);
 
 /*
  * Resolve what a user typed, as dockerd's GetImage: a full or short ID
  * (with or without "sha256:"), name[:tag], name@digest.  Not found gives
  * STRATA_ERR_NOT_FOUND with "No such image: NAME".
  */
-int strata_image_lookup(const struct strata_image_index *idx, const char *name,
-			struct strata_image **out, struct strata_error **err);
+STRATA_PUBLIC int strata_image_lookup(const struct strata_image_index *idx, const char *name,
+				      struct strata_image **out, struct strata_error **err);
 
 /* Familiar tag and/or digest references of img, lexically sorted; free the array only. */
-size_t strata_image_refs(const struct strata_image_index *idx, const struct strata_image *img,
-			 bool tags, bool digests, const char ***out);
+STRATA_PUBLIC size_t strata_image_refs(const struct strata_image_index *idx, const struct strata_image *img,
+				       bool tags, bool digests, const char ***out);
 
-/* The store's driver name and root, for GraphDriver data in inspect. */
-struct strata_store *strata_image_index_store(const struct strata_image_index *idx);
+/* The store the index was loaded from. */
+STRATA_PUBLIC struct strata_store *strata_image_index_store(const struct strata_image_index *idx);
 
+/* "sha256:<hex>" */
+STRATA_PUBLIC const char *strata_image_id(const struct strata_image *img);
+/* The exact config bytes (JSON; their sha256 is the ID), NUL-terminated; *len may be NULL. */
+STRATA_PUBLIC const char *strata_image_config(const struct strata_image *img, size_t *len);
+/* The config's "created" in Unix seconds; *nsec (may be NULL) gets the nanoseconds. */
+STRATA_PUBLIC int64_t strata_image_created(const struct strata_image *img, int32_t *nsec);
+/* Sum of the layers' own sizes, as docker images shows it. */
+STRATA_PUBLIC int64_t strata_image_size(const struct strata_image *img);
+/* The metadata parent "sha256:..." (local builds, legacy loads); NULL when none. */
+STRATA_PUBLIC const char *strata_image_parent(const struct strata_image *img);
+/* How many images of the index have img as their metadata parent. */
+STRATA_PUBLIC size_t strata_image_children(const struct strata_image *img);
 
+/* The layers of img, base first: i < strata_image_layer_count(img). */
+STRATA_PUBLIC size_t strata_image_layer_count(const struct strata_image *img);
+STRATA_PUBLIC const struct strata_layer *strata_image_layer(const struct strata_image *img, size_t i);
+/* "sha256:..." of the layer stack up to this one (its layerdb folder). */
+STRATA_PUBLIC const char *strata_layer_chain_id(const struct strata_layer *layer);
+/* "sha256:..." of the layer's uncompressed tar. */
+STRATA_PUBLIC const char *strata_layer_diff_id(const struct strata_layer *layer);
+/* The graph driver's folder name of the layer. */
+STRATA_PUBLIC const char *strata_layer_cache_id(const struct strata_layer *layer);
+/* The layer's own size in bytes (layerdb's size file). */
+STRATA_PUBLIC int64_t strata_layer_size(const struct strata_layer *layer);
 
 /* What rmi and prune report, in order: "Untagged: REF" and "Deleted: ID". */
 enum strata_removal { STRATA_UNTAGGED, STRATA_DELETED };
@@ -68,23 +85,27 @@ typedef void (*strata_removal_fn)(void *cookie, enum strata_removal what, const 
  * with docker's message).  prune also deletes untagged parents left without
  * children.  Layers nothing uses any more are released.
  */
-int strata_image_remove(struct strata_image_index *idx, const char *name, bool force, bool prune,
-			strata_removal_fn report, void *cookie, struct strata_error **err);
+STRATA_PUBLIC int strata_image_remove(struct strata_image_index *idx, const char *name, bool force,
+				      bool prune, strata_removal_fn report, void *cookie,
+				      struct strata_error **err);
 
 /*
  * docker image prune: delete dangling images (all unused ones with all);
  * *reclaimed receives the summed size of the released layers.
  */
-int strata_image_prune(struct strata_image_index *idx, bool all, strata_removal_fn report,
-		       void *cookie, uint64_t *reclaimed, struct strata_error **err);
+STRATA_PUBLIC int strata_image_prune(struct strata_image_index *idx, bool all, strata_removal_fn report,
+				     void *cookie, uint64_t *reclaimed, struct strata_error **err);
 
 /* docker tag SOURCE TARGET */
-int strata_image_tag(struct strata_image_index *idx, const char *source, const char *target,
-		     struct strata_error **err);
+STRATA_PUBLIC int strata_image_tag(struct strata_image_index *idx, const char *source, const char *target,
+				   struct strata_error **err);
 
-/* docker image inspect's object for img, keys in the API's order. */
-int strata_image_inspect(const struct strata_image_index *idx, const struct strata_image *img,
-			 json_t **out, struct strata_error **err);
+/*
+ * docker image inspect's object for img as compact JSON text, keys in the
+ * API's order; *json is NUL-terminated, free() it.
+ */
+STRATA_PUBLIC int strata_image_inspect(const struct strata_image_index *idx, const struct strata_image *img,
+				       char **json, struct strata_error **err);
 
 struct strata_history_entry {
 	char *id;         /* "sha256:..." or "<missing>" */
@@ -97,10 +118,10 @@ struct strata_history_entry {
 };
 
 /* docker history: newest first. Free with strata_history_free. */
-int strata_image_history(const struct strata_image_index *idx, const struct strata_image *img,
-			 struct strata_history_entry **out, size_t *nr, struct strata_error **err);
-void strata_history_free(struct strata_history_entry *entries, size_t nr);
-
+STRATA_PUBLIC int strata_image_history(const struct strata_image_index *idx, const struct strata_image *img,
+				       struct strata_history_entry **out, size_t *nr,
+				       struct strata_error **err);
+STRATA_PUBLIC void strata_history_free(struct strata_history_entry *entries, size_t nr);
 
 struct strata_import_options {
 	const char *const *changes; /* -c: Dockerfile instructions applied to the config */
@@ -117,6 +138,12 @@ struct strata_import_options {
  * hashed first so that the layer's cache-id derives from its content (the
  * same input gives the same store).  id receives "sha256:<image id>".
  */
-int strata_image_import(struct strata_image_index *idx, const char *path,
-			const struct strata_import_options *opts, char id[72], struct strata_error **err);
+STRATA_PUBLIC int strata_image_import(struct strata_image_index *idx, const char *path,
+				      const struct strata_import_options *opts, char id[72],
+				      struct strata_error **err);
+
+#ifdef __cplusplus
+}
+#endif
+
 #endif

@@ -9,6 +9,11 @@
 #include <stdbool.h>
 
 #include "strata/error.h"
+#include "strata/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct strata_ref {
 	char *domain; /* "docker.io", "127.0.0.1:5000" */
@@ -18,26 +23,30 @@ struct strata_ref {
 };
 
 /* ParseNormalizedNamed: errors read "invalid reference format..." as docker's. */
-int strata_ref_parse(const char *s, struct strata_ref *out, struct strata_error **err);
-void strata_ref_release(struct strata_ref *ref);
+STRATA_PUBLIC int strata_ref_parse(const char *s, struct strata_ref *out, struct strata_error **err);
+STRATA_PUBLIC void strata_ref_release(struct strata_ref *ref);
 
 /* Add the "latest" tag when neither a tag nor a digest is present. */
-void strata_ref_default_tag(struct strata_ref *ref);
+STRATA_PUBLIC void strata_ref_default_tag(struct strata_ref *ref);
 
 /* "docker.io/library/alpine" */
-char *strata_ref_full_name(const struct strata_ref *ref);
+STRATA_PUBLIC char *strata_ref_full_name(const struct strata_ref *ref);
 /* "alpine", "127.0.0.1:5000/ref/seed" */
-char *strata_ref_familiar_name(const struct strata_ref *ref);
+STRATA_PUBLIC char *strata_ref_familiar_name(const struct strata_ref *ref);
 /* familiar name plus ":tag" and/or "@digest" */
-char *strata_ref_familiar_string(const struct strata_ref *ref);
+STRATA_PUBLIC char *strata_ref_familiar_string(const struct strata_ref *ref);
 
 /* True for 64 lowercase hex digits (a full image ID without "sha256:"). */
-bool strata_ref_is_full_id(const char *s);
+STRATA_PUBLIC bool strata_ref_is_full_id(const char *s);
 
 /*
  * reference.FamiliarMatch: shell-style pattern matched against the familiar
  * string of ref, and against its familiar name when the pattern has no tag.
  */
-bool strata_ref_familiar_match(const char *pattern, const struct strata_ref *ref);
+STRATA_PUBLIC bool strata_ref_familiar_match(const char *pattern, const struct strata_ref *ref);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,19 +1,31 @@
 /*
  * Pull and push over the distribution API, straight into / out of a Docker
- * classic image store (what `docker pull` / `docker push` do through dockerd).
+ * classic image store (what `docker pull` / `docker push` do through dockerd),
+ * and the registry credentials of `docker login` / `docker logout`.
  *
  * Progress is reported as docker's lines: progress(cookie, id, status) with
  * id = NULL for a plain message ("v1: Pulling from ref/seed-image",
  * "Digest: sha256:...") or the 12-hex layer id ("00aef3ae34f2", "Pull
  * complete").  Calls are serialised by the library (never two at once), but
  * may come from worker threads.
+ *
+ * Credentials live where the docker CLI keeps them: config.json in a
+ * docker config folder (the CLI's $DOCKER_CONFIG, else ~/.docker), as
+ * base64 "auth" entries or through its credential helpers.  The library
+ * reads no environment: the folder is passed in the options.
  */
 #ifndef STRATA_REGISTRY_PUBLIC_H
 #define STRATA_REGISTRY_PUBLIC_H
 
 #include <stdbool.h>
 
+#include "strata/cancel.h"
 #include "strata/error.h"
+#include "strata/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct strata_store;
 struct strata_image_index;
@@ -21,11 +33,13 @@ struct strata_image_index;
 typedef void (*strata_progress_fn)(void *cookie, const char *id, const char *status);
 
 struct strata_pull_options {
-	const char *config_path;   /* strata config (registries); NULL = default path */
-	const char *platform;      /* "os/arch[/variant]"; NULL = this host */
-	bool all_tags;             /* -a: every tag of the repository */
+	const char *config_path;       /* strata config (registries); NULL = default path */
+	const char *docker_config_dir; /* credentials; NULL = anonymous */
+	const char *platform;          /* "os/arch[/variant]"; NULL = this host */
+	bool all_tags;                 /* -a: every tag of the repository */
 	strata_progress_fn progress;
 	void *progress_cookie;
+	struct strata_cancel *cancel;  /* NULL: not cancellable */
 };
 
 /*
@@ -41,15 +55,17 @@ struct strata_pull_options {
  * (HMAC ""), and repositories.json tag + digest references.
  * *full_ref (owned) = what docker prints last ("docker.io/library/x:tag").
  */
-int strata_pull(struct strata_store *store, const char *name,
-		const struct strata_pull_options *opts, char **full_ref,
-		struct strata_error **err);
+STRATA_PUBLIC int strata_pull(struct strata_store *store, const char *name,
+			      const struct strata_pull_options *opts, char **full_ref,
+			      struct strata_error **err);
 
 struct strata_push_options {
 	const char *config_path;
-	bool all_tags;             /* -a: every local tag of the repository */
+	const char *docker_config_dir; /* credentials; NULL = anonymous */
+	bool all_tags;                 /* -a: every local tag of the repository */
 	strata_progress_fn progress;
 	void *progress_cookie;
+	struct strata_cancel *cancel;  /* NULL: not cancellable */
 };
 
 /*
@@ -60,7 +76,67 @@ struct strata_push_options {
  * are skipped ("Layer already exists"), blobs another repository of the same
  * registry has are mounted ("Mounted from REPO").
  */
-int strata_push(struct strata_image_index *idx, const char *name,
-		const struct strata_push_options *opts, struct strata_error **err);
+STRATA_PUBLIC int strata_push(struct strata_image_index *idx, const char *name,
+			      const struct strata_push_options *opts, struct strata_error **err);
+
+struct strata_credentials {
+	char *username;
+	char *password;
+	char *identity_token; /* OAuth refresh token stored instead of a password */
+};
+
+/* Free the strings (secrets are wiped first) and zero c. */
+STRATA_PUBLIC void strata_credentials_release(struct strata_credentials *c);
+
+/*
+ * The key docker stores the credentials of server under (new string):
+ * "https://index.docker.io/v1/" for Docker Hub (server NULL or ""), else
+ * server's host[:port].
+ */
+STRATA_PUBLIC char *strata_credentials_key(const char *server);
+
+/*
+ * The stored credentials of server: its credential helper, else the
+ * configured store, else the config.json entry for exactly its key (never
+ * another host's).  1 with *out filled (release it), 0 when none are stored.
+ */
+STRATA_PUBLIC int strata_credentials_get(const char *docker_config_dir, const char *server,
+					 struct strata_credentials *out, struct strata_error **err);
+
+/*
+ * Store c for server, as docker login does once the registry accepted
+ * them: through the credential helper that applies, else as a base64
+ * "auth" in config.json (atomic, mode 0600, its other keys kept).
+ */
+STRATA_PUBLIC int strata_credentials_store(const char *docker_config_dir, const char *server,
+					   const struct strata_credentials *c, struct strata_error **err);
+
+struct strata_login_options {
+	const char *config_path; /* strata config (insecure registries); NULL = default path */
+	const char *username;
+	const char *password;
+};
+
+/*
+ * The check of docker login, done by dockerd (the Engine API's /auth):
+ * are username and password good for the registry of server (NULL or "" =
+ * Docker Hub)?  Basic registries get GET /v2/ with them, Bearer registries
+ * a token request (sent only to a realm on the registry's host or domain).
+ * STRATA_ERR_AUTH "unauthorized: ..." when refused.  Nothing is stored:
+ * strata_credentials_store does that.
+ */
+STRATA_PUBLIC int strata_login(const char *server, const struct strata_login_options *opts,
+			       struct strata_error **err);
+
+/*
+ * docker logout SERVER: remove the stored credentials of server (helper
+ * and config.json).  1 when some were removed, 0 when none were stored.
+ */
+STRATA_PUBLIC int strata_logout(const char *docker_config_dir, const char *server,
+				struct strata_error **err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -6,8 +6,14 @@
 #define STRATA_STORE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "strata/error.h"
+#include "strata/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct strata_store;
 
@@ -23,11 +29,23 @@ enum strata_store_flags {
  * there, else vfs).  Without STRATA_STORE_WRITE a missing root reads as an
  * empty store.
  */
-int strata_store_open(const char *data_root, const char *driver, unsigned flags,
-		      struct strata_store **out, struct strata_error **err);
-void strata_store_free(struct strata_store *store);
+STRATA_PUBLIC int strata_store_open(const char *data_root, const char *driver, unsigned flags,
+				    struct strata_store **out, struct strata_error **err);
+STRATA_PUBLIC void strata_store_free(struct strata_store *store);
 
-const char *strata_store_root(const struct strata_store *store);
-const char *strata_store_driver_name(const struct strata_store *store);
+/*
+ * Write unix_seconds instead of the clock's time wherever the library
+ * records "now" in the store (an imported image's created time, the
+ * lastUpdated of tagged images): reproducible stores, as SOURCE_DATE_EPOCH
+ * asks of a build.
+ */
+STRATA_PUBLIC void strata_store_set_time(struct strata_store *store, int64_t unix_seconds);
+
+STRATA_PUBLIC const char *strata_store_root(const struct strata_store *store);
+STRATA_PUBLIC const char *strata_store_driver_name(const struct strata_store *store);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -43,6 +43,7 @@
 #include "tar/tar.h"
 #include "util/limits.h"
 #include "util/alloc.h"
+#include "util/cancel.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/safepath.h"
@@ -98,6 +99,7 @@ struct loader {
 	size_t nr_kept, alloc_kept;
 	char (*new_configs)[STRATA_HEX_LEN + 1];
 	size_t nr_new_cfg, alloc_new_cfg;
+	const struct strata_cancel *cancel;
 };
 
 void load_image_release(struct load_image *img)
@@ -398,6 +400,7 @@ struct load_job {
 	bool ran;               /* ingest was run (ret, err tell how it went) */
 	int ret;
 	struct strata_error *err;
+	const struct strata_cancel *cancel;
 };
 
 /* Open wherever a layer's member bytes are: a file of the layout, a staged file or memory. */
@@ -898,9 +901,26 @@ static int stream_member(struct loader *l, struct tar_reader *r, const struct ta
 	return stage_member(l, r, m, err);
 }
 
+/* The archive stream; the load stops at the next read once it is cancelled. */
+struct input {
+	int fd;
+	const struct strata_cancel *cancel;
+};
+
+static ssize_t input_read(void *cookie, void *buf, size_t len, struct strata_error **err)
+{
+	struct input *in = cookie;
+	int ret = cancel_check(in->cancel, err);
+
+	if (ret < 0)
+		return ret;
+	return compress_fd_read(&in->fd, buf, len, err);
+}
+
 static int stream_archive(struct loader *l, int fd, struct strata_error **err)
 {
-	struct decomp_reader *d = decomp_reader_new(compress_fd_read, &fd, 0);
+	struct input in = { fd, l->cancel };
+	struct decomp_reader *d = decomp_reader_new(input_read, &in, 0);
 	struct tar_reader *r = tar_reader_new(decomp_reader_read, d);
 	const struct tar_entry *e;
 	int ret;
@@ -915,6 +935,8 @@ static int stream_archive(struct loader *l, int fd, struct strata_error **err)
 	}
 	tar_reader_free(r);
 	decomp_reader_free(d);
+	if (ret < 0 && err && *err && (*err)->code == STRATA_ERR_INTERRUPTED)
+		return -STRATA_ERR_INTERRUPTED;
 	if (ret < 0 && !members && err && *err && (*err)->code != STRATA_ERR_IO) {
 		strata_error_freep(err);
 		return strata_error_set(err, STRATA_ERR_INVALID, 0,
@@ -1130,12 +1152,20 @@ static int pass_error(struct strata_error **err, struct strata_error **from, int
 	return ret;
 }
 
+/* A job's layer bytes; the load stops at the next read once it is cancelled. */
+static ssize_t job_read(void *cookie, void *buf, size_t len, struct strata_error **err)
+{
+	struct load_job *j = cookie;
+	int ret = cancel_check(j->cancel, err);
+
+	if (ret < 0)
+		return ret;
+	return j->fd >= 0 ? compress_fd_read(&j->fd, buf, len, err) : membuf_read(&j->mb, buf, len, err);
+}
+
 static void ingest_one(struct load_job *j)
 {
-	if (j->fd >= 0)
-		j->ret = layerstore_job_ingest(j->job, compress_fd_read, &j->fd, &j->err);
-	else
-		j->ret = layerstore_job_ingest(j->job, membuf_read, &j->mb, &j->err);
+	j->ret = layerstore_job_ingest(j->job, job_read, j, &j->err);
 	if (j->fd >= 0)
 		close(j->fd);
 	j->fd = -1;
@@ -1244,6 +1274,9 @@ static int register_batch(struct loader *l, struct load_image *imgs, size_t nr, 
 
 		if (j->dup)
 			continue;
+		prep_ret = cancel_check(l->cancel, &prep_err);
+		if (prep_ret < 0)
+			break;
 		prep_ret = layer_source(l, img->layer_paths[j->k], j, &prep_err);
 		if (prep_ret < 0) {
 			prep_ret = strata_error_wrap(&prep_err, "image %s: layer %zu", img->id, j->k);
@@ -1345,6 +1378,7 @@ static int register_layers(struct loader *l, struct load_image *imgs, size_t nr,
 			j->img = i;
 			j->k = k;
 			j->fd = -1;
+			j->cancel = l->cancel;
 			for (size_t e = 0; e + 1 < nr_jobs && !j->dup; e++)
 				j->dup = !strcmp(imgs[jobs[e].img].chain_ids[jobs[e].k], imgs[i].chain_ids[k]);
 		}
@@ -1484,20 +1518,22 @@ static int commit(struct loader *l, struct load_image *imgs, size_t nr, bool leg
 	return 0;
 }
 
-int strata_image_load(struct strata_image_index *idx, const char *path,
-		      strata_load_report_fn report, void *cookie, struct strata_error **err)
+int strata_image_load(struct strata_image_index *idx, const struct strata_load_options *opts,
+		      struct strata_error **err)
 {
-	struct loader l = { .idx = idx, .store = idx->store, .dir_fd = -1, .stage_fd = -1 };
+	struct loader l = { .idx = idx, .store = idx->store, .dir_fd = -1, .stage_fd = -1,
+			    .cancel = opts->cancel };
+	const char *path = opts->path;
 	struct load_image *imgs = NULL;
 	size_t nr = 0;
 	_cleanup_close_ int fd = -1;
 	struct stat st;
-	int in = STDIN_FILENO, ret;
+	int in = opts->fd, ret;
 	bool legacy = false;
 
 	if (l.store->image_fd < 0)
 		return strata_error_set(err, STRATA_ERR_INVALID, 0, "the store is not open for writing");
-	if (path && strcmp(path, "-")) {
+	if (path) {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return strata_error_set(err, errno == ENOENT ? STRATA_ERR_NOT_FOUND : STRATA_ERR_IO, errno,
@@ -1524,7 +1560,7 @@ int strata_image_load(struct strata_image_index *idx, const char *path,
 	if (ret >= 0)
 		ret = register_layers(&l, imgs, nr, err);
 	if (ret >= 0)
-		ret = commit(&l, imgs, nr, legacy, report, cookie, err);
+		ret = commit(&l, imgs, nr, legacy, opts->report, opts->report_cookie, err);
 	if (ret < 0)
 		rollback(&l);
 	for (size_t i = 0; i < nr; i++)

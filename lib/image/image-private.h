@@ -1,8 +1,33 @@
 #ifndef STRATA_IMAGE_PRIVATE_H
 #define STRATA_IMAGE_PRIVATE_H
 
+#include <stdint.h>
+#include <jansson.h>
+
 #include "image/refstore.h"
+#include "layer/layerdb.h"
 #include "strata/image.h"
+
+/* A layer of a loaded image: its layerdb record. */
+struct strata_layer {
+	struct layer_record rec;
+};
+
+struct strata_image {
+	char id[72];            /* "sha256:<hex>" */
+	char *config_raw;       /* exact config bytes (their sha256 is the ID), NUL-terminated */
+	size_t config_len;
+	json_t *config;         /* parsed config */
+	size_t nr_layers;
+	char (*diff_ids)[72];
+	char (*chain_ids)[72];
+	struct strata_layer *layers; /* base first, as layerdb has them */
+	int64_t size;           /* sum of all layer sizes */
+	int64_t created_sec;    /* config "created" */
+	int32_t created_nsec;
+	char *parent;           /* metadata parent "sha256:...", NULL when none */
+	size_t nr_children;     /* images whose metadata parent is this one */
+};
 
 struct strata_image_index {
 	struct strata_store *store;

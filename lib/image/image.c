@@ -19,7 +19,7 @@ static void image_free(struct strata_image *img)
 	json_decref(img->config);
 	free(img->diff_ids);
 	free(img->chain_ids);
-	free(img->layer_sizes);
+	free(img->layers);
 	free(img->parent);
 	free(img);
 }
@@ -48,7 +48,7 @@ static int parse_config(struct strata_image *img, struct strata_error **err)
 					img->id, img->nr_layers);
 	img->diff_ids = xcalloc(img->nr_layers, sizeof(*img->diff_ids));
 	img->chain_ids = xcalloc(img->nr_layers, sizeof(*img->chain_ids));
-	img->layer_sizes = xcalloc(img->nr_layers, sizeof(*img->layer_sizes));
+	img->layers = xcalloc(img->nr_layers, sizeof(*img->layers));
 	json_array_foreach(diff_ids, i, v) {
 		if (!json_is_string(v) || !digest_valid(json_string_value(v)))
 			return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "image %s: malformed diff ID", img->id);
@@ -61,17 +61,16 @@ static int parse_config(struct strata_image *img, struct strata_error **err)
 static int load_layers(struct strata_store *store, struct strata_image *img, struct strata_error **err)
 {
 	for (size_t i = 0; i < img->nr_layers; i++) {
-		struct layer_record rec;
-		int ret = layerdb_read(store, img->chain_ids[i], &rec, err);
+		struct layer_record *rec = &img->layers[i].rec;
+		int ret = layerdb_read(store, img->chain_ids[i], rec, err);
 
 		if (ret < 0)
 			return strata_error_wrap(err, "image %.19s", img->id);
-		if (strcmp(rec.diff_id, img->diff_ids[i]))
+		if (strcmp(rec->diff_id, img->diff_ids[i]))
 			return strata_error_set(err, STRATA_ERR_CORRUPT, 0,
 						"layer %s is damaged: its diff file says %s, image %.19s expects %s",
-						rec.chain_id, rec.diff_id, img->id, img->diff_ids[i]);
-		img->layer_sizes[i] = rec.size;
-		img->size += rec.size;
+						rec->chain_id, rec->diff_id, img->id, img->diff_ids[i]);
+		img->size += rec->size;
 	}
 	return 0;
 }
@@ -171,6 +170,31 @@ void image_index_forget(struct strata_image_index *idx, struct strata_image *img
 size_t strata_image_index_count(const struct strata_image_index *idx) { return idx->nr; }
 struct strata_image *strata_image_index_at(const struct strata_image_index *idx, size_t i) { return idx->images[i]; }
 struct strata_store *strata_image_index_store(const struct strata_image_index *idx) { return idx->store; }
+
+const char *strata_image_id(const struct strata_image *img) { return img->id; }
+int64_t strata_image_size(const struct strata_image *img) { return img->size; }
+const char *strata_image_parent(const struct strata_image *img) { return img->parent; }
+size_t strata_image_children(const struct strata_image *img) { return img->nr_children; }
+size_t strata_image_layer_count(const struct strata_image *img) { return img->nr_layers; }
+const struct strata_layer *strata_image_layer(const struct strata_image *img, size_t i) { return &img->layers[i]; }
+const char *strata_layer_chain_id(const struct strata_layer *layer) { return layer->rec.chain_id; }
+const char *strata_layer_diff_id(const struct strata_layer *layer) { return layer->rec.diff_id; }
+const char *strata_layer_cache_id(const struct strata_layer *layer) { return layer->rec.cache_id; }
+int64_t strata_layer_size(const struct strata_layer *layer) { return layer->rec.size; }
+
+const char *strata_image_config(const struct strata_image *img, size_t *len)
+{
+	if (len)
+		*len = img->config_len;
+	return img->config_raw;
+}
+
+int64_t strata_image_created(const struct strata_image *img, int32_t *nsec)
+{
+	if (nsec)
+		*nsec = img->created_nsec;
+	return img->created_sec;
+}
 
 struct strata_image *strata_image_index_find(const struct strata_image_index *idx, const char *id)
 {

@@ -13,7 +13,6 @@
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
-#include "util/gotime.h"
 #include "util/strbuf.h"
 
 static int no_image_dir(struct strata_store *store)
@@ -184,7 +183,7 @@ int imagedb_touch_last_updated(struct strata_store *store, const char *hex,
 {
 	_cleanup_strbuf_ struct strbuf now = STRBUF_INIT;
 
-	gotime_format_now(&now);
+	store_format_now(store, &now);
 	return write_metadata(store, hex, LAYOUT_IMAGE_LAST_UPDATED, now.buf, err);
 }
 

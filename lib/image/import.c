@@ -10,11 +10,11 @@
 #include "image/image-private.h"
 #include "image/imagedb.h"
 #include "layer/layerstore.h"
+#include "store/store-private.h"
 #include "strata/reference.h"
 #include "tarsplit/tarsplit.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
-#include "util/gotime.h"
 
 #define DOCKER_VERSION "20.10.24+dfsg1"
 
@@ -135,7 +135,7 @@ int strata_image_import(struct strata_image_index *idx, const char *path,
 		strata_ref_release(&ref);
 		return ret;
 	}
-	gotime_format_now(&created);
+	store_format_now(idx->store, &created);
 	json_object_set_new(image, "architecture", json_string(arch ? arch : host_arch()));
 	json_object_set_new(image, "comment", json_string(msg));
 	json_object_set_new(image, "container_config", config_container_new());

@@ -92,8 +92,8 @@ static json_t *created_string(const struct strata_image *img)
 	return json_string(created);
 }
 
-int strata_image_inspect(const struct strata_image_index *idx, const struct strata_image *img,
-			 json_t **out, struct strata_error **err)
+static int inspect_object(const struct strata_image_index *idx, const struct strata_image *img,
+			  json_t **out, struct strata_error **err)
 {
 	_cleanup_json_ json_t *o = json_object();
 	_cleanup_free_ char *last = NULL;
@@ -158,6 +158,20 @@ int strata_image_inspect(const struct strata_image_index *idx, const struct stra
 	return 0;
 }
 
+int strata_image_inspect(const struct strata_image_index *idx, const struct strata_image *img,
+			 char **json, struct strata_error **err)
+{
+	_cleanup_json_ json_t *o = NULL;
+	struct strbuf sb = STRBUF_INIT;
+	int ret = inspect_object(idx, img, &o, err);
+
+	if (ret < 0)
+		return ret;
+	gojson_encode(&sb, o, 0);
+	*json = strbuf_detach(&sb, NULL);
+	return 0;
+}
+
 int strata_image_history(const struct strata_image_index *idx, const struct strata_image *img,
 			 struct strata_history_entry **out, size_t *nr, struct strata_error **err)
 {
@@ -178,7 +192,7 @@ int strata_image_history(const struct strata_image_index *idx, const struct stra
 				return strata_error_set(err, STRATA_ERR_CORRUPT, 0,
 							"image %s: too many non-empty layers in History section", img->id);
 			}
-			e->size = img->layer_sizes[layer++];
+			e->size = img->layers[layer++].rec.size;
 		}
 		if (created)
 			gotime_parse_rfc3339(created, &e->created, &nsec, NULL);

@@ -293,19 +293,14 @@ char *registry_auth_key(const char *server)
 	return registry_auth_key_host(server);
 }
 
-char *registry_docker_config_path(void)
+char *registry_docker_config_path(const char *dir)
 {
-	const char *d = getenv("DOCKER_CONFIG");
-	const char *home = getenv("HOME");
-
-	if (d && *d)
-		return xasprintf("%s/config.json", d);
-	return xasprintf("%s/.docker/config.json", home && *home ? home : "/root");
+	return xasprintf("%s/config.json", dir);
 }
 
-static int load_docker_config(json_t **out, struct strata_error **err)
+static int load_docker_config(const char *dir, json_t **out, struct strata_error **err)
 {
-	_cleanup_free_ char *path = registry_docker_config_path();
+	_cleanup_free_ char *path = registry_docker_config_path(dir);
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_error_ struct strata_error *e = NULL;
 	json_error_t jerr;
@@ -570,7 +565,7 @@ static const char *helper_for(json_t *cfg, const char *key)
 	return h && *h ? h : NULL;
 }
 
-int registry_credentials_get(const char *key, struct registry_credentials *out,
+int registry_credentials_get(const char *dir, const char *key, struct registry_credentials *out,
 			     struct strata_error **err)
 {
 	_cleanup_json_ json_t *cfg = NULL;
@@ -578,7 +573,9 @@ int registry_credentials_get(const char *key, struct registry_credentials *out,
 	json_t *entry;
 	int ret;
 
-	ret = load_docker_config(&cfg, err);
+	if (!dir)
+		return 0;
+	ret = load_docker_config(dir, &cfg, err);
 	if (ret < 0)
 		return ret;
 	helper = helper_for(cfg, key);
@@ -591,9 +588,9 @@ int registry_credentials_get(const char *key, struct registry_credentials *out,
 }
 
 /* Write cfg back to the docker config file: atomic, 0600, tab indented. */
-static int save_docker_config(json_t *cfg, struct strata_error **err)
+static int save_docker_config(const char *config_dir, json_t *cfg, struct strata_error **err)
 {
-	_cleanup_free_ char *path = registry_docker_config_path();
+	_cleanup_free_ char *path = registry_docker_config_path(config_dir);
 	_cleanup_free_ char *dir = NULL;
 	_cleanup_close_ int dfd = -1;
 	struct strbuf js = STRBUF_INIT, out = STRBUF_INIT;
@@ -631,7 +628,7 @@ static int save_docker_config(json_t *cfg, struct strata_error **err)
 	return 0;
 }
 
-int registry_credentials_store(const char *key, const struct registry_credentials *c,
+int registry_credentials_store(const char *dir, const char *key, const struct registry_credentials *c,
 			       struct strata_error **err)
 {
 	_cleanup_json_ json_t *cfg = NULL;
@@ -639,7 +636,10 @@ int registry_credentials_store(const char *key, const struct registry_credential
 	json_t *auths, *entry;
 	int ret;
 
-	ret = load_docker_config(&cfg, err);
+	if (!dir)
+		return strata_error_set(err, STRATA_ERR_INVALID, 0,
+					"no docker config folder to store the credentials in");
+	ret = load_docker_config(dir, &cfg, err);
 	if (ret < 0)
 		return ret;
 	helper = helper_for(cfg, key);
@@ -676,7 +676,7 @@ int registry_credentials_store(const char *key, const struct registry_credential
 		}
 		/* docker keeps an empty entry so the key is listed */
 		json_object_set_new(auths, key, json_object());
-		return save_docker_config(cfg, err);
+		return save_docker_config(dir, cfg, err);
 	}
 	entry = json_object();
 	{
@@ -692,18 +692,20 @@ int registry_credentials_store(const char *key, const struct registry_credential
 	if (c->identity_token)
 		json_object_set_new(entry, "identitytoken", json_string(c->identity_token));
 	json_object_set_new(auths, key, entry);
-	ret = save_docker_config(cfg, err);
+	ret = save_docker_config(dir, cfg, err);
 	return ret;
 }
 
-int registry_credentials_erase(const char *key, struct strata_error **err)
+int registry_credentials_erase(const char *dir, const char *key, struct strata_error **err)
 {
 	_cleanup_json_ json_t *cfg = NULL;
 	const char *helper, *found = NULL;
 	json_t *auths;
 	int ret, removed = 0;
 
-	ret = load_docker_config(&cfg, err);
+	if (!dir)
+		return 0;
+	ret = load_docker_config(dir, &cfg, err);
 	if (ret < 0)
 		return ret;
 	helper = helper_for(cfg, key);
@@ -724,7 +726,7 @@ int registry_credentials_erase(const char *key, struct strata_error **err)
 		removed = 1;
 	}
 	if (removed) {
-		ret = save_docker_config(cfg, err);
+		ret = save_docker_config(dir, cfg, err);
 		if (ret < 0)
 			return ret;
 	}

@@ -2,10 +2,11 @@
  * Registry authentication pieces that need no network:
  *  - WWW-Authenticate parsing (RFC 7235: several challenges in one header,
  *    quoted strings with escapes, case-insensitive scheme and names);
- *  - Docker's client credentials: ~/.docker/config.json ($DOCKER_CONFIG
- *    honoured) "auths" entries (base64 "auth", or "username"/"password",
- *    "identitytoken"), "credsStore" and "credHelpers" through
- *    docker-credential-HELPER get|store|erase.
+ *  - Docker's client credentials: config.json in a docker config folder
+ *    (the front end's $DOCKER_CONFIG or ~/.docker; NULL: none) "auths"
+ *    entries (base64 "auth", or "username"/"password", "identitytoken"),
+ *    "credsStore" and "credHelpers" through docker-credential-HELPER
+ *    get|store|erase (found on the process's PATH).
  *
  * Credentials are looked up by the exact normalised registry key (the host,
  * or "https://index.docker.io/v1/" for Docker Hub), never by falling back to
@@ -56,23 +57,24 @@ char *registry_auth_key(const char *server);
 /* Host part of a key ("https://h:5000/v1/" -> "h:5000"), new string. */
 char *registry_auth_key_host(const char *key);
 
-/* $DOCKER_CONFIG/config.json or $HOME/.docker/config.json (new string). */
-char *registry_docker_config_path(void);
+/* DIR/config.json (new string). */
+char *registry_docker_config_path(const char *dir);
 
 /*
- * Look credentials for key up: credHelpers[key], else credsStore, else the
- * "auths" entry.  Returns 1 and fills *out when found, 0 when there are none.
+ * Look credentials for key up in the docker config folder dir:
+ * credHelpers[key], else credsStore, else the "auths" entry.  Returns 1 and
+ * fills *out when found, 0 when there are none (always for dir NULL).
  */
-int registry_credentials_get(const char *key, struct registry_credentials *out,
+int registry_credentials_get(const char *dir, const char *key, struct registry_credentials *out,
 			     struct strata_error **err);
 /*
  * Store credentials for key: through the helper when one applies, else as a
- * base64 "auth" in config.json (atomic, mode 0600, other keys kept).
+ * base64 "auth" in dir/config.json (atomic, mode 0600, other keys kept).
  */
-int registry_credentials_store(const char *key, const struct registry_credentials *c,
+int registry_credentials_store(const char *dir, const char *key, const struct registry_credentials *c,
 			       struct strata_error **err);
 /* Remove them; returns 1 when something was removed, 0 when none were stored. */
-int registry_credentials_erase(const char *key, struct strata_error **err);
+int registry_credentials_erase(const char *dir, const char *key, struct strata_error **err);
 
 /* Base64 (standard alphabet, padded); decode returns -1 on bad input. */
 char *registry_base64_encode(const void *data, size_t len);

@@ -37,6 +37,7 @@ struct registry_client {
 	struct registry_http *http;
 	char *host;           /* as given */
 	char *key;            /* credentials key */
+	char *docker_config_dir; /* where they are stored, NULL: nowhere */
 	bool hub;
 	bool push;
 	bool anonymous;
@@ -76,6 +77,7 @@ int registry_client_new(const char *host, const struct registry_client_options *
 	c->host = xstrdup(host);
 	c->hub = registry_host_is_hub(host);
 	c->key = registry_auth_key(host);
+	c->docker_config_dir = opts->docker_config_dir ? xstrdup(opts->docker_config_dir) : NULL;
 	c->push = opts->push;
 	c->anonymous = opts->anonymous;
 	url_host = c->hub ? REGISTRY_HUB_HOST : host;
@@ -114,6 +116,7 @@ void registry_client_free(struct registry_client *c)
 		token_clear(&c->tokens[i]);
 	free(c->host);
 	free(c->key);
+	free(c->docker_config_dir);
 	free(c->realm);
 	free(c->service);
 	free(c);
@@ -282,7 +285,7 @@ static int load_creds(struct registry_client *c, struct strata_error **err)
 
 	if (c->creds_loaded)
 		return 0;
-	ret = registry_credentials_get(c->key, &c->creds, err);
+	ret = registry_credentials_get(c->docker_config_dir, c->key, &c->creds, err);
 	if (ret < 0)
 		return ret;
 	c->creds_loaded = true;

@@ -41,6 +41,7 @@
 #include "strata/registry.h"
 #include "util/limits.h"
 #include "util/alloc.h"
+#include "util/cancel.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
@@ -94,6 +95,7 @@ static int dl_write(const void *data, size_t len, void *cookie)
 	const char *b = data;
 	uint64_t off;
 	bool abort;
+	int ret;
 
 	pthread_mutex_lock(&s->sh->mu);
 	off = j->written;
@@ -103,6 +105,9 @@ static int dl_write(const void *data, size_t len, void *cookie)
 		strata_error_set(&s->err, STRATA_ERR_INTERRUPTED, 0, "pull aborted");
 		return -1;
 	}
+	ret = cancel_check(s->sh->p->opts->cancel, &s->err);
+	if (ret < 0)
+		return ret;
 	if (off + len > (uint64_t)j->desc->size) {
 		strata_error_set(&s->err, STRATA_ERR_DIGEST_MISMATCH, 0,
 				 "filesystem layer verification failed for digest %s: "
@@ -224,6 +229,9 @@ static ssize_t follow_read(void *cookie, void *buf, size_t len, struct strata_er
 
 	if (f->verified)
 		return 0;
+	n = cancel_check(sh->p->opts->cancel, err);
+	if (n < 0)
+		return n;
 	pthread_mutex_lock(&sh->mu);
 	while (f->off >= j->written && !j->done && !sh->abort)
 		pthread_cond_wait(&sh->cv, &sh->mu);
@@ -476,6 +484,9 @@ static int register_layers(struct pull_ctx *p, struct dl_shared *sh, const struc
 
 			if (!needed[i])
 				continue;
+			ret = cancel_check(p->opts->cancel, err);
+			if (ret < 0)
+				break;
 			slots[i].f = (struct follower){ sh, &sh->jobs[job_of[i]], 0, { 0 }, false };
 			ret = layerstore_prepare(p->store, i ? chains[i - 1] : NULL, parent, cfg->diff_ids[i],
 						 &slots[i].job, err);
@@ -657,7 +668,9 @@ static int pull_one(struct pull_ctx *p, const char *reference, bool by_digest, b
 	const char *old;
 	int ret;
 
-	ret = fetch_manifest(p, reference, &m, &top_digest, err);
+	ret = cancel_check(p->opts->cancel, err);
+	if (ret >= 0)
+		ret = fetch_manifest(p, reference, &m, &top_digest, err);
 	if (ret < 0)
 		goto out;
 	progress_say(&p->progress, reference, "Pulling from %s", p->ref.path);
@@ -899,6 +912,7 @@ int strata_pull(struct strata_store *store, const char *name,
 	if (ret < 0)
 		goto out;
 	p.copts.config = &p.cfg;
+	p.copts.docker_config_dir = opts->docker_config_dir;
 	p.full_name = strata_ref_full_name(&p.ref);
 	clean_dead_write_sets(store);
 	ret = pull_endpoints(&p, &updated, err);

@@ -44,6 +44,7 @@
 #include "strata/registry.h"
 #include "util/limits.h"
 #include "util/alloc.h"
+#include "util/cancel.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
 
@@ -74,6 +75,7 @@ struct producer {
 	int fd;
 	struct sha256_ctx tar_sha;
 	struct gzip_writer *gz;
+	const struct strata_cancel *cancel;
 	int rc;
 	struct strata_error *err;
 };
@@ -100,7 +102,10 @@ static int sock_write(void *cookie, const void *data, size_t len, struct strata_
 static int tar_sink(void *cookie, const void *data, size_t len, struct strata_error **err)
 {
 	struct producer *pr = cookie;
+	int ret = cancel_check(pr->cancel, err);
 
+	if (ret < 0)
+		return ret;
 	sha256_update(&pr->tar_sha, data, len);
 	return gzip_writer_write(pr->gz, data, len, err);
 }
@@ -181,6 +186,7 @@ static int upload_layer(struct push_ctx *p, struct registry_client *c, const cha
 	s.pr.store = p->store;
 	s.pr.chain_id = chain_id;
 	s.pr.diff_id = diff_id;
+	s.pr.cancel = p->opts->cancel;
 	if (pthread_create(&s.thread, NULL, producer_main, &s.pr) != 0) {
 		close(sv[0]);
 		close(sv[1]);
@@ -357,7 +363,8 @@ static void *up_worker(void *arg)
 		}
 		j = &sh->jobs[sh->next++];
 		pthread_mutex_unlock(&sh->mu);
-		if (!c)
+		rc = cancel_check(sh->p->opts->cancel, &j->err);
+		if (rc >= 0 && !c)
 			rc = registry_client_new(sh->p->ref.domain, &sh->p->copts, &c, &j->err);
 		if (rc >= 0)
 			rc = push_layer(sh->p, c, j, &j->err);
@@ -700,11 +707,12 @@ int strata_push(struct strata_image_index *idx, const char *name,
 	if (ret < 0)
 		goto out;
 	p.copts.config = &p.cfg;
+	p.copts.docker_config_dir = opts->docker_config_dir;
 	p.copts.push = true;
 	p.full_name = strata_ref_full_name(&p.ref);
 	/* the HMAC key: json(authConfig) of the credentials used, "{}" when anonymous */
 	key = registry_auth_key(p.ref.domain);
-	if (registry_credentials_get(key, &creds, NULL) > 0)
+	if (registry_credentials_get(opts->docker_config_dir, key, &creds, NULL) > 0)
 		auth_json = distribution_auth_config_json(creds.username, creds.password,
 							  creds.identity_token, key);
 	registry_credentials_release(&creds);

@@ -6,7 +6,7 @@
  * pings /v2/ once to learn how it authenticates (none, Basic or Bearer),
  * then fetches and caches Bearer tokens per scope (retrying once on 401 with
  * a fresh token).  Credentials come from the options (login) or from the
- * Docker client config (see auth.h).  Token requests carry Basic credentials
+ * Docker client config in the options' docker_config_dir (see auth.h).  Token requests carry Basic credentials
  * only to a realm on the registry's own host or domain (or on loopback), and
  * never over plain HTTP to a host that is not loopback/insecure.
  *
@@ -34,6 +34,7 @@
 struct registry_client_options {
 	const struct registry_config *config;            /* NULL: defaults */
 	const struct registry_credentials *credentials;  /* NULL: from docker config */
+	const char *docker_config_dir; /* the docker config folder; NULL: no stored credentials */
 	bool anonymous;        /* do not look credentials up */
 	bool push;             /* ask for pull,push scopes (push sessions) */
 	const char *certs_dir; /* NULL: /etc/docker/certs.d */

@@ -4,8 +4,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "strata/store.h"
+#include "util/strbuf.h"
 
 struct graph_driver;
 struct graph_driver_ops;
@@ -21,7 +23,12 @@ struct strata_store {
 	int dockerd_guard_fd; /* shared flock on volumes/metadata.db while writing */
 	bool writable;
 	struct graph_driver *driver; /* opened on first use */
+	bool fixed_time;   /* strata_store_set_time: "now" is fixed_sec */
+	int64_t fixed_sec;
 };
+
+/* "Now" as RFC3339Nano UTC for what the store records: the clock, or the fixed time. */
+void store_format_now(const struct strata_store *store, struct strbuf *sb);
 
 /* The graph driver of the store, opened on first use (owned by the store); a
  * read-only store must already have the driver folder. */

@@ -12,6 +12,7 @@
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/gotime.h"
 
 /* Make path absolute and resolve symlinks of the part that exists, as dockerd. */
 static char *absolute_root(const char *path)
@@ -182,6 +183,20 @@ void strata_store_free(struct strata_store *store)
 	free(store->root);
 	free(store->image_dir);
 	free(store);
+}
+
+void strata_store_set_time(struct strata_store *store, int64_t unix_seconds)
+{
+	store->fixed_time = true;
+	store->fixed_sec = unix_seconds;
+}
+
+void store_format_now(const struct strata_store *store, struct strbuf *sb)
+{
+	if (store->fixed_time)
+		gotime_format_rfc3339nano_utc(sb, store->fixed_sec, 0);
+	else
+		gotime_format_now(sb);
 }
 
 const char *strata_store_root(const struct strata_store *store) { return store->root; }

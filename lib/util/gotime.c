@@ -1,6 +1,5 @@
 /* Go's time.Time text forms: RFC 3339 parsing and the layouts Docker prints. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -202,18 +201,8 @@ void gotime_format_go_time(struct strbuf *sb, int64_t sec, int32_t nsec, bool lo
 
 void gotime_format_now(struct strbuf *sb)
 {
-	const char *epoch = getenv("SOURCE_DATE_EPOCH");
 	struct timespec now;
 
-	if (epoch && *epoch) {
-		char *end;
-		long long v = strtoll(epoch, &end, 10);
-
-		if (!*end && v >= 0) {
-			gotime_format_rfc3339nano_utc(sb, v, 0);
-			return;
-		}
-	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	gotime_format_rfc3339nano_utc(sb, now.tv_sec, (int32_t)now.tv_nsec);
 }

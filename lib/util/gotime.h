@@ -24,7 +24,7 @@
 int gotime_parse_rfc3339(const char *s, int64_t *sec, int32_t *nsec,
 			struct strata_error **err);
 
-/* Now as RFC3339Nano UTC, or SOURCE_DATE_EPOCH when it is set (reproducible stores). */
+/* The clock's now as RFC3339Nano UTC (a store's fixed time: store_format_now). */
 void gotime_format_now(struct strbuf *sb);
 
 /* time.Time.UTC().Format(time.RFC3339Nano): "2026-11-28T14:53:15.93392465Z". */

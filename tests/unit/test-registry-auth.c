@@ -124,38 +124,37 @@ static void test_docker_config(void)
 		ok(0, "mkdtemp");
 		return;
 	}
-	setenv("DOCKER_CONFIG", dir, 1);
-	path = registry_docker_config_path();
+	path = registry_docker_config_path(dir);
 	{
 		char *want = xasprintf("%s/config.json", dir);
 
-		ok(streq(path, want), "DOCKER_CONFIG honoured");
+		ok(streq(path, want), "config.json in the given docker config folder");
 		free(want);
 	}
 
-	ok(registry_credentials_get("127.0.0.1:5000", &c, &err) == 0, "no file: no credentials");
+	ok(registry_credentials_get(dir, "127.0.0.1:5000", &c, &err) == 0, "no file: no credentials");
 
 	write_file(path, "{\"auths\":{\"https://127.0.0.1:5000/v1/\":{\"auth\":\"dXNlcjpwYTpzcw==\"},"
 			 "\"other:1\":{\"username\":\"u2\",\"password\":\"p2\"},"
 			 "\"https://index.docker.io/v1/\":{\"auth\":\"aHViOmh1YnB3\"},"
 			 "\"tok:1\":{\"auth\":\"dTo=\",\"identitytoken\":\"IDT\"}},"
 			 "\"psFormat\":\"table\"}");
-	ok(registry_credentials_get("127.0.0.1:5000", &c, &err) == 1 && streq(c.username, "user") &&
+	ok(registry_credentials_get(dir, "127.0.0.1:5000", &c, &err) == 1 && streq(c.username, "user") &&
 	   streq(c.password, "pa:ss"), "auth found via normalised key; ':' in password kept");
 	registry_credentials_release(&c);
-	ok(registry_credentials_get("other:1", &c, &err) == 1 && streq(c.username, "u2") &&
+	ok(registry_credentials_get(dir, "other:1", &c, &err) == 1 && streq(c.username, "u2") &&
 	   streq(c.password, "p2"), "username/password entry");
 	registry_credentials_release(&c);
-	ok(registry_credentials_get(REGISTRY_HUB_KEY, &c, &err) == 1 && streq(c.username, "hub"), "hub entry");
+	ok(registry_credentials_get(dir, REGISTRY_HUB_KEY, &c, &err) == 1 && streq(c.username, "hub"), "hub entry");
 	registry_credentials_release(&c);
-	ok(registry_credentials_get("tok:1", &c, &err) == 1 && streq(c.identity_token, "IDT"), "identity token");
+	ok(registry_credentials_get(dir, "tok:1", &c, &err) == 1 && streq(c.identity_token, "IDT"), "identity token");
 	registry_credentials_release(&c);
-	ok(registry_credentials_get("127.0.0.1:5001", &c, &err) == 0, "no fallback to another port");
-	ok(registry_credentials_get("evil.example", &c, &err) == 0, "no fallback to another host");
+	ok(registry_credentials_get(dir, "127.0.0.1:5001", &c, &err) == 0, "no fallback to another port");
+	ok(registry_credentials_get(dir, "evil.example", &c, &err) == 0, "no fallback to another host");
 
 	c.username = xstrdup("newuser");
 	c.password = xstrdup("s3cret");
-	ok(registry_credentials_store("10.0.0.1:5000", &c, &err) == 0, "store");
+	ok(registry_credentials_store(dir, "10.0.0.1:5000", &c, &err) == 0, "store");
 	registry_credentials_release(&c);
 	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "config.json mode 0600");
 	fs_read_file_at(AT_FDCWD, path, 1 << 20, &buf, &len, &err);
@@ -164,21 +163,21 @@ static void test_docker_config(void)
 	   "auth stored as base64, tab indented, other keys kept");
 	free(buf);
 	buf = NULL;
-	ok(registry_credentials_get("10.0.0.1:5000", &c, &err) == 1 && streq(c.password, "s3cret"),
+	ok(registry_credentials_get(dir, "10.0.0.1:5000", &c, &err) == 1 && streq(c.password, "s3cret"),
 	   "read back");
 	registry_credentials_release(&c);
-	ok(registry_credentials_erase("10.0.0.1:5000", &err) == 1, "erase");
-	ok(registry_credentials_erase("10.0.0.1:5000", &err) == 0, "erase again: nothing");
-	ok(registry_credentials_erase("127.0.0.1:5000", &err) == 1 &&
-	   registry_credentials_get("127.0.0.1:5000", &c, &err) == 0, "erase by normalised key");
+	ok(registry_credentials_erase(dir, "10.0.0.1:5000", &err) == 1, "erase");
+	ok(registry_credentials_erase(dir, "10.0.0.1:5000", &err) == 0, "erase again: nothing");
+	ok(registry_credentials_erase(dir, "127.0.0.1:5000", &err) == 1 &&
+	   registry_credentials_get(dir, "127.0.0.1:5000", &c, &err) == 0, "erase by normalised key");
 
 	write_file(path, "{\"auths\":{\"bad:1\":{\"auth\":\"!!!!\"}}}");
-	ok(registry_credentials_get("bad:1", &c, &err) < 0 && err && !strstr(err->msg, "!!!!"),
+	ok(registry_credentials_get(dir, "bad:1", &c, &err) < 0 && err && !strstr(err->msg, "!!!!"),
 	   "bad auth rejected without echoing it (%s)", err ? err->msg : "");
 	strata_error_free(err);
 	err = NULL;
 	write_file(path, "{\"auths\":{\"x:1\":{\"auth\":\"c2VjcmV0\"}");
-	ok(registry_credentials_get("x:1", &c, &err) < 0 && err && !strstr(err->msg, "c2VjcmV0"),
+	ok(registry_credentials_get(dir, "x:1", &c, &err) < 0 && err && !strstr(err->msg, "c2VjcmV0"),
 	   "broken JSON rejected without echoing content (%s)", err ? err->msg : "");
 	strata_error_free(err);
 	err = NULL;
@@ -200,16 +199,16 @@ static void test_docker_config(void)
 		chmod(bin, 0755);
 		setenv("PATH", newpath, 1);
 		write_file(path, "{\"auths\":{},\"credHelpers\":{\"t:1\":\"fake\"},\"credsStore\":\"fake\"}");
-		ok(registry_credentials_get("h:1", &c, &err) == 1 && streq(c.username, "hu") &&
+		ok(registry_credentials_get(dir, "h:1", &c, &err) == 1 && streq(c.username, "hu") &&
 		   streq(c.password, "hs"), "credsStore helper get");
 		registry_credentials_release(&c);
-		ok(registry_credentials_get("t:1", &c, &err) == 1 && streq(c.identity_token, "tk") &&
+		ok(registry_credentials_get(dir, "t:1", &c, &err) == 1 && streq(c.identity_token, "tk") &&
 		   !c.username, "<token> user = identity token");
 		registry_credentials_release(&c);
-		ok(registry_credentials_get("none:1", &c, &err) == 0, "helper: not found");
+		ok(registry_credentials_get(dir, "none:1", &c, &err) == 0, "helper: not found");
 		c.username = xstrdup("su");
 		c.password = xstrdup("sp");
-		ok(registry_credentials_store("h:1", &c, &err) == 0, "helper store");
+		ok(registry_credentials_store(dir, "h:1", &c, &err) == 0, "helper store");
 		registry_credentials_release(&c);
 		free(buf);
 		buf = NULL;
@@ -224,7 +223,7 @@ static void test_docker_config(void)
 		   "no secret in config.json with a helper");
 		free(buf);
 		buf = NULL;
-		ok(registry_credentials_erase("h:1", &err) == 1, "helper erase");
+		ok(registry_credentials_erase(dir, "h:1", &err) == 1, "helper erase");
 		setenv("PATH", oldpath, 1);
 		free(stored);
 		free(oldpath);

@@ -139,9 +139,9 @@ static bool has_layer_dir(struct fixture *f, const char *id)
 	struct strata_image *img = strata_image_index_find(f->idx, id);
 	_cleanup_free_ char *path = NULL;
 
-	if (!img || !img->nr_layers)
+	if (!img || !strata_image_layer_count(img))
 		return false;
-	path = xasprintf("%s/image/vfs/layerdb/sha256/%s", f->root, img->chain_ids[0] + 7);
+	path = xasprintf("%s/image/vfs/layerdb/sha256/%s", f->root, strata_layer_chain_id(strata_image_layer(img, 0)) + 7);
 	return fs_exists_at(AT_FDCWD, path);
 }
 
@@ -150,9 +150,9 @@ static char *deleted(struct fixture *f, const char *id)
 {
 	struct strata_image *img = strata_image_index_find(f->idx, id);
 
-	if (!img || img->nr_layers != 1)
+	if (!img || strata_image_layer_count(img) != 1)
 		bail_out("%s is not a one-layer image of the index", id);
-	return xasprintf("Deleted: %s\nDeleted: %s\n", id, img->chain_ids[0]);
+	return xasprintf("Deleted: %s\nDeleted: %s\n", id, strata_layer_chain_id(strata_image_layer(img, 0)));
 }
 
 #define CID1 "1111111111111111111111111111111111111111111111111111111111111111"
@@ -168,7 +168,7 @@ static void test_tags(void)
 	import(&f, "one\n", "a:1", id);
 	if (strata_image_tag(f.idx, "a:1", "a:2", &err) < 0)
 		bail_out("cannot tag a:2: %s", err->msg);
-	snprintf(chain, sizeof(chain), "%s", strata_image_index_find(f.idx, id)->chain_ids[0]);
+	snprintf(chain, sizeof(chain), "%s", strata_layer_chain_id(strata_image_layer(strata_image_index_find(f.idx, id), 0)));
 	del = deleted(&f, id);
 
 	ok(rmi(&f, "a:2", false, true, &out, &msg) == 0, "rmi of one of two tags");
