@@ -43,6 +43,8 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 FORMAT_OBJ := $(FORMAT_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# lib/ code cannot call the functions util/banned.h names (t0020 proves it)
+$(LIB_OBJ): ALL_CFLAGS += -include util/banned.h
 
 all: $(BUILD)/strata strata $(BUILD)/libstrata.so
 

@@ -291,10 +291,12 @@ int config_apply_change(json_t *config, const char *change, struct strata_error 
 
 		if (!json_array_size(items)) {
 			/* Shell form: blank-separated words. */
-			_cleanup_free_ char *copy = xstrdup(rest);
+			for (const char *p = rest + strspn(rest, " \t"); *p; p += strspn(p, " \t")) {
+				size_t len = strcspn(p, " \t");
 
-			for (char *tok = strtok(copy, " \t"); tok; tok = strtok(NULL, " \t"))
-				json_array_append_new(items, json_string(tok));
+				json_array_append_new(items, json_stringn(p, len));
+				p += len;
+			}
 		}
 		json_array_foreach(items, i, v) {
 			const char *s = json_string_value(v);

@@ -52,7 +52,7 @@ static int parse_config(struct strata_image *img, struct strata_error **err)
 	json_array_foreach(diff_ids, i, v) {
 		if (!json_is_string(v) || !digest_valid(json_string_value(v)))
 			return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "image %s: malformed diff ID", img->id);
-		strcpy(img->diff_ids[i], json_string_value(v));
+		memcpy(img->diff_ids[i], json_string_value(v), STRATA_DIGEST_LEN + 1);
 		layer_chain_id(i ? img->chain_ids[i - 1] : NULL, img->diff_ids[i], img->chain_ids[i]);
 	}
 	return 0;

@@ -530,10 +530,10 @@ int registry_platform_rank(const struct registry_platform *want,
 	} else if (w.architecture && !strcmp(w.architecture, "arm") && w.variant && h.variant &&
 		   w.variant[0] == 'v' && h.variant[0] == 'v') {
 		/* arm/v8 runs v7, v6, v5 binaries (containerd's Only()) */
-		int wv = atoi(w.variant + 1), hv = atoi(h.variant + 1);
+		long wv = strtol(w.variant + 1, NULL, 10), hv = strtol(h.variant + 1, NULL, 10);
 
 		if (hv >= 5 && hv < wv && wv <= 8)
-			rank = wv - hv;
+			rank = (int)(wv - hv);
 	}
 done:
 	registry_platform_release(&w);

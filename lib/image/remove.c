@@ -374,7 +374,7 @@ int strata_image_prune(struct strata_image_index *idx, bool all, strata_removal_
 		free(refs);
 		if (img->nr_children && (!all || !nr_refs))
 			continue; /* dangling mode looks at heads only; intermediates never */
-		strcpy(targets[nr_targets++], img->id);
+		memcpy(targets[nr_targets++], img->id, sizeof(*targets));
 	}
 	for (size_t t = 0; t < nr_targets && ret >= 0; t++) {
 		struct strata_image *img = strata_image_index_find(idx, targets[t]);

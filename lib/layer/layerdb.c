@@ -103,7 +103,7 @@ int layerdb_read(struct strata_store *store, const char *chain_id, struct layer_
 	t = trim(cache);
 	if (!layer_cache_id_valid(t))
 		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "layer %s is damaged: malformed cache-id", chain_id);
-	strcpy(rec.cache_id, t);
+	memcpy(rec.cache_id, t, strlen(t) + 1);
 	if (parent) {
 		t = trim(parent);
 		if (!digest_valid(t))

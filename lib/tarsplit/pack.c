@@ -96,7 +96,7 @@ static char *go_clean(const char *p)
 	char *out = xmalloc(n + 2);
 
 	if (!n) {
-		strcpy(out, ".");
+		memcpy(out, ".", 2);
 		return out;
 	}
 	if (rooted) {
