@@ -47,6 +47,17 @@ STRATA_PUBLIC int strata_error_set(struct strata_error **err, enum strata_errcod
 STRATA_PUBLIC int strata_error_wrap(struct strata_error **err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * A function never frees or replaces the error its caller passed in.  Code
+ * that tries something and falls back keeps a local error and frees it, or
+ * hands it up with propagate: into *err when err is not NULL and holds none
+ * yet, else freed.  Returns -code of e (-STRATA_ERR_IO when e is NULL).
+ */
+STRATA_PUBLIC int strata_error_propagate(struct strata_error **err, struct strata_error *e);
+
+/* Give the error in *err a new code on purpose (message kept); returns -code. */
+STRATA_PUBLIC int strata_error_recode(struct strata_error **err, enum strata_errcode code);
+
 STRATA_PUBLIC void strata_error_free(struct strata_error *err);
 
 /*

@@ -54,3 +54,24 @@ void strata_error_free(struct strata_error *err)
 	free(err->msg);
 	free(err);
 }
+
+int strata_error_propagate(struct strata_error **err, struct strata_error *e)
+{
+	int ret;
+
+	if (!e)
+		return -STRATA_ERR_IO;
+	ret = -(int)e->code;
+	if (err && !*err)
+		*err = e;
+	else
+		strata_error_free(e);
+	return ret;
+}
+
+int strata_error_recode(struct strata_error **err, enum strata_errcode code)
+{
+	if (err && *err)
+		(*err)->code = code;
+	return -(int)code;
+}
