@@ -126,7 +126,7 @@ static int refill(struct decomp_reader *d, struct strata_error **err)
 		return 0;
 	n = d->src(d->src_cookie, d->in + d->in_len, INBUF_SIZE - d->in_len, err);
 	if (n < 0)
-		return -1;
+		return (int)n;
 	if (n == 0) {
 		d->src_eof = true;
 		return 0;
@@ -147,10 +147,12 @@ static void gz_start_member(struct decomp_reader *d)
 int decomp_reader_detect(struct decomp_reader *d, enum compress_kind *kind,
 			 struct strata_error **err)
 {
+	int ret;
+
 	if (!d->detected) {
 		while (d->in_len - d->in_pos < 4 && !d->src_eof)
-			if (refill(d, err) < 0)
-				return -1;
+			if ((ret = refill(d, err)) < 0)
+				return ret;
 		const unsigned char *p = d->in + d->in_pos;
 		size_t n = d->in_len - d->in_pos;
 		if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b) {
@@ -189,7 +191,7 @@ static ssize_t read_plain(struct decomp_reader *d, void *buf, size_t len,
 		return 0;
 	got = d->src(d->src_cookie, buf, len, err);
 	if (got < 0)
-		return -1;
+		return got;
 	if (got == 0) {
 		d->src_eof = true;
 		return 0;
@@ -204,6 +206,7 @@ static ssize_t read_gzip(struct decomp_reader *d, void *buf, size_t len,
 			 struct strata_error **err)
 {
 	struct inflate_state *s = d->gz;
+	int rc;
 
 	/* isal_inflate takes 32-bit lengths. */
 	if (len > (1u << 30))
@@ -212,8 +215,8 @@ static ssize_t read_gzip(struct decomp_reader *d, void *buf, size_t len,
 		if (s->block_state == ISAL_BLOCK_FINISH) {
 			/* A member ended: the input either ends here or holds another member. */
 			while (d->in_len - d->in_pos < 2 && !d->src_eof)
-				if (refill(d, err) < 0)
-					return -1;
+				if ((rc = refill(d, err)) < 0)
+					return rc;
 			size_t left = d->in_len - d->in_pos;
 			if (left == 0)
 				return 0;
@@ -223,8 +226,8 @@ static ssize_t read_gzip(struct decomp_reader *d, void *buf, size_t len,
 			gz_start_member(d);
 		}
 		if (d->in_pos == d->in_len && !d->src_eof) {
-			if (refill(d, err) < 0)
-				return -1;
+			if ((rc = refill(d, err)) < 0)
+				return rc;
 		}
 		s->next_in = d->in + d->in_pos;
 		s->avail_in = (uint32_t)(d->in_len - d->in_pos);
@@ -249,10 +252,12 @@ static ssize_t read_gzip(struct decomp_reader *d, void *buf, size_t len,
 static ssize_t read_zstd(struct decomp_reader *d, void *buf, size_t len,
 			 struct strata_error **err)
 {
+	int rc;
+
 	for (;;) {
 		if (d->in_pos == d->in_len && !d->src_eof) {
-			if (refill(d, err) < 0)
-				return -1;
+			if ((rc = refill(d, err)) < 0)
+				return rc;
 		}
 		ZSTD_inBuffer in = { d->in, d->in_len, d->in_pos };
 		ZSTD_outBuffer out = { buf, len, 0 };
@@ -281,11 +286,13 @@ ssize_t decomp_reader_read(void *cookie, void *buf, size_t len, struct strata_er
 	struct decomp_reader *d = cookie;
 	enum compress_kind kind;
 	ssize_t n;
+	int ret;
 
 	if (d->done || !len)
 		return 0;
-	if (decomp_reader_detect(d, &kind, err) < 0)
-		return -1;
+	ret = decomp_reader_detect(d, &kind, err);
+	if (ret < 0)
+		return ret;
 	switch (kind) {
 	case COMPRESS_GZIP:
 		n = read_gzip(d, buf, len, err);
@@ -297,7 +304,7 @@ ssize_t decomp_reader_read(void *cookie, void *buf, size_t len, struct strata_er
 		n = read_plain(d, buf, len, err);
 	}
 	if (n < 0)
-		return -1;
+		return n;
 	if (n == 0) {
 		d->done = true;
 		return 0;
@@ -315,16 +322,21 @@ int decomp_reader_finish(struct decomp_reader *d, struct decomp_sums *sums,
 {
 	enum compress_kind kind;
 	char *scratch = NULL;
+	int ret;
 
 	memset(sums, 0, sizeof(*sums));
-	if (decomp_reader_detect(d, &kind, err) < 0)
-		return -1;
+	ret = decomp_reader_detect(d, &kind, err);
+	if (ret < 0)
+		return ret;
 	while (!d->done) {
+		ssize_t n;
+
 		if (!scratch)
 			scratch = xmalloc(64u << 10);
-		if (decomp_reader_read(d, scratch, 64u << 10, err) < 0) {
+		n = decomp_reader_read(d, scratch, 64u << 10, err);
+		if (n < 0) {
 			free(scratch);
-			return -1;
+			return (int)n;
 		}
 	}
 	free(scratch);

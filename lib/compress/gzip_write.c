@@ -77,14 +77,15 @@ static int pump(struct gzip_writer *g, bool finish, struct strata_error **err)
 	g->zs.end_of_stream = finish;
 	do {
 		size_t n;
+		int ret;
 
 		g->zs.next_out = g->out;
 		g->zs.avail_out = GZ_OUT_SIZE;
 		if (isal_deflate(&g->zs) != COMP_OK)
 			return strata_error_set(err, STRATA_ERR_IO, 0, "gzip: deflate failed");
 		n = GZ_OUT_SIZE - g->zs.avail_out;
-		if (n && g->write(g->cookie, g->out, n, err) < 0)
-			return -1;
+		if (n && (ret = g->write(g->cookie, g->out, n, err)) < 0)
+			return ret;
 	} while (g->zs.avail_in || g->zs.avail_out == 0 ||
 		 (finish && g->zs.internal_state.state != ZSTATE_END));
 	return 0;
@@ -94,10 +95,12 @@ int gzip_writer_write(struct gzip_writer *g, const void *data, size_t len,
 		      struct strata_error **err)
 {
 	const unsigned char *p = data;
+	int ret;
 
 	if (g->closed || g->failed)
 		return strata_error_set(err, STRATA_ERR_INVALID, 0, "gzip: write after close or error");
-	if (put_header(g, err) < 0)
+	ret = put_header(g, err);
+	if (ret < 0)
 		goto fail;
 	while (len) {
 		uint32_t chunk = len > (1u << 30) ? (1u << 30) : (uint32_t)len;
@@ -106,7 +109,8 @@ int gzip_writer_write(struct gzip_writer *g, const void *data, size_t len,
 		g->isize += chunk;
 		g->zs.next_in = (uint8_t *)p;
 		g->zs.avail_in = chunk;
-		if (pump(g, false, err) < 0)
+		ret = pump(g, false, err);
+		if (ret < 0)
 			goto fail;
 		p += chunk;
 		len -= chunk;
@@ -114,22 +118,25 @@ int gzip_writer_write(struct gzip_writer *g, const void *data, size_t len,
 	return 0;
 fail:
 	g->failed = true;
-	return -1;
+	return ret;
 }
 
 int gzip_writer_close(struct gzip_writer *g, struct strata_error **err)
 {
 	unsigned char trailer[8];
+	int ret;
 
 	if (g->closed || g->failed)
 		return strata_error_set(err, STRATA_ERR_INVALID, 0, "gzip: close after close or error");
 	g->closed = true;
-	if (put_header(g, err) < 0)
-		return -1;
+	ret = put_header(g, err);
+	if (ret < 0)
+		return ret;
 	g->zs.next_in = NULL;
 	g->zs.avail_in = 0;
-	if (pump(g, true, err) < 0)
-		return -1;
+	ret = pump(g, true, err);
+	if (ret < 0)
+		return ret;
 	for (int i = 0; i < 4; i++) {
 		trailer[i] = (unsigned char)(g->crc >> (8 * i));
 		trailer[4 + i] = (unsigned char)(g->isize >> (8 * i));

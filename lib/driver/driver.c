@@ -169,7 +169,7 @@ int graph_driver_apply_begin(struct graph_driver *d, const char *id, struct laye
 	_cleanup_close_ int fd = graph_driver_diff_fd(d, id, err);
 
 	if (fd < 0)
-		return -1;
+		return fd;
 	return layer_applier_new(fd, d->ops->whiteouts, out, err);
 }
 

@@ -53,8 +53,10 @@ static bool lower_valid(const char *s, size_t *depth)
 
 static int ov_init(struct graph_driver *d, struct strata_error **err)
 {
-	if (fs_mkdir_at(d->home_fd, LINK_DIR, 0700, err) < 0)
-		return -1;
+	int ret = fs_mkdir_at(d->home_fd, LINK_DIR, 0700, err);
+
+	if (ret < 0)
+		return ret;
 	d->dir_fd = fcntl(d->home_fd, F_DUPFD_CLOEXEC, 0);
 	if (d->dir_fd < 0)
 		return strata_error_set(err, STRATA_ERR_IO, errno, "dup");
@@ -75,9 +77,10 @@ static int read_link(int layer_fd, char out[GRAPH_DRIVER_LINK_LEN + 1], struct s
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
+	int ret = fs_read_file_at(layer_fd, "link", 64, &buf, &len, err);
 
-	if (fs_read_file_at(layer_fd, "link", 64, &buf, &len, err) < 0)
-		return -1;
+	if (ret < 0)
+		return ret;
 	if (!link_valid(buf, len))
 		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "malformed link file");
 	memcpy(out, buf, len + 1);
@@ -96,11 +99,7 @@ static int read_lower(int layer_fd, char **out, struct strata_error **err)
 			*out = xstrdup("");
 			return 0;
 		}
-		if (err && !*err)
-			*err = e;
-		else
-			strata_error_free(e);
-		return -1;
+		return strata_error_propagate(err, e);
 	}
 	if (len && !lower_valid(*out, NULL)) {
 		free(*out);
@@ -155,7 +154,7 @@ static int ov_remove(struct graph_driver *d, const char *id, struct strata_error
 	if (lfd >= 0 && read_link(lfd, link, &ignored) == 0) {
 		l_fd = fs_open_dir_at(d->home_fd, LINK_DIR, err);
 		if (l_fd < 0)
-			return -1;
+			return l_fd;
 		/* Only our own link: never a name another layer (or a planted file) uses. */
 		if (link_points_to(l_fd, link, id) && unlinkat(l_fd, link, 0) < 0 && errno != ENOENT)
 			return strata_error_set(err, STRATA_ERR_IO, errno, "remove link l/%s", link);
@@ -172,7 +171,7 @@ static int make_link(struct graph_driver *d, const char *id, char out[GRAPH_DRIV
 	_cleanup_free_ char *target = xasprintf("../%s/diff", id);
 
 	if (l_fd < 0)
-		return -1;
+		return l_fd;
 	for (unsigned n = 0; n < MAX_LINK_CANDIDATES; n++) {
 		graph_driver_link_candidate(id, n, out);
 		if (symlinkat(target, l_fd, out) == 0)
@@ -200,33 +199,39 @@ static int ov_create(struct graph_driver *d, const char *id, const char *parent,
 	_cleanup_free_ char *lower = NULL;
 	_cleanup_close_ int lfd = -1, pfd = -1;
 	char link[GRAPH_DRIVER_LINK_LEN + 1];
+	int ret;
 
-	if (parent && lower_for(d, parent, &lower, err) < 0)
-		return -1;
+	if (parent && (ret = lower_for(d, parent, &lower, err)) < 0)
+		return ret;
 	if (ov_remove(d, id, err) < 0)
 		return strata_error_wrap(err, "remove leftover folder");
-	if (mkdir_exact(d->dir_fd, id, 0710, err) < 0)
-		return -1;
-	lfd = open_layer(d, id, err);
-	if (lfd < 0 || mkdir_exact(lfd, "diff", 0755, err) < 0 || make_link(d, id, link, err) < 0 ||
-	    fs_write_file_at(lfd, "link", link, GRAPH_DRIVER_LINK_LEN, 0644, err) < 0)
+	ret = mkdir_exact(d->dir_fd, id, 0710, err);
+	if (ret < 0)
+		return ret;
+	lfd = ret = open_layer(d, id, err);
+	if (ret < 0 || (ret = mkdir_exact(lfd, "diff", 0755, err)) < 0 ||
+	    (ret = make_link(d, id, link, err)) < 0 ||
+	    (ret = fs_write_file_at(lfd, "link", link, GRAPH_DRIVER_LINK_LEN, 0644, err)) < 0)
 		goto fail;
 	if (parent) {
-		if (mkdir_exact(lfd, "work", 0700, err) < 0)
+		ret = mkdir_exact(lfd, "work", 0700, err);
+		if (ret < 0)
 			goto fail;
-		pfd = open_layer(d, parent, err);
-		if (pfd < 0 || fs_write_file_at(pfd, "committed", "", 0, 0600, err) < 0)
+		pfd = ret = open_layer(d, parent, err);
+		if (ret < 0 || (ret = fs_write_file_at(pfd, "committed", "", 0, 0600, err)) < 0)
 			goto fail;
-		if (fs_write_file_at(lfd, "lower", lower, strlen(lower), 0644, err) < 0)
+		ret = fs_write_file_at(lfd, "lower", lower, strlen(lower), 0644, err);
+		if (ret < 0)
 			goto fail;
 	}
-	if (fs_fsync_dir_at(lfd, ".", err) < 0 || fs_fsync_dir_at(d->home_fd, LINK_DIR, err) < 0 ||
-	    fs_fsync_dir_at(d->dir_fd, ".", err) < 0)
+	if ((ret = fs_fsync_dir_at(lfd, ".", err)) < 0 ||
+	    (ret = fs_fsync_dir_at(d->home_fd, LINK_DIR, err)) < 0 ||
+	    (ret = fs_fsync_dir_at(d->dir_fd, ".", err)) < 0)
 		goto fail;
 	return 0;
 fail:
 	ov_remove(d, id, NULL);
-	return -1;
+	return ret;
 }
 
 static bool ov_exists(struct graph_driver *d, const char *id)
@@ -242,7 +247,7 @@ static int ov_diff_fd(struct graph_driver *d, const char *id, struct strata_erro
 	int fd;
 
 	if (lfd < 0)
-		return -1;
+		return lfd;
 	fd = openat(lfd, "diff", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return strata_error_set(err, fs_errcode(errno), errno, "open diff folder");
@@ -408,8 +413,11 @@ static int ov_mount(struct graph_driver *d, const char *id, const char *target,
 	bool ro;
 	int ret;
 
-	if (lfd < 0 || read_lower(lfd, &lower, err) < 0)
-		return -1;
+	if (lfd < 0)
+		return lfd;
+	ret = read_lower(lfd, &lower, err);
+	if (ret < 0)
+		return ret;
 	ro = fs_exists_at(lfd, "committed");
 	if (!*lower) {
 		_cleanup_close_ int diff = openat(lfd, "diff", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -443,7 +451,7 @@ static int ov_repair(struct graph_driver *d, const char *id, const char **what, 
 	}
 	l_fd = fs_open_dir_at(d->home_fd, LINK_DIR, err);
 	if (l_fd < 0)
-		return -1;
+		return l_fd;
 	if (fstatat(l_fd, link, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return 0; /* present: wrong targets are reported by check, not guessed at */
 	if (symlinkat(target, l_fd, link) < 0)

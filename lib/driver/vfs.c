@@ -31,10 +31,12 @@
 
 static int vfs_init(struct graph_driver *d, struct strata_error **err)
 {
-	if (fs_mkdir_at(d->home_fd, "dir", 0710, err) < 0)
-		return -1;
+	int ret = fs_mkdir_at(d->home_fd, "dir", 0710, err);
+
+	if (ret < 0)
+		return ret;
 	d->dir_fd = fs_open_dir_at(d->home_fd, "dir", err);
-	return d->dir_fd < 0 ? -1 : 0;
+	return d->dir_fd < 0 ? d->dir_fd : 0;
 }
 
 /* Inodes already copied (hard links): source (dev, ino) -> path below the copy root. */
@@ -94,11 +96,13 @@ static int copy_xattrs_fd(int src, int dst, struct strata_error **err)
 static int copy_meta_fd(int src, int dst, const struct stat *st, bool times, struct strata_error **err)
 {
 	struct timespec ts[2] = { st->st_atim, st->st_mtim };
+	int ret;
 
 	if (fchown(dst, st->st_uid, st->st_gid) < 0)
 		return strata_error_set(err, STRATA_ERR_IO, errno, "chown");
-	if (copy_xattrs_fd(src, dst, err) < 0)
-		return -1;
+	ret = copy_xattrs_fd(src, dst, err);
+	if (ret < 0)
+		return ret;
 	if (fchmod(dst, st->st_mode & 07777) < 0)
 		return strata_error_set(err, STRATA_ERR_IO, errno, "chmod");
 	if (times && futimens(dst, ts) < 0)
@@ -151,6 +155,7 @@ static int copy_entry(int src, int dst, int dst_root, const char *name, struct s
 	struct stat st;
 	struct timespec ts[2];
 	struct link_slot *slot;
+	int ret;
 
 	if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return strata_error_set(err, STRATA_ERR_IO, errno, "stat");
@@ -171,8 +176,9 @@ static int copy_entry(int src, int dst, int dst_root, const char *name, struct s
 		t = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (s < 0 || t < 0)
 			return strata_error_set(err, STRATA_ERR_IO, errno, "open folder");
-		if (copy_tree(s, t, dst_root, path, links, err) < 0)
-			return -1;
+		ret = copy_tree(s, t, dst_root, path, links, err);
+		if (ret < 0)
+			return ret;
 		return copy_meta_fd(s, t, &st, true, err); /* times after the children */
 	}
 	if (S_ISREG(st.st_mode)) {
@@ -181,8 +187,8 @@ static int copy_entry(int src, int dst, int dst_root, const char *name, struct s
 
 		if (s < 0 || t < 0)
 			return strata_error_set(err, fs_errcode(errno), errno, "open file");
-		if (copy_data(s, t, err) < 0 || copy_meta_fd(s, t, &st, true, err) < 0)
-			return -1;
+		if ((ret = copy_data(s, t, err)) < 0 || (ret = copy_meta_fd(s, t, &st, true, err)) < 0)
+			return ret;
 	} else if (S_ISLNK(st.st_mode)) {
 		char target[PATH_MAX];
 		ssize_t n = readlinkat(src, name, target, sizeof(target) - 1);
@@ -224,12 +230,12 @@ static int copy_tree(int src, int dst, int dst_root, struct strbuf *path, struct
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
+	int ret = fs_opendir_at(src, ".", &d, err);
 
-	if (fs_opendir_at(src, ".", &d, err) < 0)
-		return -1;
+	if (ret < 0)
+		return ret;
 	while ((errno = 0, de = readdir(d))) {
 		size_t keep = path->len;
-		int ret;
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
@@ -330,7 +336,7 @@ static int vfs_mount(struct graph_driver *d, const char *id, const char *target,
 	char proc[64];
 
 	if (fd < 0)
-		return -1;
+		return fd;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	if (mount(proc, target, NULL, MS_BIND, NULL) < 0)
 		return strata_error_set(err, fs_errcode(errno), errno, "bind mount");

@@ -108,7 +108,7 @@ static int fill(struct tar_reader *r, size_t want, struct strata_error **err)
 	while (r->len < want && !r->eof) {
 		ssize_t n = r->read(r->cookie, r->buf + r->len, RBUF_SIZE - r->len, err);
 		if (n < 0)
-			return -1;
+			return (int)n;
 		if (n == 0)
 			r->eof = true;
 		r->len += (size_t)n;
@@ -120,9 +120,12 @@ static inline size_t avail(const struct tar_reader *r) { return r->len - r->pos;
 
 static int emit_raw(struct tar_reader *r, const void *p, size_t n, struct strata_error **err)
 {
+	int ret;
+
 	if (!r->raw || !n)
 		return 0;
-	return r->raw(r->raw_cookie, p, n, err) < 0 ? -1 : 0;
+	ret = r->raw(r->raw_cookie, p, n, err);
+	return ret < 0 ? ret : 0;
 }
 
 /* Consume n buffered bytes as raw (non-data) bytes. */
@@ -139,16 +142,19 @@ static int take_raw(struct tar_reader *r, size_t n, struct strata_error **err)
  */
 static int read_block(struct tar_reader *r, const char *what, struct strata_error **err)
 {
-	if (fill(r, TAR_BLOCK, err) < 0)
-		return -1;
+	int ret = fill(r, TAR_BLOCK, err);
+
+	if (ret < 0)
+		return ret;
 	if (avail(r) == 0)
 		return 0;
 	if (avail(r) < TAR_BLOCK)
 		return strata_error_set(err, STRATA_ERR_CORRUPT, 0,
 					"tar: truncated archive: input ends inside %s", what);
 	memcpy(r->blk, r->buf + r->pos, TAR_BLOCK);
-	if (take_raw(r, TAR_BLOCK, err) < 0)
-		return -1;
+	ret = take_raw(r, TAR_BLOCK, err);
+	if (ret < 0)
+		return ret;
 	return 1;
 }
 
@@ -158,13 +164,15 @@ static int read_ext_data(struct tar_reader *r, struct strbuf *sb, size_t n, bool
 {
 	size_t padded = with_pad ? (n + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK : n;
 	size_t done = 0;
+	int ret;
 
 	strbuf_reset(sb);
 	while (done < padded) {
 		size_t chunk;
 
-		if (fill(r, 1, err) < 0)
-			return -1;
+		ret = fill(r, 1, err);
+		if (ret < 0)
+			return ret;
 		if (avail(r) == 0)
 			return strata_error_set(err, STRATA_ERR_CORRUPT, 0,
 						"tar: truncated archive: input ends inside %s", what);
@@ -173,8 +181,9 @@ static int read_ext_data(struct tar_reader *r, struct strbuf *sb, size_t n, bool
 			chunk = padded - done;
 		if (done < n)
 			strbuf_add(sb, r->buf + r->pos, chunk < n - done ? chunk : n - done);
-		if (take_raw(r, chunk, err) < 0)
-			return -1;
+		ret = take_raw(r, chunk, err);
+		if (ret < 0)
+			return ret;
 		done += chunk;
 	}
 	return 0;
@@ -325,6 +334,7 @@ static int pax_walk(struct tar_reader *r, const char *buf, size_t len, pax_recor
 		    const char *ename, struct strata_error **err)
 {
 	size_t off = 0, count = 0;
+	int ret;
 
 	while (off < len) {
 		const char *s = buf + off;
@@ -355,8 +365,8 @@ static int pax_walk(struct tar_reader *r, const char *buf, size_t len, pax_recor
 			return strata_error_set(err, STRATA_ERR_CORRUPT, 0,
 						"tar: entry %s: NUL in PAX record %.*s", ename,
 						(int)kl, rec);
-		if (fn && fn(r, rec, kl, v, vl, err) < 0)
-			return -1;
+		if (fn && (ret = fn(r, rec, kl, v, vl, err)) < 0)
+			return ret;
 		off += (size_t)n;
 	}
 	return 0;
@@ -565,9 +575,12 @@ static void finish_entry(struct tar_reader *r)
 
 static int skip_padding(struct tar_reader *r, struct strata_error **err)
 {
+	int ret;
+
 	while (r->pad) {
-		if (fill(r, 1, err) < 0)
-			return -1;
+		ret = fill(r, 1, err);
+		if (ret < 0)
+			return ret;
 		if (avail(r) == 0) {
 			/* Go treats input ending inside padding as the end of the archive. */
 			r->pad = 0;
@@ -575,8 +588,9 @@ static int skip_padding(struct tar_reader *r, struct strata_error **err)
 			return 0;
 		}
 		size_t n = avail(r) < r->pad ? avail(r) : r->pad;
-		if (take_raw(r, n, err) < 0)
-			return -1;
+		ret = take_raw(r, n, err);
+		if (ret < 0)
+			return ret;
 		r->pad -= (uint32_t)n;
 	}
 	return 0;
@@ -584,17 +598,20 @@ static int skip_padding(struct tar_reader *r, struct strata_error **err)
 
 int tar_reader_skip_data(struct tar_reader *r, struct strata_error **err)
 {
+	int ret;
+
 	while (r->data_left) {
 		ssize_t n;
-		if (fill(r, 1, err) < 0)
-			return -1;
+		ret = fill(r, 1, err);
+		if (ret < 0)
+			return ret;
 		if (avail(r) == 0)
 			return strata_error_set(err, STRATA_ERR_CORRUPT, 0,
 						"tar: entry %s: truncated archive: input ends inside file data",
 						r->name.buf);
 		n = (ssize_t)(avail(r) < r->data_left ? avail(r) : r->data_left);
-		if (r->data && r->data(r->data_cookie, r->buf + r->pos, (size_t)n, err) < 0)
-			return -1;
+		if (r->data && (ret = r->data(r->data_cookie, r->buf + r->pos, (size_t)n, err)) < 0)
+			return ret;
 		r->pos += (size_t)n;
 		r->data_left -= (uint64_t)n;
 	}
@@ -606,6 +623,7 @@ ssize_t tar_reader_read_data(struct tar_reader *r, void *buf, size_t len,
 {
 	size_t want = len < r->data_left ? len : (size_t)r->data_left;
 	size_t n;
+	int ret;
 
 	if (!want)
 		return 0;
@@ -617,13 +635,14 @@ ssize_t tar_reader_read_data(struct tar_reader *r, void *buf, size_t len,
 		/* Large reads skip the copy through our buffer. */
 		ssize_t got = r->read(r->cookie, buf, want, err);
 		if (got < 0)
-			return -1;
+			return got;
 		if (got == 0)
 			r->eof = true;
 		n = (size_t)got;
 	} else {
-		if (fill(r, 1, err) < 0)
-			return -1;
+		ret = fill(r, 1, err);
+		if (ret < 0)
+			return ret;
 		n = avail(r) < want ? avail(r) : want;
 		memcpy(buf, r->buf + r->pos, n);
 		r->pos += n;
@@ -633,8 +652,8 @@ ssize_t tar_reader_read_data(struct tar_reader *r, void *buf, size_t len,
 					"tar: entry %s: truncated archive: input ends inside file data",
 					r->name.buf);
 	r->data_left -= n;
-	if (r->data && r->data(r->data_cookie, buf, n, err) < 0)
-		return -1;
+	if (r->data && (ret = r->data(r->data_cookie, buf, n, err)) < 0)
+		return ret;
 	return (ssize_t)n;
 }
 
@@ -642,6 +661,7 @@ static int read_ext(struct tar_reader *r, struct strbuf *sb, const char *what,
 		    struct strata_error **err)
 {
 	const char *ename = r->name.buf;
+	int ret;
 
 	if (r->hdr_size > TAR_MAX_EXT_DATA)
 		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0,
@@ -652,8 +672,9 @@ static int read_ext(struct tar_reader *r, struct strbuf *sb, const char *what,
 	 * only with the next header (tar-split records it there).
 	 */
 	bool global = r->entry.typeflag == 'g';
-	if (read_ext_data(r, sb, (size_t)r->hdr_size, !global, what, err) < 0)
-		return -1;
+	ret = read_ext_data(r, sb, (size_t)r->hdr_size, !global, what, err);
+	if (ret < 0)
+		return ret;
 	if (global)
 		r->pad = (uint32_t)((TAR_BLOCK - (r->hdr_size % TAR_BLOCK)) % TAR_BLOCK);
 	return 0;
@@ -669,15 +690,19 @@ int tar_reader_next(struct tar_reader *r, const struct tar_entry **entry,
 	*entry = NULL;
 	if (r->ended)
 		return 0;
-	if (tar_reader_skip_data(r, err) < 0 || skip_padding(r, err) < 0)
-		return -1;
+	rc = tar_reader_skip_data(r, err);
+	if (rc < 0)
+		return rc;
+	rc = skip_padding(r, err);
+	if (rc < 0)
+		return rc;
 	if (r->ended)
 		return 0;
 	r->have_pax = r->have_longname = r->have_longlink = false;
 	for (;;) {
 		rc = read_block(r, "a header", err);
 		if (rc < 0)
-			return -1;
+			return rc;
 		if (rc == 0) {
 			if (chain)
 				return strata_error_set(err, STRATA_ERR_CORRUPT, 0,
@@ -688,7 +713,7 @@ int tar_reader_next(struct tar_reader *r, const struct tar_entry **entry,
 		if (block_is_zero(r->blk)) {
 			rc = read_block(r, "the end-of-archive marker", err);
 			if (rc < 0)
-				return -1;
+				return rc;
 			if (rc == 1 && !block_is_zero(r->blk))
 				return strata_error_set(err, STRATA_ERR_CORRUPT, 0,
 							"tar: invalid archive: zero block followed by a header");
@@ -704,8 +729,9 @@ int tar_reader_next(struct tar_reader *r, const struct tar_entry **entry,
 		memset(e, 0, sizeof(*e));
 		r->xattr_alloc = 0;
 		strbuf_reset(&r->xattr_buf);
-		if (parse_header(r, err) < 0)
-			return -1;
+		rc = parse_header(r, err);
+		if (rc < 0)
+			return rc;
 		if (e->typeflag == 'x' || e->typeflag == 'g' || e->typeflag == 'L' ||
 		    e->typeflag == 'K') {
 			struct strbuf *sb = e->typeflag == 'L' ? &r->longname
@@ -719,8 +745,9 @@ int tar_reader_next(struct tar_reader *r, const struct tar_entry **entry,
 				return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0,
 							"tar: entry %s: extension headers exceed %u bytes",
 							r->name.buf, TAR_MAX_EXT_CHAIN);
-			if (read_ext(r, sb, what, err) < 0)
-				return -1;
+			rc = read_ext(r, sb, what, err);
+			if (rc < 0)
+				return rc;
 			if (e->typeflag == 'L' || e->typeflag == 'K') {
 				size_t l = field_strlen((unsigned char *)sb->buf, sb->len);
 				if (l > TAR_MAX_NAME)
@@ -734,15 +761,17 @@ int tar_reader_next(struct tar_reader *r, const struct tar_entry **entry,
 					r->have_longlink = true;
 				continue;
 			}
-			if (pax_walk(r, r->pax.buf, r->pax.len, pax_check_sparse, r->name.buf, err) < 0)
-				return -1;
+			rc = pax_walk(r, r->pax.buf, r->pax.len, pax_check_sparse, r->name.buf, err);
+			if (rc < 0)
+				return rc;
 			if (e->typeflag == 'x') {
 				r->have_pax = true;
 				continue;
 			}
 			/* A global header is reported on its own, without a size, as Go does. */
-			if (pax_walk(r, r->pax.buf, r->pax.len, pax_apply, r->name.buf, err) < 0)
-				return -1;
+			rc = pax_walk(r, r->pax.buf, r->pax.len, pax_apply, r->name.buf, err);
+			if (rc < 0)
+				return rc;
 			r->hdr_size = 0;
 			e->size = 0;
 			r->data_left = 0;
@@ -756,8 +785,8 @@ int tar_reader_next(struct tar_reader *r, const struct tar_entry **entry,
 	if (e->typeflag == 'S')
 		return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
 					"tar: entry %s: GNU sparse files are not supported", r->name.buf);
-	if (r->have_pax && pax_walk(r, r->pax.buf, r->pax.len, pax_apply, r->name.buf, err) < 0)
-		return -1;
+	if (r->have_pax && (rc = pax_walk(r, r->pax.buf, r->pax.len, pax_apply, r->name.buf, err)) < 0)
+		return rc;
 	if (r->have_longname) {
 		strbuf_reset(&r->name);
 		strbuf_add(&r->name, r->longname.buf, r->longname.len);
@@ -785,6 +814,7 @@ int tar_reader_next(struct tar_reader *r, const struct tar_entry **entry,
 int64_t tar_reader_drain(struct tar_reader *r, struct strata_error **err)
 {
 	int64_t total = 0;
+	int ret;
 
 	if (!r->ended)
 		return strata_error_set(err, STRATA_ERR_INVALID, 0,
@@ -792,13 +822,15 @@ int64_t tar_reader_drain(struct tar_reader *r, struct strata_error **err)
 	for (;;) {
 		if (avail(r)) {
 			total += (int64_t)avail(r);
-			if (take_raw(r, avail(r), err) < 0)
-				return -1;
+			ret = take_raw(r, avail(r), err);
+			if (ret < 0)
+				return ret;
 		}
 		if (r->eof)
 			return total;
 		r->pos = r->len = 0;
-		if (fill(r, 1, err) < 0)
-			return -1;
+		ret = fill(r, 1, err);
+		if (ret < 0)
+			return ret;
 	}
 }

@@ -256,10 +256,13 @@ static int set_times_at(int parent, const char *last, const struct tar_entry *e,
 /* Metadata of a node we hold an fd for: owner, xattrs, mode (after chown: it clears setuid). */
 static int finish_fd_node(int fd, const struct tar_entry *e, struct strata_error **err)
 {
-	if (set_owner(fd, -1, NULL, e, err) < 0)
-		return -1;
-	if (set_xattrs(fd, -1, NULL, e, err) < 0)
-		return -1;
+	int ret = set_owner(fd, -1, NULL, e, err);
+
+	if (ret < 0)
+		return ret;
+	ret = set_xattrs(fd, -1, NULL, e, err);
+	if (ret < 0)
+		return ret;
 	if (fchmod(fd, e->mode & 07777) < 0)
 		return strata_error_set(err, STRATA_ERR_IO, errno, "chmod");
 	return 0;
@@ -275,6 +278,7 @@ static int make_regular(struct layer_applier *a, int parent, const char *last,
 	_cleanup_close_ int fd = -1;
 	uint64_t left = e->size, off = 0;
 	struct timespec ts[2] = { entry_mtime(e), entry_mtime(e) };
+	int ret;
 
 	fd = openat(parent, last, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -291,14 +295,15 @@ static int make_regular(struct layer_applier *a, int parent, const char *last,
 		if (n < 0) {
 			if (src_fd >= 0)
 				return strata_error_set(err, STRATA_ERR_IO, errno, "read hard link source");
-			return -1;
+			return (int)n;
 		}
 		if (n == 0)
 			break;
 		if (src_fd < 0 && (uint64_t)n > left)
 			return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "more data than the header states");
-		if (fs_write_all(fd, a->buf, (size_t)n) < 0)
-			return strata_error_set(err, fs_errcode(errno), errno, "write file");
+		ret = fs_write_all(fd, a->buf, (size_t)n, "write file", err);
+		if (ret < 0)
+			return ret;
 		off += (uint64_t)n;
 		if (src_fd < 0) {
 			left -= (uint64_t)n;
@@ -312,8 +317,9 @@ static int make_regular(struct layer_applier *a, int parent, const char *last,
 	/* Start writeback now so the sync before the layer is recorded finds less to do. */
 	if (off >= WRITEBACK_MIN)
 		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	if (finish_fd_node(fd, e, err) < 0)
-		return -1;
+	ret = finish_fd_node(fd, e, err);
+	if (ret < 0)
+		return ret;
 	if (futimens(fd, ts) < 0)
 		return strata_error_set(err, STRATA_ERR_IO, errno, "set times");
 	return 0;
@@ -331,14 +337,16 @@ static int make_dir(struct layer_applier *a, int parent, const char *last, const
 		    const struct tar_entry *e, struct strata_error **err)
 {
 	_cleanup_close_ int fd = -1;
+	int ret;
 
 	if (mkdirat(parent, last, 0700) < 0 && errno != EEXIST)
 		return strata_error_set(err, fs_errcode(errno), errno, "create folder");
 	fd = openat(parent, last, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return strata_error_set(err, fs_errcode(errno), errno, "open folder");
-	if (finish_fd_node(fd, e, err) < 0)
-		return -1;
+	ret = finish_fd_node(fd, e, err);
+	if (ret < 0)
+		return ret;
 	remember_dir(a, rel, e);
 	return 0;
 }
@@ -348,12 +356,14 @@ static int make_special(int parent, const char *last, const struct tar_entry *e,
 {
 	mode_t type = e->typeflag == TAR_CHR ? S_IFCHR : e->typeflag == TAR_BLK ? S_IFBLK : S_IFIFO;
 	dev_t dev = type == S_IFIFO ? 0 : makedev(e->devmajor, e->devminor);
+	int ret;
 
 	if (mknodat(parent, last, type | (e->mode & 07777), dev) < 0)
 		return strata_error_set(err, fs_errcode(errno), errno, "create %s",
 					type == S_IFIFO ? "fifo" : "device node");
-	if (set_owner(-1, parent, last, e, err) < 0 || set_xattrs(-1, parent, last, e, err) < 0)
-		return -1;
+	if ((ret = set_owner(-1, parent, last, e, err)) < 0 ||
+	    (ret = set_xattrs(-1, parent, last, e, err)) < 0)
+		return ret;
 	if (chmod_nofollow(parent, last, e->mode & 07777) < 0)
 		return strata_error_set(err, STRATA_ERR_IO, errno, "chmod");
 	return set_times_at(parent, last, e, err);
@@ -362,11 +372,14 @@ static int make_special(int parent, const char *last, const struct tar_entry *e,
 static int make_symlink(int parent, const char *last, const struct tar_entry *e,
 			struct strata_error **err)
 {
+	int ret;
+
 	/* The target is data: stored as is, never followed by us. */
 	if (symlinkat(e->linkname, parent, last) < 0)
 		return strata_error_set(err, fs_errcode(errno), errno, "create symlink");
-	if (set_owner(-1, parent, last, e, err) < 0 || set_xattrs(-1, parent, last, e, err) < 0)
-		return -1;
+	if ((ret = set_owner(-1, parent, last, e, err)) < 0 ||
+	    (ret = set_xattrs(-1, parent, last, e, err)) < 0)
+		return ret;
 	return set_times_at(parent, last, e, err);
 }
 
@@ -385,11 +398,13 @@ static int make_hardlink(struct layer_applier *a, int parent, const char *last,
 	_cleanup_close_ int tparent = -1;
 	const char *tlast;
 	struct stat st;
+	int ret;
 
 	_cleanup_free_ char *what = xasprintf("hard link target '%s'", e->linkname);
 
-	if (safepath_clean(e->linkname, &target, what, err) < 0)
-		return -1;
+	ret = safepath_clean(e->linkname, &target, what, err);
+	if (ret < 0)
+		return ret;
 	if (!*target)
 		return strata_error_set(err, STRATA_ERR_UNSAFE_PATH, 0,
 					"hard link to the layer root '%s'", e->linkname);
@@ -409,8 +424,9 @@ static int make_hardlink(struct layer_applier *a, int parent, const char *last,
 	if (linkat(tparent, tlast, parent, last, 0) < 0)
 		return strata_error_set(err, fs_errcode(errno), errno, "hard link to '%s'", e->linkname);
 	/* As dockerd: owner (no follow) and, unless the inode is a symlink, mode; no times. */
-	if (set_owner(-1, parent, last, e, err) < 0 || set_xattrs(-1, parent, last, e, err) < 0)
-		return -1;
+	if ((ret = set_owner(-1, parent, last, e, err)) < 0 ||
+	    (ret = set_xattrs(-1, parent, last, e, err)) < 0)
+		return ret;
 	if (fstatat(parent, last, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return strata_error_set(err, STRATA_ERR_IO, errno, "stat hard link");
 	if (!S_ISLNK(st.st_mode) && chmod_nofollow(parent, last, e->mode & 07777) < 0)
@@ -435,15 +451,17 @@ static int stash_plnk(struct layer_applier *a, const char *base, const struct ta
 		return strata_error_set(err, fs_errcode(errno), errno, "create temporary file");
 	while (left) {
 		ssize_t n = read(cookie, a->buf, left < COPY_BUF ? (size_t)left : COPY_BUF, err);
+		int ret;
 
 		if (n < 0)
-			return -1;
+			return (int)n;
 		if (n == 0)
 			return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "data ends early");
 		if ((uint64_t)n > left)
 			return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "more data than the header states");
-		if (fs_write_all(fd, a->buf, (size_t)n) < 0)
-			return strata_error_set(err, fs_errcode(errno), errno, "write temporary file");
+		ret = fs_write_all(fd, a->buf, (size_t)n, "write temporary file", err);
+		if (ret < 0)
+			return ret;
 		left -= (uint64_t)n;
 	}
 	ALLOC_GROW(a->plnks, a->nr_plnks + 1, a->alloc_plnks);
@@ -470,9 +488,10 @@ static int opaque_delete(struct layer_applier *a, int dfd, struct strbuf *path,
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
+	int ret = fs_opendir_at(dfd, ".", &d, err);
 
-	if (fs_opendir_at(dfd, ".", &d, err) < 0)
-		return -1;
+	if (ret < 0)
+		return ret;
 	while ((errno = 0, de = readdir(d))) {
 		size_t keep = path->len;
 		struct stat st;
@@ -483,16 +502,18 @@ static int opaque_delete(struct layer_applier *a, int dfd, struct strbuf *path,
 			strbuf_addch(path, '/');
 		strbuf_addstr(path, de->d_name);
 		if (!strset_has(&a->written, path->buf)) {
-			if (fs_remove_tree_at(dfd, de->d_name, err) < 0)
-				return -1;
+			ret = fs_remove_tree_at(dfd, de->d_name, err);
+			if (ret < 0)
+				return ret;
 		} else if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
 			_cleanup_close_ int sub = openat(dfd, de->d_name,
 							 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 			if (sub < 0)
 				return strata_error_set(err, STRATA_ERR_IO, errno, "open '%s'", path->buf);
-			if (opaque_delete(a, sub, path, err) < 0)
-				return -1;
+			ret = opaque_delete(a, sub, path, err);
+			if (ret < 0)
+				return ret;
 		}
 		strbuf_setlen(path, keep);
 	}
@@ -507,10 +528,11 @@ static int apply_whiteout(struct layer_applier *a, const char *rel, const char *
 	_cleanup_close_ int parent = -1;
 	const char *last, *orig;
 	struct stat st;
+	int ret;
 
 	parent = safepath_open_parent(a->root_fd, rel, 0755, &last, err);
 	if (parent < 0)
-		return -1;
+		return parent;
 	if (!strcmp(base, WH_OPAQUE)) {
 		if (a->mode == WHITEOUT_OVERLAY) {
 			if (fsetxattr(parent, OVERLAY_OPAQUE_XATTR, "y", 1, 0) < 0)
@@ -530,8 +552,9 @@ static int apply_whiteout(struct layer_applier *a, const char *rel, const char *
 	if (!*orig || !strcmp(orig, ".") || !strcmp(orig, ".."))
 		return strata_error_set(err, STRATA_ERR_UNSAFE_PATH, 0, "invalid whiteout name");
 	if (fstatat(parent, orig, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (fs_remove_tree_at(parent, orig, err) < 0)
-			return -1;
+		ret = fs_remove_tree_at(parent, orig, err);
+		if (ret < 0)
+			return ret;
 	} else if (errno != ENOENT) {
 		return strata_error_set(err, STRATA_ERR_IO, errno, "stat '%s'", orig);
 	}
@@ -539,21 +562,25 @@ static int apply_whiteout(struct layer_applier *a, const char *rel, const char *
 		return 0;
 	if (mknodat(parent, orig, S_IFCHR | 0, makedev(0, 0)) < 0)
 		return strata_error_set(err, fs_errcode(errno), errno, "create whiteout device");
-	if (set_owner(-1, parent, orig, e, err) < 0)
-		return -1;
+	ret = set_owner(-1, parent, orig, e, err);
+	if (ret < 0)
+		return ret;
 	return set_times_at(parent, orig, e, err);
 }
 
 /* The "./" entry: metadata of the root (vfs only; overlay2 keeps diff/ as created). */
 static int apply_root(struct layer_applier *a, const struct tar_entry *e, struct strata_error **err)
 {
+	int ret;
+
 	if (e->typeflag != TAR_DIR)
 		return strata_error_set(err, STRATA_ERR_UNSAFE_PATH, 0,
 					"an entry that is not a folder cannot replace the layer root");
 	if (a->mode == WHITEOUT_OVERLAY)
 		return 0;
-	if (finish_fd_node(a->root_fd, e, err) < 0)
-		return -1;
+	ret = finish_fd_node(a->root_fd, e, err);
+	if (ret < 0)
+		return ret;
 	remember_dir(a, "", e);
 	return 0;
 }
@@ -595,8 +622,9 @@ static int apply_one(struct layer_applier *a, const struct tar_entry *e, apply_r
 		return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0, "unhandled entry type '%c'",
 					e->typeflag);
 	}
-	if (safepath_clean(e->name, &rel, "unsafe name", err) < 0)
-		return -1;
+	ret = safepath_clean(e->name, &rel, "unsafe name", err);
+	if (ret < 0)
+		return ret;
 	if (!*rel)
 		return apply_root(a, e, err);
 
@@ -621,11 +649,11 @@ static int apply_one(struct layer_applier *a, const struct tar_entry *e, apply_r
 
 	parent = safepath_open_parent(a->root_fd, rel, 0755, &last, err);
 	if (parent < 0)
-		return -1;
+		return parent;
 	if (fstatat(parent, last, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!(S_ISDIR(st.st_mode) && e->typeflag == TAR_DIR) &&
-		    fs_remove_tree_at(parent, last, err) < 0)
-			return -1;
+		    (ret = fs_remove_tree_at(parent, last, err)) < 0)
+			return ret;
 	} else if (errno != ENOENT) {
 		return strata_error_set(err, STRATA_ERR_IO, errno, "stat");
 	}
@@ -650,7 +678,7 @@ static int apply_one(struct layer_applier *a, const struct tar_entry *e, apply_r
 		break;
 	}
 	if (ret < 0)
-		return -1;
+		return ret;
 	if (a->mode == WHITEOUT_DELETE)
 		strset_put_owned(&a->written, steal_pointer(&rel));
 	return 0;
@@ -706,9 +734,11 @@ static int set_dir_times(struct layer_applier *a, const struct dir_time *dt,
 
 int layer_applier_finish(struct layer_applier *a, int64_t *size, struct strata_error **err)
 {
+	int ret;
+
 	for (size_t i = 0; i < a->nr_dirs; i++)
-		if (set_dir_times(a, &a->dirs[i], err) < 0)
-			return -1;
+		if ((ret = set_dir_times(a, &a->dirs[i], err)) < 0)
+			return ret;
 	if (!size)
 		return 0;
 	if (a->mode == WHITEOUT_DELETE) {
@@ -757,9 +787,10 @@ static int dir_size(int dfd, struct inode_set *seen, int64_t *total, struct stra
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
+	int ret = fs_opendir_at(dfd, ".", &d, err);
 
-	if (fs_opendir_at(dfd, ".", &d, err) < 0)
-		return -1;
+	if (ret < 0)
+		return ret;
 	while ((errno = 0, de = readdir(d))) {
 		struct stat st;
 
@@ -773,8 +804,9 @@ static int dir_size(int dfd, struct inode_set *seen, int64_t *total, struct stra
 
 			if (sub < 0)
 				return strata_error_set(err, STRATA_ERR_IO, errno, "open '%s'", de->d_name);
-			if (dir_size(sub, seen, total, err) < 0)
-				return -1;
+			ret = dir_size(sub, seen, total, err);
+			if (ret < 0)
+				return ret;
 			continue;
 		}
 		if (st.st_nlink > 1 && !inode_set_add(seen, st.st_dev, st.st_ino))

@@ -77,7 +77,8 @@ int fs_read_file_at(int dirfd, const char *name, size_t max, char **out,
 	return 0;
 }
 
-int fs_write_all(int fd, const void *data, size_t len)
+int fs_write_all(int fd, const void *data, size_t len, const char *what,
+		 struct strata_error **err)
 {
 	const char *p = data;
 
@@ -87,7 +88,7 @@ int fs_write_all(int fd, const void *data, size_t len)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return -1;
+			return strata_error_set(err, fs_errcode(errno), errno, "%s", what);
 		}
 		p += n;
 		len -= (size_t)n;
@@ -110,12 +111,15 @@ int fs_write_file_at(int dirfd, const char *name, const void *data, size_t len,
 		     mode_t mode, struct strata_error **err)
 {
 	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *what = xasprintf("write '%s'", name);
+	int ret;
 
 	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return strata_error_set(err, fs_errcode(errno), errno, "create '%s'", name);
-	if (fs_write_all(fd, data, len) < 0)
-		return strata_error_set(err, fs_errcode(errno), errno, "write '%s'", name);
+	ret = fs_write_all(fd, data, len, what, err);
+	if (ret < 0)
+		return ret;
 	if (fchmod(fd, mode) < 0)
 		return strata_error_set(err, STRATA_ERR_IO, errno, "chmod '%s'", name);
 	if (fsync(fd) < 0)

@@ -11,8 +11,9 @@
 /* The error code for a failed syscall's errno (ENOENT -> NOT_FOUND, ENOSPC -> NOSPC, ...). */
 enum strata_errcode fs_errcode(int e);
 
-/* write(2) until all len bytes are written (retrying EINTR); -1 with errno set. */
-int fs_write_all(int fd, const void *data, size_t len);
+/* write(2) until all len bytes are written (retrying EINTR); on failure *err is "<what>: <strerror>". */
+int fs_write_all(int fd, const void *data, size_t len, const char *what,
+		 struct strata_error **err);
 
 /*
  * Read the whole of dirfd/name into a new NUL-terminated buffer (*out, owned

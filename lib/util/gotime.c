@@ -33,18 +33,18 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
-static int parse_digits(const char **p, int n, int *out)
+static bool parse_digits(const char **p, int n, int *out)
 {
 	int v = 0;
 
 	for (int i = 0; i < n; i++) {
 		if ((*p)[i] < '0' || (*p)[i] > '9')
-			return -1;
+			return false;
 		v = v * 10 + ((*p)[i] - '0');
 	}
 	*p += n;
 	*out = v;
-	return 0;
+	return true;
 }
 
 int gotime_parse_rfc3339(const char *s, int64_t *sec, int32_t *nsec,
@@ -54,12 +54,12 @@ int gotime_parse_rfc3339(const char *s, int64_t *sec, int32_t *nsec,
 	int year, mon, day, hh, mm, ss, oh = 0, om = 0, sign = 0;
 	int32_t frac = 0;
 
-	if (parse_digits(&p, 4, &year) < 0 || *p++ != '-' ||
-	    parse_digits(&p, 2, &mon) < 0 || *p++ != '-' ||
-	    parse_digits(&p, 2, &day) < 0 || *p++ != 'T' ||
-	    parse_digits(&p, 2, &hh) < 0 || *p++ != ':' ||
-	    parse_digits(&p, 2, &mm) < 0 || *p++ != ':' ||
-	    parse_digits(&p, 2, &ss) < 0)
+	if (!parse_digits(&p, 4, &year) || *p++ != '-' ||
+	    !parse_digits(&p, 2, &mon) || *p++ != '-' ||
+	    !parse_digits(&p, 2, &day) || *p++ != 'T' ||
+	    !parse_digits(&p, 2, &hh) || *p++ != ':' ||
+	    !parse_digits(&p, 2, &mm) || *p++ != ':' ||
+	    !parse_digits(&p, 2, &ss))
 		goto bad;
 	if (*p == '.' || *p == ',') {
 		int n = 0;
@@ -81,8 +81,8 @@ int gotime_parse_rfc3339(const char *s, int64_t *sec, int32_t *nsec,
 		p++;
 	} else if (*p == '+' || *p == '-') {
 		sign = *p++ == '-' ? -1 : 1;
-		if (parse_digits(&p, 2, &oh) < 0 || *p++ != ':' ||
-		    parse_digits(&p, 2, &om) < 0)
+		if (!parse_digits(&p, 2, &oh) || *p++ != ':' ||
+		    !parse_digits(&p, 2, &om))
 			goto bad;
 		if (oh > 23 || om > 59)
 			return strata_error_set(err, STRATA_ERR_INVALID, 0,

@@ -93,7 +93,7 @@ int safepath_open_walk(int root_fd, const char *path, int flags, mode_t mode,
 	_cleanup_strbuf_ struct strbuf rest = STRBUF_INIT;
 	_cleanup_free_ int *stack = NULL;
 	size_t depth = 0, alloc = 0, pos = 0;
-	int links = 0, ret = -1;
+	int links = 0, ret;
 	bool follow_last = !(flags & O_NOFOLLOW);
 
 	ALLOC_GROW(stack, 1, alloc);
