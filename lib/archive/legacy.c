@@ -34,17 +34,17 @@
 
 /* ---- Go's time.Time through JSON ---- */
 
-static int digits(const char *s, int n, int *out)
+static bool digits(const char *s, int n, int *out)
 {
 	int v = 0;
 
 	for (int i = 0; i < n; i++) {
 		if (!isdigit((unsigned char)s[i]))
-			return -1;
+			return false;
 		v = v * 10 + (s[i] - '0');
 	}
 	*out = v;
-	return 0;
+	return true;
 }
 
 static bool leap(int y)
@@ -68,9 +68,9 @@ static int go_time(const json_t *v, const char *what, struct strbuf *out, struct
 	if (!json_is_string(v))
 		goto bad;
 	s = json_string_value(v);
-	if (strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
-	    digits(s + 8, 2, &d) || s[10] != 'T' || digits(s + 11, 2, &h) || s[13] != ':' ||
-	    digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &sec))
+	if (strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
+	    !digits(s + 8, 2, &d) || s[10] != 'T' || !digits(s + 11, 2, &h) || s[13] != ':' ||
+	    !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &sec))
 		goto bad;
 	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap(y)) || h > 23 || mi > 59 || sec > 59)
 		goto bad;
@@ -83,7 +83,7 @@ static int go_time(const json_t *v, const char *what, struct strbuf *out, struct
 	}
 	if (*p == 'Z') {
 		p++;
-	} else if ((*p == '+' || *p == '-') && !digits(p + 1, 2, &zh) && p[3] == ':' && !digits(p + 4, 2, &zm)) {
+	} else if ((*p == '+' || *p == '-') && digits(p + 1, 2, &zh) && p[3] == ':' && digits(p + 4, 2, &zm)) {
 		if (zh > 23 || zm > 59)
 			goto bad;
 		p += 6;

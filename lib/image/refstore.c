@@ -106,12 +106,16 @@ void refstore_release(struct refstore *rs)
 	memset(rs, 0, sizeof(*rs));
 }
 
-static ssize_t find(const struct refstore *rs, const char *familiar)
+/* Whether familiar is stored, and at which index. */
+static bool find(const struct refstore *rs, const char *familiar, size_t *at)
 {
-	for (size_t i = 0; i < rs->nr; i++)
-		if (!strcmp(rs->entries[i].ref, familiar))
-			return (ssize_t)i;
-	return -1;
+	for (size_t i = 0; i < rs->nr; i++) {
+		if (!strcmp(rs->entries[i].ref, familiar)) {
+			*at = i;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* The key dockerd stores: a digest wins over a tag; no tag means latest. */
@@ -129,9 +133,9 @@ static char *storage_key(const struct strata_ref *ref)
 const char *refstore_get(const struct refstore *rs, const struct strata_ref *ref)
 {
 	_cleanup_free_ char *key = storage_key(ref);
-	ssize_t i = find(rs, key);
+	size_t i;
 
-	return i < 0 ? NULL : rs->entries[i].id;
+	return find(rs, key, &i) ? rs->entries[i].id : NULL;
 }
 
 int refstore_add(struct refstore *rs, const struct strata_ref *ref, const char *id,
@@ -139,13 +143,12 @@ int refstore_add(struct refstore *rs, const struct strata_ref *ref, const char *
 {
 	_cleanup_free_ char *key = storage_key(ref);
 	_cleanup_free_ char *repo = strata_ref_familiar_name(ref);
-	ssize_t i;
+	size_t i;
 
 	if (!strcmp(ref->path, "library/sha256") || !strcmp(ref->path, "sha256"))
 		return strata_error_set(err, STRATA_ERR_INVALID, 0,
 					"refusing to create an ambiguous tag using digest algorithm as name");
-	i = find(rs, key);
-	if (i >= 0) {
+	if (find(rs, key, &i)) {
 		free(rs->entries[i].id);
 		rs->entries[i].id = xstrdup(id);
 		return 0;
@@ -157,14 +160,14 @@ int refstore_add(struct refstore *rs, const struct strata_ref *ref, const char *
 bool refstore_remove(struct refstore *rs, const struct strata_ref *ref)
 {
 	_cleanup_free_ char *key = storage_key(ref);
-	ssize_t i = find(rs, key);
+	size_t i;
 
-	if (i < 0)
+	if (!find(rs, key, &i))
 		return false;
 	free(rs->entries[i].repo);
 	free(rs->entries[i].ref);
 	free(rs->entries[i].id);
-	memmove(&rs->entries[i], &rs->entries[i + 1], (rs->nr - (size_t)i - 1) * sizeof(rs->entries[0]));
+	memmove(&rs->entries[i], &rs->entries[i + 1], (rs->nr - i - 1) * sizeof(rs->entries[0]));
 	rs->nr--;
 	return true;
 }

@@ -224,14 +224,14 @@ int registry_base64_decode(const char *s, char **out, size_t *len)
 	while (n && s[n - 1] == '=')
 		n--;
 	if (strlen(s) - n > 2)
-		return -1;
+		return -STRATA_ERR_INVALID;
 	buf = xmalloc(n * 3 / 4 + 2);
 	for (i = 0; i < n; i++) {
 		int v = b64val(s[i]);
 
 		if (v < 0) {
 			free(buf);
-			return -1;
+			return -STRATA_ERR_INVALID;
 		}
 		acc = (acc << 6) | (unsigned)v;
 		bits += 6;
@@ -243,7 +243,7 @@ int registry_base64_decode(const char *s, char **out, size_t *len)
 	}
 	if (bits >= 6) {
 		free(buf);
-		return -1;
+		return -STRATA_ERR_INVALID;
 	}
 	buf[o] = '\0';
 	*out = (char *)buf;

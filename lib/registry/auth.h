@@ -76,7 +76,10 @@ int registry_credentials_store(const char *dir, const char *key, const struct re
 /* Remove them; returns 1 when something was removed, 0 when none were stored. */
 int registry_credentials_erase(const char *dir, const char *key, struct strata_error **err);
 
-/* Base64 (standard alphabet, padded); decode returns -1 on bad input. */
+/*
+ * Base64 (standard alphabet, padded).  decode returns -STRATA_ERR_INVALID on
+ * bad input and sets no error: its callers name what held the bad text.
+ */
 char *registry_base64_encode(const void *data, size_t len);
 int registry_base64_decode(const char *s, char **out, size_t *len);
 

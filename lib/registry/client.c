@@ -922,7 +922,7 @@ static int membuf_write(const void *data, size_t len, void *cookie)
 
 	if (m->sb.len + len > m->max) {
 		m->over = true;
-		return -1;
+		return -STRATA_ERR_TOO_LARGE;
 	}
 	strbuf_add(&m->sb, data, len);
 	return 0;
@@ -932,16 +932,18 @@ int registry_blob_get_buf(struct registry_client *c, const char *repo, const cha
 			  size_t max, char **out, size_t *len, struct strata_error **err)
 {
 	struct membuf m = { STRBUF_INIT, max, false };
+	struct strata_error *e = NULL;
 	char hex[STRATA_HEX_LEN + 1];
 	int ret;
 
-	ret = registry_blob_get(c, repo, digest, 0, membuf_write, &m, err);
+	ret = registry_blob_get(c, repo, digest, 0, membuf_write, &m, &e);
 	if (ret < 0) {
-		if (m.over && err && *err) {
-			strata_error_free(*err);
-			*err = NULL;
+		if (m.over) {
+			strata_error_free(e);
 			ret = strata_error_set(err, STRATA_ERR_TOO_LARGE, 0,
 					       "blob %s is larger than %zu bytes", digest, max);
+		} else {
+			strata_error_propagate(err, e);
 		}
 		strbuf_release(&m.sb);
 		return ret;

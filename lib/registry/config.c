@@ -211,17 +211,17 @@ int registry_host_split(const char *host, char **name, int *port)
 	*name = NULL;
 	*port = 0;
 	if (!host || !*host)
-		return -1;
+		return -STRATA_ERR_INVALID;
 	if (host[0] == '[') {
 		end = strchr(host, ']');
 		if (!end || end == host + 1)
-			return -1;
+			return -STRATA_ERR_INVALID;
 		*name = xstrndup(host + 1, (size_t)(end - host - 1));
 		colon = end[1] == ':' ? end + 1 : NULL;
 		if (!colon && end[1]) {
 			free(*name);
 			*name = NULL;
-			return -1;
+			return -STRATA_ERR_INVALID;
 		}
 	} else {
 		colon = strchr(host, ':');
@@ -234,7 +234,7 @@ int registry_host_split(const char *host, char **name, int *port)
 		if (!**name) {
 			free(*name);
 			*name = NULL;
-			return -1;
+			return -STRATA_ERR_INVALID;
 		}
 	}
 	if (colon) {
@@ -243,7 +243,7 @@ int registry_host_split(const char *host, char **name, int *port)
 		if (errno || *p || p == colon + 1 || v < 1 || v > 65535) {
 			free(*name);
 			*name = NULL;
-			return -1;
+			return -STRATA_ERR_INVALID;
 		}
 		*port = (int)v;
 	}

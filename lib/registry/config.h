@@ -60,7 +60,8 @@ bool registry_host_is_loopback(const char *host);
 
 /*
  * Split "name[:port]" / "[v6]:port" into a newly allocated name (brackets
- * removed) and the port (0 when none).  Returns -1 on a malformed host.
+ * removed) and the port (0 when none).  Returns -STRATA_ERR_INVALID on a
+ * malformed host and sets no error: its callers name the host in their own.
  */
 int registry_host_split(const char *host, char **name, int *port);
 

@@ -119,12 +119,12 @@ done:
 	return res;
 }
 
-/* "scheme", "host" (lowercase, no brackets) and port (default filled in). */
-static int url_parts(const char *url, char **scheme, char **host, long *port)
+/* "scheme", "host" (lowercase, no brackets) and port (default filled in); false when unparsable. */
+static bool url_parts(const char *url, char **scheme, char **host, long *port)
 {
 	CURLU *u = curl_url();
 	char *s = NULL, *h = NULL, *p = NULL;
-	int ret = -1;
+	bool ok = false;
 
 	if (!u)
 		xalloc_die();
@@ -140,13 +140,13 @@ static int url_parts(const char *url, char **scheme, char **host, long *port)
 		if (*c >= 'A' && *c <= 'Z')
 			*c = (char)(*c - 'A' + 'a');
 	*port = strtol(p, NULL, 10);
-	ret = 0;
+	ok = true;
 done:
 	curl_free(s);
 	curl_free(h);
 	curl_free(p);
 	curl_url_cleanup(u);
-	return ret;
+	return ok;
 }
 
 bool registry_http_same_host(const struct registry_http *h, const char *url)
@@ -154,7 +154,7 @@ bool registry_http_same_host(const struct registry_http *h, const char *url)
 	_cleanup_free_ char *s1 = NULL, *h1 = NULL, *s2 = NULL, *h2 = NULL;
 	long p1, p2;
 
-	if (url_parts(h->base, &s1, &h1, &p1) < 0 || url_parts(url, &s2, &h2, &p2) < 0)
+	if (!url_parts(h->base, &s1, &h1, &p1) || !url_parts(url, &s2, &h2, &p2))
 		return false;
 	return !strcmp(h1, h2) && p1 == p2;
 }
@@ -164,7 +164,7 @@ static bool same_origin(const char *a, const char *b)
 	_cleanup_free_ char *s1 = NULL, *h1 = NULL, *s2 = NULL, *h2 = NULL;
 	long p1, p2;
 
-	if (url_parts(a, &s1, &h1, &p1) < 0 || url_parts(b, &s2, &h2, &p2) < 0)
+	if (!url_parts(a, &s1, &h1, &p1) || !url_parts(b, &s2, &h2, &p2))
 		return false;
 	return !strcmp(h1, h2) && p1 == p2;
 }
@@ -181,7 +181,7 @@ static bool url_host_insecure(const struct registry_http *h, const char *url)
 
 	if (registry_http_same_host(h, url))
 		return h->insecure;
-	if (url_parts(url, &s, &host, &port) < 0)
+	if (!url_parts(url, &s, &host, &port))
 		return false;
 	hp = strchr(host, ':') ? xasprintf("[%s]:%ld", host, port) : xasprintf("%s:%ld", host, port);
 	return registry_config_is_insecure(h->config, hp) ||
@@ -193,7 +193,7 @@ bool registry_http_url_allowed(const struct registry_http *h, const char *url)
 	_cleanup_free_ char *s = NULL, *host = NULL;
 	long port;
 
-	if (url_parts(url, &s, &host, &port) < 0)
+	if (!url_parts(url, &s, &host, &port))
 		return false;
 	if (!strcmp(s, "https"))
 		return true;

@@ -101,29 +101,24 @@ static int dl_write(const void *data, size_t len, void *cookie)
 	off = j->written;
 	abort = s->sh->abort;
 	pthread_mutex_unlock(&s->sh->mu);
-	if (abort) {
-		strata_error_set(&s->err, STRATA_ERR_INTERRUPTED, 0, "pull aborted");
-		return -1;
-	}
+	if (abort)
+		return strata_error_set(&s->err, STRATA_ERR_INTERRUPTED, 0, "pull aborted");
 	ret = cancel_check(s->sh->p->opts->cancel, &s->err);
 	if (ret < 0)
 		return ret;
-	if (off + len > (uint64_t)j->desc->size) {
-		strata_error_set(&s->err, STRATA_ERR_DIGEST_MISMATCH, 0,
-				 "filesystem layer verification failed for digest %s: "
-				 "more than the %lld bytes announced",
-				 j->desc->digest, (long long)j->desc->size);
-		return -1;
-	}
+	if (off + len > (uint64_t)j->desc->size)
+		return strata_error_set(&s->err, STRATA_ERR_DIGEST_MISMATCH, 0,
+					"filesystem layer verification failed for digest %s: "
+					"more than the %lld bytes announced",
+					j->desc->digest, (long long)j->desc->size);
 	while (len) {
 		ssize_t n = pwrite(j->fd, b, len, (off_t)off);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			strata_error_set(&s->err, errno == ENOSPC ? STRATA_ERR_NOSPC : STRATA_ERR_IO,
-					 errno, "write '%s'", j->partial);
-			return -1;
+			return strata_error_set(&s->err, errno == ENOSPC ? STRATA_ERR_NOSPC : STRATA_ERR_IO,
+						errno, "write '%s'", j->partial);
 		}
 		b += n;
 		len -= (size_t)n;
@@ -177,7 +172,7 @@ static void *dl_worker(void *arg)
 					break;
 				pthread_mutex_lock(&sh->mu);
 				stalled = j->written == before ? stalled + 1 : 0;
-				rc = sh->abort ? -1 : 0;
+				rc = sh->abort ? -STRATA_ERR_INTERRUPTED : 0;
 				pthread_mutex_unlock(&sh->mu);
 				if (rc < 0 || stalled >= 3 || attempt >= 20) {
 					rc = -STRATA_ERR_NET;
@@ -239,10 +234,10 @@ static ssize_t follow_read(void *cookie, void *buf, size_t len, struct strata_er
 	done = j->done;
 	if (!avail && done && j->rc < 0) {
 		int code = j->err ? j->err->code : STRATA_ERR_NET;
+		int ret = strata_error_set(err, code, 0, "%s", j->err ? j->err->msg : "download failed");
 
-		strata_error_set(err, code, 0, "%s", j->err ? j->err->msg : "download failed");
 		pthread_mutex_unlock(&sh->mu);
-		return -1;
+		return ret;
 	}
 	if (!avail && !done) {
 		pthread_mutex_unlock(&sh->mu);
@@ -457,8 +452,7 @@ static int ingest_failure(struct dl_shared *sh, struct dl_job *j, struct ingest_
 					"filesystem layer verification failed for digest %s", j->desc->digest);
 	}
 	*bad_data = s->err && s->err->code == STRATA_ERR_DIGEST_MISMATCH;
-	*err = steal_pointer(&s->err);
-	return -(int)(*err)->code;
+	return strata_error_propagate(err, steal_pointer(&s->err));
 }
 
 /*
@@ -870,10 +864,7 @@ static int pull_endpoints(struct pull_ctx *p, bool *updated, struct strata_error
 		if (ret >= 0)
 			return ret;
 		if (i == n_mirrors || !mirror_fallback(e)) {
-			if (err)
-				*err = e;
-			else
-				strata_error_free(e);
+			strata_error_propagate(err, e);
 			return ret;
 		}
 		strata_error_free(e);

@@ -159,14 +159,15 @@ static ssize_t stream_read(void *buf, size_t len, void *cookie)
 	do
 		n = read(s->fd, buf, len);
 	while (n < 0 && errno == EINTR);
+	/* the upload reports a failed body; upload_layer names the cause */
 	if (n < 0)
-		return -1;
+		return -STRATA_ERR_IO;
 	if (n > 0) {
 		s->size += (uint64_t)n;
 		return n;
 	}
 	if (stream_join(s) < 0)
-		return -1;
+		return s->pr.rc;
 	s->finished = true;
 	return 0;
 }
@@ -176,6 +177,7 @@ static int upload_layer(struct push_ctx *p, struct registry_client *c, const cha
 			int64_t *size, struct strata_error **err)
 {
 	struct blob_stream s = { 0 };
+	struct strata_error *e = NULL;
 	int sv[2];
 	int ret;
 
@@ -193,15 +195,18 @@ static int upload_layer(struct push_ctx *p, struct registry_client *c, const cha
 		return strata_error_set(err, STRATA_ERR_IO, errno, "start layer stream");
 	}
 	s.running = true;
-	ret = registry_blob_upload(c, p->ref.path, NULL, stream_read, &s, location, digest, err);
+	ret = registry_blob_upload(c, p->ref.path, NULL, stream_read, &s, location, digest, &e);
 	/* unblock a producer stuck on a full socket, then collect it */
 	shutdown(sv[0], SHUT_RDWR);
 	stream_join(&s);
 	if (s.pr.rc < 0) {
-		strata_error_freep(err);
-		ret = strata_error_set(err, s.pr.err ? s.pr.err->code : STRATA_ERR_IO, 0, "%s",
-				       s.pr.err ? s.pr.err->msg : "layer stream failed");
-	} else if (ret >= 0 && !s.finished) {
+		/* the producer's error is the cause; the upload saw only its stream fail */
+		strata_error_free(e);
+		ret = s.pr.err ? strata_error_propagate(err, steal_pointer(&s.pr.err))
+			       : strata_error_set(err, STRATA_ERR_IO, 0, "layer stream failed");
+	} else if (ret < 0) {
+		strata_error_propagate(err, e);
+	} else if (!s.finished) {
 		ret = strata_error_set(err, STRATA_ERR_IO, 0, "layer stream ended early");
 	}
 	strata_error_free(s.pr.err);

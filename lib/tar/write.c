@@ -184,12 +184,13 @@ int tar_writer_add(struct tar_writer *w, const struct tar_entry *e, struct strat
 	size_t plen = 0;
 	bool need_pax = false, split = false;
 	struct strbuf pax = STRBUF_INIT;
-	int rc = -1;
+	int rc;
 
 	if (w->finished)
 		return strata_error_set(err, STRATA_ERR_INVALID, 0, "tar: add after finish");
-	if (flush_pad(w, err) < 0)
-		return -1;
+	rc = flush_pad(w, err);
+	if (rc < 0)
+		return rc;
 	if (strlen(name) > 100) {
 		split = split_ustar(name, &plen);
 		if (!split) {
@@ -241,8 +242,8 @@ int tar_writer_add(struct tar_writer *w, const struct tar_entry *e, struct strat
 		memcpy(b + 257, "ustar\0" "00", 8);
 		put_checksum(b);
 		strbuf_release(&pn);
-		if (emit(w, b, TAR_BLOCK, err) < 0 || emit(w, pax.buf, pax.len, err) < 0 ||
-		    emit(w, zeros, (TAR_BLOCK - pax.len % TAR_BLOCK) % TAR_BLOCK, err) < 0)
+		if ((rc = emit(w, b, TAR_BLOCK, err)) < 0 || (rc = emit(w, pax.buf, pax.len, err)) < 0 ||
+		    (rc = emit(w, zeros, (TAR_BLOCK - pax.len % TAR_BLOCK) % TAR_BLOCK, err)) < 0)
 			goto out;
 	}
 
@@ -267,7 +268,8 @@ int tar_writer_add(struct tar_writer *w, const struct tar_entry *e, struct strat
 		put_str(b + 345, 155, pre);
 	}
 	put_checksum(b);
-	if (emit(w, b, TAR_BLOCK, err) < 0)
+	rc = emit(w, b, TAR_BLOCK, err);
+	if (rc < 0)
 		goto out;
 	w->data_left = e->size;
 	w->pad = (uint32_t)((TAR_BLOCK - e->size % TAR_BLOCK) % TAR_BLOCK);
@@ -289,10 +291,13 @@ int tar_writer_write_data(struct tar_writer *w, const void *data, size_t len,
 
 int tar_writer_finish(struct tar_writer *w, struct strata_error **err)
 {
+	int rc;
+
 	if (w->finished)
 		return 0;
-	if (flush_pad(w, err) < 0)
-		return -1;
+	rc = flush_pad(w, err);
+	if (rc < 0)
+		return rc;
 	w->finished = true;
 	return emit(w, zeros, sizeof(zeros), err);
 }

@@ -34,9 +34,10 @@ static int copy_member(struct assembler *a, const char *name, uint64_t size,
 {
 	_cleanup_close_ int fd = a->open_file(a->cookie, name, size, err);
 	uint64_t got = 0, crc = 0;
+	int ret;
 
 	if (fd < 0)
-		return -1;
+		return fd;
 	for (;;) {
 		ssize_t n = read(fd, a->copy, COPY_BUF);
 		if (n < 0) {
@@ -52,8 +53,9 @@ static int copy_member(struct assembler *a, const char *name, uint64_t size,
 						"tar-split: file %s is larger than the recorded %llu bytes",
 						name, (unsigned long long)size);
 		crc = tarsplit_crc64(crc, a->copy, (size_t)n);
-		if (a->write(a->cookie, a->copy, (size_t)n, err) < 0)
-			return -1;
+		ret = a->write(a->cookie, a->copy, (size_t)n, err);
+		if (ret < 0)
+			return ret;
 		got += (uint64_t)n;
 	}
 	if (got != size)
@@ -138,23 +140,26 @@ int tarsplit_assemble(int tarsplit_fd, tarsplit_open_fn open_file, compress_writ
 	struct strbuf line = STRBUF_INIT;
 	char *buf = xmalloc(64u << 10);
 	enum compress_kind kind;
-	int rc = -1;
+	int rc;
 	bool eof = false;
 
 	strbuf_init(&a.bytes, 0);
 	strbuf_init(&a.name, 0);
-	if (decomp_reader_detect(d, &kind, err) < 0)
+	rc = decomp_reader_detect(d, &kind, err);
+	if (rc < 0)
 		goto out;
 	if (kind != COMPRESS_GZIP) {
-		strata_error_set(err, STRATA_ERR_CORRUPT, 0, "tar-split: gzip: invalid header");
+		rc = strata_error_set(err, STRATA_ERR_CORRUPT, 0, "tar-split: gzip: invalid header");
 		goto out;
 	}
 	while (!eof) {
 		ssize_t n = decomp_reader_read(d, buf, 64u << 10, err);
 		size_t start = 0;
 
-		if (n < 0)
+		if (n < 0) {
+			rc = (int)n;
 			goto out;
+		}
 		if (n == 0)
 			eof = true;
 		for (size_t i = 0; i <= (size_t)n; i++) {
@@ -162,9 +167,9 @@ int tarsplit_assemble(int tarsplit_fd, tarsplit_open_fn open_file, compress_writ
 			if (!end && buf[i] != '\n')
 				continue;
 			if (line.len + (i - start) > TARSPLIT_MAX_LINE) {
-				strata_error_set(err, STRATA_ERR_TOO_LARGE, 0,
-						 "tar-split: entry %llu: line longer than %u bytes",
-						 (unsigned long long)a.pos, TARSPLIT_MAX_LINE);
+				rc = strata_error_set(err, STRATA_ERR_TOO_LARGE, 0,
+						      "tar-split: entry %llu: line longer than %u bytes",
+						      (unsigned long long)a.pos, TARSPLIT_MAX_LINE);
 				goto out;
 			}
 			strbuf_add(&line, buf + start, i - start);
@@ -178,12 +183,13 @@ int tarsplit_assemble(int tarsplit_fd, tarsplit_open_fn open_file, compress_writ
 				k++;
 			if (k < line.len) {
 				if (a.pos >= TARSPLIT_MAX_ENTRIES) {
-					strata_error_set(err, STRATA_ERR_TOO_LARGE, 0,
-							 "tar-split: more than %u entries",
-							 TARSPLIT_MAX_ENTRIES);
+					rc = strata_error_set(err, STRATA_ERR_TOO_LARGE, 0,
+							      "tar-split: more than %u entries",
+							      TARSPLIT_MAX_ENTRIES);
 					goto out;
 				}
-				if (do_line(&a, line.buf, line.len, err) < 0)
+				rc = do_line(&a, line.buf, line.len, err);
+				if (rc < 0)
 					goto out;
 				a.pos++;
 			}
@@ -229,11 +235,13 @@ int tarsplit_assemble_sha256(int tarsplit_fd, tarsplit_open_fn open_file, void *
 			     struct strata_error **err)
 {
 	struct hash_sink h = { .open_file = open_file, .cookie = cookie };
+	int ret;
 
 	sha256_init(&h.ctx);
-	if (tarsplit_assemble(tarsplit_fd, hash_open, hash_write, &h, err) < 0) {
+	ret = tarsplit_assemble(tarsplit_fd, hash_open, hash_write, &h, err);
+	if (ret < 0) {
 		sha256_release(&h.ctx);
-		return -1;
+		return ret;
 	}
 	sha256_final_hex(&h.ctx, hex);
 	if (size)

@@ -32,6 +32,9 @@ void b64_encode(struct strbuf *sb, const void *data, size_t len)
 	strbuf_setlen(sb, (size_t)(o - sb->buf));
 }
 
+/* Not a digit of the alphabet, and the '=' padding (no value either). */
+enum { B64_INVALID = -1, B64_PAD = -2 };
+
 static int b64_val(char c)
 {
 	if (c >= 'A' && c <= 'Z')
@@ -44,7 +47,7 @@ static int b64_val(char c)
 		return 62;
 	if (c == '/')
 		return 63;
-	return -1;
+	return B64_INVALID;
 }
 
 bool b64_decode(const char *s, size_t len, struct strbuf *out)
@@ -54,12 +57,12 @@ bool b64_decode(const char *s, size_t len, struct strbuf *out)
 	strbuf_grow(out, len / 4 * 3);
 	for (size_t i = 0; i < len; i += 4) {
 		int a = b64_val(s[i]), b = b64_val(s[i + 1]);
-		int c = s[i + 2] == '=' ? -2 : b64_val(s[i + 2]);
-		int d = s[i + 3] == '=' ? -2 : b64_val(s[i + 3]);
+		int c = s[i + 2] == '=' ? B64_PAD : b64_val(s[i + 2]);
+		int d = s[i + 3] == '=' ? B64_PAD : b64_val(s[i + 3]);
 		bool last = i + 4 == len;
 
-		if (a < 0 || b < 0 || c == -1 || d == -1 || (c == -2 && d != -2) ||
-		    (!last && (c == -2 || d == -2)))
+		if (a < 0 || b < 0 || c == B64_INVALID || d == B64_INVALID ||
+		    (c == B64_PAD && d != B64_PAD) || (!last && (c == B64_PAD || d == B64_PAD)))
 			return false;
 		strbuf_addch(out, (char)(a << 2 | b >> 4));
 		if (c >= 0) {

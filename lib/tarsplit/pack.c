@@ -180,6 +180,7 @@ static int packer_raw(void *cookie, const void *data, size_t len, struct strata_
 {
 	struct packer *p = cookie;
 	const char *d = data;
+	int ret;
 
 	if (!p->trailer) {
 		strbuf_add(&p->seg, data, len);
@@ -194,8 +195,8 @@ static int packer_raw(void *cookie, const void *data, size_t len, struct strata_
 		strbuf_add(&p->seg, d, take);
 		d += take;
 		len -= take;
-		if (p->seg.len == TARSPLIT_TRAILER_CHUNK && flush_segment(p, err) < 0)
-			return -1;
+		if (p->seg.len == TARSPLIT_TRAILER_CHUNK && (ret = flush_segment(p, err)) < 0)
+			return ret;
 	}
 	return 0;
 }

@@ -260,13 +260,8 @@ int safepath_open_parent(int root_fd, const char *path, mode_t create_mode,
 		fd = safepath_open(root_fd, dir, O_RDONLY | O_DIRECTORY, 0, &e);
 		if (fd >= 0)
 			return fd;
-		if (!create_mode || e->code != STRATA_ERR_NOT_FOUND) {
-			if (err && !*err)
-				*err = e;
-			else
-				strata_error_free(e);
-			return -STRATA_ERR_IO;
-		}
+		if (!create_mode || e->code != STRATA_ERR_NOT_FOUND)
+			return strata_error_propagate(err, e);
 		strata_error_free(e);
 	}
 
@@ -288,13 +283,8 @@ int safepath_open_parent(int root_fd, const char *path, mode_t create_mode,
 			if (next < 0) {
 				bool missing = e->code == STRATA_ERR_NOT_FOUND;
 
-				if (!missing) {
-					if (err && !*err)
-						*err = e;
-					else
-						strata_error_free(e);
-					return -STRATA_ERR_IO;
-				}
+				if (!missing)
+					return strata_error_propagate(err, e);
 				strata_error_free(e);
 				creating = true;
 			}
