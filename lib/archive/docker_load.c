@@ -923,31 +923,34 @@ static int stream_archive(struct loader *l, int fd, struct strata_error **err)
 	struct decomp_reader *d = decomp_reader_new(input_read, &in, 0);
 	struct tar_reader *r = tar_reader_new(decomp_reader_read, d);
 	const struct tar_entry *e;
+	struct strata_error *serr = NULL;
 	int ret;
 
 	size_t members = 0;
 
-	while ((ret = tar_reader_next(r, &e, err)) > 0) {
+	while ((ret = tar_reader_next(r, &e, &serr)) > 0) {
 		members++;
-		ret = stream_member(l, r, e, err);
+		ret = stream_member(l, r, e, &serr);
 		if (ret < 0)
 			break;
 	}
 	tar_reader_free(r);
 	decomp_reader_free(d);
-	if (ret < 0 && err && *err && (*err)->code == STRATA_ERR_INTERRUPTED)
-		return -STRATA_ERR_INTERRUPTED;
-	if (ret < 0 && !members && err && *err && (*err)->code != STRATA_ERR_IO) {
-		strata_error_freep(err);
+	if (ret < 0 && serr && serr->code == STRATA_ERR_INTERRUPTED)
+		return strata_error_propagate(err, serr);
+	if (ret < 0 && !members && serr && serr->code != STRATA_ERR_IO) {
+		strata_error_free(serr);
 		return strata_error_set(err, STRATA_ERR_INVALID, 0,
 					"invalid archive: the input is not a tar archive (plain, gzip or zstd)");
 	}
-	if (ret < 0 && err && *err)
-		for (char *c = (*err)->msg; *c; c++)
+	if (ret < 0 && serr)
+		for (char *c = serr->msg; *c; c++)
 			if ((unsigned char)*c < 0x20)
 				*c = '?';
-	if (ret < 0)
+	if (ret < 0) {
+		strata_error_propagate(err, serr);
 		return strata_error_wrap(err, "invalid archive");
+	}
 	return 0;
 }
 

@@ -24,17 +24,20 @@ static int load_one(struct strata_store *store, int dfd, const char *id, struct 
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_json_ json_t *cfg = NULL;
 	struct container_info *c;
+	struct strata_error *e = NULL;
 	const char *image;
 	size_t len;
 	int ret;
 
 	ret = layout_container_config(&path, id, err);
 	if (ret >= 0)
-		ret = fs_read_file_at(dfd, path.buf, CONTAINER_CONFIG_MAX, &buf, &len, err);
+		ret = fs_read_file_at(dfd, path.buf, CONTAINER_CONFIG_MAX, &buf, &len, &e);
 	if (ret == -STRATA_ERR_NOT_FOUND) {
-		strata_error_freep(err);
+		strata_error_free(e);
 		return 0;
 	}
+	if (ret < 0)
+		strata_error_propagate(err, e);
 	if (ret < 0 || gojson_parse(buf, len, "container config", &cfg, err) < 0)
 		return strata_error_wrap(err, "container %s in '%s'", id, store->root);
 	image = gojson_get_string(cfg, "Image");
@@ -51,19 +54,22 @@ static int load_one(struct strata_store *store, int dfd, const char *id, struct 
 int containers_load(struct strata_store *store, struct container_list *out, struct strata_error **err)
 {
 	_cleanup_closedir_ DIR *d = NULL;
+	struct strata_error *e = NULL;
 	struct dirent *de;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
 	if (store->root_fd < 0)
 		return 0;
-	ret = fs_opendir_at(store->root_fd, LAYOUT_CONTAINERS, &d, err);
+	ret = fs_opendir_at(store->root_fd, LAYOUT_CONTAINERS, &d, &e);
 	if (ret == -STRATA_ERR_NOT_FOUND) {
-		strata_error_freep(err);
+		strata_error_free(e);
 		return 0;
 	}
-	if (ret < 0)
+	if (ret < 0) {
+		strata_error_propagate(err, e);
 		return strata_error_wrap(err, "'%s'", store->root);
+	}
 	while ((de = readdir(d))) {
 		if (!digest_hex_valid(de->d_name))
 			continue;

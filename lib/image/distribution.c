@@ -30,6 +30,7 @@ int distribution_diffid_get(struct strata_store *store, const char *blob_digest,
 {
 	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
 	_cleanup_free_ char *buf = NULL;
+	struct strata_error *e = NULL;
 	const char *hex;
 	size_t len;
 	int ret;
@@ -42,13 +43,13 @@ int distribution_diffid_get(struct strata_store *store, const char *blob_digest,
 	ret = layout_diffid_by_digest(&path, hex, err);
 	if (ret < 0)
 		return ret;
-	ret = fs_read_file_at(store->image_fd, path.buf, 4096, &buf, &len, err);
+	ret = fs_read_file_at(store->image_fd, path.buf, 4096, &buf, &len, &e);
 	if (ret < 0) {
-		if (err && *err && (*err)->code == STRATA_ERR_NOT_FOUND) {
-			strata_error_freep(err);
+		if (ret == -STRATA_ERR_NOT_FOUND) {
+			strata_error_free(e);
 			return 0;
 		}
-		return ret;
+		return strata_error_propagate(err, e);
 	}
 	while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
 		buf[--len] = '\0';
@@ -91,6 +92,7 @@ int distribution_v2metadata_get(struct strata_store *store, const char *diff_id,
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_json_ json_t *arr = NULL;
 	struct v2metadata *m = NULL;
+	struct strata_error *rerr = NULL;
 	const char *hex;
 	size_t len, i, cnt = 0;
 	int ret;
@@ -104,13 +106,13 @@ int distribution_v2metadata_get(struct strata_store *store, const char *diff_id,
 	ret = layout_v2metadata_by_diffid(&path, hex, err);
 	if (ret < 0)
 		return ret;
-	ret = fs_read_file_at(store->image_fd, path.buf, V2META_MAX, &buf, &len, err);
+	ret = fs_read_file_at(store->image_fd, path.buf, V2META_MAX, &buf, &len, &rerr);
 	if (ret < 0) {
-		if (err && *err && (*err)->code == STRATA_ERR_NOT_FOUND) {
-			strata_error_freep(err);
+		if (ret == -STRATA_ERR_NOT_FOUND) {
+			strata_error_free(rerr);
 			return 0;
 		}
-		return ret;
+		return strata_error_propagate(err, rerr);
 	}
 	ret = gojson_parse(buf, len, path.buf, &arr, err);
 	if (ret < 0)

@@ -25,6 +25,7 @@ int imagedb_list(struct strata_store *store, char ***ids, size_t *nr, struct str
 	_cleanup_closedir_ DIR *d = NULL;
 	char **out = NULL;
 	size_t n = 0, alloc = 0;
+	struct strata_error *e = NULL;
 	struct dirent *de;
 	int ret;
 
@@ -32,13 +33,15 @@ int imagedb_list(struct strata_store *store, char ***ids, size_t *nr, struct str
 	*nr = 0;
 	if (no_image_dir(store))
 		return 0;
-	ret = fs_opendir_at(store->image_fd, LAYOUT_IMAGEDB_CONTENT, &d, err);
+	ret = fs_opendir_at(store->image_fd, LAYOUT_IMAGEDB_CONTENT, &d, &e);
 	if (ret == -STRATA_ERR_NOT_FOUND) {
-		strata_error_freep(err);
+		strata_error_free(e);
 		return 0;
 	}
-	if (ret < 0)
+	if (ret < 0) {
+		strata_error_propagate(err, e);
 		return strata_error_wrap(err, "'%s/%s'", store->root, store->image_dir);
+	}
 	while ((de = readdir(d))) {
 		/* Temporary files of an atomic write in progress are not images. */
 		if (!digest_hex_valid(de->d_name))
@@ -122,6 +125,7 @@ static int read_metadata(struct strata_store *store, const char *hex, const char
 			 char **value, struct strata_error **err)
 {
 	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+	struct strata_error *e = NULL;
 	int ret;
 
 	*value = NULL;
@@ -132,12 +136,12 @@ static int read_metadata(struct strata_store *store, const char *hex, const char
 	ret = layout_image_metadata(&path, hex, key, err);
 	if (ret < 0)
 		return ret;
-	ret = fs_read_file_at(store->image_fd, path.buf, 4096, value, NULL, err);
+	ret = fs_read_file_at(store->image_fd, path.buf, 4096, value, NULL, &e);
 	if (ret == -STRATA_ERR_NOT_FOUND) {
-		strata_error_freep(err);
+		strata_error_free(e);
 		return 0;
 	}
-	return ret;
+	return ret < 0 ? strata_error_propagate(err, e) : ret;
 }
 
 static int write_metadata(struct strata_store *store, const char *hex, const char *key,

@@ -36,6 +36,7 @@ int refstore_load(struct strata_store *store, struct refstore *rs, struct strata
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_json_ json_t *root = NULL;
 	_cleanup_error_ struct strata_error *perr = NULL;
+	struct strata_error *e = NULL;
 	json_t *repos, *refs, *id;
 	const char *repo, *ref;
 	size_t len;
@@ -43,13 +44,13 @@ int refstore_load(struct strata_store *store, struct refstore *rs, struct strata
 
 	if (store->image_fd < 0)
 		return 0;
-	ret = fs_read_file_at(store->image_fd, LAYOUT_REPOSITORIES, REPOSITORIES_MAX, &buf, &len, err);
+	ret = fs_read_file_at(store->image_fd, LAYOUT_REPOSITORIES, REPOSITORIES_MAX, &buf, &len, &e);
 	if (ret == -STRATA_ERR_NOT_FOUND) {
-		strata_error_freep(err);
+		strata_error_free(e);
 		return 0;
 	}
 	if (ret < 0)
-		return ret;
+		return strata_error_propagate(err, e);
 	if (gojson_parse(buf, len, LAYOUT_REPOSITORIES, &root, &perr) < 0)
 		return damaged(store, perr->msg, err);
 	repos = json_object_get(root, "Repositories");

@@ -230,8 +230,7 @@ static int delete_helper(struct removal *r, struct strata_image *img, bool force
 			strata_error_free(cerr);
 			return 0;
 		}
-		*err = cerr;
-		return -STRATA_ERR_CONFLICT;
+		return strata_error_propagate(err, cerr);
 	}
 	ret = remove_all_refs(r, img, err);
 	if (ret < 0)
@@ -349,8 +348,7 @@ static int delete_skipping_conflicts(struct removal *r, const char *name, struct
 		strata_error_free(ierr);
 		return 0;
 	}
-	*err = ierr;
-	return -(int)ierr->code;
+	return strata_error_propagate(err, ierr);
 }
 
 int strata_image_prune(struct strata_image_index *idx, bool all, strata_removal_fn report,

@@ -53,14 +53,15 @@ static int read_field(struct strata_store *store, const char *dir, const char *n
 		      char **out, struct strata_error **err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/%s", dir, name);
-	int ret = fs_read_file_at(store->image_fd, path, 4096, out, NULL, err);
+	struct strata_error *e = NULL;
+	int ret = fs_read_file_at(store->image_fd, path, 4096, out, NULL, &e);
 
 	if (ret == -STRATA_ERR_NOT_FOUND && optional) {
-		strata_error_freep(err);
+		strata_error_free(e);
 		*out = NULL;
 		return 0;
 	}
-	return ret;
+	return ret < 0 ? strata_error_propagate(err, e) : ret;
 }
 
 int layerdb_read(struct strata_store *store, const char *chain_id, struct layer_record *out,
@@ -85,8 +86,9 @@ int layerdb_read(struct strata_store *store, const char *chain_id, struct layer_
 	    (ret = read_field(store, dir.buf, LAYOUT_LAYER_SIZE, false, &size, err)) < 0 ||
 	    (ret = read_field(store, dir.buf, LAYOUT_LAYER_CACHE_ID, false, &cache, err)) < 0 ||
 	    (ret = read_field(store, dir.buf, LAYOUT_LAYER_PARENT, true, &parent, err)) < 0) {
-		if (ret == -STRATA_ERR_NOT_FOUND && err && *err)
-			(*err)->code = STRATA_ERR_CORRUPT;
+		/* a missing file in a layer's folder is damage, not an unknown layer */
+		if (ret == -STRATA_ERR_NOT_FOUND)
+			strata_error_recode(err, STRATA_ERR_CORRUPT);
 		return strata_error_wrap(err, "layer %s is damaged", chain_id);
 	}
 	memcpy(rec.chain_id, chain_id, STRATA_DIGEST_LEN + 1);

@@ -26,14 +26,15 @@ static int count_parent_refs(struct strata_store *store, const char *dir, const 
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int ret = fs_opendir_at(store->image_fd, dir, &d, err);
+	struct strata_error *e = NULL;
+	int ret = fs_opendir_at(store->image_fd, dir, &d, &e);
 
 	if (ret == -STRATA_ERR_NOT_FOUND) {
-		strata_error_freep(err);
+		strata_error_free(e);
 		return 0;
 	}
 	if (ret < 0)
-		return ret;
+		return strata_error_propagate(err, e);
 	while ((de = readdir(d))) {
 		_cleanup_free_ char *path = NULL;
 		_cleanup_free_ char *parent = NULL;
@@ -43,10 +44,8 @@ static int count_parent_refs(struct strata_store *store, const char *dir, const 
 			continue;
 		/* layers and mounts name their parent chain alike */
 		path = xasprintf("%s/" LAYOUT_LAYER_PARENT, de->d_name);
-		if (fs_read_file_at(dirfd(d), path, 4096, &parent, &len, err) < 0) {
-			strata_error_freep(err);
+		if (fs_read_file_at(dirfd(d), path, 4096, &parent, &len, NULL) < 0)
 			continue;
-		}
 		while (len && (parent[len - 1] == '\n' || parent[len - 1] == ' '))
 			parent[--len] = '\0';
 		if (!strcmp(parent, chain_id))
@@ -105,6 +104,7 @@ int layerstore_release(struct strata_store *store, const char *chain_id,
 	snprintf(current, sizeof(current), "%s", chain_id);
 	while (*current) {
 		struct layer_record rec;
+		struct strata_error *e = NULL;
 		size_t refs;
 
 		ret = references(store, current, in_use, nr_in_use, &refs, err);
@@ -112,13 +112,13 @@ int layerstore_release(struct strata_store *store, const char *chain_id,
 			return ret;
 		if (refs)
 			return 0;
-		ret = layerdb_read(store, current, &rec, err);
+		ret = layerdb_read(store, current, &rec, &e);
 		if (ret == -STRATA_ERR_NOT_FOUND) {
-			strata_error_freep(err);
+			strata_error_free(e);
 			return 0;
 		}
 		if (ret < 0)
-			return ret;
+			return strata_error_propagate(err, e);
 		ret = delete_layer(store, driver, &rec, err);
 		if (ret < 0)
 			return ret;

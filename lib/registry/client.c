@@ -715,6 +715,7 @@ int registry_get_manifest(struct registry_client *c, const char *repo, const cha
 	const char *scopes[1];
 	struct registry_request req = { 0 };
 	struct registry_response resp;
+	struct strata_error *e = NULL;
 	char hex[STRATA_HEX_LEN + 1];
 	int ret;
 
@@ -760,15 +761,16 @@ int registry_get_manifest(struct registry_client *c, const char *repo, const cha
 	req.headers = hdrs;
 	req.follow_redirects = true;
 	req.max_response = LIMIT_MANIFEST;
-	ret = client_do(c, &req, scopes, 1, &resp, err);
+	ret = client_do(c, &req, scopes, 1, &resp, &e);
 	if (ret == -STRATA_ERR_TOO_LARGE) {
-		strata_error_freep(err);
+		strata_error_free(e);
 		ret = strata_error_set(err, STRATA_ERR_TOO_LARGE, 0,
 				       "manifest %s:%s is larger than the %u MiB limit", repo,
 				       reference, LIMIT_MANIFEST >> 20);
 		goto out;
 	}
 	if (ret < 0) {
+		strata_error_propagate(err, e);
 		strata_error_wrap(err, "fetching manifest %s:%s", repo, reference);
 		goto out;
 	}

@@ -314,12 +314,9 @@ static int push_layer(struct push_ctx *p, struct registry_client *c, struct laye
 			tried++;
 			free(location);
 			location = NULL;
-			ret = registry_blob_mount(c, p->ref.path, md[i].digest, from, &location, err);
-			if (ret < 0) {
-				strata_error_freep(err);
-				continue;
-			}
-			if (ret == 0)
+			/* a failed mount only means trying the next candidate */
+			ret = registry_blob_mount(c, p->ref.path, md[i].digest, from, &location, NULL);
+			if (ret <= 0)
 				continue;
 			ret = registry_blob_exists(c, p->ref.path, md[i].digest, &size, err);
 			if (ret < 0)
