@@ -2,6 +2,7 @@
 #   make                     build strata, libstrata.a and libstrata.so
 #   make check               unit + CLI tests (prints "N passed, N failed")
 #   make check SANITIZE=address,undefined
+#   make check-deps          the include graph against lib/MODULES (also a test in make check)
 #   make install PREFIX=/usr/local DESTDIR=   (strata, headers, .a, .so, strata.pc)
 STRATA_VERSION := 0.1.0
 STRATA_SOVERSION := 0
@@ -95,6 +96,9 @@ units: $(UNIT_BIN)
 check: all units
 	STRATA_BUILD=$(BUILD) STRATA_SANITIZE=$(SANITIZE) ./tests/run.sh
 
+check-deps:
+	bash scripts/check-deps.sh
+
 # strata.pc is written at install time: it names the prefix installed to
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/strata
@@ -110,5 +114,5 @@ install: all
 clean:
 	rm -rf build build-san strata
 
-.PHONY: all check units install clean libstrata.a strata
+.PHONY: all check check-deps units install clean libstrata.a strata
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(FORMAT_OBJ:.o=.d)
