@@ -1,7 +1,9 @@
 /*
  * The store checker: everything dockerd relies on, one problem per line.
  * Repairs only remove what nothing uses (orphans, leftovers, dangling
- * references) or restore what can be derived (overlay2 l/ links).
+ * references) or a damaged config, and restore what can be derived or
+ * proven (overlay2 l/ links, cache-ids).  A damaged object never costs more
+ * than itself: no driver folder is removed while a cache-id is unreadable.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -43,6 +45,11 @@ struct checker {
 	size_t nr_cache, alloc_cache;
 	char **images; /* valid image IDs */
 	size_t nr_images, alloc_images;
+	char **removed; /* chains this repair removed */
+	size_t nr_removed, alloc_removed;
+	/* layers whose cache-id file is damaged: their folder is unknown */
+	char **lost_cache;
+	size_t nr_lost, alloc_lost;
 };
 
 static void problem(struct checker *c, const char *object, bool repaired, const char *fmt, ...)
@@ -100,22 +107,51 @@ static bool layer_exists(struct checker *c, const char *chain_id)
 	return layout_layer_dir(&dir, chain_id + 7, NULL) == 0 && fs_exists_at(c->store->image_fd, dir.buf);
 }
 
+/* A config that is not what its name says: dockerd drops it, repair removes it. */
+static void damaged_config(struct checker *c, const char *object, const char *hex, struct strata_error *err)
+{
+	struct strata_error *e2 = NULL;
+
+	if (!c->opts->repair || (err->code != STRATA_ERR_CORRUPT && err->code != STRATA_ERR_INVALID)) {
+		problem(c, object, false, "%s", err->msg);
+		return;
+	}
+	if (imagedb_delete(c->store, hex, &e2) < 0) {
+		problem(c, object, false, "%s (cannot remove it: %s)", err->msg, e2->msg);
+		strata_error_free(e2);
+		return;
+	}
+	problem(c, object, true, "%s; removed it with its tags: load or pull the image again", err->msg);
+}
+
 static void check_images(struct checker *c)
 {
 	_cleanup_closedir_ DIR *d = open_listing(c, LAYOUT_IMAGEDB_CONTENT);
 	struct dirent *de;
 
 	while (d && (de = readdir(d))) {
-		_cleanup_free_ char *bytes = NULL;
+		_cleanup_free_ char *bytes = NULL, *object = NULL;
 		_cleanup_json_ json_t *cfg = NULL;
 		struct strata_error *err = NULL;
-		char object[96], chain[STRATA_DIGEST_LEN + 1] = "";
+		char chain[STRATA_DIGEST_LEN + 1] = "";
 		json_t *diff_ids, *v;
 		size_t len, i;
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		snprintf(object, sizeof(object), "image sha256:%.64s", de->d_name);
+		object = xasprintf("image sha256:%s", de->d_name);
+		if (fs_is_atomic_tmp(de->d_name)) {
+			_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+			bool fixed = false;
+
+			if (layout_entry(&path, LAYOUT_IMAGEDB_CONTENT, de->d_name, NULL, NULL) < 0)
+				continue;
+			/* Writers hold the store lock, which repair holds too: this is dead. */
+			if (c->opts->repair)
+				fixed = unlinkat(c->store->image_fd, path.buf, 0) == 0;
+			problem(c, path.buf, fixed, "leftover of an interrupted image write");
+			continue;
+		}
 		if (!digest_hex_valid(de->d_name)) {
 			problem(c, object, false, "unexpected file in " LAYOUT_IMAGEDB_CONTENT);
 			continue;
@@ -123,7 +159,7 @@ static void check_images(struct checker *c)
 		c->res.images++;
 		if (imagedb_read_config(c->store, de->d_name, &bytes, &len, &err) < 0 ||
 		    gojson_parse(bytes, len, "config", &cfg, &err) < 0) {
-			problem(c, object, false, "%s", err->msg);
+			damaged_config(c, object, de->d_name, err);
 			strata_error_free(err);
 			continue;
 		}
@@ -151,13 +187,13 @@ static void check_metadata(struct checker *c)
 	struct dirent *de;
 
 	while (d && (de = readdir(d))) {
-		_cleanup_free_ char *parent = NULL;
+		_cleanup_free_ char *parent = NULL, *object = NULL;
 		struct strata_error *err = NULL;
-		char object[96], id[STRATA_DIGEST_LEN + 1];
+		char id[STRATA_DIGEST_LEN + 1];
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		snprintf(object, sizeof(object), "image metadata %.64s", de->d_name);
+		object = xasprintf("image metadata %s", de->d_name);
 		snprintf(id, sizeof(id), "sha256:%.64s", de->d_name);
 		if (!digest_hex_valid(de->d_name) || !contains(c->images, c->nr_images, id)) {
 			_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
@@ -258,6 +294,90 @@ static void collect_mount_chains(struct checker *c)
 	}
 }
 
+/*
+ * The folder a damaged record still names stays in use.  False when the
+ * cache-id itself is unreadable: the layer's folder is then unknown.
+ */
+static bool claim_recorded_cache_id(struct checker *c, const char *chain)
+{
+	_cleanup_free_ char *cache = NULL;
+	struct strata_error *err = NULL;
+
+	if (layerdb_read_field(c->store, chain, LAYOUT_LAYER_CACHE_ID, &cache, &err) < 0 ||
+	    !layer_cache_id_valid(cache)) {
+		strata_error_free(err);
+		push(&c->lost_cache, &c->nr_lost, &c->alloc_lost, chain);
+		return false;
+	}
+	if (!contains(c->cache_ids, c->nr_cache, cache))
+		push(&c->cache_ids, &c->nr_cache, &c->alloc_cache, cache);
+	return true;
+}
+
+/* True when chain's tar-split over the files of folder cache_id rebuilds its diff ID. */
+static bool folder_proves_layer(struct checker *c, const char *chain, const char *cache_id)
+{
+	_cleanup_free_ char *diff = NULL;
+	struct strata_error *err = NULL;
+	char hex[STRATA_HEX_LEN + 1];
+	uint64_t size;
+	bool ok;
+
+	if (contains(c->cache_ids, c->nr_cache, cache_id) || !graph_driver_exists(c->driver, cache_id))
+		return false;
+	ok = layerdb_read_field(c->store, chain, LAYOUT_LAYER_DIFF, &diff, &err) == 0 && digest_valid(diff) &&
+	     layerstore_assemble_sha256_from(c->store, chain, cache_id, hex, &size, &err) == 0 &&
+	     !strcmp(hex, diff + 7);
+	strata_error_free(err);
+	return ok;
+}
+
+/*
+ * Layers whose cache-id is unreadable: repair looks for the folder that
+ * rebuilds the layer (the derived cache-id first, then the folders no layer
+ * claims) and writes its name back; the others keep every folder alive.
+ */
+static void restore_cache_ids(struct checker *c)
+{
+	char **ids = NULL;
+	size_t nr = 0;
+	bool listed = false;
+
+	for (size_t i = 0; i < c->nr_lost; i++) {
+		const char *chain = c->lost_cache[i];
+		_cleanup_free_ char *object = xasprintf("layer %s", chain);
+		struct layer_record rec;
+		struct strata_error *err = NULL;
+		char derived[STRATA_HEX_LEN + 1];
+		const char *found = NULL;
+
+		if (layerdb_read(c->store, chain, &rec, &err) == 0)
+			strata_error_set(&err, STRATA_ERR_CORRUPT, 0, "layer %s is damaged: malformed cache-id", chain);
+		if (c->opts->repair) {
+			layerstore_derived_cache_id(chain, derived);
+			if (folder_proves_layer(c, chain, derived))
+				found = derived;
+			if (!found && !listed)
+				listed = graph_driver_list(c->driver, &ids, &nr, NULL) == 0;
+			for (size_t k = 0; !found && k < nr; k++)
+				if (folder_proves_layer(c, chain, ids[k]))
+					found = ids[k];
+		}
+		if (found && layerdb_write_cache_id(c->store, chain, found, NULL) == 0) {
+			push(&c->cache_ids, &c->nr_cache, &c->alloc_cache, found);
+			problem(c, object, true, "%s; restored cache-id %s, whose folder rebuilds the layer's diff ID",
+				err->msg, found);
+			free(c->lost_cache[i]);
+			c->lost_cache[i--] = c->lost_cache[--c->nr_lost];
+		} else {
+			problem(c, object, false, "%s", err->msg);
+		}
+		strata_error_free(err);
+	}
+	if (listed)
+		graph_driver_list_free(ids);
+}
+
 static void check_layers(struct checker *c)
 {
 	_cleanup_closedir_ DIR *d = open_listing(c, LAYOUT_LAYERDB_LAYERS);
@@ -281,11 +401,12 @@ static void check_layers(struct checker *c)
 		struct strata_error *err = NULL;
 		_cleanup_close_ int ts_fd = -1;
 		_cleanup_strbuf_ struct strbuf ts = STRBUF_INIT;
-		char object[96], chain[STRATA_DIGEST_LEN + 1], expect[STRATA_DIGEST_LEN + 1];
+		_cleanup_free_ char *object = NULL;
+		char chain[STRATA_DIGEST_LEN + 1], expect[STRATA_DIGEST_LEN + 1];
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		snprintf(object, sizeof(object), "layer sha256:%.64s", de->d_name);
+		object = xasprintf("layer sha256:%s", de->d_name);
 		if (!digest_hex_valid(de->d_name)) {
 			_cleanup_free_ char *cache = NULL;
 			_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
@@ -305,7 +426,9 @@ static void check_layers(struct checker *c)
 		c->res.layers++;
 		snprintf(chain, sizeof(chain), "sha256:%.64s", de->d_name);
 		if (layerdb_read(c->store, chain, &rec, &err) < 0) {
-			problem(c, object, false, "%s", err->msg);
+			/* a lost cache-id is reported (and maybe restored) once all folders are known */
+			if (claim_recorded_cache_id(c, chain))
+				problem(c, object, false, "%s", err->msg);
 			strata_error_free(err);
 			continue;
 		}
@@ -313,11 +436,15 @@ static void check_layers(struct checker *c)
 		if (strcmp(expect, chain))
 			problem(c, object, false, "chain ID does not match parent %s + diff %s (expected %s)",
 				*rec.parent ? rec.parent : "(none)", rec.diff_id, expect);
-		if (*rec.parent && !layer_exists(c, rec.parent))
+		/* an orphan's parent may be an orphan this repair removed a moment ago */
+		if (*rec.parent && !layer_exists(c, rec.parent) && !contains(c->removed, c->nr_removed, rec.parent))
 			problem(c, object, false, "parent layer %s is missing", rec.parent);
 		if (!contains(c->used_chains, c->nr_used, chain)) {
-			problem(c, object, remove_orphan_layer(c, de->d_name, rec.cache_id),
-				"no image or container uses this layer");
+			bool fixed = remove_orphan_layer(c, de->d_name, rec.cache_id);
+
+			if (fixed)
+				push(&c->removed, &c->nr_removed, &c->alloc_removed, chain);
+			problem(c, object, fixed, "no image or container uses this layer");
 			continue;
 		}
 		if (!graph_driver_exists(c->driver, rec.cache_id)) {
@@ -339,12 +466,16 @@ static void check_layers(struct checker *c)
 		}
 		{
 			struct layer_record parent = { 0 };
+			bool parent_damaged = false;
 
 			if (*rec.parent && layerdb_read(c->store, rec.parent, &parent, &err) < 0) {
+				/* reported at the parent, whose folder is unknown here */
+				parent_damaged = err->code != STRATA_ERR_NOT_FOUND;
 				strata_error_free(err);
 				err = NULL;
 			}
-			if (graph_driver_check(c->driver, rec.cache_id, *parent.cache_id ? parent.cache_id : NULL,
+			if (!parent_damaged &&
+			    graph_driver_check(c->driver, rec.cache_id, *parent.cache_id ? parent.cache_id : NULL,
 					       report_driver_problem, c, &err) < 0) {
 				problem(c, object, false, "%s", err->msg);
 				strata_error_free(err);
@@ -404,6 +535,11 @@ static void check_driver_orphans(struct checker *c)
 		if (contains(c->cache_ids, c->nr_cache, ids[i]))
 			continue;
 		object = xasprintf("%s/%s", graph_driver_name(c->driver), ids[i]);
+		if (c->nr_lost) {
+			problem(c, object, false,
+				"folder that no layer or container uses (kept while a layer's cache-id is damaged)");
+			continue;
+		}
 		if (c->opts->repair)
 			fixed = graph_driver_remove(c->driver, ids[i], NULL) == 0;
 		problem(c, object, fixed, "folder that no layer or container uses");
@@ -503,6 +639,7 @@ int strata_store_check(struct strata_store *store, const struct strata_check_opt
 	check_metadata(&c);
 	collect_mount_chains(&c);
 	check_layers(&c);
+	restore_cache_ids(&c);
 	check_tmp(&c);
 	check_driver_orphans(&c);
 	check_references(&c);
@@ -510,6 +647,8 @@ int strata_store_check(struct strata_store *store, const struct strata_check_opt
 	free_list(c.used_chains, c.nr_used);
 	free_list(c.cache_ids, c.nr_cache);
 	free_list(c.images, c.nr_images);
+	free_list(c.lost_cache, c.nr_lost);
+	free_list(c.removed, c.nr_removed);
 	*result = c.res;
 	return 0;
 }

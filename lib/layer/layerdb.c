@@ -116,3 +116,34 @@ int layerdb_read(struct strata_store *store, const char *chain_id, struct layer_
 	*out = rec;
 	return 0;
 }
+
+int layerdb_read_field(struct strata_store *store, const char *chain_id, const char *name, char **out,
+		       struct strata_error **err)
+{
+	_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;
+	_cleanup_free_ char *raw = NULL;
+	const char *hex;
+	int ret;
+
+	if ((ret = digest_parse(chain_id, &hex, "layer chain", err)) < 0 ||
+	    (ret = layout_layer_dir(&dir, hex, err)) < 0 ||
+	    (ret = read_field(store, dir.buf, name, false, &raw, err)) < 0)
+		return ret;
+	*out = xstrdup(trim(raw));
+	return 0;
+}
+
+int layerdb_write_cache_id(struct strata_store *store, const char *chain_id, const char *cache_id,
+			   struct strata_error **err)
+{
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+	const char *hex;
+	int ret;
+
+	if (!layer_cache_id_valid(cache_id))
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "malformed cache-id for layer %s", chain_id);
+	if ((ret = digest_parse(chain_id, &hex, "layer chain", err)) < 0 ||
+	    (ret = layout_layer_file(&path, hex, LAYOUT_LAYER_CACHE_ID, err)) < 0)
+		return ret;
+	return fs_write_file_atomic_at(store->image_fd, path.buf, cache_id, strlen(cache_id), 0644, err);
+}

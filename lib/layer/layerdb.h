@@ -32,6 +32,17 @@ void layer_chain_id(const char *parent_chain, const char *diff_id, char out[STRA
 int layerdb_read(struct strata_store *store, const char *chain_id, struct layer_record *out,
 		 struct strata_error **err);
 
+/*
+ * One file of chain_id's record (LAYOUT_LAYER_*), trimmed as dockerd reads
+ * it, without checking the others: what is left of a damaged record.
+ */
+int layerdb_read_field(struct strata_store *store, const char *chain_id, const char *name, char **out,
+		       struct strata_error **err);
+
+/* Replace chain_id's cache-id file atomically (the checker restores a proven one). */
+int layerdb_write_cache_id(struct strata_store *store, const char *chain_id, const char *cache_id,
+			   struct strata_error **err);
+
 /* True when a cache-id is a safe single folder name. */
 bool layer_cache_id_valid(const char *id);
 

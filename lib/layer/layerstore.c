@@ -478,21 +478,25 @@ static int write_out(void *cookie, const void *data, size_t len, struct strata_e
 	return a->write(a->cookie, data, len, err);
 }
 
-static int assembly_open(struct strata_store *store, const char *chain_id, struct assembly *a,
-			 struct strata_error **err)
+/* cache_id NULL: the recorded one; else only the tar-split is taken from the record. */
+static int assembly_open(struct strata_store *store, const char *chain_id, const char *cache_id,
+			 struct assembly *a, struct strata_error **err)
 {
 	_cleanup_strbuf_ struct strbuf ts = STRBUF_INIT;
 	struct graph_driver *driver;
 	int ret;
 
 	a->dir_fd = a->ts_fd = -1;
-	ret = layerdb_read(store, chain_id, &a->rec, err);
-	if (ret < 0)
-		return ret;
+	if (!cache_id) {
+		ret = layerdb_read(store, chain_id, &a->rec, err);
+		if (ret < 0)
+			return ret;
+		cache_id = a->rec.cache_id;
+	}
 	ret = store_driver(store, &driver, err);
 	if (ret < 0)
 		return ret;
-	a->dir_fd = graph_driver_diff_fd(driver, a->rec.cache_id, err);
+	a->dir_fd = graph_driver_diff_fd(driver, cache_id, err);
 	if (a->dir_fd < 0)
 		return strata_error_wrap(err, "layer %s", chain_id);
 	ret = layout_layer_file(&ts, chain_id + 7, LAYOUT_LAYER_TAR_SPLIT, err);
@@ -517,7 +521,7 @@ int layerstore_assemble(struct strata_store *store, const char *chain_id, compre
 			void *cookie, struct strata_error **err)
 {
 	struct assembly a = { .write = write, .cookie = cookie };
-	int ret = assembly_open(store, chain_id, &a, err);
+	int ret = assembly_open(store, chain_id, NULL, &a, err);
 
 	if (ret >= 0)
 		ret = tarsplit_assemble(a.ts_fd, open_member, write_out, &a, err);
@@ -527,11 +531,11 @@ int layerstore_assemble(struct strata_store *store, const char *chain_id, compre
 	return 0;
 }
 
-int layerstore_assemble_sha256(struct strata_store *store, const char *chain_id,
-			       char hex[STRATA_HEX_LEN + 1], uint64_t *size, struct strata_error **err)
+static int assemble_sha256(struct strata_store *store, const char *chain_id, const char *cache_id,
+			   char hex[STRATA_HEX_LEN + 1], uint64_t *size, struct strata_error **err)
 {
 	struct assembly a = { 0 };
-	int ret = assembly_open(store, chain_id, &a, err);
+	int ret = assembly_open(store, chain_id, cache_id, &a, err);
 
 	if (ret >= 0)
 		ret = tarsplit_assemble_sha256(a.ts_fd, open_member, &a, hex, size, err);
@@ -539,4 +543,21 @@ int layerstore_assemble_sha256(struct strata_store *store, const char *chain_id,
 	if (ret < 0)
 		return strata_error_wrap(err, "rebuild layer %s", chain_id);
 	return 0;
+}
+
+int layerstore_assemble_sha256(struct strata_store *store, const char *chain_id,
+			       char hex[STRATA_HEX_LEN + 1], uint64_t *size, struct strata_error **err)
+{
+	return assemble_sha256(store, chain_id, NULL, hex, size, err);
+}
+
+int layerstore_assemble_sha256_from(struct strata_store *store, const char *chain_id, const char *cache_id,
+				    char hex[STRATA_HEX_LEN + 1], uint64_t *size, struct strata_error **err)
+{
+	return assemble_sha256(store, chain_id, cache_id, hex, size, err);
+}
+
+void layerstore_derived_cache_id(const char *chain_id, char out[STRATA_HEX_LEN + 1])
+{
+	derive_cache_id(chain_id, out);
 }

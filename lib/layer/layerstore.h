@@ -120,5 +120,15 @@ int layerstore_assemble(struct strata_store *store, const char *chain_id, compre
 /* The same, returning sha256 (to compare with the diff ID) and size. */
 int layerstore_assemble_sha256(struct strata_store *store, const char *chain_id,
 			       char hex[STRATA_HEX_LEN + 1], uint64_t *size, struct strata_error **err);
+/*
+ * The same from the files of driver folder cache_id instead of the recorded
+ * one (diff and tar-split as recorded): proves which folder a layer whose
+ * cache-id file is damaged owns.
+ */
+int layerstore_assemble_sha256_from(struct strata_store *store, const char *chain_id, const char *cache_id,
+				    char hex[STRATA_HEX_LEN + 1], uint64_t *size, struct strata_error **err);
+
+/* The cache-id that load and pull give chain_id (import's cannot be derived). */
+void layerstore_derived_cache_id(const char *chain_id, char out[STRATA_HEX_LEN + 1]);
 
 #endif

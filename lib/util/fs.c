@@ -152,6 +152,13 @@ int fs_write_file_atomic_at(int dirfd, const char *name, const void *data,
 	return fs_fsync_dir_at(dirfd, dir, err);
 }
 
+bool fs_is_atomic_tmp(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+
+	return !strncmp(name, ".tmp-", 5) && dot > name + 5 && dot[1] && strspn(dot + 1, "0123456789") == strlen(dot + 1);
+}
+
 int fs_mkdir_at(int dirfd, const char *name, mode_t mode, struct strata_error **err)
 {
 	if (mkdirat(dirfd, name, mode) < 0) {

@@ -3,6 +3,7 @@
 #define STRATA_UTIL_FS_H
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -30,6 +31,8 @@ int fs_read_file_at(int dirfd, const char *name, size_t max, char **out,
  */
 int fs_write_file_atomic_at(int dirfd, const char *name, const void *data,
 			    size_t len, mode_t mode, struct strata_error **err);
+/* True when name (one folder entry) is such a temporary file: .tmp-<name>.<pid>. */
+bool fs_is_atomic_tmp(const char *name);
 
 /* Write name in dirfd (which must be a fresh staging folder), fsync it. */
 int fs_write_file_at(int dirfd, const char *name, const void *data, size_t len,

@@ -86,6 +86,29 @@ test_expect_success 'config bytes that no longer hash to the image ID' '
 	sed -i "s/@/ /g" expect &&
 	check_is 1
 '
+test_expect_success 'repair removes a damaged config with its tags and layers, and says how to get it back' '
+	damage "printf \" \" >>$I/imagedb/content/sha256/$IMG" &&
+	sum=$(sha256sum "$C/$I/imagedb/content/sha256/$IMG" | cut -c1-64) &&
+	S "$C" check --repair >out; echo "exit $?" >>out &&
+	grep -x "image sha256:$IMG: image config '\''$C/$I/imagedb/content/sha256/$IMG'\'' is corrupted: its sha256 is $sum; removed it with its tags: load or pull the image again (repaired)" out &&
+	grep -x "exit 0" out &&
+	test ! -e "$C/$I/imagedb/content/sha256/$IMG" &&
+	lines "0 images, 0 layers checked: 0 problems" && check_is 0 &&
+	S "$C" load -i "$TEST_FIXTURES/corpus/images/docker-archive/ggcr-whiteout_image.tar" >/dev/null &&
+	lines "$SUMMARY: 0 problems" && check_is 0
+'
+test_expect_success 'an empty config file is a damaged config too' '
+	damage ": >$I/imagedb/content/sha256/$IMG" &&
+	S "$C" check --repair >out &&
+	grep "^image sha256:$IMG: .*; removed it with its tags: load or pull the image again (repaired)$" out &&
+	lines "0 images, 0 layers checked: 0 problems" && check_is 0
+'
+test_expect_success 'a leftover of an interrupted config write' '
+	damage "printf {} >$I/imagedb/content/sha256/.tmp-$ONE.4242" &&
+	found "imagedb/content/sha256/.tmp-$ONE.4242: leftover of an interrupted image write" &&
+	repaired "imagedb/content/sha256/.tmp-$ONE.4242: leftover of an interrupted image write" &&
+	test ! -e "$C/$I/imagedb/content/sha256/.tmp-$ONE.4242"
+'
 test_expect_success 'a config with a malformed diff ID' '
 	damage "python3 -c \"
 import hashlib, json, os, sys
@@ -130,10 +153,44 @@ test_expect_success 'a leftover of an interrupted layer removal' '
 	repaired "layer sha256:removing-1: leftover of an interrupted layer removal" &&
 	test -d "$C/$DRV/$TC"
 '
-test_expect_success 'a layer record without its diff file' '
+test_expect_success 'a layer record without its diff file: its driver folder stays' '
 	damage "rm $L/$T/diff" &&
-	found "layer sha256:$T: layer sha256:$T is damaged: open '\''layerdb/sha256/$T/diff'\'': No such file or directory" \
-		"$DRV/$TC: folder that no layer or container uses"
+	line="layer sha256:$T: layer sha256:$T is damaged: open '\''layerdb/sha256/$T/diff'\'': No such file or directory" &&
+	found "$line" && kept "$line"
+'
+test_expect_success 'a damaged cache-id: every driver folder stays, repair restores the derived one' '
+	damage "printf ../../../../tmp/x >$L/$T/cache-id" &&
+	line="layer sha256:$T: layer sha256:$T is damaged: malformed cache-id" &&
+	found "$line" "$DRV/$TC: folder that no layer or container uses (kept while a layer'\''s cache-id is damaged)" &&
+	lines "$line; restored cache-id $TC, whose folder rebuilds the layer'\''s diff ID (repaired)" \
+		"$SUMMARY: 1 problems, 1 repaired" && check_is 0 --repair &&
+	printf %s "$TC" >expect && test_cmp expect "$C/$L/$T/cache-id" &&
+	lines "$SUMMARY: 0 problems" && check_is 0
+'
+test_expect_success 'a damaged cache-id that is not derived: repair finds the folder that rebuilds the layer' '
+	damage "cp -a $DRV/$TC $DRV/$ONE && rm -r $DRV/$TC && printf $ONE >$L/$T/cache-id" &&
+	if test_have_prereq OVERLAY2; then
+		# the l/ link of the moved folder still names the old one
+		ln -sfn "../$ONE/diff" "$C/overlay2/l/$TLINK"
+	fi &&
+	lines "$SUMMARY: 0 problems" && check_is 0 &&
+	printf "" >"$C/$L/$T/cache-id" &&
+	line="layer sha256:$T: layer sha256:$T is damaged: malformed cache-id" &&
+	lines "$line; restored cache-id $ONE, whose folder rebuilds the layer'\''s diff ID (repaired)" \
+		"$SUMMARY: 1 problems, 1 repaired" && check_is 0 --repair &&
+	printf %s "$ONE" >expect && test_cmp expect "$C/$L/$T/cache-id"
+'
+test_expect_success 'a damaged cache-id that no folder proves is kept, and so are the folders' '
+	damage "printf x/y >$L/$B/cache-id && test -s $DRV/$BC/diff/foo.txt && printf X >>$DRV/$BC/diff/foo.txt" &&
+	line="layer sha256:$B: layer sha256:$B is damaged: malformed cache-id" &&
+	kept "$line" "$DRV/$BC: folder that no layer or container uses (kept while a layer'\''s cache-id is damaged)"
+'
+test_expect_success 'a leftover of a layer removal keeps its whole name in the report' '
+	damage "mv $L/$T $L/$T-removing" &&
+	lines "image sha256:$IMG: layer sha256:$T (diff $(cat s/$L/$T/diff)) is missing" \
+		"layer sha256:$T-removing: leftover of an interrupted layer removal" \
+		"$DRV/$TC: folder that no layer or container uses" \
+		"1 images, 2 layers checked: 3 problems" && check_is 1
 '
 test_expect_success 'a chain ID that does not match its parent and diff' '
 	damage "printf sha256:$B >$L/$T/parent" &&
