@@ -7,9 +7,12 @@
 command -v make >/dev/null || skip_all "make not installed"
 
 # the compile command of one lib/ object, as make would run it
-lib_cc=$(make -s --no-print-directory -n -B -C "$TEST_REPO" build/lib/util/error.o 2>/dev/null |
-	grep -- ' -c -o build/lib/util/error.o lib/util/error.c$')
-lib_cc=${lib_cc% -c -o build/lib/util/error.o lib/util/error.c}
+# (under make check SANITIZE=... the objects live in another build folder)
+obj=${STRATA_BUILD:-build}/lib/util/error.o
+lib_cc=$(make -s --no-print-directory -n -B -C "$TEST_REPO" \
+	${STRATA_SANITIZE:+SANITIZE=$STRATA_SANITIZE} "$obj" 2>/dev/null |
+	grep -- " -c -o $obj lib/util/error.c\$")
+lib_cc=${lib_cc% -c -o "$obj" lib/util/error.c}
 
 # compile_probe CALL: a lib/ file whose one function makes CALL
 compile_probe() {
