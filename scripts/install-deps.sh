@@ -7,13 +7,14 @@
 #         libisal-dev libzstd-dev libcurl4-openssl-dev
 # Tests:  docker.io (dockerd 20.10 + containerd + runc + the 20.10 client at
 #         /usr/bin/docker), docker-registry, busybox-static, skopeo, tar-split,
-#         python3, valgrind, e2fsprogs, util-linux (setpriv), procps, zstd, openssl
+#         python3, valgrind, e2fsprogs, util-linux (setpriv), procps, zstd, openssl,
+#         strace (kills commands at each rename/fsync in t0610)
 set -u
 
 BUILD_DEPS=(build-essential pkg-config libssl-dev libjansson-dev zlib1g-dev
 	libisal-dev libzstd-dev libcurl4-openssl-dev)
 TEST_DEPS=(docker.io docker-registry busybox-static skopeo tar-split python3
-	valgrind e2fsprogs util-linux procps ca-certificates zstd openssl)
+	valgrind e2fsprogs util-linux procps ca-certificates zstd openssl strace)
 ALL=("${BUILD_DEPS[@]}" "${TEST_DEPS[@]}")
 
 if [ "$(id -u)" -ne 0 ]; then

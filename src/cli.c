@@ -6,14 +6,20 @@
 #include "strata/image.h"
 #include "strata/store.h"
 
-int cli_open_store(struct cli_ctx *ctx, bool write, struct strata_store **out,
-		   struct strata_error **err)
+int cli_open_store_flags(struct cli_ctx *ctx, unsigned flags, struct strata_store **out,
+			 struct strata_error **err)
 {
-	int ret = strata_store_open(ctx->data_root, ctx->storage_driver, write ? STRATA_STORE_WRITE : 0, out, err);
+	int ret = strata_store_open(ctx->data_root, ctx->storage_driver, flags, out, err);
 
 	if (ret >= 0 && ctx->fixed_time)
 		strata_store_set_time(*out, ctx->source_date_epoch);
 	return ret;
+}
+
+int cli_open_store(struct cli_ctx *ctx, bool write, struct strata_store **out,
+		   struct strata_error **err)
+{
+	return cli_open_store_flags(ctx, write ? STRATA_STORE_WRITE : 0, out, err);
 }
 
 int cli_open_images(struct cli_ctx *ctx, bool write, struct strata_store **store,

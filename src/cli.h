@@ -25,11 +25,14 @@ struct cli_ctx {
 
 /*
  * Open the store for this command.  write: the command changes the store
- * (refused while a dockerd uses the data root).  SOURCE_DATE_EPOCH fixes
- * the times it records.
+ * (refused while a dockerd uses the data root; what a killed command left
+ * is finished first).  SOURCE_DATE_EPOCH fixes the times it records.
  */
 int cli_open_store(struct cli_ctx *ctx, bool write, struct strata_store **out,
 		   struct strata_error **err);
+/* The same with STRATA_STORE_* flags (check --repair keeps leftovers to report them). */
+int cli_open_store_flags(struct cli_ctx *ctx, unsigned flags, struct strata_store **out,
+			 struct strata_error **err);
 /* Open the store and load its image index; on failure prints and returns the exit status. */
 int cli_open_images(struct cli_ctx *ctx, bool write, struct strata_store **store,
 		    struct strata_image_index **idx);

@@ -21,6 +21,10 @@ enum strata_store_flags {
 	/* The caller will change the store: take the store lock, create the
 	 * layout, and refuse while a dockerd uses the data root. */
 	STRATA_STORE_WRITE = 1 << 0,
+	/* With STRATA_STORE_WRITE: leave what an interrupted command left
+	 * behind in place (the checker reports it before it repairs it);
+	 * otherwise opening for writing finishes or removes it first. */
+	STRATA_STORE_KEEP_LEFTOVERS = 1 << 1,
 };
 
 /*

@@ -510,10 +510,13 @@ static void check_tmp(struct checker *c)
 
 		if (layout_entry(&path, LAYOUT_LAYERDB_TMP, de->d_name, NULL, NULL) < 0)
 			continue; /* "." and ".." */
+		if (layout_tmp_is_pull(de->d_name))
+			continue; /* a partial download the next pull of the blob resumes */
 		/* Writers hold the store lock, which repair holds too: this is dead. */
 		if (c->opts->repair)
 			fixed = fs_remove_tree_at(c->store->image_fd, path.buf, NULL) == 0;
-		problem(c, path.buf, fixed, "leftover of an interrupted layer registration");
+		problem(c, path.buf, fixed, layout_tmp_is_release(de->d_name) ? "leftover of an interrupted image removal"
+									   : "leftover of an interrupted layer registration");
 	}
 }
 

@@ -25,6 +25,8 @@ struct removal {
 	strata_removal_fn report;
 	void *cookie;
 	uint64_t reclaimed;
+	const char *dropping; /* the image delete_image removes */
+	bool dropped;
 };
 
 struct parsed_ref {
@@ -162,30 +164,42 @@ static void report_layer(void *cookie, const char *chain_id, int64_t size)
 		r->report(r->cookie, STRATA_DELETED, chain_id);
 }
 
+/* The image goes first (reported before its layers, as dockerd does). */
+static int drop_image(void *cookie, struct strata_error **err)
+{
+	struct removal *r = cookie;
+	int ret = imagedb_delete(r->idx->store, r->dropping + 7, err);
+
+	if (ret < 0)
+		return ret;
+	r->dropped = true;
+	if (r->report)
+		r->report(r->cookie, STRATA_DELETED, r->dropping);
+	return 0;
+}
+
 /* imageStore.Delete + layer release. */
 static int delete_image(struct removal *r, struct strata_image *img, struct strata_error **err)
 {
 	struct strata_image_index *idx = r->idx;
-	_cleanup_free_ char *top = img->nr_layers ? xstrdup(img->chain_ids[img->nr_layers - 1]) : NULL;
 	_cleanup_free_ char *id = xstrdup(img->id);
-	const char **in_use;
+	_cleanup_free_ const char **in_use = xcalloc(idx->nr, sizeof(*in_use));
 	size_t n = 0;
 	int ret;
 
-	ret = imagedb_delete(idx->store, img->id + 7, err);
-	if (ret < 0)
-		return ret;
-	image_index_forget(idx, img);
-	if (r->report)
-		r->report(r->cookie, STRATA_DELETED, id);
-	if (!top)
-		return 0;
-	in_use = xcalloc(idx->nr, sizeof(*in_use));
+	/* the top layers of the other images */
 	for (size_t i = 0; i < idx->nr; i++)
-		if (idx->images[i]->nr_layers)
+		if (idx->images[i] != img && idx->images[i]->nr_layers)
 			in_use[n++] = idx->images[i]->chain_ids[idx->images[i]->nr_layers - 1];
-	ret = layerstore_release(idx->store, top, in_use, n, report_layer, r, err);
-	free(in_use);
+	r->dropping = id;
+	r->dropped = false;
+	if (img->nr_layers)
+		ret = layerstore_release_image(idx->store, id, img->chain_ids[img->nr_layers - 1], in_use, n,
+					       drop_image, report_layer, r, err);
+	else
+		ret = drop_image(r, err);
+	if (r->dropped)
+		image_index_forget(idx, img);
 	return ret;
 }
 

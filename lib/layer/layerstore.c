@@ -129,6 +129,79 @@ int layerstore_release(struct strata_store *store, const char *chain_id,
 	return 0;
 }
 
+/* Append the chains layerstore_release would delete to plan, top first, one per line. */
+static int plan_release(struct strata_store *store, const char *chain_id, const char *const *in_use,
+			size_t nr_in_use, struct strbuf *plan, size_t *nr, struct strata_error **err)
+{
+	char current[STRATA_DIGEST_LEN + 1];
+	int ret;
+
+	*nr = 0;
+	snprintf(current, sizeof(current), "%s", chain_id);
+	while (*current) {
+		struct layer_record rec;
+		struct strata_error *e = NULL;
+		size_t refs;
+
+		ret = references(store, current, in_use, nr_in_use, &refs, err);
+		if (ret < 0)
+			return ret;
+		/* the child planned just before goes too */
+		if (refs > (*nr ? 1u : 0u))
+			return 0;
+		ret = layerdb_read(store, current, &rec, &e);
+		if (ret == -STRATA_ERR_NOT_FOUND) {
+			strata_error_free(e);
+			return 0;
+		}
+		if (ret < 0)
+			return strata_error_propagate(err, e);
+		strbuf_addf(plan, "%s\n", rec.chain_id);
+		(*nr)++;
+		snprintf(current, sizeof(current), "%s", rec.parent);
+	}
+	return 0;
+}
+
+int layerstore_release_image(struct strata_store *store, const char *image_id, const char *chain_id,
+			     const char *const *in_use, size_t nr_in_use, layer_drop_image_fn drop,
+			     layer_deleted_fn deleted, void *cookie, struct strata_error **err)
+{
+	_cleanup_strbuf_ struct strbuf intent = STRBUF_INIT, plan = STRBUF_INIT;
+	struct graph_driver *driver;
+	size_t nr;
+	int ret;
+
+	strbuf_addf(&plan, "%s\n", image_id);
+	if ((ret = store_driver(store, &driver, err)) < 0 ||
+	    (ret = plan_release(store, chain_id, in_use, nr_in_use, &plan, &nr, err)) < 0)
+		return ret;
+	if (!nr)
+		return drop(cookie, err);
+	layout_tmp_release(&intent, getpid());
+	if ((ret = layout_mkdir(store->image_fd, LAYOUT_LAYERDB_TMP, err)) < 0 ||
+	    (ret = fs_write_file_atomic_at(store->image_fd, intent.buf, plan.buf, plan.len, 0600, err)) < 0)
+		return strata_error_wrap(err, "record the removal of image %s", image_id);
+	ret = drop(cookie, err);
+	if (ret < 0) {
+		unlinkat(store->image_fd, intent.buf, 0);
+		return ret;
+	}
+	for (char *line = strchr(plan.buf, '\n') + 1, *end; (end = strchr(line, '\n')); line = end + 1) {
+		struct layer_record rec;
+
+		*end = '\0';
+		if ((ret = layerdb_read(store, line, &rec, err)) < 0 ||
+		    (ret = delete_layer(store, driver, &rec, err)) < 0)
+			return ret; /* the intent stays: the next writer finishes the removal */
+		if (deleted)
+			deleted(cookie, rec.chain_id, rec.size);
+	}
+	if (unlinkat(store->image_fd, intent.buf, 0) < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "remove '%s'", intent.buf);
+	return 0;
+}
+
 bool layerstore_has(struct strata_store *store, const char *chain_id)
 {
 	_cleanup_strbuf_ struct strbuf dir = STRBUF_INIT;

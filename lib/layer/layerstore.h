@@ -23,6 +23,20 @@ int layerstore_release(struct strata_store *store, const char *chain_id,
 		       const char *const *in_use, size_t nr_in_use,
 		       layer_deleted_fn deleted, void *cookie, struct strata_error **err);
 
+/* Removes the image whose layers are being released (its config). */
+typedef int (*layer_drop_image_fn)(void *cookie, struct strata_error **err);
+
+/*
+ * The same for image_id, whose top layer is chain_id, surviving a crash: the
+ * chains to delete are decided first and recorded with image_id as a release
+ * intent in layerdb/tmp; then drop removes the image; then the layers go and
+ * the intent with them.  The next writer finishes the intent of a dead
+ * process when the image is gone, and drops it otherwise.
+ */
+int layerstore_release_image(struct strata_store *store, const char *image_id, const char *chain_id,
+			     const char *const *in_use, size_t nr_in_use, layer_drop_image_fn drop,
+			     layer_deleted_fn deleted, void *cookie, struct strata_error **err);
+
 
 #include "digest/digest.h"
 #include "compress/compress.h"

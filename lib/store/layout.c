@@ -12,6 +12,7 @@
 #define EMPTY_REPOSITORIES "{\"Repositories\":{}}"
 #define WRITE_SET_PREFIX "write-set-"
 #define REMOVING_SUFFIX "-removing"
+#define RELEASE_PREFIX "release-"
 
 /*
  * The folders inside image/<driver>/ with dockerd's modes, parents first;
@@ -204,6 +205,23 @@ int layout_tmp_pull(struct strbuf *sb, const char *blob_hex, struct strata_error
 		return ret;
 	strbuf_addf(sb, LAYOUT_LAYERDB_TMP "/pull-%s.partial", blob_hex);
 	return 0;
+}
+
+void layout_tmp_release(struct strbuf *sb, pid_t pid)
+{
+	strbuf_addf(sb, LAYOUT_LAYERDB_TMP "/" RELEASE_PREFIX "%ld", (long)pid);
+}
+
+bool layout_tmp_is_release(const char *name)
+{
+	return !strncmp(name, RELEASE_PREFIX, strlen(RELEASE_PREFIX));
+}
+
+bool layout_tmp_is_pull(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n == 5 + STRATA_HEX_LEN + 8 && !strncmp(name, "pull-", 5) && !strcmp(name + n - 8, ".partial");
 }
 
 int layout_container_config(struct strbuf *sb, const char *id, struct strata_error **err)

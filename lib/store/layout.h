@@ -16,6 +16,7 @@
  *         write-set-<cache id:16>-<pid>/           a layer being registered
  *         load-<pid>/                              members of an archive being loaded
  *         pull-<blob hex>.partial                  a blob being downloaded (kept to resume)
+ *         release-<pid>                            image ID + the chains its removal deletes
  *       distribution/diffid-by-digest/sha256/<blob hex>
  *       distribution/v2metadata-by-diffid/sha256/<diff hex>
  *     containers/<id>/config.v2.json             read for rmi's conflict rules
@@ -108,6 +109,12 @@ bool layout_tmp_is_write_set(const char *name);
 void layout_tmp_load(struct strbuf *sb, pid_t pid);
 /* layerdb/tmp/pull-<blob hex>.partial: a blob being downloaded. */
 int layout_tmp_pull(struct strbuf *sb, const char *blob_hex, struct strata_error **err);
+/* layerdb/tmp/release-<pid>: the layers an image removal deletes once its config is gone. */
+void layout_tmp_release(struct strbuf *sb, pid_t pid);
+/* True when name, an entry of layerdb/tmp, is such a release intent. */
+bool layout_tmp_is_release(const char *name);
+/* True when name, an entry of layerdb/tmp, is a partial download (kept for a resume). */
+bool layout_tmp_is_pull(const char *name);
 
 /* <id>/config.v2.json: a container's config, inside LAYOUT_CONTAINERS. */
 int layout_container_config(struct strbuf *sb, const char *id, struct strata_error **err);

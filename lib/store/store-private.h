@@ -42,6 +42,12 @@ int store_driver(struct strata_store *store, struct graph_driver **out,
  */
 bool store_parallel_apply(const struct strata_store *store);
 
+/*
+ * Finish or roll back what dead writers left (staging, .tmp- files of atomic
+ * writes, interrupted layer removals); the caller holds the store lock.
+ */
+int store_recover(struct strata_store *store, struct strata_error **err);
+
 /* One key of GraphDriver.Data, in sorted key order. */
 typedef void (*store_metadata_fn)(void *cookie, const char *key, const char *value);
 

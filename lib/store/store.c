@@ -151,6 +151,11 @@ int strata_store_open(const char *data_root, const char *driver, unsigned flags,
 		ret = create_layout(store, err);
 		if (ret < 0)
 			goto fail;
+		if (!(flags & STRATA_STORE_KEEP_LEFTOVERS)) {
+			ret = store_recover(store, err);
+			if (ret < 0)
+				goto fail;
+		}
 	} else if (store->root_fd >= 0) {
 		store->image_fd = openat(store->root_fd, store->image_dir,
 					 O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);

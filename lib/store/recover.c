@@ -1,0 +1,146 @@
+/*
+ * What a dead writer left behind, finished or rolled back by the next
+ * writer once it holds the store lock.  Every live writer holds that lock,
+ * so whatever is found here belongs to a process that is gone: the staging
+ * of layers and archives in layerdb/tmp (but a pull's partial downloads,
+ * which the next pull of the same blob resumes), the temporary files of
+ * atomic writes, image removals interrupted after the config was removed
+ * (their release intent names the layers to delete), and layer removals
+ * interrupted after the layer folder was moved aside (dockerd's order:
+ * aside, driver folder, the rest).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "digest/digest.h"
+#include "driver/driver.h"
+#include "store/layout.h"
+#include "store/store-private.h"
+#include "util/alloc.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+typedef int (*leftover_fn)(struct strata_store *store, const char *dir, const char *name,
+			   struct strata_error **err);
+
+/* Call fn on every entry of dir (below the image folder) that matches. */
+static int each_leftover(struct strata_store *store, const char *dir, bool (*matches)(const char *name),
+			 leftover_fn fn, struct strata_error **err)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct strata_error *e = NULL;
+	struct dirent *de;
+	int ret;
+
+	ret = fs_opendir_at(store->image_fd, dir, &d, &e);
+	if (ret == -STRATA_ERR_NOT_FOUND) { /* made on first use */
+		strata_error_free(e);
+		return 0;
+	}
+	if (ret < 0)
+		return strata_error_propagate(err, e);
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && matches(de->d_name) &&
+		    (ret = fn(store, dir, de->d_name, err)) < 0)
+			return ret;
+	return 0;
+}
+
+static bool is_staging(const char *name)
+{
+	return !layout_tmp_is_pull(name);
+}
+
+static int remove_entry(struct strata_store *store, const char *dir, const char *name,
+			struct strata_error **err)
+{
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+	int ret = layout_entry(&path, dir, name, NULL, err);
+
+	return ret < 0 ? ret : fs_remove_tree_at(store->image_fd, path.buf, err);
+}
+
+/* Remove a layer's driver folder and then its layerdb folder (dir/name). */
+static int remove_layer(struct strata_store *store, const char *dir, const char *name, bool own_folder,
+			struct strata_error **err)
+{
+	_cleanup_strbuf_ struct strbuf cache_path = STRBUF_INIT;
+	_cleanup_free_ char *cache = NULL;
+	struct graph_driver *driver;
+	int ret;
+
+	ret = layout_entry(&cache_path, dir, name, LAYOUT_LAYER_CACHE_ID, err);
+	if (ret < 0)
+		return ret;
+	if (own_folder && fs_read_file_at(store->image_fd, cache_path.buf, 4096, &cache, NULL, NULL) == 0) {
+		cache[strcspn(cache, " \t\r\n")] = '\0';
+		if (graph_driver_id_valid(cache) && ((ret = store_driver(store, &driver, err)) < 0 ||
+						     (ret = graph_driver_remove(driver, cache, err)) < 0))
+			return ret;
+	}
+	return remove_entry(store, dir, name, err);
+}
+
+/* A removal moved aside: its driver folder goes, unless the chain was registered again since. */
+static int finish_removal(struct strata_store *store, const char *dir, const char *name,
+			  struct strata_error **err)
+{
+	_cleanup_strbuf_ struct strbuf live = STRBUF_INIT;
+	_cleanup_free_ char *hex = xstrndup(name, STRATA_HEX_LEN);
+	bool registered_again = digest_hex_valid(hex) && layout_layer_dir(&live, hex, NULL) == 0 &&
+				fs_exists_at(store->image_fd, live.buf);
+
+	return remove_layer(store, dir, name, !registered_again, err);
+}
+
+/*
+ * A release intent: image ID, then the chains to delete.  The image still
+ * there means its removal never started: the layers stay.
+ */
+static int finish_release(struct strata_store *store, const char *dir, const char *name,
+			  struct strata_error **err)
+{
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT, config = STRBUF_INIT;
+	_cleanup_free_ char *plan = NULL;
+	char *line, *end;
+	int ret;
+
+	if ((ret = layout_entry(&path, dir, name, NULL, err)) < 0 ||
+	    (ret = fs_read_file_at(store->image_fd, path.buf, 1 << 20, &plan, NULL, err)) < 0)
+		return ret;
+	end = strchr(plan, '\n');
+	if (end) {
+		*end = '\0';
+		if (digest_valid(plan) && layout_image_config(&config, plan + 7, NULL) == 0 &&
+		    fs_exists_at(store->image_fd, config.buf))
+			end = NULL;
+	}
+	for (line = end ? end + 1 : NULL; line && (end = strchr(line, '\n')); line = end + 1) {
+		_cleanup_strbuf_ struct strbuf layer = STRBUF_INIT;
+
+		*end = '\0';
+		if (!digest_valid(line) || layout_layer_dir(&layer, line + 7, NULL) < 0 ||
+		    !fs_exists_at(store->image_fd, layer.buf))
+			continue;
+		ret = remove_layer(store, LAYOUT_LAYERDB_LAYERS, line + 7, true, err);
+		if (ret < 0)
+			return ret;
+	}
+	return remove_entry(store, dir, name, err);
+}
+
+int store_recover(struct strata_store *store, struct strata_error **err)
+{
+	int ret;
+
+	/* intents first: the staging pass below removes whatever is left in layerdb/tmp */
+	if ((ret = each_leftover(store, LAYOUT_LAYERDB_TMP, layout_tmp_is_release, finish_release, err)) < 0 ||
+	    (ret = each_leftover(store, LAYOUT_LAYERDB_TMP, is_staging, remove_entry, err)) < 0 ||
+	    (ret = each_leftover(store, LAYOUT_LAYERDB_LAYERS, layout_layer_is_removing, finish_removal, err)) < 0 ||
+	    (ret = each_leftover(store, LAYOUT_IMAGEDB_CONTENT, fs_is_atomic_tmp, remove_entry, err)) < 0 ||
+	    (ret = each_leftover(store, ".", fs_is_atomic_tmp, remove_entry, err)) < 0)
+		return strata_error_wrap(err, "finish what an interrupted command left in '%s'", store->root);
+	return 0;
+}
