@@ -35,8 +35,9 @@ int cmd_check(int argc, char **argv, struct cli_ctx *ctx)
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	free(args);
-	/* repair reports the leftovers it removes: the store must not recover first */
-	if (cli_open_store_flags(ctx, opts.repair ? STRATA_STORE_WRITE | STRATA_STORE_KEEP_LEFTOVERS : 0, &store,
+	/* repair reports the leftovers it removes: the store must not recover first;
+	 * a plain check waits for writers, so their staging is never reported as damage */
+	if (cli_open_store_flags(ctx, opts.repair ? STRATA_STORE_WRITE | STRATA_STORE_KEEP_LEFTOVERS : STRATA_STORE_STABLE, &store,
 				 &err) < 0)
 		return cli_fail(err);
 	if (strata_store_check(store, &opts, print_problem, NULL, &res, &err) < 0) {

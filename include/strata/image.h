@@ -31,6 +31,15 @@ STRATA_PUBLIC void strata_image_index_free(struct strata_image_index *idx);
 
 STRATA_PUBLIC size_t strata_image_index_count(const struct strata_image_index *idx);
 STRATA_PUBLIC struct strata_image *strata_image_index_at(const struct strata_image_index *idx, size_t i);
+/*
+ * Images the index skipped because they are damaged (a bad config, a
+ * missing or inconsistent layer): listings leave them out, lookups that
+ * name one fail with what is wrong, rmi removes them.
+ */
+STRATA_PUBLIC size_t strata_image_index_damaged_count(const struct strata_image_index *idx);
+/* The i-th damaged image's ID and what is wrong with it. */
+STRATA_PUBLIC const char *strata_image_index_damaged_id(const struct strata_image_index *idx, size_t i);
+STRATA_PUBLIC const char *strata_image_index_damaged_why(const struct strata_image_index *idx, size_t i);
 /* By full ID "sha256:<hex>"; NULL when absent. */
 STRATA_PUBLIC struct strata_image *strata_image_index_find(const struct strata_image_index *idx,
 							   const char *id);

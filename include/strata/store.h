@@ -25,6 +25,10 @@ enum strata_store_flags {
 	 * behind in place (the checker reports it before it repairs it);
 	 * otherwise opening for writing finishes or removes it first. */
 	STRATA_STORE_KEEP_LEFTOVERS = 1 << 1,
+	/* Without STRATA_STORE_WRITE: see the store as no writer is changing
+	 * it (the checker); waits for a running writer and holds new ones off
+	 * until the store is freed. */
+	STRATA_STORE_STABLE = 1 << 2,
 };
 
 /*

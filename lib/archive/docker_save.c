@@ -267,6 +267,8 @@ static int resolve_one(struct strata_image_index *idx, const char *name, struct 
 
 		strata_ref_release(&ref);
 		img = id ? strata_image_index_find(idx, id) : NULL;
+		if (!img && id) /* a damaged image: say what is wrong with it */
+			return strata_image_lookup(idx, id, &img, err);
 		if (!img)
 			return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "reference does not exist");
 		add_item(items, nr, alloc, img, fam);

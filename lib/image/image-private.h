@@ -29,10 +29,18 @@ struct strata_image {
 	size_t nr_children;     /* images whose metadata parent is this one */
 };
 
+/* An image the index could not load: skipped by listings, named by lookups. */
+struct damaged_image {
+	char id[72];
+	struct strata_error *why;
+};
+
 struct strata_image_index {
 	struct strata_store *store;
 	struct strata_image **images;
 	size_t nr, alloc;
+	struct damaged_image *damaged;
+	size_t nr_damaged, alloc_damaged;
 	struct refstore refs;
 };
 
@@ -40,5 +48,9 @@ struct strata_image_index {
 void image_index_count_children(struct strata_image_index *idx);
 /* Drop img from the index and free it. */
 void image_index_forget(struct strata_image_index *idx, struct strata_image *img);
+/* The damaged image a user's name resolves to (as strata_image_lookup would), or NULL. */
+struct damaged_image *image_index_find_damaged(const struct strata_image_index *idx, const char *name);
+/* Drop a damaged image from the index. */
+void image_index_forget_damaged(struct strata_image_index *idx, struct damaged_image *d);
 
 #endif

@@ -123,13 +123,23 @@ int strata_image_index_load(struct strata_store *store, struct strata_image_inde
 	idx->store = store;
 	ret = imagedb_list(store, &ids, &nr, err);
 	for (size_t i = 0; ret >= 0 && i < nr; i++) {
+		struct strata_error *e = NULL;
 		struct strata_image *img;
 
-		ret = load_image(store, ids[i], &img, err);
-		if (ret < 0)
-			break;
-		ALLOC_GROW(idx->images, idx->nr + 1, idx->alloc);
-		idx->images[idx->nr++] = img;
+		if (load_image(store, ids[i], &img, &e) == 0) {
+			ALLOC_GROW(idx->images, idx->nr + 1, idx->alloc);
+			idx->images[idx->nr++] = img;
+			continue;
+		}
+		/* removed since it was listed (a writer may run beside us): it was never ours to show */
+		if (!imagedb_has_config(store, ids[i])) {
+			strata_error_free(e);
+			continue;
+		}
+		/* damaged: it costs only itself, as dockerd skips it */
+		ALLOC_GROW(idx->damaged, idx->nr_damaged + 1, idx->alloc_damaged);
+		snprintf(idx->damaged[idx->nr_damaged].id, sizeof(idx->damaged[0].id), "sha256:%s", ids[i]);
+		idx->damaged[idx->nr_damaged++].why = e;
 	}
 	imagedb_list_free(ids, nr);
 	if (ret >= 0)
@@ -150,6 +160,9 @@ void strata_image_index_free(struct strata_image_index *idx)
 	for (size_t i = 0; i < idx->nr; i++)
 		image_free(idx->images[i]);
 	free(idx->images);
+	for (size_t i = 0; i < idx->nr_damaged; i++)
+		strata_error_free(idx->damaged[i].why);
+	free(idx->damaged);
 	refstore_release(&idx->refs);
 	free(idx);
 }
@@ -168,6 +181,9 @@ void image_index_forget(struct strata_image_index *idx, struct strata_image *img
 }
 
 size_t strata_image_index_count(const struct strata_image_index *idx) { return idx->nr; }
+size_t strata_image_index_damaged_count(const struct strata_image_index *idx) { return idx->nr_damaged; }
+const char *strata_image_index_damaged_id(const struct strata_image_index *idx, size_t i) { return idx->damaged[i].id; }
+const char *strata_image_index_damaged_why(const struct strata_image_index *idx, size_t i) { return idx->damaged[i].why->msg; }
 struct strata_image *strata_image_index_at(const struct strata_image_index *idx, size_t i) { return idx->images[i]; }
 struct strata_store *strata_image_index_store(const struct strata_image_index *idx) { return idx->store; }
 
@@ -232,7 +248,44 @@ static struct strata_image *search_prefix(const struct strata_image_index *idx, 
 	return found;
 }
 
-int strata_image_lookup(const struct strata_image_index *idx, const char *name,
+struct damaged_image *image_index_find_damaged(const struct strata_image_index *idx, const char *name)
+{
+	_cleanup_free_ char *id = NULL;
+	struct damaged_image *found = NULL;
+	struct strata_ref ref;
+	const char *hex = strncmp(name, "sha256:", 7) ? name : name + 7;
+	size_t n = strlen(hex);
+
+	if (!idx->nr_damaged)
+		return NULL;
+	if (strata_ref_parse(name, &ref, NULL) == 0) {
+		const char *target = refstore_get(&idx->refs, &ref);
+
+		id = target ? xstrdup(target) : NULL;
+		strata_ref_release(&ref);
+	}
+	for (size_t i = 0; i < idx->nr_damaged; i++) {
+		struct damaged_image *d = &idx->damaged[i];
+
+		if (id ? !strcmp(d->id, id) : n && !strncmp(d->id + 7, hex, n)) {
+			if (found)
+				return NULL; /* an ambiguous prefix names none */
+			found = d;
+		}
+	}
+	return found;
+}
+
+void image_index_forget_damaged(struct strata_image_index *idx, struct damaged_image *d)
+{
+	size_t i = d - idx->damaged;
+
+	strata_error_free(d->why);
+	memmove(d, d + 1, (idx->nr_damaged - i - 1) * sizeof(*d));
+	idx->nr_damaged--;
+}
+
+static int image_lookup(const struct strata_image_index *idx, const char *name,
 			struct strata_image **out, struct strata_error **err)
 {
 	_cleanup_error_ struct strata_error *perr = NULL;
@@ -271,6 +324,22 @@ int strata_image_lookup(const struct strata_image_index *idx, const char *name,
 		return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0,
 					"No such image: %s (the ID prefix matches more than one image)", name);
 	return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "No such image: %s", name);
+}
+
+/* A name that resolves only to a damaged image fails with what is wrong with it. */
+int strata_image_lookup(const struct strata_image_index *idx, const char *name,
+			struct strata_image **out, struct strata_error **err)
+{
+	struct strata_error *e = NULL;
+	struct damaged_image *d;
+	int ret = image_lookup(idx, name, out, &e);
+
+	if (ret == 0)
+		return 0;
+	if (ret != -STRATA_ERR_NOT_FOUND || !(d = image_index_find_damaged(idx, name)))
+		return strata_error_propagate(err, e);
+	strata_error_free(e);
+	return strata_error_set(err, d->why->code, 0, "image %s is damaged: %s", d->id, d->why->msg);
 }
 
 size_t strata_image_refs(const struct strata_image_index *idx, const struct strata_image *img,

@@ -90,6 +90,14 @@ int imagedb_read_config(struct strata_store *store, const char *hex, char **byte
 	return 0;
 }
 
+bool imagedb_has_config(struct strata_store *store, const char *hex)
+{
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+
+	return !no_image_dir(store) && layout_image_config(&path, hex, NULL) == 0 &&
+	       fs_exists_at(store->image_fd, path.buf);
+}
+
 int imagedb_write_config(struct strata_store *store, const char *bytes, size_t len,
 			 char hex[STRATA_HEX_LEN + 1], struct strata_error **err)
 {

@@ -5,6 +5,7 @@
 #ifndef STRATA_IMAGE_IMAGEDB_H
 #define STRATA_IMAGE_IMAGEDB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "digest/digest.h"
@@ -22,6 +23,8 @@ int imagedb_read_config(struct strata_store *store, const char *hex, char **byte
 			size_t *len, struct strata_error **err);
 
 /* Store config bytes unchanged; hex receives its ID.  Existing content is kept. */
+/* Whether a config file (intact or not) is there for the image ID hex. */
+bool imagedb_has_config(struct strata_store *store, const char *hex);
 int imagedb_write_config(struct strata_store *store, const char *bytes, size_t len,
 			 char hex[STRATA_HEX_LEN + 1], struct strata_error **err);
 

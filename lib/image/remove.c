@@ -212,10 +212,10 @@ static bool dangling(struct removal *r, const struct strata_image *img)
 	return !n && !img->nr_children;
 }
 
-static int remove_all_refs(struct removal *r, const struct strata_image *img, struct strata_error **err)
+static int remove_all_refs_of(struct removal *r, const char *id, struct strata_error **err)
 {
 	struct parsed_ref *refs;
-	size_t n = refs_of(r->idx, img->id, &refs);
+	size_t n = refs_of(r->idx, id, &refs);
 	int ret = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -246,7 +246,7 @@ static int delete_helper(struct removal *r, struct strata_image *img, bool force
 		}
 		return strata_error_propagate(err, cerr);
 	}
-	ret = remove_all_refs(r, img, err);
+	ret = remove_all_refs_of(r, img->id, err);
 	if (ret < 0)
 		return ret;
 	ret = delete_image(r, img, err);
@@ -258,17 +258,73 @@ static int delete_helper(struct removal *r, struct strata_image *img, bool force
 	return delete_helper(r, next, false, true, true, err);
 }
 
+/*
+ * A damaged image (see image_index_find_damaged) goes by tag or by ID as an
+ * intact one would, so that rmi is a way out; its layers, which a damaged
+ * config may not name, stay for `check --repair` to weigh.
+ */
+static int delete_damaged(struct removal *r, struct damaged_image *d, const char *name, bool force,
+			  struct strata_error **err)
+{
+	_cleanup_free_ char *id = xstrdup(d->id);
+	const struct container_info *c;
+	struct parsed_ref *refs;
+	size_t n = refs_of(r->idx, id, &refs);
+	int ret = 0;
+
+	if (!is_id_prefix(id, name)) {
+		struct strata_ref ref;
+
+		parsed_refs_free(refs, n);
+		if ((ret = strata_ref_parse(name, &ref, err)) < 0)
+			return ret;
+		refstore_remove(&r->idx->refs, &ref);
+		ret = save_refs(r, err);
+		if (ret >= 0)
+			untagged(r, &ref);
+		strata_ref_release(&ref);
+		n = refs_of(r->idx, id, &refs);
+	} else if (n > 1 && !force) {
+		ret = strata_error_set(err, STRATA_ERR_CONFLICT, 0,
+				       "conflict: unable to delete %.12s (must be forced) - image is referenced in multiple repositories",
+				       id + 7);
+	}
+	parsed_refs_free(refs, n);
+	if (ret < 0 || (!is_id_prefix(id, name) && n))
+		return ret;
+	if ((c = containers_first(&r->containers, id, 1)))
+		return strata_error_set(err, STRATA_ERR_CONFLICT, 0,
+					"conflict: unable to delete %.12s (cannot be forced) - image is being used by running container %.12s",
+					id + 7, c->id);
+	if (!force && (c = containers_first(&r->containers, id, 0)))
+		return strata_error_set(err, STRATA_ERR_CONFLICT, 0,
+					"conflict: unable to delete %.12s (must be forced) - image is being used by stopped container %.12s",
+					id + 7, c->id);
+	if ((ret = remove_all_refs_of(r, id, err)) < 0 || (ret = imagedb_delete(r->idx->store, id + 7, err)) < 0)
+		return ret;
+	image_index_forget_damaged(r->idx, d);
+	if (r->report)
+		r->report(r->cookie, STRATA_DELETED, id);
+	return 0;
+}
+
 static int image_delete(struct removal *r, const char *name, bool force, bool prune, struct strata_error **err)
 {
 	struct strata_image_index *idx = r->idx;
+	struct strata_error *lerr = NULL;
 	struct strata_image *img;
+	struct damaged_image *d;
 	struct parsed_ref *refs = NULL;
 	size_t n;
 	int ret;
 
-	ret = strata_image_lookup(idx, name, &img, err);
+	ret = strata_image_lookup(idx, name, &img, &lerr);
+	if (ret < 0 && (d = image_index_find_damaged(idx, name))) {
+		strata_error_free(lerr);
+		return delete_damaged(r, d, name, force, err);
+	}
 	if (ret < 0)
-		return ret;
+		return strata_error_propagate(err, lerr);
 	n = refs_of(idx, img->id, &refs);
 	if (!is_id_prefix(img->id, name)) {
 		struct strata_ref ref;

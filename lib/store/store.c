@@ -157,6 +157,14 @@ int strata_store_open(const char *data_root, const char *driver, unsigned flags,
 				goto fail;
 		}
 	} else if (store->root_fd >= 0) {
+		/* shared: wait for the writer at work, keep the next one out until freed */
+		if (flags & STRATA_STORE_STABLE) {
+			store->lock_fd = dup(store->root_fd);
+			if (store->lock_fd < 0 || flock(store->lock_fd, LOCK_SH) < 0) {
+				ret = strata_error_set(err, STRATA_ERR_IO, errno, "lock data root '%s'", store->root);
+				goto fail;
+			}
+		}
 		store->image_fd = openat(store->root_fd, store->image_dir,
 					 O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (store->image_fd < 0 && errno != ENOENT) {
