@@ -547,7 +547,7 @@ static void known_config_add(struct loader *l, const char *member, const char *b
 	if (gojson_parse(buf, len, "config", &cfg, &err) < 0)
 		return;
 	diffs = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
-	if (!json_is_array(diffs) || !json_array_size(diffs) || json_array_size(diffs) > LOAD_MAX_LAYERS) {
+	if (!json_is_array(diffs) || !json_array_size(diffs) || json_array_size(diffs) > LIMIT_LAYERS) {
 		json_decref(cfg);
 		return;
 	}
@@ -997,7 +997,7 @@ int load_image_set_config(struct load_image *img, char *config, size_t len, cons
 		return strata_error_set(err, STRATA_ERR_INVALID, 0,
 					"invalid manifest, layers length mismatch: expected %zu, got %zu",
 					img->nr_layers, json_array_size(diffs));
-	if (img->nr_layers > LOAD_MAX_LAYERS)
+	if (img->nr_layers > LIMIT_LAYERS)
 		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "max depth exceeded");
 	img->diff_ids = xcalloc(img->nr_layers + 1, sizeof(*img->diff_ids));
 	img->chain_ids = xcalloc(img->nr_layers + 1, sizeof(*img->chain_ids));
@@ -1052,7 +1052,7 @@ static int docker_plan(struct loader *l, struct load_image **out, size_t *nr, st
 	json_t *entry;
 	int ret;
 
-	ret = loader_read(l, "manifest.json", false, LOAD_MAX_JSON, &buf, &len, err);
+	ret = loader_read(l, "manifest.json", false, LIMIT_CONFIG, &buf, &len, err);
 	if (ret < 0)
 		return ret;
 	ret = gojson_parse(buf, len, "manifest.json", &man, err);
@@ -1080,7 +1080,7 @@ static int docker_plan(struct loader *l, struct load_image **out, size_t *nr, st
 		    (tags && !json_is_array(tags) && !json_is_null(tags)))
 			return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid manifest.json entry %zu", i);
 		img->nr_layers = json_array_size(layers);
-		if (img->nr_layers > LOAD_MAX_LAYERS)
+		if (img->nr_layers > LIMIT_LAYERS)
 			return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "max depth exceeded");
 		img->layer_paths = xcalloc(img->nr_layers + 1, sizeof(char *));
 		for (size_t k = 0; k < img->nr_layers; k++) {

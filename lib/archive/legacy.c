@@ -698,10 +698,10 @@ static int load_node(struct legacy_plan *p, struct v1node *nd, size_t depth, str
 		return 0;
 	if (nd->state == 1)
 		return strata_error_set(err, STRATA_ERR_INVALID, 0, "legacy image '%s': parent chain loops", nd->name);
-	if (depth >= LOAD_MAX_LAYERS)
+	if (depth >= LIMIT_LAYERS)
 		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0,
 					"legacy image '%s': max depth exceeded (more than %u layers)", nd->name,
-					LOAD_MAX_LAYERS);
+					LIMIT_LAYERS);
 	nd->state = 1;
 	ret = node_read(p, nd, err);
 	if (ret < 0)
@@ -732,7 +732,7 @@ static int load_node(struct legacy_plan *p, struct v1node *nd, size_t depth, str
 	if (parent_idx != (size_t)-1)
 		parent_img = &p->imgs[parent_idx];
 	n = parent_img ? parent_img->nr_layers + 1 : 1;
-	if (n > LOAD_MAX_LAYERS)
+	if (n > LIMIT_LAYERS)
 		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "max depth exceeded");
 	img = &p->imgs[p->nr];
 	memset(img, 0, sizeof(*img));

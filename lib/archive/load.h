@@ -17,9 +17,7 @@
 
 struct loader;
 
-/* Bounds for documents read from an archive (RELIABILITY §1.6). */
-#define LOAD_MAX_JSON (8u << 20)
-#define LOAD_MAX_LAYERS 125
+/* Bounds for an archive beyond util/limits.h (RELIABILITY §1.6). */
 #define LOAD_MAX_IMAGES 10000
 
 struct load_image {

@@ -125,7 +125,7 @@ static int plan_manifest(struct plan *p, const json_t *desc, const char *tag, st
 	size_t len, clen, i;
 	int ret;
 
-	ret = read_blob(p->l, desc, LOAD_MAX_JSON, &buf, &len, mhex, err);
+	ret = read_blob(p->l, desc, LIMIT_CONFIG, &buf, &len, mhex, err);
 	if (ret < 0)
 		return ret;
 	ret = gojson_parse(buf, len, "manifest", &man, err);
@@ -145,7 +145,7 @@ static int plan_manifest(struct plan *p, const json_t *desc, const char *tag, st
 		if (!is_fs_layer(gojson_get_string(layer, "mediaType")))
 			return 0;
 	img.nr_layers = json_array_size(layers);
-	if (img.nr_layers > LOAD_MAX_LAYERS)
+	if (img.nr_layers > LIMIT_LAYERS)
 		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "max depth exceeded");
 	ret = read_blob(p->l, config, LIMIT_CONFIG, &cfg_bytes, &clen, chex, err);
 	if (ret < 0)
@@ -201,7 +201,7 @@ static int plan_index(struct plan *p, const json_t *desc, const char *tag, int d
 
 	if (depth > LIMIT_INDEX_DEPTH)
 		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "image indexes nested too deep");
-	ret = read_blob(p->l, desc, LOAD_MAX_JSON, &buf, &len, NULL, err);
+	ret = read_blob(p->l, desc, LIMIT_CONFIG, &buf, &len, NULL, err);
 	if (ret < 0)
 		return ret;
 	ret = gojson_parse(buf, len, "image index", &index, err);
@@ -278,7 +278,7 @@ int oci_load_plan(struct loader *l, struct load_image **out, size_t *nr, struct 
 		free(buf);
 		buf = NULL;
 	}
-	ret = loader_read(l, "index.json", false, LOAD_MAX_JSON, &buf, &len, err);
+	ret = loader_read(l, "index.json", false, LIMIT_CONFIG, &buf, &len, err);
 	if (ret >= 0)
 		ret = gojson_parse(buf, len, "index.json", &index, err);
 	if (ret < 0)

@@ -10,6 +10,7 @@
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/gotime.h"
+#include "util/limits.h"
 
 static void image_free(struct strata_image *img)
 {
@@ -43,7 +44,7 @@ static int parse_config(struct strata_image *img, struct strata_error **err)
 	if (diff_ids && !json_is_array(diff_ids))
 		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "image %s: rootfs.diff_ids is not an array", img->id);
 	img->nr_layers = json_array_size(diff_ids);
-	if (img->nr_layers > LAYER_MAX_DEPTH)
+	if (img->nr_layers > LIMIT_LAYERS)
 		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "image %s: max depth exceeded (%zu layers)",
 					img->id, img->nr_layers);
 	img->diff_ids = xcalloc(img->nr_layers, sizeof(*img->diff_ids));

@@ -14,7 +14,6 @@
 
 struct strata_store;
 
-#define LAYER_MAX_DEPTH 125
 #define CACHE_ID_MAX 128
 
 struct layer_record {
