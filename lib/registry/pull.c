@@ -270,6 +270,12 @@ static ssize_t follow_read(void *cookie, void *buf, size_t len, struct strata_er
 }
 
 /* Whole-file check after a failed registration: was the blob itself bad? */
+/* A failure the same pull, run again, may get past with the data it has: keep the partial files. */
+static bool resumable(const struct strata_error *e)
+{
+	return e && (e->code == STRATA_ERR_NET || e->code == STRATA_ERR_INTERRUPTED);
+}
+
 static bool partial_matches(struct dl_job *j)
 {
 	char buf[65536], hex[STRATA_HEX_LEN + 1];
@@ -630,8 +636,11 @@ out:
 	for (size_t t = 0; t < n_threads; t++)
 		pthread_join(threads[t], NULL);
 	for (size_t k = 0; k < sh.n_jobs; k++) {
-		/* bad data is not worth resuming from; a broken download is */
-		if (ret < 0 && bad_data && sh.jobs[k].partial)
+		/*
+		 * Only a broken transfer is worth resuming; after bad data, a full
+		 * disk or a refusal the pull gives back all the space it used.
+		 */
+		if (ret < 0 && (bad_data || !resumable(*err)) && sh.jobs[k].partial)
 			unlinkat(p->store->image_fd, sh.jobs[k].partial, 0);
 		if (sh.jobs[k].fd >= 0)
 			close(sh.jobs[k].fd);
