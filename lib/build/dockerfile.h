@@ -1,0 +1,39 @@
+/*
+ * The line layer of the Dockerfile parser, as moby 20.10's
+ * (frontend/dockerfile/parser): parser directives at the top (`escape`,
+ * `syntax` accepted and ignored), '#' comment lines, line continuations with
+ * the escape token (comment lines inside a continuation skipped, empty ones
+ * warned about as dockerd does), then one node per instruction: its name
+ * lower-cased and the rest of its line.  Unknown instructions are refused
+ * with docker's message.  Splitting flags and arguments (JSON and shell
+ * forms) and variable substitution are not done here yet.
+ */
+#ifndef STRATA_BUILD_DOCKERFILE_H
+#define STRATA_BUILD_DOCKERFILE_H
+
+#include <stddef.h>
+
+#include "strata/error.h"
+
+struct build_node {
+	char *cmd;        /* "from", "copy", ... */
+	char *rest;       /* what follows the name, left whitespace removed */
+	char *original;   /* the joined line, as docker keeps it */
+	size_t start_line, end_line;
+};
+
+struct build_dockerfile {
+	struct build_node *nodes;
+	size_t n, alloc;
+	char escape;      /* '\\' or '`' */
+	char **warnings;  /* lines dockerd prints as "[WARNING]: ..." */
+	size_t nwarnings, warnings_alloc;
+};
+
+/* Parse a Dockerfile's bytes; also the fuzz entry point. */
+int build_dockerfile_parse(const char *data, size_t len, struct build_dockerfile **out,
+			   struct strata_error **err);
+
+void build_dockerfile_free(struct build_dockerfile *df);
+
+#endif

@@ -1,0 +1,77 @@
+/* The Dockerfile line layer: directives, comments, continuations, unknown instructions. */
+#include <string.h>
+
+#include "build/dockerfile.h"
+#include "tap.h"
+
+static struct build_dockerfile *parse(const char *text)
+{
+	struct strata_error *err = NULL;
+	struct build_dockerfile *df = NULL;
+
+	if (build_dockerfile_parse(text, strlen(text), &df, &err) < 0)
+		bail_out("parse: %s", err->msg);
+	return df;
+}
+
+static void error_is(const char *text, const char *want)
+{
+	struct strata_error *err = NULL;
+	struct build_dockerfile *df = NULL;
+	int rc = build_dockerfile_parse(text, strlen(text), &df, &err);
+
+	ok(rc == -STRATA_ERR_INVALID && !df, "refused: %s", want);
+	is_str(err ? err->msg : NULL, want, "message");
+	strata_error_free(err);
+}
+
+int main(void)
+{
+	struct build_dockerfile *df;
+
+	df = parse("\xef\xbb\xbf# a comment\nFROM busybox AS base  \n\n  label a=b \\\n"
+		   "# inside\n   c=d\ncmd [\"x\"]\n");
+	ok(df->n == 3, "three instructions");
+	is_str(df->nodes[0].cmd, "from", "name lower-cased");
+	is_str(df->nodes[0].rest, "busybox AS base", "rest trimmed");
+	ok(df->nodes[0].start_line == 2, "FROM on line 2");
+	is_str(df->nodes[1].cmd, "label", "LABEL");
+	is_str(df->nodes[1].rest, "a=b    c=d", "continuation joined, comment skipped");
+	ok(df->nodes[1].start_line == 4 && df->nodes[1].end_line == 6, "LABEL spans 4-6");
+	is_str(df->nodes[2].rest, "[\"x\"]", "CMD rest");
+	ok(df->nwarnings == 0 && df->escape == '\\', "no warning, default escape");
+	build_dockerfile_free(df);
+
+	df = parse("# escape=`\n# syntax=docker/dockerfile:1\nFROM x\nRUN a `\n  b\\\n");
+	ok(df->escape == '`', "escape directive");
+	ok(df->n == 2, "two instructions");
+	is_str(df->nodes[1].rest, "a   b\\", "backtick continues, backslash kept");
+	build_dockerfile_free(df);
+
+	df = parse("FROM x\n# escape=`\nRUN a \\\n  b\n");
+	ok(df->escape == '\\', "a directive after an instruction is a comment");
+	is_str(df->nodes[1].rest, "a   b", "backslash continues");
+	build_dockerfile_free(df);
+
+	df = parse("# hello\n# escape=`\nFROM x\n");
+	ok(df->escape == '\\', "a directive after a comment is a comment");
+	build_dockerfile_free(df);
+
+	df = parse("FROM x\nRUN a \\\n\n  b\n");
+	ok(df->n == 2 && df->nwarnings == 2, "empty continuation line warned");
+	is_str(df->warnings[0], "[WARNING]: Empty continuation line found in:\n    RUN a   b",
+	       "warning text");
+	is_str(df->nodes[1].rest, "a   b", "empty line skipped");
+	ok(df->nodes[1].end_line == 4, "RUN ends on line 4");
+	build_dockerfile_free(df);
+
+	df = parse("FROM x\r\nCMD y\r\n");
+	is_str(df->nodes[1].rest, "y", "CRLF");
+	build_dockerfile_free(df);
+
+	error_is("FROM x\n\nFOO bar\n", "Dockerfile parse error line 3: unknown instruction: FOO");
+	error_is("FROM x\nrunn \\\n y\n", "Dockerfile parse error line 2: unknown instruction: RUNN");
+	error_is("# escape=x\nFROM x\n", "invalid ESCAPE 'x'. Must be ` or \\");
+	error_is("# escape=`\n# escape=\\\nFROM x\n", "only one escape parser directive can be used");
+	return tap_done();
+}
