@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "build/dockerfile.h"
+#include <jansson.h>
+
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
@@ -233,4 +235,43 @@ void build_dockerfile_free(struct build_dockerfile *df)
 	free(df->nodes);
 	free(df->warnings);
 	free(df);
+}
+
+int build_parse_maybe_json(const char *text, char ***argv, size_t *argc, bool *json,
+			   struct strata_error **err)
+{
+	const char *p = skip_space(text);
+	json_t *arr = NULL;
+	json_error_t jerr;
+
+	*argv = NULL;
+	*argc = 0;
+	*json = false;
+	if (*text == '\0')
+		return 0;
+	if (*p == '[')
+		arr = json_loadb(p, strlen(p), JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &jerr);
+	if (arr && json_is_array(arr)) {
+		size_t n = json_array_size(arr);
+
+		for (size_t i = 0; i < n; i++) {
+			if (!json_is_string(json_array_get(arr, i))) {
+				json_decref(arr);
+				return strata_error_set(err, STRATA_ERR_INVALID, 0,
+							"when using JSON array syntax, arrays must be comprised of strings only");
+			}
+		}
+		*argv = xcalloc(n ? n : 1, sizeof(**argv));
+		for (size_t i = 0; i < n; i++)
+			(*argv)[i] = xstrdup(json_string_value(json_array_get(arr, i)));
+		*argc = n;
+		*json = true;
+		json_decref(arr);
+		return 0;
+	}
+	json_decref(arr);
+	*argv = xcalloc(1, sizeof(**argv));
+	(*argv)[0] = xstrdup(text);
+	*argc = 1;
+	return 0;
 }

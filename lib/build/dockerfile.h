@@ -11,6 +11,7 @@
 #ifndef STRATA_BUILD_DOCKERFILE_H
 #define STRATA_BUILD_DOCKERFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "strata/error.h"
@@ -35,5 +36,16 @@ int build_dockerfile_parse(const char *data, size_t len, struct build_dockerfile
 			   struct strata_error **err);
 
 void build_dockerfile_free(struct build_dockerfile *df);
+
+/*
+ * moby's parseMaybeJSON (RUN, CMD, ENTRYPOINT, SHELL) on the argument text
+ * after any --flags: a leading '[' that decodes as a JSON array of strings
+ * gives the exec form (*json = true, Go's Decoder: text after the array is
+ * ignored); an array holding anything but strings is an error; anything else
+ * is the shell form, one argument.  Empty text gives no argument.  The
+ * caller frees (*argv)[i] and *argv.
+ */
+int build_parse_maybe_json(const char *text, char ***argv, size_t *argc, bool *json,
+			   struct strata_error **err);
 
 #endif

@@ -1,4 +1,5 @@
 /* The Dockerfile line layer: directives, comments, continuations, unknown instructions. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "build/dockerfile.h"
@@ -22,6 +23,24 @@ static void error_is(const char *text, const char *want)
 
 	ok(rc == -STRATA_ERR_INVALID && !df, "refused: %s", want);
 	is_str(err ? err->msg : NULL, want, "message");
+	strata_error_free(err);
+}
+
+static void form_is(const char *text, bool want_json, size_t want_n, const char *first)
+{
+	struct strata_error *err = NULL;
+	char **argv = NULL;
+	size_t argc = 0;
+	bool json = false;
+	int rc = build_parse_maybe_json(text, &argv, &argc, &json, &err);
+
+	ok(rc == 0 && json == want_json && argc == want_n, "'%s': %s form, %zu args", text,
+	   want_json ? "exec" : "shell", want_n);
+	if (first)
+		is_str(argc ? argv[0] : NULL, first, "'%s': first argument", text);
+	for (size_t i = 0; i < argc; i++)
+		free(argv[i]);
+	free(argv);
 	strata_error_free(err);
 }
 
@@ -73,5 +92,26 @@ int main(void)
 	error_is("FROM x\nrunn \\\n y\n", "Dockerfile parse error line 2: unknown instruction: RUNN");
 	error_is("# escape=x\nFROM x\n", "invalid ESCAPE 'x'. Must be ` or \\");
 	error_is("# escape=`\n# escape=\\\nFROM x\n", "only one escape parser directive can be used");
+
+	form_is("[\"echo\", \"a b\"]", true, 2, "echo");
+	form_is("  [\"x\"] trailing", true, 1, "x");
+	form_is("[]", true, 0, NULL);
+	form_is("[\"x\"", false, 1, "[\"x\"");
+	form_is("['x']", false, 1, "['x']");
+	form_is("echo [\"x\"]", false, 1, "echo [\"x\"]");
+	form_is("", false, 0, NULL);
+	{
+		struct strata_error *err = NULL;
+		char **argv = NULL;
+		size_t argc = 0;
+		bool json = false;
+		int rc = build_parse_maybe_json("[\"a\", 1]", &argv, &argc, &json, &err);
+
+		ok(rc == -STRATA_ERR_INVALID && argc == 0, "a number in the array is refused");
+		is_str(err ? err->msg : NULL,
+		       "when using JSON array syntax, arrays must be comprised of strings only",
+		       "its message");
+		strata_error_free(err);
+	}
 	return tap_done();
 }
