@@ -90,6 +90,87 @@ static bool trim_continuation(struct strbuf *line, char escape)
 	return false;
 }
 
+static void push_word(char ***flags, size_t *n, size_t *alloc, struct strbuf *word)
+{
+	ALLOC_GROW(*flags, *n + 1, *alloc);
+	(*flags)[(*n)++] = xstrdup(word->buf);
+	strbuf_reset(word);
+}
+
+void build_split_flags(const char *line, char ***flags, size_t *nflags, const char **args)
+{
+	enum { IN_SPACES, IN_WORD, IN_QUOTE } phase = IN_SPACES;
+	struct strbuf word = STRBUF_INIT;
+	size_t len = strlen(line), alloc = 0;
+	bool blank_ok = false;
+	char quote = 0;
+
+	*flags = NULL;
+	*nflags = 0;
+	*args = line + len;
+	for (size_t pos = 0; pos <= len; pos++) {
+		char ch = pos < len ? line[pos] : 0;
+
+		if (phase == IN_SPACES) {
+			if (pos == len)
+				break;
+			if (is_space(ch))
+				continue;
+			if (ch != '-' || pos + 1 == len || line[pos + 1] != '-') {
+				*args = line + pos;
+				break;
+			}
+			phase = IN_WORD;
+		}
+		if (pos == len) {
+			if (strcmp(word.buf, "--") && (blank_ok || word.len))
+				push_word(flags, nflags, &alloc, &word);
+			break;
+		}
+		if (phase == IN_WORD) {
+			if (is_space(ch)) {
+				phase = IN_SPACES;
+				if (!strcmp(word.buf, "--")) {
+					*args = line + pos;
+					break;
+				}
+				if (blank_ok || word.len)
+					push_word(flags, nflags, &alloc, &word);
+				strbuf_reset(&word);
+				blank_ok = false;
+				continue;
+			}
+			if (ch == '\'' || ch == '"') {
+				quote = ch;
+				blank_ok = true;
+				phase = IN_QUOTE;
+				continue;
+			}
+			if (ch == '\\') {
+				if (pos + 1 == len)
+					continue;
+				ch = line[++pos];
+			}
+			strbuf_addch(&word, ch);
+			continue;
+		}
+		/* IN_QUOTE */
+		if (ch == quote) {
+			phase = IN_WORD;
+			continue;
+		}
+		if (ch == '\\') {
+			if (pos + 1 == len) {
+				phase = IN_WORD;
+				continue;
+			}
+			ch = line[++pos];
+		}
+		strbuf_addch(&word, ch);
+	}
+	strbuf_release(&word);
+}
+
 static void add_warning(struct build_dockerfile *df, char *w)
 {
 	ALLOC_GROW(df->warnings, df->nwarnings + 1, df->warnings_alloc);
@@ -128,6 +209,12 @@ static int add_node(struct build_dockerfile *df, const char *line, size_t start,
 	for (size_t n = strlen(node->rest); n > 0 && is_space(node->rest[n - 1]); n--)
 		node->rest[n - 1] = '\0';
 	node->original = xstrdup(line);
+	{
+		const char *args;
+
+		build_split_flags(node->rest, &node->flags, &node->nflags, &args);
+		node->args = xstrdup(args);
+	}
 	node->start_line = start;
 	node->end_line = end;
 	return 0;
@@ -229,6 +316,10 @@ void build_dockerfile_free(struct build_dockerfile *df)
 		free(df->nodes[i].cmd);
 		free(df->nodes[i].rest);
 		free(df->nodes[i].original);
+		for (size_t k = 0; k < df->nodes[i].nflags; k++)
+			free(df->nodes[i].flags[k]);
+		free(df->nodes[i].flags);
+		free(df->nodes[i].args);
 	}
 	for (size_t i = 0; i < df->nwarnings; i++)
 		free(df->warnings[i]);

@@ -5,8 +5,9 @@
  * the escape token (comment lines inside a continuation skipped, empty ones
  * warned about as dockerd does), then one node per instruction: its name
  * lower-cased and the rest of its line.  Unknown instructions are refused
- * with docker's message.  Splitting flags and arguments (JSON and shell
- * forms) and variable substitution are not done here yet.
+ * with docker's message.  Each node's leading --flags are split off as
+ * moby's extractBuilderFlags does; the per-instruction argument parsers
+ * (beyond build_parse_maybe_json) and variable substitution are not here yet.
  */
 #ifndef STRATA_BUILD_DOCKERFILE_H
 #define STRATA_BUILD_DOCKERFILE_H
@@ -20,6 +21,9 @@ struct build_node {
 	char *cmd;        /* "from", "copy", ... */
 	char *rest;       /* what follows the name, left whitespace removed */
 	char *original;   /* the joined line, as docker keeps it */
+	char **flags;     /* leading "--name=value" words, quotes removed */
+	size_t nflags;
+	char *args;       /* rest without those flags */
 	size_t start_line, end_line;
 };
 
@@ -34,6 +38,13 @@ struct build_dockerfile {
 /* Parse a Dockerfile's bytes; also the fuzz entry point. */
 int build_dockerfile_parse(const char *data, size_t len, struct build_dockerfile **out,
 			   struct strata_error **err);
+
+/*
+ * moby's extractBuilderFlags: the leading words of line that start with
+ * "--" (quotes and backslashes processed, a lone "--" ends them) go to
+ * *flags; *args points into line at what follows.
+ */
+void build_split_flags(const char *line, char ***flags, size_t *nflags, const char **args);
 
 void build_dockerfile_free(struct build_dockerfile *df);
 

@@ -4,6 +4,7 @@
 
 #include "build/dockerfile.h"
 #include "tap.h"
+#include "util/strbuf.h"
 
 static struct build_dockerfile *parse(const char *text)
 {
@@ -44,6 +45,24 @@ static void form_is(const char *text, bool want_json, size_t want_n, const char 
 	strata_error_free(err);
 }
 
+static void flags_is(const char *line, const char *want_flags, const char *want_args)
+{
+	struct strbuf got = STRBUF_INIT;
+	char **flags;
+	size_t n;
+	const char *args;
+
+	build_split_flags(line, &flags, &n, &args);
+	for (size_t i = 0; i < n; i++) {
+		strbuf_addf(&got, "%s<%s>", i ? " " : "", flags[i]);
+		free(flags[i]);
+	}
+	free(flags);
+	is_str(got.buf, want_flags, "flags of '%s'", line);
+	is_str(args, want_args, "args of '%s'", line);
+	strbuf_release(&got);
+}
+
 int main(void)
 {
 	struct build_dockerfile *df;
@@ -53,6 +72,7 @@ int main(void)
 	ok(df->n == 3, "three instructions");
 	is_str(df->nodes[0].cmd, "from", "name lower-cased");
 	is_str(df->nodes[0].rest, "busybox AS base", "rest trimmed");
+	ok(df->nodes[0].nflags == 0, "FROM without flags");
 	ok(df->nodes[0].start_line == 2, "FROM on line 2");
 	is_str(df->nodes[1].cmd, "label", "LABEL");
 	is_str(df->nodes[1].rest, "a=b    c=d", "continuation joined, comment skipped");
@@ -84,6 +104,13 @@ int main(void)
 	ok(df->nodes[1].end_line == 4, "RUN ends on line 4");
 	build_dockerfile_free(df);
 
+	df = parse("FROM --platform=linux/amd64 x\nCOPY --chown=1:1 --from=a /s /d\n");
+	ok(df->nodes[1].nflags == 2, "COPY has two flags");
+	is_str(df->nodes[1].flags[1], "--from=a", "second flag");
+	is_str(df->nodes[1].args, "/s /d", "COPY args");
+	is_str(df->nodes[0].args, "x", "FROM args");
+	build_dockerfile_free(df);
+
 	df = parse("FROM x\r\nCMD y\r\n");
 	is_str(df->nodes[1].rest, "y", "CRLF");
 	build_dockerfile_free(df);
@@ -92,6 +119,16 @@ int main(void)
 	error_is("FROM x\nrunn \\\n y\n", "Dockerfile parse error line 2: unknown instruction: RUNN");
 	error_is("# escape=x\nFROM x\n", "invalid ESCAPE 'x'. Must be ` or \\");
 	error_is("# escape=`\n# escape=\\\nFROM x\n", "only one escape parser directive can be used");
+
+	flags_is("--from=base /a /b", "<--from=base>", "/a /b");
+	flags_is("--chown=1:2   --from=x a b", "<--chown=1:2> <--from=x>", "a b");
+	flags_is("--chown=\"a b\" x", "<--chown=a b>", "x");
+	flags_is("--x=a\\ b c", "<--x=a b>", "c");
+	flags_is("-- --from=x a", "", " --from=x a");
+	flags_is("-x a", "", "-x a");
+	flags_is("--a", "<--a>", "");
+	flags_is("--a=''  ", "<--a=>", "");
+	flags_is("a --b", "", "a --b");
 
 	form_is("[\"echo\", \"a b\"]", true, 2, "echo");
 	form_is("  [\"x\"] trailing", true, 1, "x");
