@@ -1,0 +1,71 @@
+/* Foreground runs: the runtime is a child of this process, which waits for it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/oci.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+/* The library reads no environment: the runtime gets a fixed one. */
+static char *const runtime_env[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+				     NULL };
+
+static int spawn_wait(const char *runtime, char *const argv[], int in_fd, int out_fd, int err_fd,
+		      int *wstatus, struct strata_error **err)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int rc;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
+	posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+	posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+	rc = posix_spawn(&pid, runtime, &fa, NULL, argv, runtime_env);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		return strata_error_set(err, fs_errcode(rc), rc, "start the runtime %s", runtime);
+	while (waitpid(pid, wstatus, 0) < 0) {
+		if (errno != EINTR)
+			return strata_error_set(err, STRATA_ERR_IO, errno, "wait for the runtime");
+	}
+	return 0;
+}
+
+int runtime_run(const char *runtime, const char *bundle, const char *id, const json_t *spec,
+		int in_fd, int out_fd, int err_fd, int *status, struct strata_error **err)
+{
+	_cleanup_free_ char *text = json_dumps(spec, JSON_COMPACT);
+	_cleanup_close_ int bfd = -1, devnull = -1;
+	char *run_argv[] = { (char *)runtime, "run", "--bundle", (char *)bundle, (char *)id, NULL };
+	char *del_argv[] = { (char *)runtime, "delete", "-f", (char *)id, NULL };
+	int ws, dws, ret;
+
+	if (!text)
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "runtime spec for %s", id);
+	bfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (bfd < 0)
+		return strata_error_set(err, fs_errcode(errno), errno, "open bundle %s", bundle);
+	ret = fs_write_file_atomic_at(bfd, "config.json", text, strlen(text), 0600, err);
+	if (ret < 0)
+		return ret;
+	ret = spawn_wait(runtime, run_argv, in_fd, out_fd, err_fd, &ws, err);
+	if (ret < 0)
+		return ret;
+	/* runc keeps state of a container that failed to start; drop it quietly */
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull >= 0)
+		spawn_wait(runtime, del_argv, devnull, devnull, devnull, &dws, NULL);
+	if (WIFEXITED(ws))
+		*status = WEXITSTATUS(ws);
+	else if (WIFSIGNALED(ws))
+		*status = 128 + WTERMSIG(ws);
+	else
+		*status = 125;
+	return 0;
+}

@@ -1,0 +1,19 @@
+/* Running a container's process through an OCI runtime (runc, crun). */
+#ifndef STRATA_RUNTIME_OCI_H
+#define STRATA_RUNTIME_OCI_H
+
+#include <jansson.h>
+
+#include "strata/error.h"
+
+/*
+ * Write spec as bundle/config.json, run "RUNTIME run --bundle BUNDLE ID" in
+ * the foreground with stdin/stdout/stderr on in_fd/out_fd/err_fd, and
+ * remove the runtime's state afterwards ("RUNTIME delete -f ID").
+ * *status is the process's exit status, 128+N when signal N killed it (as
+ * docker reports). runtime is the runtime's path (e.g. /usr/sbin/runc).
+ */
+int runtime_run(const char *runtime, const char *bundle, const char *id, const json_t *spec,
+		int in_fd, int out_fd, int err_fd, int *status, struct strata_error **err);
+
+#endif
