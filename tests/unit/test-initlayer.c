@@ -1,10 +1,11 @@
-/* The container init layer: dockerd 20.10's entries, types, modes; existing entries kept. */
+/* The container init layer and containers/<id>/{hostname,hosts}: dockerd 20.10's contents and modes. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "container/etcfiles.h"
 #include "container/initlayer.h"
 #include "tap.h"
 #include "util/fs.h"
@@ -65,6 +66,23 @@ int main(void)
 	   "an existing symlink at dev/console is kept, not followed");
 	is_str(kind_of(dfd, "dev/console", buf, sizeof(buf)), "l", "dev/console still the symlink");
 
+	/* hostname and hosts as a --network none container of dockerd's captures has them */
+	ok(container_write_etc_files(dfd, "590429a22410", NULL, &err) == 0, "write hostname and hosts");
+	{
+		char *text = NULL;
+		size_t len;
+
+		fs_read_file_at(dfd, "hostname", 4096, &text, &len, &err);
+		is_str(text, "590429a22410\n", "hostname is the short id and a newline");
+		free(text);
+		text = NULL;
+		fs_read_file_at(dfd, "hosts", 4096, &text, &len, &err);
+		is_str(text, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+			     "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+			     "ff02::2\tip6-allrouters\n", "hosts without an address line");
+		free(text);
+		is_str(kind_of(dfd, "hosts", buf, sizeof(buf)), "f644 150 0:0", "hosts 0644, 150 bytes as dockerd's");
+	}
 	fs_remove_tree_at(AT_FDCWD, base, &err);
 	close(dfd);
 	return tap_done();
