@@ -37,28 +37,47 @@ int cli_open_images(struct cli_ctx *ctx, bool write, struct strata_store **store
 	return 0;
 }
 
-int cli_fail(struct strata_error *err)
+void cli_put_escaped(FILE *f, const char *s)
 {
-	fprintf(stderr, "Error: %s\n", err ? err->msg : "unknown error");
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		/* Newline and tab keep multi-line messages readable; every other
+		 * control byte could retitle or recolour the terminal. */
+		if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+			fprintf(f, "\\x%02x", *p);
+		else
+			putc(*p, f);
+	}
+}
+
+static int fail_with(const char *prefix, struct strata_error *err)
+{
+	fputs(prefix, stderr);
+	cli_put_escaped(stderr, err ? err->msg : "unknown error");
+	putc('\n', stderr);
 	strata_error_free(err);
 	return 1;
 }
 
+int cli_fail(struct strata_error *err)
+{
+	return fail_with("Error: ", err);
+}
+
 int cli_fail_daemon(struct strata_error *err)
 {
-	fprintf(stderr, "Error response from daemon: %s\n", err ? err->msg : "unknown error");
-	strata_error_free(err);
-	return 1;
+	return fail_with("Error response from daemon: ", err);
 }
 
 void cli_print_progress(void *cookie, const char *id, const char *status)
 {
 	if (*(bool *)cookie)
 		return;
-	if (id)
-		printf("%s: %s\n", id, status);
-	else
-		printf("%s\n", status);
+	if (id) {
+		cli_put_escaped(stdout, id);
+		fputs(": ", stdout);
+	}
+	cli_put_escaped(stdout, status);
+	putc('\n', stdout);
 	fflush(stdout);
 }
 

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <jansson.h>
 
 #include "util/strbuf.h"
@@ -37,6 +38,9 @@ int cli_open_store_flags(struct cli_ctx *ctx, unsigned flags, struct strata_stor
 int cli_open_images(struct cli_ctx *ctx, bool write, struct strata_store **store,
 		    struct strata_image_index **idx);
 
+/* Print s with control bytes (but newline and tab) as \xHH: names from
+ * archives, registries and arguments must not drive the terminal. */
+void cli_put_escaped(FILE *f, const char *s);
 /* Print "Error: MSG" once, free err, return the exit status (1). */
 int cli_fail(struct strata_error *err);
 /* The same for errors docker reports as "Error response from daemon: MSG". */

@@ -100,6 +100,8 @@ int cmd_image(int argc, char **argv, struct cli_ctx *ctx)
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (!strcmp(argv[1], subs[i].name))
 			return subs[i].fn(argc - 1, argv + 1, ctx);
-	fprintf(stderr, "strata: 'image %s' is not a strata command.\nSee 'strata image --help'\n", argv[1]);
+	fputs("strata: 'image ", stderr);
+	cli_put_escaped(stderr, argv[1]);
+	fputs("' is not a strata command.\nSee 'strata image --help'\n", stderr);
 	return 1;
 }

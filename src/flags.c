@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "flags.h"
 #include "util/alloc.h"
 
@@ -114,7 +115,12 @@ int flags_parse(int argc, char **argv, const struct flag *flags, const struct co
 				if (strlen(f->name) == len && !strncmp(f->name, name, len))
 					fl = f;
 			if (!fl) {
-				fprintf(stderr, "unknown flag: --%.*s\nSee 'strata %s --help'.\n", (int)len, name, cmd->name);
+				char *bad = xstrndup(name, len);
+
+				fputs("unknown flag: --", stderr);
+				cli_put_escaped(stderr, bad);
+				fprintf(stderr, "\nSee 'strata %s --help'.\n", cmd->name);
+				free(bad);
 				free(pos);
 				return 125;
 			}

@@ -101,9 +101,17 @@ static int run(int argc, char **argv, struct cli_ctx *ctx)
 		    (r = global_option(argc, argv, &i, "--config", &ctx->config_path))) {
 			if (r < 0)
 				return 125;
+			if (!*ctx->data_root) {
+				/* An empty root would silently be the current directory. */
+				fputs("invalid argument \"\" for \"--data-root\" flag: the data root must not be empty\nSee 'strata --help'.\n",
+				      stderr);
+				return 125;
+			}
 			continue;
 		}
-		fprintf(stderr, "unknown flag: %s\nSee 'strata --help'.\n", argv[i]);
+		fputs("unknown flag: ", stderr);
+		cli_put_escaped(stderr, argv[i]);
+		fputs("\nSee 'strata --help'.\n", stderr);
 		return 125;
 	}
 	if (i >= argc) {
@@ -113,7 +121,9 @@ static int run(int argc, char **argv, struct cli_ctx *ctx)
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 		if (!strcmp(argv[i], commands[c].name))
 			return commands[c].fn(argc - i, argv + i, ctx);
-	fprintf(stderr, "strata: '%s' is not a strata command.\nSee 'strata --help'\n", argv[i]);
+	fputs("strata: '", stderr);
+	cli_put_escaped(stderr, argv[i]);
+	fputs("' is not a strata command.\nSee 'strata --help'\n", stderr);
 	return 1;
 }
 
