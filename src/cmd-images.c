@@ -43,8 +43,13 @@ static int invalid_filter(const char *what, struct strata_error **err)
 static int parse_filters(const struct strata_image_index *idx, const struct flag_list *in,
 			 const char *arg, struct filters *f, struct strata_error **err)
 {
+	/* the daemon's filters hold a set per key: "true" anywhere wins, then
+	 * "false"; only a set with neither is invalid */
+	bool dangling_true = false, dangling_false = false;
+	const char *dangling_bad = NULL;
+
 	f->dangling = -1;
-	if (arg) {
+	if (arg && *arg) { /* docker adds no reference filter for "" */
 		ALLOC_GROW(f->references.items, f->references.nr + 1, f->references.alloc);
 		f->references.items[f->references.nr++] = xstrdup(arg);
 	}
@@ -56,12 +61,12 @@ static int parse_filters(const struct strata_image_index *idx, const struct flag
 		int ret;
 
 		if (!strcmp(key, "dangling")) {
-			if (strcmp(val, "true") && strcmp(val, "false")) {
-				_cleanup_free_ char *what = xasprintf("dangling=[%s]", val);
-
-				return invalid_filter(what, err);
-			}
-			f->dangling = !strcmp(val, "true");
+			if (!strcmp(val, "true"))
+				dangling_true = true;
+			else if (!strcmp(val, "false"))
+				dangling_false = true;
+			else
+				dangling_bad = val;
 		} else if (!strcmp(key, "before") || !strcmp(key, "since")) {
 			ret = strata_image_lookup(idx, val, key[0] == 'b' ? &f->before : &f->since, err);
 			if (ret < 0)
@@ -77,6 +82,13 @@ static int parse_filters(const struct strata_image_index *idx, const struct flag
 			ALLOC_GROW(list->items, list->nr + 1, list->alloc);
 			list->items[list->nr++] = xstrdup(val);
 		}
+	}
+	if (dangling_true || dangling_false) {
+		f->dangling = dangling_true;
+	} else if (dangling_bad) {
+		_cleanup_free_ char *what = xasprintf("dangling=[%s]", dangling_bad);
+
+		return invalid_filter(what, err);
 	}
 	return 0;
 }
