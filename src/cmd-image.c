@@ -82,19 +82,33 @@ static int image_prune(int argc, char **argv, struct cli_ctx *ctx)
 
 int cmd_image(int argc, char **argv, struct cli_ctx *ctx)
 {
+	/* sorted by name as docker lists them; aliases (no description) are not listed */
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **, struct cli_ctx *);
+		const char *desc;
 	} subs[] = {
-		{ "prune", image_prune }, { "ls", cmd_images }, { "list", cmd_images },
-		{ "inspect", cmd_inspect }, { "history", cmd_history }, { "tag", cmd_tag },
-		{ "rm", cmd_rmi }, { "remove", cmd_rmi },
+		{ "history", cmd_history, "Show the history of an image" },
+		{ "import", cmd_import, "Import the contents from a tarball to create a filesystem image" },
+		{ "inspect", cmd_inspect, "Display detailed information on one or more images" },
+		{ "list", cmd_images, NULL },
+		{ "load", cmd_load, "Load an image from a tar archive or STDIN" },
+		{ "ls", cmd_images, "List images" },
+		{ "prune", image_prune, "Remove unused images" },
+		{ "pull", cmd_pull, "Pull an image or a repository from a registry" },
+		{ "push", cmd_push, "Push an image or a repository to a registry" },
+		{ "remove", cmd_rmi, NULL },
+		{ "rm", cmd_rmi, "Remove one or more images" },
+		{ "save", cmd_save, "Save one or more images to a tar archive (streamed to STDOUT by default)" },
+		{ "tag", cmd_tag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE" },
 	};
 
 	if (argc < 2 || !strcmp(argv[1], "--help")) {
 		printf("\nUsage:  strata image COMMAND\n\nManage images\n\nCommands:\n");
 		for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-			printf("  %s\n", subs[i].name);
+			if (subs[i].desc)
+				printf("  %-11s %s\n", subs[i].name, subs[i].desc);
+		printf("\nRun 'strata image COMMAND --help' for more information on a command.\n");
 		return argc < 2 ? 1 : 0;
 	}
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)

@@ -1,4 +1,5 @@
 /* strata: Docker's image commands over Docker's image store, without a daemon. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,78 @@ static const struct command commands[] = {
 #undef CLI_ENTRY
 };
 
+/*
+ * docker 20.10's one-line descriptions, looked up by name so that the command
+ * table stays a plain list; "management" commands are listed apart, as docker
+ * does.  A command not listed here is printed with its name only.
+ */
+static const struct {
+	const char *name, *desc;
+	bool management;
+} descriptions[] = {
+	{ "image", "Manage images", true },
+	{ "system", "Manage Docker", true },
+	{ "container", "Manage containers", true },
+	{ "build", "Build an image from a Dockerfile", false },
+	{ "create", "Create a new container", false },
+	{ "history", "Show the history of an image", false },
+	{ "images", "List images", false },
+	{ "import", "Import the contents from a tarball to create a filesystem image", false },
+	{ "info", "Display system-wide information", false },
+	{ "inspect", "Return low-level information on Docker objects", false },
+	{ "load", "Load an image from a tar archive or STDIN", false },
+	{ "login", "Log in to a Docker registry", false },
+	{ "logout", "Log out from a Docker registry", false },
+	{ "ps", "List containers", false },
+	{ "pull", "Pull an image or a repository from a registry", false },
+	{ "push", "Push an image or a repository to a registry", false },
+	{ "rm", "Remove one or more containers", false },
+	{ "rmi", "Remove one or more images", false },
+	{ "run", "Run a command in a new container", false },
+	{ "save", "Save one or more images to a tar archive (streamed to STDOUT by default)", false },
+	{ "tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", false },
+	{ "version", "Show the Docker version information", false },
+	/* strata's own */
+	{ "analyze", "Show what each layer of an image costs", false },
+	{ "check", "Verify (and with --repair, fix) the whole image store", false },
+};
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* One section of the command list, sorted by name as cobra prints it. */
+static void list_commands(FILE *f, const char *title, bool management)
+{
+	const size_t n = sizeof(commands) / sizeof(commands[0]);
+	const char *names[sizeof(commands) / sizeof(commands[0])];
+	size_t nr = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool mgmt = false;
+
+		for (size_t d = 0; d < sizeof(descriptions) / sizeof(descriptions[0]); d++)
+			if (!strcmp(descriptions[d].name, commands[i].name))
+				mgmt = descriptions[d].management;
+		if (mgmt == management)
+			names[nr++] = commands[i].name;
+	}
+	if (!nr)
+		return;
+	qsort(names, nr, sizeof(names[0]), cmp_names);
+	fprintf(f, "%s:\n", title);
+	for (size_t i = 0; i < nr; i++) {
+		const char *desc = "";
+
+		for (size_t d = 0; d < sizeof(descriptions) / sizeof(descriptions[0]); d++)
+			if (!strcmp(descriptions[d].name, names[i]))
+				desc = descriptions[d].desc;
+		fprintf(f, "  %-11s %s\n", names[i], desc);
+	}
+	fputc('\n', f);
+}
+
 static void usage(FILE *f)
 {
 	fputs("\nUsage:  strata [OPTIONS] COMMAND\n\n"
@@ -27,11 +100,11 @@ static void usage(FILE *f)
 	      "                                env STRATA_DATA_ROOT)\n"
 	      "      --storage-driver string   overlay2 or vfs (default: what the root uses)\n"
 	      "      --config string           strata's config file (default /etc/strata/config.json)\n"
-	      "  -v, --version                 Print version information and quit\n\n"
-	      "Commands:\n", f);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %s\n", commands[i].name);
-	fputs("\nRun 'strata COMMAND --help' for more information on a command.\n", f);
+	      "  -v, --version                 Print version information and quit\n\n",
+	      f);
+	list_commands(f, "Management Commands", true);
+	list_commands(f, "Commands", false);
+	fputs("Run 'strata COMMAND --help' for more information on a command.\n", f);
 }
 
 /* Global options come before the command: --name VALUE or --name=VALUE. */

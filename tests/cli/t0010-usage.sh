@@ -37,4 +37,30 @@ EOF_CASES
 test_expect_success 'usage text goes with an argument error' '
 	strata --data-root "$R" tag a 2>err; grep -q "^Usage:  strata tag SOURCE_IMAGE" err
 '
+DOCKER_CLI=/usr/bin/docker
+if [ -x "$DOCKER_CLI" ]; then
+	test_set_prereq DOCKER_CLI
+else
+	test_prereq_missing DOCKER_CLI "no docker 20.10 client at $DOCKER_CLI"
+fi
+
+# Every command strata lists that docker also has is described as docker does.
+test_expect_success DOCKER_CLI 'strata --help describes the commands as docker --help' '
+	strata --help >help &&
+	"$DOCKER_CLI" --help | sed "s/docker/strata/g" >dhelp &&
+	grep -A100 "^Commands:" help | grep "^  [a-z]" >cmds &&
+	test "$(wc -l <cmds)" -gt 10 &&
+	while read -r name what; do
+		case $name in check|analyze) test -n "$what" || return 1; continue ;; esac
+		grep -qxF "  $(printf "%-11s %s" "$name" "$what")" dhelp ||
+			{ echo "differs from docker: $name $what"; return 1; }
+	done <cmds &&
+	grep -A3 "^Management Commands:" help | grep -qx "  image       Manage images"
+'
+
+test_expect_success DOCKER_CLI 'strata image --help is docker image --help without build' '
+	strata image --help >help &&
+	"$DOCKER_CLI" image --help | grep -v "^  build " | sed "s/docker/strata/g" >want &&
+	test_cmp want help
+'
 test_done
