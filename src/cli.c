@@ -63,6 +63,11 @@ int cli_fail(struct strata_error *err)
 	return fail_with("Error: ", err);
 }
 
+int cli_fail_bare(struct strata_error *err)
+{
+	return fail_with("", err);
+}
+
 int cli_fail_daemon(struct strata_error *err)
 {
 	return fail_with("Error response from daemon: ", err);

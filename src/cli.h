@@ -43,6 +43,8 @@ int cli_open_images(struct cli_ctx *ctx, bool write, struct strata_store **store
 void cli_put_escaped(FILE *f, const char *s);
 /* Print "Error: MSG" once, free err, return the exit status (1). */
 int cli_fail(struct strata_error *err);
+/* The same without "Error: ", as docker prints template errors. */
+int cli_fail_bare(struct strata_error *err);
 /* The same for errors docker reports as "Error response from daemon: MSG". */
 int cli_fail_daemon(struct strata_error *err);
 

@@ -109,8 +109,8 @@ int cmd_history(int argc, char **argv, struct cli_ctx *ctx)
 			json_array_append_new(rows, row(&entries[i], human, !no_trunc));
 		if (!format || !*format || !strcmp(format, "table"))
 			format = quiet ? "{{.ID}}" : human ? HUMAN_TABLE : PLAIN_TABLE;
-		if (format_render(&out, format, head, rows, &err) < 0)
-			ret = cli_fail(err);
+		if (format_render(&out, format, "*image.historyContext", head, rows, &err) < 0)
+			ret = cli_fail_bare(err);
 		else
 			fwrite(out.buf, 1, out.len, stdout);
 	}

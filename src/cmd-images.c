@@ -328,7 +328,7 @@ static int list_images(const struct strata_image_index *idx, const struct option
 		return ret;
 	if (!format || !*format || !strcmp(format, "table"))
 		format = o->quiet ? "{{.ID}}" : o->digests ? DIGEST_TABLE : DEFAULT_TABLE;
-	return format_render(out, format, head, rows, err);
+	return format_render(out, format, "*formatter.imageContext", head, rows, err);
 }
 
 int cmd_images(int argc, char **argv, struct cli_ctx *ctx)
@@ -362,7 +362,7 @@ int cmd_images(int argc, char **argv, struct cli_ctx *ctx)
 			fprintf(stderr, "WARNING: skipped damaged image %s: %s\n", strata_image_index_damaged_id(idx, i),
 				strata_image_index_damaged_why(idx, i));
 		if (list_images(idx, &o, nargs ? args[0] : NULL, &out, &err) < 0)
-			ret = err->code == STRATA_ERR_INVALID && strstr(err->msg, "template") ? cli_fail(err) : cli_fail_daemon(err);
+			ret = err->code == STRATA_ERR_INVALID && strstr(err->msg, "template") ? cli_fail_bare(err) : cli_fail_daemon(err);
 		else
 			fwrite(out.buf, 1, out.len, stdout);
 	}

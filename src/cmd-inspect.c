@@ -39,10 +39,10 @@ int cmd_inspect(int argc, char **argv, struct cli_ctx *ctx)
 		struct strata_error *err = NULL;
 
 		if (template_parse(format, &tmpl, &err) < 0) {
-			fprintf(stderr, "template parsing error: %s\n", err->msg);
-			strata_error_free(err);
 			free(args);
-			return 1;
+			strata_error_wrap(&err, "template parsing error");
+			cli_fail_bare(err);
+			return 64; /* docker's StatusError for a bad --format */
 		}
 	}
 	ret = cli_open_images(ctx, false, &store, &idx);
@@ -69,14 +69,22 @@ int cmd_inspect(int argc, char **argv, struct cli_ctx *ctx)
 		json_array_foreach(found, i, obj) {
 			struct strata_error *err = NULL;
 
-			if (template_execute(tmpl, obj, 0, &out, &err) < 0) {
-				fprintf(stderr, "Template parsing error: %s\n", err->msg);
+			/* docker runs the template on its typed struct first, and after a
+			 * failure on the raw map with missingkey=error, reporting that */
+			if (template_execute_typed(tmpl, obj, "types.ImageInspect", 0, &out, &err) < 0) {
 				strata_error_free(err);
-				ret = 1;
-				break;
+				err = NULL;
+				if (template_execute(tmpl, obj, TEMPLATE_MISSINGKEY_ERROR, &out, &err) < 0) {
+					/* docker goes on with the next image */
+					strbuf_addf(&errors, "template parsing error: %s\n", err->msg);
+					strata_error_free(err);
+					continue;
+				}
 			}
 			strbuf_addch(&out, '\n');
 		}
+		if (!out.len) /* docker's TemplateInspector.Flush */
+			strbuf_addch(&out, '\n');
 	} else if (!ret) {
 		gojson_encode(&out, found, GOJSON_INDENT);
 		strbuf_addch(&out, '\n');
@@ -84,7 +92,7 @@ int cmd_inspect(int argc, char **argv, struct cli_ctx *ctx)
 	fwrite(out.buf, 1, out.len, stdout);
 	fflush(stdout);
 	if (errors.len) {
-		fputs(errors.buf, stderr);
+		cli_put_escaped(stderr, errors.buf);
 		ret = 1;
 	}
 	template_free(tmpl);

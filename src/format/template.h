@@ -61,6 +61,10 @@ int template_parse(const char *text, struct template **out, struct strata_error 
  */
 int template_execute(const struct template *t, const json_t *dot, unsigned flags,
 		     struct strbuf *out, struct strata_error **err);
+/* The same with dot a Go struct of that type (docker's formatter contexts,
+ * "*formatter.imageContext"): a field dot's object lacks fails as Go does. */
+int template_execute_typed(const struct template *t, const json_t *dot, const char *type,
+			   unsigned flags, struct strbuf *out, struct strata_error **err);
 void template_free(struct template *t);
 
 /* docker/cli formatter.Format.IsTable(): the format starts with "table". */
@@ -80,9 +84,9 @@ char *format_prepare(const char *format);
  * comes first and everything goes through the docker tabwriter; a header
  * execution error is ignored like docker does.  Otherwise rows are written
  * as they are.  Errors are "template parsing error: ..." and leave out
- * untouched.
+ * untouched.  type names the Go struct each row is (template_execute_typed).
  */
-int format_render(struct strbuf *out, const char *format, const json_t *header,
+int format_render(struct strbuf *out, const char *format, const char *type, const json_t *header,
 		  const json_t *rows, struct strata_error **err);
 
 #endif

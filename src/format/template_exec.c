@@ -820,6 +820,8 @@ struct state {
 	char *errmsg;
 	unsigned long steps;
 	int brk;
+	const json_t *root;    /* the dot execution started with */
+	const char *root_type; /* non-NULL: root is a Go struct of this type */
 };
 
 /* Arguments of a function call: values and the nodes they came from. */
@@ -946,6 +948,8 @@ static int eval_field(struct state *st, const char *name, int has_args,
 			return xerr(st, "%s is not a method but has arguments", name);
 		if (json_is_object(recv->j))
 			*out = v_member(recv->j, name);
+		if (!out->j && st->root_type && recv->j == st->root)
+			return xerr(st, "can't evaluate field %s in type %s", name, st->root_type);
 		if (!out->j && (st->flags & TEMPLATE_MISSINGKEY_ERROR))
 			return xerr(st, "map has no entry for key %s", q);
 		return 0;
@@ -2033,13 +2037,15 @@ static int walk(struct state *st, const struct val *dot, const struct node *n)
 	}
 }
 
-static int execute(const struct template *t, const json_t *dot, unsigned flags,
+static int execute(const struct template *t, const json_t *dot, const char *type, unsigned flags,
 		   struct strbuf *out, int keep_partial, struct strata_error **err)
 {
 	struct state st = { 0 };
 	struct val d = v_ref(dot, NK_PLAIN);
 	int rc;
 
+	st.root = dot;
+	st.root_type = type;
 	st.t = t;
 	st.flags = flags;
 	st.out = out;
@@ -2062,7 +2068,13 @@ static int execute(const struct template *t, const json_t *dot, unsigned flags,
 int template_execute(const struct template *t, const json_t *dot, unsigned flags,
 		     struct strbuf *out, struct strata_error **err)
 {
-	return execute(t, dot, flags, out, 0, err);
+	return execute(t, dot, NULL, flags, out, 0, err);
+}
+
+int template_execute_typed(const struct template *t, const json_t *dot, const char *type,
+			   unsigned flags, struct strbuf *out, struct strata_error **err)
+{
+	return execute(t, dot, type, flags, out, 0, err);
 }
 
 /* ======================================================================
@@ -2100,7 +2112,7 @@ char *format_prepare(const char *format)
 	return strbuf_detach(&sb, NULL);
 }
 
-int format_render(struct strbuf *out, const char *format, const json_t *header,
+int format_render(struct strbuf *out, const char *format, const char *type, const json_t *header,
 		  const json_t *rows, struct strata_error **err)
 {
 	_cleanup_free_ char *prepared = format_prepare(format);
@@ -2111,7 +2123,7 @@ int format_render(struct strbuf *out, const char *format, const json_t *header,
 	if (template_parse(prepared, &t, err) < 0)
 		return strata_error_wrap(err, "template parsing error");
 	for (size_t i = 0; i < json_array_size(rows); i++) {
-		if (template_execute(t, json_array_get(rows, i), 0, &body, err) < 0) {
+		if (template_execute_typed(t, json_array_get(rows, i), type, 0, &body, err) < 0) {
 			template_free(t);
 			return strata_error_wrap(err, "template parsing error");
 		}
@@ -2130,7 +2142,7 @@ int format_render(struct strbuf *out, const char *format, const json_t *header,
 		struct tabwriter tw;
 
 		/* docker ignores a failing header but keeps what it printed */
-		execute(t, header ? header : empty, TEMPLATE_HEADER_FUNCS, &head, 1, &ignored);
+		execute(t, header ? header : empty, NULL, TEMPLATE_HEADER_FUNCS, &head, 1, &ignored);
 		json_decref(empty);
 		strbuf_addch(&head, '\n');
 		tabwriter_init_docker(&tw, out);

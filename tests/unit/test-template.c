@@ -77,7 +77,7 @@ static void render_is(const char *format, const char *header, const char *rows,
 	int rc;
 
 	strbuf_addstr(&out, "");
-	rc = format_render(&out, format, h, r, &err);
+	rc = format_render(&out, format, NULL, h, r, &err);
 	if (want_err) {
 		ok(rc < 0, "%s fails", name);
 		is_str(err ? err->msg : NULL, want_err, "%s message", name);
