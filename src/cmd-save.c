@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "flags.h"
+#include "util/alloc.h"
 #include "strata/archive.h"
 #include "strata/image.h"
 #include "strata/store.h"
@@ -17,6 +19,23 @@ static const struct command_usage usage = {
 	"Save one or more images to a tar archive (streamed to STDOUT by default)",
 	1, -1,
 };
+
+/* docker's ValidateOutputPath, checked before the daemon is asked: the
+ * output's folder must exist.  docker prints it without "Error: ". */
+static int output_dir_missing(const char *output)
+{
+	char *copy = xstrdup(output), *dir = dirname(copy);
+	struct stat st;
+	int missing = strcmp(dir, ".") && stat(dir, &st) < 0 && errno == ENOENT;
+
+	if (missing) {
+		fputs("failed to save image: invalid output path: directory \"", stderr);
+		cli_put_escaped(stderr, dir);
+		fputs("\" does not exist\n", stderr);
+	}
+	free(copy);
+	return missing;
+}
 
 /* docker's CopyToFile: a temporary file next to the target, renamed when complete. */
 static int save_to_file(struct strata_image_index *idx, char **names, int nr, enum strata_save_format fmt,
@@ -83,6 +102,10 @@ int cmd_save(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	if ((!output || !strcmp(output, "-")) && isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "cowardly refusing to save to a terminal. Use the -o flag or redirect\n");
+		free(args);
+		return 1;
+	}
+	if (output && strcmp(output, "-") && output_dir_missing(output)) {
 		free(args);
 		return 1;
 	}

@@ -63,4 +63,12 @@ test_expect_success DOCKER_CLI 'strata image --help is docker image --help witho
 	"$DOCKER_CLI" image --help | grep -v "^  build " | sed "s/docker/strata/g" >want &&
 	test_cmp want help
 '
+# docker checks the output folder in the client, before it asks the daemon
+# (an unreachable one here): the same text and status without a store.
+test_expect_success DOCKER_CLI 'save -o into a missing folder as docker' '
+	test_expect_code 1 "$DOCKER_CLI" -H "unix://$TRASH/no.sock" save -o "$TRASH/missing/dir/x" busybox 2>want &&
+	test_expect_code 1 strata --data-root "$R" save -o "$TRASH/missing/dir/x" busybox 2>err &&
+	test_cmp want err &&
+	test ! -e "$R"
+'
 test_done
