@@ -187,6 +187,13 @@ int tarsplit_scan(int tarsplit_fd, tarsplit_member_fn fn, void *cookie,
 				goto out;
 			}
 		}
+		/*
+		 * Links, dirs and devices may claim a size that tar-split records
+		 * but no data follows; their line is read only here, before the
+		 * reader wants more bytes, so nothing stood in for it yet.
+		 */
+		if (s.zeros > e->size)
+			s.zeros = e->size;
 		struct tarsplit_member m = { e, s.m_size, s.m_crc };
 		s.have_member = false;
 		rc = fn(cookie, &m, err);

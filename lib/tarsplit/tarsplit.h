@@ -70,7 +70,7 @@ int tarsplit_assemble_sha256(int tarsplit_fd, tarsplit_open_fn open_file, void *
 /* One member as tar-split records it: its parsed header and data checksum. */
 struct tarsplit_member {
 	const struct tar_entry *entry;
-	uint64_t size; /* data bytes recorded (0: no checksum) */
+	uint64_t size; /* size tar-split recorded: the header's claim (entry->size is the data) */
 	uint64_t crc64; /* CRC-64/ISO of the data when size > 0 */
 };
 

@@ -61,7 +61,8 @@ static int on_entry(void *cookie, const struct tar_entry *e, struct tar_reader *
 
 static int on_member(void *cookie, const struct tarsplit_member *m, struct strata_error **err)
 {
-	record(cookie, m->entry, m->size, m->crc64);
+	/* The recorded size is the header's claim; compare the data size. */
+	record(cookie, m->entry, m->entry->size, m->entry->size ? m->crc64 : 0);
 	return 0;
 }
 
@@ -104,6 +105,19 @@ int main(void)
 		ok(0, "finish");
 	tar_writer_free(w);
 
+	/* The hard link claims 5 data bytes in its header (as some tars do); none follow. */
+	for (size_t off = 0; off + 512 <= tar.len; off += 512) {
+		unsigned char *h = (unsigned char *)tar.buf + off;
+		unsigned sum = 0;
+
+		if (strcmp((char *)h, "d/hl") || h[156] != TAR_LINK)
+			continue;
+		memcpy(h + 124, "00000000005", 12);
+		memset(h + 148, ' ', 8);
+		for (int i = 0; i < 512; i++)
+			sum += h[i];
+		snprintf((char *)h + 148, 8, "%06o", sum);
+	}
 	fd = mkstemp(tmpl);
 	struct mem m = { (unsigned char *)tar.buf, tar.len, 0, 1000 };
 	struct tarsplit_ingest_result res;
