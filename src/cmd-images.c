@@ -358,9 +358,11 @@ int cmd_images(int argc, char **argv, struct cli_ctx *ctx)
 	ret = cli_open_images(ctx, false, &store, &idx);
 	if (!ret) {
 		/* dockerd skips a damaged image and logs why; the user here has no daemon log */
-		for (size_t i = 0; i < strata_image_index_damaged_count(idx); i++)
-			fprintf(stderr, "WARNING: skipped damaged image %s: %s\n", strata_image_index_damaged_id(idx, i),
-				strata_image_index_damaged_why(idx, i));
+		for (size_t i = 0; i < strata_image_index_damaged_count(idx); i++) {
+			fprintf(stderr, "WARNING: skipped damaged image %s: ", strata_image_index_damaged_id(idx, i));
+			cli_put_escaped(stderr, strata_image_index_damaged_why(idx, i));
+			fputc('\n', stderr);
+		}
 		if (list_images(idx, &o, nargs ? args[0] : NULL, &out, &err) < 0)
 			ret = err->code == STRATA_ERR_INVALID && strstr(err->msg, "template") ? cli_fail_bare(err) : cli_fail_daemon(err);
 		else
