@@ -90,45 +90,6 @@ static int delete_layer(struct strata_store *store, struct graph_driver *driver,
 	return fs_remove_tree_at(store->image_fd, aside.buf, err);
 }
 
-int layerstore_release(struct strata_store *store, const char *chain_id,
-		       const char *const *in_use, size_t nr_in_use,
-		       layer_deleted_fn deleted, void *cookie, struct strata_error **err)
-{
-	struct graph_driver *driver;
-	char current[STRATA_DIGEST_LEN + 1];
-	int ret;
-
-	ret = store_driver(store, &driver, err);
-	if (ret < 0)
-		return ret;
-	snprintf(current, sizeof(current), "%s", chain_id);
-	while (*current) {
-		struct layer_record rec;
-		struct strata_error *e = NULL;
-		size_t refs;
-
-		ret = references(store, current, in_use, nr_in_use, &refs, err);
-		if (ret < 0)
-			return ret;
-		if (refs)
-			return 0;
-		ret = layerdb_read(store, current, &rec, &e);
-		if (ret == -STRATA_ERR_NOT_FOUND) {
-			strata_error_free(e);
-			return 0;
-		}
-		if (ret < 0)
-			return strata_error_propagate(err, e);
-		ret = delete_layer(store, driver, &rec, err);
-		if (ret < 0)
-			return ret;
-		if (deleted)
-			deleted(cookie, rec.chain_id, rec.size);
-		snprintf(current, sizeof(current), "%s", rec.parent);
-	}
-	return 0;
-}
-
 /* Append the chains layerstore_release would delete to plan, top first, one per line. */
 static int plan_release(struct strata_store *store, const char *chain_id, const char *const *in_use,
 			size_t nr_in_use, struct strbuf *plan, size_t *nr, struct strata_error **err)
@@ -163,6 +124,38 @@ static int plan_release(struct strata_store *store, const char *chain_id, const 
 	return 0;
 }
 
+/* Delete the layers of a plan (one chain ID per line, top first). */
+static int delete_planned(struct strata_store *store, struct graph_driver *driver, char *line,
+			  layer_deleted_fn deleted, void *cookie, struct strata_error **err)
+{
+	for (char *end; (end = strchr(line, '\n')); line = end + 1) {
+		struct layer_record rec;
+		int ret;
+
+		*end = '\0';
+		if ((ret = layerdb_read(store, line, &rec, err)) < 0 || (ret = delete_layer(store, driver, &rec, err)) < 0)
+			return ret;
+		if (deleted)
+			deleted(cookie, rec.chain_id, rec.size);
+	}
+	return 0;
+}
+
+int layerstore_release(struct strata_store *store, const char *chain_id,
+		       const char *const *in_use, size_t nr_in_use,
+		       layer_deleted_fn deleted, void *cookie, struct strata_error **err)
+{
+	_cleanup_strbuf_ struct strbuf plan = STRBUF_INIT;
+	struct graph_driver *driver;
+	size_t nr;
+	int ret;
+
+	if ((ret = store_driver(store, &driver, err)) < 0 ||
+	    (ret = plan_release(store, chain_id, in_use, nr_in_use, &plan, &nr, err)) < 0)
+		return ret;
+	return nr ? delete_planned(store, driver, plan.buf, deleted, cookie, err) : 0;
+}
+
 int layerstore_release_image(struct strata_store *store, const char *image_id, const char *chain_id,
 			     const char *const *in_use, size_t nr_in_use, layer_drop_image_fn drop,
 			     layer_deleted_fn deleted, void *cookie, struct strata_error **err)
@@ -187,16 +180,9 @@ int layerstore_release_image(struct strata_store *store, const char *image_id, c
 		unlinkat(store->image_fd, intent.buf, 0);
 		return ret;
 	}
-	for (char *line = strchr(plan.buf, '\n') + 1, *end; (end = strchr(line, '\n')); line = end + 1) {
-		struct layer_record rec;
-
-		*end = '\0';
-		if ((ret = layerdb_read(store, line, &rec, err)) < 0 ||
-		    (ret = delete_layer(store, driver, &rec, err)) < 0)
-			return ret; /* the intent stays: the next writer finishes the removal */
-		if (deleted)
-			deleted(cookie, rec.chain_id, rec.size);
-	}
+	ret = delete_planned(store, driver, strchr(plan.buf, '\n') + 1, deleted, cookie, err);
+	if (ret < 0)
+		return ret; /* the intent stays: the next writer finishes the removal */
 	if (unlinkat(store->image_fd, intent.buf, 0) < 0)
 		return strata_error_set(err, STRATA_ERR_IO, errno, "remove '%s'", intent.buf);
 	return 0;
