@@ -119,7 +119,13 @@ static int inspect_object(const struct strata_image_index *idx, const struct str
 	json_object_set_new(o, "Created", created_string(img));
 	json_object_set_new(o, "Container", json_string(config_string(img, "container")));
 	v = json_object_get(img->config, "container_config");
-	json_object_set_new(o, "ContainerConfig", api_config(v ? v : json_object()));
+	if (v) {
+		json_object_set_new(o, "ContainerConfig", api_config(v));
+	} else { /* dockerd shows an empty Config where the image has none */
+		_cleanup_json_ json_t *empty = json_object();
+
+		json_object_set_new(o, "ContainerConfig", api_config(empty));
+	}
 	json_object_set_new(o, "DockerVersion", json_string(config_string(img, "docker_version")));
 	json_object_set_new(o, "Author", json_string(config_string(img, "author")));
 	json_object_set_new(o, "Config", api_config(json_object_get(img->config, "config")));

@@ -24,7 +24,9 @@ fi
 killed_at() {
 	local n=$1 root=$2 rc
 	shift 2
-	strace -f -qq -o /dev/null -e trace=$POINTS -e inject=$POINTS:signal=SIGKILL:when="$n" \
+	# LeakSanitizer cannot run under ptrace: a sanitizer build leaves it off here
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		strace -f -qq -o /dev/null -e trace=$POINTS -e inject=$POINTS:signal=SIGKILL:when="$n" \
 		"$STRATA_BIN" --data-root "$root" "$@" >/dev/null 2>killed.err
 	rc=$?
 	case $rc in
