@@ -47,6 +47,7 @@
 #include "util/cancel.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
+#include "util/workq.h"
 
 #define MAX_MOUNT_CANDIDATES 3
 
@@ -341,44 +342,32 @@ out:
 	return ret;
 }
 
+/* The layers to upload, each worker with a registry connection of its own. */
 struct up_shared {
 	struct push_ctx *p;
-	pthread_mutex_t mu;
 	struct layer_job *jobs;
-	size_t n_jobs, next;
-	bool failed;
 };
 
-static void *up_worker(void *arg)
+static int up_one(void *cookie, void **state, size_t i)
 {
-	struct up_shared *sh = arg;
-	struct registry_client *c = NULL;
+	struct up_shared *sh = cookie;
+	struct registry_client **c = (struct registry_client **)state;
+	struct layer_job *j = &sh->jobs[i];
+	int rc;
 
-	for (;;) {
-		struct layer_job *j;
-		int rc = 0;
+	rc = cancel_check(sh->p->opts->cancel, &j->err);
+	if (rc >= 0 && !*c)
+		rc = registry_client_new(sh->p->ref.domain, &sh->p->copts, c, &j->err);
+	if (rc >= 0)
+		rc = push_layer(sh->p, *c, j, &j->err);
+	j->rc = rc < 0 ? rc : 0;
+	return j->rc;
+}
 
-		pthread_mutex_lock(&sh->mu);
-		if (sh->failed || sh->next >= sh->n_jobs) {
-			pthread_mutex_unlock(&sh->mu);
-			break;
-		}
-		j = &sh->jobs[sh->next++];
-		pthread_mutex_unlock(&sh->mu);
-		rc = cancel_check(sh->p->opts->cancel, &j->err);
-		if (rc >= 0 && !c)
-			rc = registry_client_new(sh->p->ref.domain, &sh->p->copts, &c, &j->err);
-		if (rc >= 0)
-			rc = push_layer(sh->p, c, j, &j->err);
-		j->rc = rc < 0 ? rc : 0;
-		if (rc < 0) {
-			pthread_mutex_lock(&sh->mu);
-			sh->failed = true;
-			pthread_mutex_unlock(&sh->mu);
-		}
-	}
-	registry_client_free(c);
-	return NULL;
+static void up_done(void *cookie, void *state)
+{
+	(void)cookie;
+	registry_client_free(state);
 }
 
 /* ---- the manifest format: OCI for images pulled as OCI ---- */
@@ -535,7 +524,6 @@ static int push_image(struct push_ctx *p, const struct strata_image *img, const 
 	struct up_shared sh = { .p = p };
 	size_t n = img->nr_layers;
 	_cleanup_free_ size_t *job_of = xcalloc(n + 1, sizeof(size_t));
-	_cleanup_free_ pthread_t *threads = NULL;
 	_cleanup_free_ struct registry_descriptor *layers = NULL;
 	_cleanup_strbuf_ struct strbuf mf = STRBUF_INIT;
 	_cleanup_free_ char *mdigest = NULL;
@@ -543,20 +531,20 @@ static int push_image(struct push_ctx *p, const struct strata_image *img, const 
 	struct registry_manifest *src = NULL;
 	struct refstore rs = REFSTORE_INIT;
 	struct strata_ref dref = { 0 };
-	size_t n_threads = 0;
+	struct workq_task task = { .fn = up_one, .done = up_done, .cookie = &sh, .stop_on_failure = true };
+	size_t n_jobs = 0;
 	int ret = 0;
 
-	pthread_mutex_init(&sh.mu, NULL);
 	sh.jobs = xcalloc(n + 1, sizeof(*sh.jobs));
 	/* top layer first, as dockerd lists them */
 	for (size_t k = n; k-- > 0;) {
 		size_t i;
 
-		for (i = 0; i < sh.n_jobs; i++)
+		for (i = 0; i < n_jobs; i++)
 			if (!strcmp(sh.jobs[i].diff_id, img->diff_ids[k]))
 				break;
-		if (i == sh.n_jobs) {
-			struct layer_job *j = &sh.jobs[sh.n_jobs++];
+		if (i == n_jobs) {
+			struct layer_job *j = &sh.jobs[n_jobs++];
 
 			j->diff_id = img->diff_ids[k];
 			j->chain_id = img->chain_ids[k];
@@ -565,23 +553,8 @@ static int push_image(struct push_ctx *p, const struct strata_image *img, const 
 		}
 		job_of[k] = i;
 	}
-	n_threads = sh.n_jobs < (size_t)p->cfg.max_uploads ? sh.n_jobs : (size_t)p->cfg.max_uploads;
-	threads = xcalloc(n_threads + 1, sizeof(*threads));
-	for (size_t t = 0; t < n_threads; t++) {
-		if (pthread_create(&threads[t], NULL, up_worker, &sh) != 0) {
-			pthread_mutex_lock(&sh.mu);
-			sh.failed = true;
-			pthread_mutex_unlock(&sh.mu);
-			n_threads = t;
-			ret = strata_error_set(err, STRATA_ERR_IO, errno, "start upload thread");
-			break;
-		}
-	}
-	for (size_t t = 0; t < n_threads; t++)
-		pthread_join(threads[t], NULL);
-	if (ret < 0)
-		goto out;
-	for (size_t i = 0; i < sh.n_jobs; i++) {
+	workq_run(n_jobs, (size_t)p->cfg.max_uploads, &task);
+	for (size_t i = 0; i < n_jobs; i++) {
 		if (sh.jobs[i].rc < 0) {
 			struct strata_error *e = sh.jobs[i].err;
 
@@ -636,10 +609,9 @@ static int push_image(struct push_ctx *p, const struct strata_image *img, const 
 out:
 	registry_manifest_free(src);
 	refstore_release(&rs);
-	for (size_t i = 0; i < sh.n_jobs; i++)
+	for (size_t i = 0; i < n_jobs; i++)
 		strata_error_free(sh.jobs[i].err);
 	free(sh.jobs);
-	pthread_mutex_destroy(&sh.mu);
 	return ret;
 }
 
