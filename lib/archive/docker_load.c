@@ -19,7 +19,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,7 @@
 #include "archive/load.h"
 #include "archive/save.h"
 #include "compress/compress.h"
+#include "image/rootfs.h"
 #include "image/image-private.h"
 #include "image/imagedb.h"
 #include "json/gojson.h"
@@ -48,6 +48,7 @@
 #include "util/fs.h"
 #include "util/safepath.h"
 #include "util/strbuf.h"
+#include "util/workq.h"
 
 #define MEMBER_SMALL (1u << 20)   /* members up to this size are kept in memory */
 #define MEMBER_MEM_CAP (64u << 20) /* ... while all of them stay below this */
@@ -71,9 +72,7 @@ struct member {
 struct known_config {
 	char *member;
 	json_t *config;
-	size_t n;
-	char (*diff)[STRATA_DIGEST_LEN + 1];
-	char (*chain)[STRATA_DIGEST_LEN + 1];
+	struct image_rootfs layers;
 	char (*v1)[STRATA_HEX_LEN + 1];
 };
 
@@ -154,8 +153,7 @@ static void loader_release(struct loader *l)
 	for (size_t i = 0; i < l->nr_kc; i++) {
 		free(l->kc[i].member);
 		json_decref(l->kc[i].config);
-		free(l->kc[i].diff);
-		free(l->kc[i].chain);
+		image_rootfs_release(&l->kc[i].layers);
 		free(l->kc[i].v1);
 	}
 	free(l->kc);
@@ -540,31 +538,13 @@ int loader_diff_id(struct loader *l, const char *path, char out[STRATA_DIGEST_LE
 static void known_config_add(struct loader *l, const char *member, const char *buf, size_t len)
 {
 	_cleanup_error_ struct strata_error *err = NULL;
-	json_t *cfg = NULL, *diffs;
+	json_t *cfg = NULL;
 	struct known_config kc = { 0 };
-	size_t i;
 
 	if (gojson_parse(buf, len, "config", &cfg, &err) < 0)
 		return;
-	diffs = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
-	if (!json_is_array(diffs) || !json_array_size(diffs) || json_array_size(diffs) > LIMIT_LAYERS) {
-		json_decref(cfg);
-		return;
-	}
-	kc.n = json_array_size(diffs);
-	kc.diff = xcalloc(kc.n, sizeof(*kc.diff));
-	kc.chain = xcalloc(kc.n, sizeof(*kc.chain));
-	for (i = 0; i < kc.n; i++) {
-		const char *d = json_string_value(json_array_get(diffs, i));
-
-		if (!d || !digest_valid(d))
-			break;
-		snprintf(kc.diff[i], sizeof(kc.diff[i]), "%s", d);
-		layer_chain_id(i ? kc.chain[i - 1] : NULL, d, kc.chain[i]);
-	}
-	if (i < kc.n) {
-		free(kc.diff);
-		free(kc.chain);
+	if (image_rootfs_parse(cfg, &kc.layers, &err) < 0 || !kc.layers.n) {
+		image_rootfs_release(&kc.layers);
 		json_decref(cfg);
 		return;
 	}
@@ -580,10 +560,10 @@ static void known_v1_ids(struct known_config *kc)
 
 	if (kc->v1)
 		return;
-	kc->v1 = xcalloc(kc->n, sizeof(*kc->v1));
-	for (size_t i = 0; i < kc->n; i++) {
+	kc->v1 = xcalloc(kc->layers.n, sizeof(*kc->v1));
+	for (size_t i = 0; i < kc->layers.n; i++) {
 		strbuf_reset(&json);
-		save_v1_layer(kc->config, i, kc->n, kc->chain[i], i ? kc->v1[i - 1] : "", kc->v1[i], &json);
+		save_v1_layer(kc->config, i, kc->layers.n, kc->layers.chain_ids[i], i ? kc->v1[i - 1] : "", kc->v1[i], &json);
 	}
 }
 
@@ -615,9 +595,9 @@ static bool same_member(struct loader *l, const char *path, const char *name)
 
 static bool predict_slot(struct known_config *kc, size_t i, struct prediction *p)
 {
-	p->diff = kc->diff[i];
-	p->chain = kc->chain[i];
-	p->parent = i ? kc->chain[i - 1] : NULL;
+	p->diff = kc->layers.diff_ids[i];
+	p->chain = kc->layers.chain_ids[i];
+	p->parent = i ? kc->layers.chain_ids[i - 1] : NULL;
 	return true;
 }
 
@@ -638,9 +618,9 @@ static bool predict(struct loader *l, const char *name, struct prediction *p)
 			const char *cfg = gojson_get_string(entry, "Config");
 			struct known_config *kc = cfg ? kc_by_member(l, cfg) : NULL;
 
-			if (!kc || json_array_size(layers) != kc->n)
+			if (!kc || json_array_size(layers) != kc->layers.n)
 				continue;
-			for (i = 0; i < kc->n; i++) {
+			for (i = 0; i < kc->layers.n; i++) {
 				const char *lp = json_string_value(json_array_get(layers, i));
 
 				if (lp && same_member(l, lp, name))
@@ -660,9 +640,9 @@ static bool predict(struct loader *l, const char *name, struct prediction *p)
 				continue;
 			cpath = xasprintf("blobs/sha256/%s", cd + 7);
 			kc = kc_by_member(l, cpath);
-			if (!kc || json_array_size(layers) != kc->n)
+			if (!kc || json_array_size(layers) != kc->layers.n)
 				continue;
-			for (i = 0; i < kc->n; i++) {
+			for (i = 0; i < kc->layers.n; i++) {
 				const char *d = gojson_get_string(json_array_get(layers, i), "digest");
 
 				if (d && !strncmp(d, "sha256:", 7) && !strcmp(d + 7, name + 13)) {
@@ -679,13 +659,13 @@ static bool predict(struct loader *l, const char *name, struct prediction *p)
 		/* docker save: <v1id>/layer.tar, v1 IDs derive from the config */
 		if (!strcmp(base, "layer.tar") && base - name == STRATA_HEX_LEN + 1) {
 			known_v1_ids(kc);
-			for (i = 0; i < kc->n; i++)
+			for (i = 0; i < kc->layers.n; i++)
 				if (!strncmp(name, kc->v1[i], STRATA_HEX_LEN))
 					return predict_slot(kc, i, p);
 		}
 		/* <diffid>.tar (skopeo, ggcr) or an uncompressed blob named by its diff ID */
-		for (i = 0; i < kc->n; i++) {
-			const char *hex = kc->diff[i] + 7;
+		for (i = 0; i < kc->layers.n; i++) {
+			const char *hex = kc->layers.diff_ids[i] + 7;
 
 			if ((!strncmp(base, hex, STRATA_HEX_LEN) && !strcmp(base + STRATA_HEX_LEN, ".tar")) ||
 			    (!strncmp(name, "blobs/sha256/", 13) && !strcmp(name + 13, hex)))
@@ -968,6 +948,8 @@ static int check_os(const json_t *config, struct strata_error **err)
 int load_image_set_config(struct load_image *img, char *config, size_t len, const char *expect_hex,
 			  const char *what, struct strata_error **err)
 {
+	struct strata_error *e = NULL;
+	struct image_rootfs rootfs;
 	char hex[STRATA_HEX_LEN + 1];
 	json_t *diffs;
 	int ret;
@@ -991,24 +973,19 @@ int load_image_set_config(struct load_image *img, char *config, size_t len, cons
 	if (ret < 0)
 		return ret;
 	diffs = json_object_get(json_object_get(img->config_json, "rootfs"), "diff_ids");
-	if (diffs && !json_is_array(diffs) && !json_is_null(diffs))
-		return strata_error_set(err, STRATA_ERR_INVALID, 0, "config '%s': invalid rootfs.diff_ids", what);
-	if (json_array_size(diffs) != img->nr_layers)
+	ret = image_rootfs_parse(img->config_json, &rootfs, &e);
+	if ((ret >= 0 || json_is_array(diffs)) && json_array_size(diffs) != img->nr_layers) {
+		image_rootfs_release(&rootfs);
+		strata_error_free(e);
 		return strata_error_set(err, STRATA_ERR_INVALID, 0,
 					"invalid manifest, layers length mismatch: expected %zu, got %zu",
 					img->nr_layers, json_array_size(diffs));
-	if (img->nr_layers > LIMIT_LAYERS)
-		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "max depth exceeded");
-	img->diff_ids = xcalloc(img->nr_layers + 1, sizeof(*img->diff_ids));
-	img->chain_ids = xcalloc(img->nr_layers + 1, sizeof(*img->chain_ids));
-	for (size_t i = 0; i < img->nr_layers; i++) {
-		const char *d = json_string_value(json_array_get(diffs, i));
-
-		if (!d || !digest_valid(d))
-			return strata_error_set(err, STRATA_ERR_INVALID, 0, "config '%s': invalid diff ID '%s'",
-						what, d ? d : "(not a string)");
-		snprintf(img->diff_ids[i], sizeof(img->diff_ids[i]), "%s", d);
-		layer_chain_id(i ? img->chain_ids[i - 1] : NULL, d, img->chain_ids[i]);
+	}
+	img->diff_ids = rootfs.diff_ids;
+	img->chain_ids = rootfs.chain_ids;
+	if (ret < 0) {
+		strata_error_propagate(err, steal_pointer(&e));
+		return strata_error_wrap(err, "config '%s'", what);
 	}
 	return 0;
 }
@@ -1175,34 +1152,13 @@ static void ingest_one(struct load_job *j)
 	j->ran = true;
 }
 
-/* Workers take the next job (biggest first) until none is left or one failed. */
-struct ingest_pool {
-	struct load_job **order;
-	size_t nr, next;
-	bool failed;
-	pthread_mutex_t mu;
-};
-
-static void *ingest_worker(void *cookie)
+static int ingest_nth(void *cookie, void **state, size_t i)
 {
-	struct ingest_pool *p = cookie;
+	struct load_job *j = ((struct load_job **)cookie)[i];
 
-	for (;;) {
-		struct load_job *j = NULL;
-
-		pthread_mutex_lock(&p->mu);
-		if (!p->failed && p->next < p->nr)
-			j = p->order[p->next++];
-		pthread_mutex_unlock(&p->mu);
-		if (!j)
-			return NULL;
-		ingest_one(j);
-		if (j->ret < 0) {
-			pthread_mutex_lock(&p->mu);
-			p->failed = true;
-			pthread_mutex_unlock(&p->mu);
-		}
-	}
+	(void)state;
+	ingest_one(j);
+	return j->ret;
 }
 
 static int bigger_first(const void *a, const void *b)
@@ -1214,38 +1170,19 @@ static int bigger_first(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Ingest jobs[0..n) on up to threads threads (this one included). */
+/* Ingest jobs[0..n) on up to threads threads (this one included), biggest first. */
 static void ingest_jobs(struct load_job *jobs, size_t n, unsigned threads)
 {
-	struct ingest_pool p = { .nr = 0 };
-	pthread_t *tids;
-	size_t started = 0;
+	_cleanup_free_ struct load_job **order = xcalloc(n + 1, sizeof(*order));
+	struct workq_task task = { .fn = ingest_nth, .cookie = order, .stop_on_failure = true };
+	size_t nr = 0;
 
-	if (threads <= 1 || n <= 1) {
-		for (size_t e = 0; e < n; e++)
-			if (!jobs[e].dup) {
-				ingest_one(&jobs[e]);
-				if (jobs[e].ret < 0)
-					return;
-			}
-		return;
-	}
-	p.order = xcalloc(n, sizeof(*p.order));
 	for (size_t e = 0; e < n; e++)
 		if (!jobs[e].dup)
-			p.order[p.nr++] = &jobs[e];
-	qsort(p.order, p.nr, sizeof(*p.order), bigger_first);
-	pthread_mutex_init(&p.mu, NULL);
-	tids = xcalloc(threads, sizeof(*tids));
-	for (unsigned t = 1; t < threads && t < p.nr; t++)
-		if (pthread_create(&tids[started], NULL, ingest_worker, &p) == 0)
-			started++;
-	ingest_worker(&p);
-	for (size_t t = 0; t < started; t++)
-		pthread_join(tids[t], NULL);
-	pthread_mutex_destroy(&p.mu);
-	free(tids);
-	free(p.order);
+			order[nr++] = &jobs[e];
+	if (threads > 1)
+		qsort(order, nr, sizeof(*order), bigger_first);
+	workq_run(nr, threads, &task);
 }
 
 /* Where the chain is prepared in jobs[0..n) (not a duplicate, not yet committed), or NULL. */

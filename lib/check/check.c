@@ -18,6 +18,7 @@
 #include "driver/driver.h"
 #include "image/imagedb.h"
 #include "image/refstore.h"
+#include "image/rootfs.h"
 #include "json/gojson.h"
 #include "layer/layerdb.h"
 #include "layer/layerstore.h"
@@ -133,9 +134,9 @@ static void check_images(struct checker *c)
 		_cleanup_free_ char *bytes = NULL, *object = NULL;
 		_cleanup_json_ json_t *cfg = NULL;
 		struct strata_error *err = NULL;
-		char chain[STRATA_DIGEST_LEN + 1] = "";
-		json_t *diff_ids, *v;
-		size_t len, i;
+		struct image_rootfs layers;
+		size_t len;
+		int ret;
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
@@ -164,20 +165,22 @@ static void check_images(struct checker *c)
 			continue;
 		}
 		push(&c->images, &c->nr_images, &c->alloc_images, object + 6);
-		diff_ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
-		json_array_foreach(diff_ids, i, v) {
-			if (!json_is_string(v) || !digest_valid(json_string_value(v))) {
-				problem(c, object, false, "malformed diff ID in rootfs");
-				break;
-			}
-			layer_chain_id(chain, json_string_value(v), chain);
+		/* the layers before a malformed diff ID are still this image's */
+		ret = image_rootfs_parse(cfg, &layers, &err);
+		for (size_t i = 0; i < layers.n; i++) {
+			const char *chain = layers.chain_ids[i];
+
 			if (!contains(c->used_chains, c->nr_used, chain))
 				push(&c->used_chains, &c->nr_used, &c->alloc_used, chain);
 			if (!layer_exists(c, chain)) {
-				problem(c, object, false, "layer %s (diff %s) is missing", chain, json_string_value(v));
+				problem(c, object, false, "layer %s (diff %s) is missing", chain, layers.diff_ids[i]);
 				break;
 			}
 		}
+		if (ret < 0)
+			problem(c, object, false, "%s", err->msg);
+		strata_error_free(err);
+		image_rootfs_release(&layers);
 	}
 }
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "image/image-private.h"
+#include "image/rootfs.h"
 #include "image/imagedb.h"
 #include "json/gojson.h"
 #include "layer/layerdb.h"
@@ -10,7 +11,6 @@
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/gotime.h"
-#include "util/limits.h"
 
 static void image_free(struct strata_image *img)
 {
@@ -27,9 +27,9 @@ static void image_free(struct strata_image *img)
 
 static int parse_config(struct strata_image *img, struct strata_error **err)
 {
-	json_t *rootfs, *diff_ids, *v;
+	struct image_rootfs rootfs;
 	const char *created;
-	size_t i;
+	int ret;
 
 	if (gojson_parse(img->config_raw, img->config_len, "image config", &img->config, err) < 0)
 		return strata_error_wrap(err, "image %s", img->id);
@@ -39,23 +39,16 @@ static int parse_config(struct strata_image *img, struct strata_error **err)
 	if (created && gotime_parse_rfc3339(created, &img->created_sec, &img->created_nsec, NULL) < 0)
 		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "image %s: malformed created time '%.64s'",
 					img->id, created);
-	rootfs = json_object_get(img->config, "rootfs");
-	diff_ids = json_object_get(rootfs, "diff_ids");
-	if (diff_ids && !json_is_array(diff_ids))
-		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "image %s: rootfs.diff_ids is not an array", img->id);
-	img->nr_layers = json_array_size(diff_ids);
-	if (img->nr_layers > LIMIT_LAYERS)
-		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "image %s: max depth exceeded (%zu layers)",
-					img->id, img->nr_layers);
-	img->diff_ids = xcalloc(img->nr_layers, sizeof(*img->diff_ids));
-	img->chain_ids = xcalloc(img->nr_layers, sizeof(*img->chain_ids));
-	img->layers = xcalloc(img->nr_layers, sizeof(*img->layers));
-	json_array_foreach(diff_ids, i, v) {
-		if (!json_is_string(v) || !digest_valid(json_string_value(v)))
-			return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "image %s: malformed diff ID", img->id);
-		memcpy(img->diff_ids[i], json_string_value(v), STRATA_DIGEST_LEN + 1);
-		layer_chain_id(i ? img->chain_ids[i - 1] : NULL, img->diff_ids[i], img->chain_ids[i]);
+	ret = image_rootfs_parse(img->config, &rootfs, err);
+	if (ret < 0) {
+		image_rootfs_release(&rootfs);
+		strata_error_recode(err, STRATA_ERR_CORRUPT);
+		return strata_error_wrap(err, "image %s", img->id);
 	}
+	img->nr_layers = rootfs.n;
+	img->diff_ids = rootfs.diff_ids;
+	img->chain_ids = rootfs.chain_ids;
+	img->layers = xcalloc(img->nr_layers, sizeof(*img->layers));
 	return 0;
 }
 

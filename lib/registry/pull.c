@@ -26,6 +26,7 @@
 #include <jansson.h>
 
 #include "digest/digest.h"
+#include "image/rootfs.h"
 #include "image/distribution.h"
 #include "image/imagedb.h"
 #include "image/refstore.h"
@@ -45,6 +46,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
+#include "util/workq.h"
 
 struct pull_ctx {
 	struct strata_store *store;
@@ -78,7 +80,6 @@ struct dl_shared {
 	pthread_cond_t cv;
 	struct dl_job *jobs;
 	size_t n_jobs;
-	size_t next;
 	bool abort;
 };
 
@@ -131,77 +132,73 @@ static int dl_write(const void *data, size_t len, void *cookie)
 	return 0;
 }
 
-static void *dl_worker(void *arg)
+/* Download job i into its partial file, resuming from what is there. */
+static int dl_one(void *cookie, void **state, size_t i)
 {
-	struct dl_shared *sh = arg;
+	struct dl_shared *sh = cookie;
 	struct pull_ctx *p = sh->p;
-	struct registry_client *c = NULL;
+	struct registry_client **c = (struct registry_client **)state;
+	struct dl_job *j = &sh->jobs[i];
+	struct dl_sink sink = { sh, j, NULL };
+	uint64_t start;
+	int rc = 0;
 
-	for (;;) {
-		struct dl_sink sink = { sh, NULL, NULL };
-		struct dl_job *j;
-		uint64_t start;
-		int rc = 0;
+	pthread_mutex_lock(&sh->mu);
+	start = j->written;
+	pthread_mutex_unlock(&sh->mu);
+	if (start < (uint64_t)j->desc->size) {
+		if (!*c)
+			rc = registry_client_new(p->host, &p->copts, c, &sink.err);
+		/*
+		 * The transport resumes a broken body by itself; when it gives up
+		 * (or refuses the answer to its Range request), continue here from
+		 * what reached the file, a few times while there is progress.
+		 */
+		for (int attempt = 0, stalled = 0; rc >= 0; attempt++) {
+			uint64_t before;
 
-		pthread_mutex_lock(&sh->mu);
-		if (sh->abort || sh->next >= sh->n_jobs) {
+			pthread_mutex_lock(&sh->mu);
+			before = j->written;
 			pthread_mutex_unlock(&sh->mu);
-			break;
-		}
-		j = &sh->jobs[sh->next++];
-		start = j->written;
-		pthread_mutex_unlock(&sh->mu);
-		sink.job = j;
-		if (start < (uint64_t)j->desc->size) {
-			if (!c)
-				rc = registry_client_new(p->host, &p->copts, &c, &sink.err);
-			/*
-			 * The transport resumes a broken body by itself; when it gives up
-			 * (or refuses the answer to its Range request), continue here from
-			 * what reached the file, a few times while there is progress.
-			 */
-			for (int attempt = 0, stalled = 0; rc >= 0; attempt++) {
-				uint64_t before;
-
-				pthread_mutex_lock(&sh->mu);
-				before = j->written;
-				pthread_mutex_unlock(&sh->mu);
-				rc = registry_blob_get(c, p->ref.path, j->desc->digest, before, dl_write,
-						       &sink, &sink.err);
-				if (rc >= 0 || !sink.err || sink.err->code != STRATA_ERR_NET)
-					break;
-				pthread_mutex_lock(&sh->mu);
-				stalled = j->written == before ? stalled + 1 : 0;
-				rc = sh->abort ? -STRATA_ERR_INTERRUPTED : 0;
-				pthread_mutex_unlock(&sh->mu);
-				if (rc < 0 || stalled >= 3 || attempt >= 20) {
-					rc = -STRATA_ERR_NET;
-					break;
-				}
-				strata_error_freep(&sink.err);
-				usleep(100000u * (unsigned)(stalled + 1));
+			rc = registry_blob_get(*c, p->ref.path, j->desc->digest, before, dl_write, &sink,
+					       &sink.err);
+			if (rc >= 0 || !sink.err || sink.err->code != STRATA_ERR_NET)
+				break;
+			pthread_mutex_lock(&sh->mu);
+			stalled = j->written == before ? stalled + 1 : 0;
+			rc = sh->abort ? -STRATA_ERR_INTERRUPTED : 0;
+			pthread_mutex_unlock(&sh->mu);
+			if (rc < 0 || stalled >= 3 || attempt >= 20) {
+				rc = -STRATA_ERR_NET;
+				break;
 			}
+			strata_error_freep(&sink.err);
+			usleep(100000u * (unsigned)(stalled + 1));
 		}
-		if (rc >= 0) {
-			progress_say(&p->progress, j->short_id, "Verifying Checksum");
-			progress_say(&p->progress, j->short_id, "Download complete");
-		}
-		pthread_mutex_lock(&sh->mu);
-		j->done = true;
-		j->rc = rc < 0 ? rc : 0;
-		if (rc < 0) {
-			if (!sink.err)
-				strata_error_set(&sink.err, STRATA_ERR_NET, 0, "download of %s failed",
-						 j->desc->digest);
-			j->err = sink.err;
-			sink.err = NULL;
-		}
-		pthread_cond_broadcast(&sh->cv);
-		pthread_mutex_unlock(&sh->mu);
-		strata_error_free(sink.err);
 	}
-	registry_client_free(c);
-	return NULL;
+	if (rc >= 0) {
+		progress_say(&p->progress, j->short_id, "Verifying Checksum");
+		progress_say(&p->progress, j->short_id, "Download complete");
+	}
+	pthread_mutex_lock(&sh->mu);
+	j->done = true;
+	j->rc = rc < 0 ? rc : 0;
+	if (rc < 0) {
+		if (!sink.err)
+			strata_error_set(&sink.err, STRATA_ERR_NET, 0, "download of %s failed", j->desc->digest);
+		j->err = sink.err;
+		sink.err = NULL;
+	}
+	pthread_cond_broadcast(&sh->cv);
+	pthread_mutex_unlock(&sh->mu);
+	strata_error_free(sink.err);
+	return 0; /* the follower of the layer reports the failure */
+}
+
+static void dl_done(void *cookie, void *state)
+{
+	(void)cookie;
+	registry_client_free(state);
 }
 
 /* tar_read_fn over a growing partial file, verifying size and digest at the end. */
@@ -316,63 +313,30 @@ static int fetch_manifest(struct pull_ctx *p, const char *reference, struct regi
 struct pulled_config {
 	char *bytes;
 	size_t len;
-	char **diff_ids;
-	size_t n;
+	struct image_rootfs layers;
 };
 
 static void pulled_config_release(struct pulled_config *c)
 {
-	for (size_t i = 0; i < c->n; i++)
-		free(c->diff_ids[i]);
-	free(c->diff_ids);
+	image_rootfs_release(&c->layers);
 	free(c->bytes);
 }
 
 static int parse_config(struct pulled_config *c, struct strata_error **err)
 {
 	_cleanup_json_ json_t *j = NULL;
-	json_t *rootfs, *ids;
+	json_t *rootfs;
 	int ret;
 
 	ret = gojson_parse(c->bytes, c->len, "image config", &j, err);
 	if (ret < 0)
 		return ret;
 	rootfs = json_object_get(j, "rootfs");
-	ids = json_object_get(rootfs, "diff_ids");
-	if (!json_is_object(rootfs) || (!json_is_array(ids) && !json_is_null(ids)) ||
-	    !gojson_get_string(rootfs, "type") || strcmp(gojson_get_string(rootfs, "type"), "layers"))
+	if (!json_is_object(rootfs) || !gojson_get_string(rootfs, "type") ||
+	    strcmp(gojson_get_string(rootfs, "type"), "layers"))
 		return strata_error_set(err, STRATA_ERR_INVALID, 0, "image config has no layer rootfs");
-	c->n = json_array_size(ids);
-	if (c->n > LIMIT_LAYERS)
-		return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0, "image has too many layers (%zu)",
-					c->n);
-	c->diff_ids = xcalloc(c->n + 1, sizeof(char *));
-	for (size_t i = 0; i < c->n; i++) {
-		const char *d = json_string_value(json_array_get(ids, i));
-
-		if (!d || !digest_valid(d))
-			return strata_error_set(err, STRATA_ERR_INVALID, 0,
-						"image config: invalid diff ID %zu", i);
-		c->diff_ids[i] = xstrdup(d);
-	}
-	return 0;
-}
-
-/* Leftovers of layer registrations killed earlier are dead: we hold the store lock. */
-static void clean_dead_write_sets(struct strata_store *store)
-{
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
-
-	if (fs_opendir_at(store->image_fd, LAYOUT_LAYERDB_TMP, &d, NULL) < 0)
-		return;
-	while ((de = readdir(d))) {
-		_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
-
-		if (layout_tmp_is_write_set(de->d_name) &&
-		    layout_entry(&path, LAYOUT_LAYERDB_TMP, de->d_name, NULL, NULL) == 0)
-			fs_remove_tree_at(store->image_fd, path.buf, NULL);
-	}
+	ret = image_rootfs_parse(j, &c->layers, err);
+	return ret < 0 ? strata_error_wrap(err, "image config") : 0;
 }
 
 /* ---- one manifest ---- */
@@ -386,12 +350,6 @@ struct ingest_slot {
 	struct strata_error *err;
 };
 
-struct ingest_pool {
-	struct ingest_slot *slots;
-	size_t next, end;
-	pthread_mutex_t mu;
-};
-
 static void ingest_slot(struct ingest_slot *s)
 {
 	sha256_init(&s->f.sha);
@@ -400,45 +358,14 @@ static void ingest_slot(struct ingest_slot *s)
 		sha256_release(&s->f.sha);
 }
 
-static void *ingest_worker(void *arg)
+static int ingest_nth(void *cookie, void **state, size_t i)
 {
-	struct ingest_pool *pool = arg;
+	struct ingest_slot *s = &((struct ingest_slot *)cookie)[i];
 
-	for (;;) {
-		size_t i;
-
-		pthread_mutex_lock(&pool->mu);
-		i = pool->next++;
-		pthread_mutex_unlock(&pool->mu);
-		if (i >= pool->end)
-			return NULL;
-		if (pool->slots[i].job)
-			ingest_slot(&pool->slots[i]);
-	}
-}
-
-/* Ingest slots [start, end) on up to n_threads threads (inline for one). */
-static void ingest_all(struct ingest_slot *slots, size_t start, size_t end, size_t n_threads)
-{
-	struct ingest_pool pool = { slots, start, end };
-	pthread_t *tids;
-	size_t started = 0;
-
-	if (n_threads <= 1) {
-		ingest_worker(&pool);
-		return;
-	}
-	pthread_mutex_init(&pool.mu, NULL);
-	tids = xcalloc(n_threads, sizeof(*tids));
-	for (size_t t = 0; t < n_threads; t++)
-		if (pthread_create(&tids[started], NULL, ingest_worker, &pool) == 0)
-			started++;
-	if (!started)
-		ingest_worker(&pool); /* no thread to be had: do it here */
-	for (size_t t = 0; t < started; t++)
-		pthread_join(tids[t], NULL);
-	free(tids);
-	pthread_mutex_destroy(&pool.mu);
+	(void)state;
+	if (s->job)
+		ingest_slot(s);
+	return 0; /* each slot keeps its own result */
 }
 
 /* After a failed ingest: tell a bad blob (digest error) from a failed extraction. */
@@ -468,10 +395,10 @@ static int ingest_failure(struct dl_shared *sh, struct dl_job *j, struct ingest_
  * prepared), every layer is a batch of its own.
  */
 static int register_layers(struct pull_ctx *p, struct dl_shared *sh, const struct pulled_config *cfg,
-			   const bool *needed, const size_t *job_of, char (*chains)[STRATA_DIGEST_LEN + 1],
-			   size_t *top_new, bool *bad_data, struct strata_error **err)
+			   const bool *needed, const size_t *job_of, size_t *top_new, bool *bad_data, struct strata_error **err)
 {
-	size_t n = cfg->n, batch = store_parallel_apply(p->store) ? n : 1;
+	size_t n = cfg->layers.n, batch = store_parallel_apply(p->store) ? n : 1;
+	const char(*chains)[STRATA_DIGEST_LEN + 1] = cfg->layers.chain_ids;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	struct ingest_slot *slots = xcalloc(n + 1, sizeof(*slots));
 	int ret = 0;
@@ -488,12 +415,15 @@ static int register_layers(struct pull_ctx *p, struct dl_shared *sh, const struc
 			if (ret < 0)
 				break;
 			slots[i].f = (struct follower){ sh, &sh->jobs[job_of[i]], 0, { 0 }, false };
-			ret = layerstore_prepare(p->store, i ? chains[i - 1] : NULL, parent, cfg->diff_ids[i],
+			ret = layerstore_prepare(p->store, i ? chains[i - 1] : NULL, parent, cfg->layers.diff_ids[i],
 						 &slots[i].job, err);
 			todo++;
 		}
-		if (ret >= 0)
-			ingest_all(slots, start, end, todo < (size_t)(cpus > 0 ? cpus : 1) ? todo : (size_t)cpus);
+		if (ret >= 0) {
+			struct workq_task task = { .fn = ingest_nth, .cookie = slots + start };
+
+			workq_run(end - start, todo < (size_t)(cpus > 0 ? cpus : 1) ? todo : (size_t)cpus, &task);
+		}
 		for (size_t i = start; i < end && ret >= 0; i++, committed++) {
 			struct layer_register_result res;
 			struct dl_job *j;
@@ -531,9 +461,10 @@ static int pull_layers(struct pull_ctx *p, const struct registry_manifest *m,
 	size_t n = m->n_layers;
 	_cleanup_free_ size_t *job_of = xcalloc(n + 1, sizeof(size_t));
 	_cleanup_free_ bool *needed = xcalloc(n + 1, sizeof(bool));
-	_cleanup_free_ char(*chains)[STRATA_DIGEST_LEN + 1] = xcalloc(n + 1, sizeof(*chains));
-	_cleanup_free_ pthread_t *threads = NULL;
-	size_t n_threads = 0, top_new = SIZE_MAX;
+	const char(*chains)[STRATA_DIGEST_LEN + 1] = cfg->layers.chain_ids;
+	struct workq_task dl_task = { .fn = dl_one, .done = dl_done, .cookie = &sh };
+	struct workq *downloads = NULL;
+	size_t top_new = SIZE_MAX;
 	bool bad_data = false;
 	int ret = 0;
 
@@ -541,7 +472,6 @@ static int pull_layers(struct pull_ctx *p, const struct registry_manifest *m,
 	pthread_cond_init(&sh.cv, NULL);
 	sh.jobs = xcalloc(n + 1, sizeof(*sh.jobs));
 	for (size_t i = 0; i < n; i++) {
-		layer_chain_id(i ? chains[i - 1] : NULL, cfg->diff_ids[i], chains[i]);
 		if (layerstore_has(p->store, chains[i]))
 			continue;
 		needed[i] = true;
@@ -594,24 +524,18 @@ static int pull_layers(struct pull_ctx *p, const struct registry_manifest *m,
 		}
 		j->written = st.st_size > j->desc->size ? 0 : (uint64_t)st.st_size;
 	}
-	n_threads = sh.n_jobs < (size_t)p->cfg.max_downloads ? sh.n_jobs : (size_t)p->cfg.max_downloads;
-	threads = xcalloc(n_threads + 1, sizeof(*threads));
-	for (size_t t = 0; t < n_threads; t++) {
-		if (pthread_create(&threads[t], NULL, dl_worker, &sh) != 0) {
-			n_threads = t;
-			ret = strata_error_set(err, STRATA_ERR_IO, errno, "start download thread");
-			goto out;
-		}
-	}
-	ret = register_layers(p, &sh, cfg, needed, job_of, chains, &top_new, &bad_data, err);
+	ret = workq_start(sh.n_jobs, (size_t)p->cfg.max_downloads, &dl_task, &downloads, err);
+	if (ret < 0)
+		goto out;
+	ret = register_layers(p, &sh, cfg, needed, job_of, &top_new, &bad_data, err);
 	if (ret < 0)
 		goto out;
 	/* every layer is in: blob -> diff ID, and where it came from (HMAC "" after a pull) */
 	for (size_t i = 0; i < n; i++) {
 		struct v2metadata md = { m->layers[i].digest, p->full_name, "" };
 
-		if ((ret = distribution_diffid_set(p->store, m->layers[i].digest, cfg->diff_ids[i], err)) < 0 ||
-		    (ret = distribution_v2metadata_add(p->store, cfg->diff_ids[i], &md, err)) < 0)
+		if ((ret = distribution_diffid_set(p->store, m->layers[i].digest, cfg->layers.diff_ids[i], err)) < 0 ||
+		    (ret = distribution_v2metadata_add(p->store, cfg->layers.diff_ids[i], &md, err)) < 0)
 			goto out;
 	}
 out:
@@ -633,8 +557,10 @@ out:
 	sh.abort = true;
 	pthread_cond_broadcast(&sh.cv);
 	pthread_mutex_unlock(&sh.mu);
-	for (size_t t = 0; t < n_threads; t++)
-		pthread_join(threads[t], NULL);
+	if (downloads) {
+		workq_stop(downloads);
+		workq_finish(downloads);
+	}
 	for (size_t k = 0; k < sh.n_jobs; k++) {
 		/*
 		 * Only a broken transfer is worth resuming; after bad data, a full
@@ -734,7 +660,7 @@ static int pull_one(struct pull_ctx *p, const char *reference, bool by_digest, b
 	ret = parse_config(&cfg, err);
 	if (ret < 0)
 		goto out;
-	if (cfg.n != m->n_layers) {
+	if (cfg.layers.n != m->n_layers) {
 		ret = strata_error_set(err, STRATA_ERR_INVALID, 0,
 				       "layers from manifest don't match image configuration");
 		goto out;
@@ -914,7 +840,6 @@ int strata_pull(struct strata_store *store, const char *name,
 	p.copts.config = &p.cfg;
 	p.copts.docker_config_dir = opts->docker_config_dir;
 	p.full_name = strata_ref_full_name(&p.ref);
-	clean_dead_write_sets(store);
 	ret = pull_endpoints(&p, &updated, err);
 	if (ret < 0)
 		goto out;

@@ -187,11 +187,6 @@ int layout_tmp_write_set(struct strbuf *sb, const char *cache_id, pid_t pid, str
 	return 0;
 }
 
-bool layout_tmp_is_write_set(const char *name)
-{
-	return !strncmp(name, WRITE_SET_PREFIX, strlen(WRITE_SET_PREFIX));
-}
-
 void layout_tmp_load(struct strbuf *sb, pid_t pid)
 {
 	strbuf_addf(sb, LAYOUT_LAYERDB_TMP "/load-%ld", (long)pid);

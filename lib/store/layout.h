@@ -103,8 +103,6 @@ int layout_v2metadata_by_diffid(struct strbuf *sb, const char *diff_hex, struct 
 
 /* layerdb/tmp/write-set-<first 16 digits of cache_id>-<pid>: a layer being registered. */
 int layout_tmp_write_set(struct strbuf *sb, const char *cache_id, pid_t pid, struct strata_error **err);
-/* True when name, an entry of layerdb/tmp, is a layer registration's staging folder. */
-bool layout_tmp_is_write_set(const char *name);
 /* layerdb/tmp/load-<pid>: the members of an archive being loaded. */
 void layout_tmp_load(struct strbuf *sb, pid_t pid);
 /* layerdb/tmp/pull-<blob hex>.partial: a blob being downloaded. */

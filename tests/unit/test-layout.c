@@ -147,15 +147,15 @@ static void test_staging_names(void)
 {
 	struct strbuf sb = STRBUF_INIT;
 
+	/* recovery removes every staging entry but a pull's partial download */
 	layout_tmp_write_set(&sb, HEX, 1234, NULL);
-	ok(layout_tmp_is_write_set(tmp_entry(&sb)), "a write set is recognised (%s)", tmp_entry(&sb));
+	ok(!layout_tmp_is_pull(tmp_entry(&sb)), "a write set is staging (%s)", tmp_entry(&sb));
 	strbuf_reset(&sb);
 	layout_tmp_load(&sb, 1234);
-	ok(!layout_tmp_is_write_set(tmp_entry(&sb)), "a load staging folder is not a write set");
+	ok(!layout_tmp_is_pull(tmp_entry(&sb)), "a load staging folder is staging");
 	strbuf_reset(&sb);
 	layout_tmp_pull(&sb, HEX, NULL);
-	ok(!layout_tmp_is_write_set(tmp_entry(&sb)), "a pull partial is not a write set (it is kept to resume)");
-	ok(!layout_tmp_is_write_set("write-se") && !layout_tmp_is_write_set(""), "nor a shorter name");
+	ok(layout_tmp_is_pull(tmp_entry(&sb)), "a pull partial is kept to resume (%s)", tmp_entry(&sb));
 	strbuf_reset(&sb);
 
 	layout_layer_removing(&sb, HEX, 5, NULL);
