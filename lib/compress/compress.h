@@ -22,13 +22,9 @@ enum compress_kind {
 
 const char *compress_kind_name(enum compress_kind k);
 
-/* Byte sink: 0 when all len bytes were taken, < 0 with err set. */
-typedef int (*compress_write_fn)(void *cookie, const void *data, size_t len,
-				 struct strata_error **err);
-
-/* tar_read_fn over a file descriptor; cookie points to the int fd. Retries EINTR. */
+/* stream_read_fn over a file descriptor; cookie points to the int fd. Retries EINTR. */
 ssize_t compress_fd_read(void *cookie, void *buf, size_t len, struct strata_error **err);
-/* compress_write_fn to a file descriptor (cookie: int *); writes all or fails. */
+/* stream_write_fn to a file descriptor (cookie: int *); writes all or fails. */
 int compress_fd_write(void *cookie, const void *data, size_t len, struct strata_error **err);
 
 enum decomp_flags {
@@ -46,10 +42,10 @@ struct decomp_sums {
 
 struct decomp_reader;
 
-struct decomp_reader *decomp_reader_new(tar_read_fn src, void *src_cookie, unsigned flags);
+struct decomp_reader *decomp_reader_new(stream_read_fn src, void *src_cookie, unsigned flags);
 void decomp_reader_free(struct decomp_reader *d);
 
-/* tar_read_fn: decompressed bytes; 0 at the end of the (last) stream. */
+/* stream_read_fn: decompressed bytes; 0 at the end of the (last) stream. */
 ssize_t decomp_reader_read(void *d, void *buf, size_t len, struct strata_error **err);
 
 /* Detect the format now (reads the first bytes); *kind is set on success. */
@@ -69,7 +65,7 @@ int decomp_reader_finish(struct decomp_reader *d, struct decomp_sums *sums,
  */
 struct gzip_writer;
 
-struct gzip_writer *gzip_writer_new(compress_write_fn write, void *cookie);
+struct gzip_writer *gzip_writer_new(stream_write_fn write, void *cookie);
 /* Writes to fd (which stays open and owned by the caller). */
 struct gzip_writer *gzip_writer_new_fd(int fd);
 int gzip_writer_write(struct gzip_writer *g, const void *data, size_t len,

@@ -18,7 +18,7 @@
 #define INBUF_SIZE (256u << 10)
 
 struct decomp_reader {
-	tar_read_fn src;
+	stream_read_fn src;
 	void *src_cookie;
 	unsigned flags;
 
@@ -81,7 +81,7 @@ int compress_fd_write(void *cookie, const void *data, size_t len, struct strata_
 	return 0;
 }
 
-struct decomp_reader *decomp_reader_new(tar_read_fn src, void *src_cookie, unsigned flags)
+struct decomp_reader *decomp_reader_new(stream_read_fn src, void *src_cookie, unsigned flags)
 {
 	struct decomp_reader *d = xcalloc(1, sizeof(*d));
 

@@ -17,7 +17,7 @@
 #define GZ_OUT_SIZE (64u << 10)
 
 struct gzip_writer {
-	compress_write_fn write;
+	stream_write_fn write;
 	void *cookie;
 	int fd; /* cookie target when writing to an fd */
 	struct isal_zstream zs;
@@ -30,7 +30,7 @@ struct gzip_writer {
 
 static const unsigned char go_gzip_header[10] = { 0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff };
 
-struct gzip_writer *gzip_writer_new(compress_write_fn write, void *cookie)
+struct gzip_writer *gzip_writer_new(stream_write_fn write, void *cookie)
 {
 	struct gzip_writer *g = xcalloc(1, sizeof(*g));
 

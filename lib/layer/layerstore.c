@@ -375,7 +375,7 @@ int layerstore_prepare(struct strata_store *store, const char *parent_chain,
 	return 0;
 }
 
-int layerstore_job_ingest(struct layer_job *job, tar_read_fn src, void *src_cookie,
+int layerstore_job_ingest(struct layer_job *job, stream_read_fn src, void *src_cookie,
 			  struct strata_error **err)
 {
 	struct layer_register_result *res = &job->res;
@@ -498,7 +498,7 @@ fail:
 }
 
 int layerstore_register(struct strata_store *store, const char *parent_chain,
-			tar_read_fn src, void *src_cookie, const char *expected_diff_id,
+			stream_read_fn src, void *src_cookie, const char *expected_diff_id,
 			struct layer_register_result *out, struct strata_error **err)
 {
 	struct layer_job *job;
@@ -518,7 +518,7 @@ int layerstore_register(struct strata_store *store, const char *parent_chain,
 struct assembly {
 	struct layer_record rec;
 	int dir_fd, ts_fd;
-	compress_write_fn write;
+	stream_write_fn write;
 	void *cookie;
 };
 
@@ -576,7 +576,7 @@ static void assembly_close(struct assembly *a)
 		close(a->ts_fd);
 }
 
-int layerstore_assemble(struct strata_store *store, const char *chain_id, compress_write_fn write,
+int layerstore_assemble(struct strata_store *store, const char *chain_id, stream_write_fn write,
 			void *cookie, struct strata_error **err)
 {
 	struct assembly a = { .write = write, .cookie = cookie };

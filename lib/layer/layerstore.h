@@ -65,7 +65,7 @@ bool layerstore_has(struct strata_store *store, const char *chain_id);
  * of the layer stays behind.
  */
 int layerstore_register(struct strata_store *store, const char *parent_chain,
-			tar_read_fn src, void *src_cookie, const char *expected_diff_id,
+			stream_read_fn src, void *src_cookie, const char *expected_diff_id,
 			struct layer_register_result *out, struct strata_error **err);
 /*
  * Phased registration, to register the layers of a chain concurrently:
@@ -112,7 +112,7 @@ const char *layerstore_job_chain_id(const struct layer_job *job);
  * STRATA_ERR_DIGEST_MISMATCH when the tar does not hash to the expected
  * diff ID.
  */
-int layerstore_job_ingest(struct layer_job *job, tar_read_fn src, void *src_cookie,
+int layerstore_job_ingest(struct layer_job *job, stream_read_fn src, void *src_cookie,
 			  struct strata_error **err);
 /*
  * Register the ingested job (its parent must be registered by now) and
@@ -129,7 +129,7 @@ void layerstore_job_abort(struct layer_job *job);
  * files in its driver folder (member paths resolved inside that folder),
  * writing it to write; every member's size and CRC-64 is verified.
  */
-int layerstore_assemble(struct strata_store *store, const char *chain_id, compress_write_fn write,
+int layerstore_assemble(struct strata_store *store, const char *chain_id, stream_write_fn write,
 			void *cookie, struct strata_error **err);
 /* The same, returning sha256 (to compare with the diff ID) and size. */
 int layerstore_assemble_sha256(struct strata_store *store, const char *chain_id,

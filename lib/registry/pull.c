@@ -201,7 +201,7 @@ static void dl_done(void *cookie, void *state)
 	registry_client_free(state);
 }
 
-/* tar_read_fn over a growing partial file, verifying size and digest at the end. */
+/* stream_read_fn over a growing partial file, verifying size and digest at the end. */
 struct follower {
 	struct dl_shared *sh;
 	struct dl_job *job;

@@ -16,11 +16,11 @@
 #define RBUF_SIZE (64u << 10)
 
 struct tar_reader {
-	tar_read_fn read;
+	stream_read_fn read;
 	void *cookie;
-	tar_raw_fn raw;
+	stream_write_fn raw;
 	void *raw_cookie;
-	tar_data_fn data;
+	stream_write_fn data;
 	void *data_cookie;
 
 	unsigned char *buf; /* RBUF_SIZE bytes of read-ahead */
@@ -43,7 +43,7 @@ struct tar_reader {
 	size_t xattr_alloc;
 };
 
-struct tar_reader *tar_reader_new(tar_read_fn read, void *cookie)
+struct tar_reader *tar_reader_new(stream_read_fn read, void *cookie)
 {
 	struct tar_reader *r = xcalloc(1, sizeof(*r));
 
@@ -78,13 +78,13 @@ void tar_reader_free(struct tar_reader *r)
 	free(r);
 }
 
-void tar_reader_set_raw_sink(struct tar_reader *r, tar_raw_fn raw, void *cookie)
+void tar_reader_set_raw_sink(struct tar_reader *r, stream_write_fn raw, void *cookie)
 {
 	r->raw = raw;
 	r->raw_cookie = cookie;
 }
 
-void tar_reader_set_data_sink(struct tar_reader *r, tar_data_fn data, void *cookie)
+void tar_reader_set_data_sink(struct tar_reader *r, stream_write_fn data, void *cookie)
 {
 	r->data = data;
 	r->data_cookie = cookie;

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "strata/error.h"
+#include "util/stream.h"
 
 #define TAR_BLOCK 512
 
@@ -58,17 +59,15 @@ struct tar_entry {
 	size_t nr_xattrs;
 };
 
-/* Source of archive bytes: returns bytes read, 0 at end of input, -1 with err set. */
-typedef ssize_t (*tar_read_fn)(void *cookie, void *buf, size_t len, struct strata_error **err);
-/* Receives every byte the reader consumes that is not file data (headers, padding, trailer). */
-typedef int (*tar_raw_fn)(void *cookie, const void *data, size_t len, struct strata_error **err);
-
 struct tar_reader;
 
-struct tar_reader *tar_reader_new(tar_read_fn read, void *cookie);
+struct tar_reader *tar_reader_new(stream_read_fn read, void *cookie);
 void tar_reader_free(struct tar_reader *r);
-/* Optional: see every non-data byte (for tar-split). */
-void tar_reader_set_raw_sink(struct tar_reader *r, tar_raw_fn raw, void *cookie);
+/*
+ * Optional: see every byte the reader consumes that is not file data
+ * (headers, padding, trailer), for tar-split.
+ */
+void tar_reader_set_raw_sink(struct tar_reader *r, stream_write_fn raw, void *cookie);
 
 /*
  * Advance to the next member.  Returns 1 and sets *entry (valid until the
@@ -82,9 +81,8 @@ int tar_reader_next(struct tar_reader *r, const struct tar_entry **entry,
 ssize_t tar_reader_read_data(struct tar_reader *r, void *buf, size_t len,
 			     struct strata_error **err);
 
-/* Receives every data byte of members, read or skipped (for CRC-64, hashing). */
-typedef int (*tar_data_fn)(void *cookie, const void *data, size_t len, struct strata_error **err);
-void tar_reader_set_data_sink(struct tar_reader *r, tar_data_fn data, void *cookie);
+/* Optional: see every data byte of members, read or skipped (for CRC-64, hashing). */
+void tar_reader_set_data_sink(struct tar_reader *r, stream_write_fn data, void *cookie);
 
 /* Consume the rest of the current member's data (through the data sink). */
 int tar_reader_skip_data(struct tar_reader *r, struct strata_error **err);
@@ -116,11 +114,9 @@ typedef int (*tar_entry_fn)(void *cookie, const struct tar_entry *e,
  * (0100644, 040755, 0120777), a PAX header only when a path or link target
  * cannot fit (or size >= 8 GiB), two zero blocks at the end, no record padding.
  */
-typedef int (*tar_write_fn)(void *cookie, const void *data, size_t len, struct strata_error **err);
-
 struct tar_writer;
 
-struct tar_writer *tar_writer_new(tar_write_fn write, void *cookie);
+struct tar_writer *tar_writer_new(stream_write_fn write, void *cookie);
 void tar_writer_free(struct tar_writer *w);
 /*
  * Write e's header(s); then exactly e->size bytes must follow through

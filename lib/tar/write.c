@@ -12,7 +12,7 @@
 #include "util/strbuf.h"
 
 struct tar_writer {
-	tar_write_fn write;
+	stream_write_fn write;
 	void *cookie;
 	uint64_t data_left; /* bytes the current member still owes */
 	uint32_t pad;
@@ -21,7 +21,7 @@ struct tar_writer {
 
 static const unsigned char zeros[TAR_BLOCK * 2];
 
-struct tar_writer *tar_writer_new(tar_write_fn write, void *cookie)
+struct tar_writer *tar_writer_new(stream_write_fn write, void *cookie)
 {
 	struct tar_writer *w = xcalloc(1, sizeof(*w));
 

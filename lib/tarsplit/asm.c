@@ -21,7 +21,7 @@
 
 struct assembler {
 	tarsplit_open_fn open_file;
-	compress_write_fn write;
+	stream_write_fn write;
 	void *cookie;
 	char *copy; /* COPY_BUF bytes */
 	struct strbuf bytes;
@@ -132,7 +132,7 @@ static int do_line(struct assembler *a, const char *line, size_t len,
 	return copy_member(a, a->name.buf, (uint64_t)sz, (const unsigned char *)a->bytes.buf, err);
 }
 
-int tarsplit_assemble(int tarsplit_fd, tarsplit_open_fn open_file, compress_write_fn write,
+int tarsplit_assemble(int tarsplit_fd, tarsplit_open_fn open_file, stream_write_fn write,
 		      void *cookie, struct strata_error **err)
 {
 	struct decomp_reader *d = decomp_reader_new(compress_fd_read, &tarsplit_fd, 0);

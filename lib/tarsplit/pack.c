@@ -246,7 +246,7 @@ static int packer_file(struct packer *p, const char *name, uint64_t size,
 	return emit_line(p, err);
 }
 
-int tarsplit_ingest(tar_read_fn src, void *src_cookie, int tarsplit_fd,
+int tarsplit_ingest(stream_read_fn src, void *src_cookie, int tarsplit_fd,
 		    tar_entry_fn on_entry, void *entry_cookie,
 		    struct tarsplit_ingest_result *res, struct strata_error **err)
 {

@@ -42,7 +42,7 @@ struct tarsplit_ingest_result {
  * member; data on_entry leaves unread is consumed, CRC'd and hashed.
  * Fixed-size buffers; nothing is copied to temporary files.
  */
-int tarsplit_ingest(tar_read_fn src, void *src_cookie, int tarsplit_fd,
+int tarsplit_ingest(stream_read_fn src, void *src_cookie, int tarsplit_fd,
 		    tar_entry_fn on_entry, void *entry_cookie,
 		    struct tarsplit_ingest_result *res, struct strata_error **err);
 
@@ -59,7 +59,7 @@ typedef int (*tarsplit_open_fn)(void *cookie, const char *name, uint64_t size,
  * write.  Every member's size and CRC-64 is checked while copying; a
  * mismatch fails with STRATA_ERR_DIGEST_MISMATCH naming the member.
  */
-int tarsplit_assemble(int tarsplit_fd, tarsplit_open_fn open_file, compress_write_fn write,
+int tarsplit_assemble(int tarsplit_fd, tarsplit_open_fn open_file, stream_write_fn write,
 		      void *cookie, struct strata_error **err);
 
 /* Assemble and return the sha256 (the diff ID) and size of the rebuilt tar. */

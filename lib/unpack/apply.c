@@ -272,7 +272,7 @@ static int finish_fd_node(int fd, const struct tar_entry *e, struct strata_error
 
 /* Create a regular file; data from read(cookie) or, when src_fd >= 0, a copy of src_fd. */
 static int make_regular(struct layer_applier *a, int parent, const char *last,
-			const struct tar_entry *e, apply_read_fn read, void *cookie, int src_fd,
+			const struct tar_entry *e, stream_read_fn read, void *cookie, int src_fd,
 			struct strata_error **err)
 {
 	_cleanup_close_ int fd = -1;
@@ -435,7 +435,7 @@ static int make_hardlink(struct layer_applier *a, int parent, const char *last,
 }
 
 static int stash_plnk(struct layer_applier *a, const char *base, const struct tar_entry *e,
-		      apply_read_fn read, void *cookie, struct strata_error **err)
+		      stream_read_fn read, void *cookie, struct strata_error **err)
 {
 	_cleanup_close_ int fd = -1;
 	struct plnk *p;
@@ -597,7 +597,7 @@ static bool component_is_meta(const char *rel)
 	return false;
 }
 
-static int apply_one(struct layer_applier *a, const struct tar_entry *e, apply_read_fn read,
+static int apply_one(struct layer_applier *a, const struct tar_entry *e, stream_read_fn read,
 		     void *cookie, struct strata_error **err)
 {
 	_cleanup_free_ char *rel = NULL;
@@ -685,7 +685,7 @@ static int apply_one(struct layer_applier *a, const struct tar_entry *e, apply_r
 }
 
 int layer_applier_apply(struct layer_applier *a, const struct tar_entry *e, uint64_t header_size,
-			apply_read_fn read, void *cookie, struct strata_error **err)
+			stream_read_fn read, void *cookie, struct strata_error **err)
 {
 	if (e->typeflag != 'g')
 		a->header_total += (int64_t)header_size;

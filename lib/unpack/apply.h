@@ -48,16 +48,13 @@ int layer_applier_new(int root_fd, enum whiteout_mode mode, struct layer_applier
 int layer_applier_entry(void *applier, const struct tar_entry *e, struct tar_reader *r,
 			struct strata_error **err);
 
-/* Source of one member's data for layer_applier_apply. */
-typedef ssize_t (*apply_read_fn)(void *cookie, void *buf, size_t len, struct strata_error **err);
-
 /*
  * Apply one member whose data (e->size bytes) comes from read(cookie);
  * header_size is the header's size field (counted by the vfs size rule).
  * layer_applier_entry is this with the tar reader as source.
  */
 int layer_applier_apply(struct layer_applier *a, const struct tar_entry *e, uint64_t header_size,
-			apply_read_fn read, void *cookie, struct strata_error **err);
+			stream_read_fn read, void *cookie, struct strata_error **err);
 
 /*
  * After the last member: set folder mtimes (after their children, in

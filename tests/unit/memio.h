@@ -14,7 +14,7 @@ struct mem {
 	size_t chunk; /* most bytes per read (0: no limit): short reads exercise refills */
 };
 
-/* tar_read_fn over a struct mem */
+/* stream_read_fn over a struct mem */
 static inline ssize_t mem_read(void *cookie, void *buf, size_t len, struct strata_error **err)
 {
 	struct mem *m = cookie;
