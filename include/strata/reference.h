@@ -36,6 +36,11 @@ STRATA_PUBLIC char *strata_ref_familiar_name(const struct strata_ref *ref);
 /* familiar name plus ":tag" and/or "@digest" */
 STRATA_PUBLIC char *strata_ref_familiar_string(const struct strata_ref *ref);
 
+/* Docker's tag grammar: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. */
+STRATA_PUBLIC bool strata_ref_tag_valid(const char *tag);
+/* Docker's repository path grammar: lower-case components joined by '/' (no domain). */
+STRATA_PUBLIC bool strata_ref_path_valid(const char *path);
+
 /* True for 64 lowercase hex digits (a full image ID without "sha256:"). */
 STRATA_PUBLIC bool strata_ref_is_full_id(const char *s);
 

@@ -25,11 +25,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "archive/legacy.h"
 #include "archive/load.h"
-#include "archive/save.h"
 #include "compress/compress.h"
 #include "image/rootfs.h"
+#include "image/v1.h"
 #include "image/image-private.h"
 #include "image/imagedb.h"
 #include "json/gojson.h"
@@ -563,7 +562,8 @@ static void known_v1_ids(struct known_config *kc)
 	kc->v1 = xcalloc(kc->layers.n, sizeof(*kc->v1));
 	for (size_t i = 0; i < kc->layers.n; i++) {
 		strbuf_reset(&json);
-		save_v1_layer(kc->config, i, kc->layers.n, kc->layers.chain_ids[i], i ? kc->v1[i - 1] : "", kc->v1[i], &json);
+		image_v1_layer(kc->config, i, kc->layers.n, kc->layers.chain_ids[i], i ? kc->v1[i - 1] : "",
+			       kc->v1[i], &json);
 	}
 }
 

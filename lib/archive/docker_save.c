@@ -12,6 +12,7 @@
 #include "compress/compress.h"
 #include "image/config.h"
 #include "image/image-private.h"
+#include "image/v1.h"
 #include "json/gojson.h"
 #include "layer/layerstore.h"
 #include "strata/archive.h"
@@ -22,144 +23,12 @@
 #include "util/cleanup.h"
 #include "util/strbuf.h"
 
-/* ---- v1 layer JSON and IDs ---- */
+/* ---- which images, which tags ---- */
 
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
-
-/* A copy of obj with its keys sorted (one level: a Go map of raw values). */
-static json_t *sorted_copy(const json_t *obj)
-{
-	const char **keys = xcalloc(json_object_size(obj) + 1, sizeof(*keys)), *k;
-	json_t *out = json_object(), *v;
-	size_t n = 0;
-
-	json_object_foreach((json_t *)obj, k, v)
-		keys[n++] = k;
-	qsort(keys, n, sizeof(*keys), cmp_str);
-	for (size_t i = 0; i < n; i++)
-		json_object_set(out, keys[i], json_object_get(obj, keys[i]));
-	free(keys);
-	return out;
-}
-
-/* container.Config as Go marshals it: struct order, maps sorted. */
-static json_t *container_config(const json_t *c)
-{
-	static const char *const maps[] = { "Labels", "Volumes", "ExposedPorts" };
-	json_t *out = config_container_ordered(json_is_object(c) ? c : NULL);
-
-	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		json_t *m = json_object_get(out, maps[i]);
-
-		if (json_is_object(m) && json_object_size(m) > 1)
-			json_object_set_new(out, maps[i], sorted_copy(m));
-	}
-	return out;
-}
-
-/* time.Time re-marshalled: RFC 3339 with the fraction's trailing zeros dropped. */
-static json_t *go_time(const char *s)
-{
-	const char *dot, *end;
-	size_t keep;
-
-	if (!s || !*s)
-		return json_string("0001-01-01T00:00:00Z");
-	dot = strchr(s, '.');
-	if (!dot)
-		return json_string(s);
-	end = dot + 1;
-	while (*end >= '0' && *end <= '9')
-		end++;
-	keep = (size_t)(end - s);
-	while (keep > (size_t)(dot - s) + 1 && s[keep - 1] == '0')
-		keep--;
-	if (keep == (size_t)(dot - s) + 1)
-		keep--;
-	{
-		_cleanup_free_ char *t = xasprintf("%.*s%s", (int)keep, s, end);
-
-		return json_string(t);
-	}
-}
-
-static void set_nonempty(json_t *obj, const char *key, const json_t *config)
-{
-	const char *v = gojson_get_string(config, key);
-
-	if (v && *v)
-		json_object_set_new(obj, key, json_string(v));
-}
-
-/* image.V1Image of layer i marshalled in struct order (omitempty as Go). */
-static json_t *v1_image(const json_t *config, bool top, const char *id, const char *parent, bool with_os)
-{
-	json_t *o = json_object(), *v;
-
-	if (id)
-		json_object_set_new(o, "id", json_string(id));
-	if (parent && *parent)
-		json_object_set_new(o, "parent", json_string(parent));
-	if (top)
-		set_nonempty(o, "comment", config);
-	json_object_set_new(o, "created",
-			    top ? go_time(gojson_get_string(config, "created")) : json_string("1970-01-01T00:00:00Z"));
-	if (top)
-		set_nonempty(o, "container", config);
-	json_object_set_new(o, "container_config",
-			    container_config(top ? json_object_get(config, "container_config") : NULL));
-	if (top) {
-		set_nonempty(o, "docker_version", config);
-		set_nonempty(o, "author", config);
-		v = json_object_get(config, "config");
-		if (json_is_object(v))
-			json_object_set_new(o, "config", container_config(v));
-		set_nonempty(o, "architecture", config);
-		set_nonempty(o, "variant", config);
-	}
-	if (with_os)
-		set_nonempty(o, "os", config);
-	if (top) {
-		v = json_object_get(config, "Size");
-		if (json_is_integer(v) && json_integer_value(v))
-			json_object_set(o, "Size", v);
-	}
-	return o;
-}
-
-void save_v1_layer(const json_t *config, size_t i, size_t n, const char *chain_id,
-		   const char *parent_v1, char v1id[STRATA_HEX_LEN + 1], struct strbuf *json)
-{
-	bool top = i + 1 == n;
-	_cleanup_strbuf_ struct strbuf text = STRBUF_INIT;
-	json_t *idobj = v1_image(config, top, NULL, NULL, top), *sorted;
-
-	/* v1.CreateID: the V1Image without id, plus layer_id and parent, keys sorted */
-	json_object_set_new(idobj, "layer_id", json_string(chain_id));
-	if (parent_v1 && *parent_v1) {
-		_cleanup_free_ char *p = xasprintf("sha256:%s", parent_v1);
-
-		json_object_set_new(idobj, "parent", json_string(p));
-	} else {
-		json_object_del(idobj, "parent");
-	}
-	sorted = sorted_copy(idobj);
-	gojson_encode(&text, sorted, 0);
-	json_decref(sorted);
-	json_decref(idobj);
-	sha256_hex(text.buf, text.len, v1id);
-	if (json) {
-		json_t *o = v1_image(config, top, v1id, parent_v1, true);
-
-		gojson_encode(json, o, 0);
-		json_decref(o);
-	}
-}
-
-/* ---- which images, which tags ---- */
 
 void save_items_free(struct save_item *items, size_t nr)
 {
@@ -420,7 +289,7 @@ static int docker_save(struct strata_image_index *idx, struct save_item *items, 
 			_cleanup_free_ char *lp = NULL;
 			bool seen = false;
 
-			save_v1_layer(img->config, k, img->nr_layers, img->chain_ids[k], k ? v1ids[i][k - 1] : "",
+			image_v1_layer(img->config, k, img->nr_layers, img->chain_ids[k], k ? v1ids[i][k - 1] : "",
 				      v1ids[i][k], &json);
 			lp = xasprintf("%s/layer.tar", v1ids[i][k]);
 			json_array_append_new(layers, json_string(lp));

@@ -47,6 +47,11 @@ void load_image_release(struct load_image *img);
 int loader_read(struct loader *l, const char *path, bool follow, size_t max, char **buf,
 		size_t *len, struct strata_error **err);
 bool loader_has(struct loader *l, const char *path);
+/* The archive's top-level folders, sorted bytewise. */
+int loader_top_dirs(struct loader *l, char ***names, size_t *nr, struct strata_error **err);
+/* The diff ID (sha256 of the decompressed bytes) of member path. */
+int loader_diff_id(struct loader *l, const char *path, char out[STRATA_DIGEST_LEN + 1],
+		   struct strata_error **err);
 
 /*
  * Fill img's config fields from the config bytes: ID, diff IDs, chain IDs,
@@ -56,7 +61,15 @@ bool loader_has(struct loader *l, const char *path);
 int load_image_set_config(struct load_image *img, char *config, size_t len, const char *expect_hex,
 			  const char *what, struct strata_error **err);
 
-/* The OCI plan from index.json: one image per selected manifest (host platform). */
+/*
+ * The planners: the images an archive holds, for the loader to ingest.
+ * OCI, from index.json: one image per selected manifest (host platform).
+ */
 int oci_load_plan(struct loader *l, struct load_image **out, size_t *nr, struct strata_error **err);
+/*
+ * Legacy (pre-1.10) docker-archives, without manifest.json: one image per
+ * v1 folder, parents before children, tags from `repositories`.
+ */
+int legacy_load_plan(struct loader *l, struct load_image **out, size_t *nr, struct strata_error **err);
 
 #endif

@@ -77,9 +77,9 @@ static bool valid_component(const char *s, size_t n)
 	return true;
 }
 
-static bool valid_path(const char *s, size_t n)
+bool strata_ref_path_valid(const char *s)
 {
-	size_t start = 0;
+	size_t start = 0, n = strlen(s);
 
 	for (size_t i = 0; i <= n; i++) {
 		if (i == n || s[i] == '/') {
@@ -91,7 +91,7 @@ static bool valid_path(const char *s, size_t n)
 	return true;
 }
 
-static bool valid_tag(const char *s)
+bool strata_ref_tag_valid(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -159,7 +159,7 @@ int strata_ref_parse(const char *s, struct strata_ref *out, struct strata_error 
 	colon = strrchr(slash ? slash : name, ':');
 	if (colon) {
 		*colon = '\0';
-		if (!valid_tag(colon + 1)) {
+		if (!strata_ref_tag_valid(colon + 1)) {
 			strata_ref_release(&ref);
 			return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid reference format");
 		}
@@ -197,7 +197,7 @@ int strata_ref_parse(const char *s, struct strata_ref *out, struct strata_error 
 						"invalid reference format: repository name must be lowercase");
 		}
 	}
-	if (!valid_path(remainder, strlen(remainder))) {
+	if (!strata_ref_path_valid(remainder)) {
 		strata_ref_release(&ref);
 		return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid reference format");
 	}

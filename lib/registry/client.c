@@ -4,7 +4,6 @@
  * (reference/docker-20.10/registry/requests-*.txt).
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "json/gojson.h"
 #include "image/manifest.h"
 #include "registry/registry.h"
+#include "strata/reference.h"
 #include "util/limits.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
@@ -222,36 +222,15 @@ int registry_error_from_response(const struct registry_response *resp, const cha
 
 static int check_repo(const char *repo, struct strata_error **err)
 {
-	size_t n = repo ? strlen(repo) : 0;
-
-	if (!n || n > 255 || repo[0] == '/' || repo[n - 1] == '/' || strstr(repo, "//") ||
-	    strstr(repo, ".."))
-		goto bad;
-	for (const char *p = repo; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
-		      *p == '-' || *p == '/'))
-			goto bad;
-	return 0;
-bad:
+	if (repo && strlen(repo) <= 255 && strata_ref_path_valid(repo))
+		return 0;
 	return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid repository name '%s'",
 				repo ? repo : "");
 }
 
-static bool valid_tag(const char *t)
-{
-	size_t n = strlen(t);
-
-	if (!n || n > 128 || !(isalnum((unsigned char)t[0]) || t[0] == '_'))
-		return false;
-	for (const char *p = t; *p; p++)
-		if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == '-'))
-			return false;
-	return true;
-}
-
 static int check_reference(const char *ref, struct strata_error **err)
 {
-	if (ref && (digest_valid(ref) || valid_tag(ref)))
+	if (ref && (digest_valid(ref) || strata_ref_tag_valid(ref)))
 		return 0;
 	return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid reference '%s'",
 				ref ? ref : "");
@@ -1256,7 +1235,7 @@ int registry_list_tags(struct registry_client *c, const char *repo, char ***tags
 		}
 		if (ret == 0 && json_is_array(arr)) {
 			json_array_foreach(arr, i, t) {
-				if (!json_is_string(t) || !valid_tag(json_string_value(t)))
+				if (!json_is_string(t) || !strata_ref_tag_valid(json_string_value(t)))
 					continue;
 				if (count >= MAX_TAGS) {
 					ret = strata_error_set(err, STRATA_ERR_TOO_LARGE, 0,
