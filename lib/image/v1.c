@@ -16,78 +16,21 @@
 #include "json/gojson.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
+#include "util/gotime.h"
 
 /* ---- Go's time.Time through JSON ---- */
 
-static bool digits(const char *s, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
-static bool leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* time.Time UnmarshalJSON (RFC 3339) then MarshalJSON (RFC3339Nano). */
+/* time.Time through UnmarshalJSON and MarshalJSON; null is the zero time. */
 static int go_time(const json_t *v, const char *what, struct strbuf *out, struct strata_error **err)
 {
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, mo, d, h, mi, sec, zh = 0, zm = 0;
-	char frac[10] = "";
-	const char *s, *p;
-	size_t nf = 0;
+	_cleanup_error_ struct strata_error *e = NULL;
 
 	if (!v || json_is_null(v)) {
 		strbuf_addstr(out, "0001-01-01T00:00:00Z");
 		return 0;
 	}
-	if (!json_is_string(v))
-		goto bad;
-	s = json_string_value(v);
-	if (strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
-	    !digits(s + 8, 2, &d) || s[10] != 'T' || !digits(s + 11, 2, &h) || s[13] != ':' ||
-	    !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &sec))
-		goto bad;
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap(y)) || h > 23 || mi > 59 || sec > 59)
-		goto bad;
-	p = s + 19;
-	if ((*p == '.' || *p == ',') && isdigit((unsigned char)p[1])) {
-		for (p++; isdigit((unsigned char)*p); p++)
-			if (nf < 9)
-				frac[nf++] = *p;
-		frac[nf] = '\0';
-	}
-	if (*p == 'Z') {
-		p++;
-	} else if ((*p == '+' || *p == '-') && digits(p + 1, 2, &zh) && p[3] == ':' && digits(p + 4, 2, &zm)) {
-		if (zh > 23 || zm > 59)
-			goto bad;
-		p += 6;
-	} else {
-		goto bad;
-	}
-	if (*p)
-		goto bad;
-	while (nf && frac[nf - 1] == '0')
-		frac[--nf] = '\0';
-	strbuf_addf(out, "%.19s", s);
-	if (nf)
-		strbuf_addf(out, ".%s", frac);
-	if (!zh && !zm)
-		strbuf_addch(out, 'Z');
-	else
-		strbuf_addf(out, "%.6s", s + (p - s) - 6);
-	return 0;
-bad:
+	if (json_is_string(v) && gotime_remarshal(out, json_string_value(v), &e) == 0)
+		return 0;
 	return strata_error_set(err, STRATA_ERR_INVALID, 0, "v1 image JSON: %s: cannot parse time", what);
 }
 
@@ -658,30 +601,16 @@ static json_t *container_config(const json_t *c)
 	return out;
 }
 
-/* time.Time re-marshalled: RFC 3339 with the fraction's trailing zeros dropped. */
+/* A stored config's time re-marshalled (the image index checked it parses). */
 static json_t *go_time_remarshal(const char *s)
 {
-	const char *dot, *end;
-	size_t keep;
+	_cleanup_strbuf_ struct strbuf t = STRBUF_INIT;
 
 	if (!s || !*s)
 		return json_string("0001-01-01T00:00:00Z");
-	dot = strchr(s, '.');
-	if (!dot)
+	if (gotime_remarshal(&t, s, NULL) < 0)
 		return json_string(s);
-	end = dot + 1;
-	while (*end >= '0' && *end <= '9')
-		end++;
-	keep = (size_t)(end - s);
-	while (keep > (size_t)(dot - s) + 1 && s[keep - 1] == '0')
-		keep--;
-	if (keep == (size_t)(dot - s) + 1)
-		keep--;
-	{
-		_cleanup_free_ char *t = xasprintf("%.*s%s", (int)keep, s, end);
-
-		return json_string(t);
-	}
+	return json_string(t.buf);
 }
 
 static void set_nonempty(json_t *obj, const char *key, const json_t *config)

@@ -111,6 +111,36 @@ bad:
 				"parsing time \"%s\" as RFC 3339: bad syntax", s);
 }
 
+int gotime_remarshal(struct strbuf *sb, const char *s, struct strata_error **err)
+{
+	const char *p = s + 19, *zone;
+	size_t nf = 0;
+	int64_t sec;
+	int32_t nsec;
+	int ret = gotime_parse_rfc3339(s, &sec, &nsec, err);
+
+	if (ret < 0)
+		return ret;
+	strbuf_add(sb, s, 19);
+	if (*p == '.' || *p == ',') {
+		const char *f = ++p;
+
+		while (*p >= '0' && *p <= '9')
+			p++;
+		nf = (size_t)(p - f) < 9 ? (size_t)(p - f) : 9;
+		while (nf && f[nf - 1] == '0')
+			nf--;
+		if (nf)
+			strbuf_addf(sb, ".%.*s", (int)nf, f);
+	}
+	zone = p;
+	if (*zone == 'Z' || !strcmp(zone + 1, "00:00"))
+		strbuf_addch(sb, 'Z');
+	else
+		strbuf_addstr(sb, zone);
+	return 0;
+}
+
 /* ---- formatting -------------------------------------------------------- */
 
 struct civil {

@@ -24,6 +24,13 @@
 int gotime_parse_rfc3339(const char *s, int64_t *sec, int32_t *nsec,
 			struct strata_error **err);
 
+/*
+ * A time.Time read from JSON and marshalled again (UnmarshalJSON, then
+ * MarshalJSON): s in its own zone as RFC3339Nano, the fraction's trailing
+ * zeros dropped, a zero offset written "Z".  Fails as gotime_parse_rfc3339.
+ */
+int gotime_remarshal(struct strbuf *sb, const char *s, struct strata_error **err);
+
 /* The clock's now as RFC3339Nano UTC (a store's fixed time: store_format_now). */
 void gotime_format_now(struct strbuf *sb);
 

@@ -195,4 +195,18 @@ test_expect_success DOCKERD 'repair never removes what an image uses' '
 	store_listing "$C" >after &&
 	test_cmp before after
 '
+test_expect_success 'import --platform: normalised as dockerd, linux only' '
+	mkdir -p plat && echo x >plat/f && tar -C plat -cf plat.tar f &&
+	R=$TRASH/plat-root &&
+	strata --data-root "$R" import --platform linux/aarch64 plat.tar p:arm64 >/dev/null &&
+	strata --data-root "$R" inspect --format "{{.Os}}/{{.Architecture}}" p:arm64 >out &&
+	echo linux/arm64 >expect && test_cmp expect out &&
+	strata --data-root "$R" import --platform linux/arm plat.tar p:arm >/dev/null &&
+	strata --data-root "$R" inspect --format "{{.Architecture}}/{{.Variant}}" p:arm >out &&
+	echo arm/v7 >expect && test_cmp expect out &&
+	test_expect_code 1 strata --data-root "$R" import --platform windows/amd64 plat.tar p:w 2>err &&
+	grep -q "operating system .windows. is not supported" err &&
+	test_expect_code 1 strata --data-root "$R" import --platform linux plat.tar p:w 2>err &&
+	grep -q "invalid platform .linux." err
+'
 test_done

@@ -7,6 +7,7 @@
 
 #include "digest/digest.h"
 #include "image/v1.h"
+#include "util/gotime.h"
 #include "tap.h"
 #include "util/strbuf.h"
 
@@ -116,8 +117,33 @@ static void test_layer_ids(void)
 	strbuf_release(&want);
 }
 
+static void remarshal(const char *in, const char *want)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct strata_error *err = NULL;
+	int ret = gotime_remarshal(&sb, in, &err);
+
+	if (want)
+		is_str(ret == 0 ? sb.buf : NULL, want, "time %s marshals again as %s", in, want);
+	else
+		ok(ret < 0 && err, "time %s is refused (%s)", in, err ? err->msg : "");
+	strata_error_free(err);
+	strbuf_release(&sb);
+}
+
+static void test_times(void)
+{
+	remarshal("2016-01-02T03:04:05.120000000Z", "2016-01-02T03:04:05.12Z");
+	remarshal("2016-01-02T03:04:05.000Z", "2016-01-02T03:04:05Z");
+	remarshal("2016-01-02T03:04:05,5+00:00", "2016-01-02T03:04:05.5Z");
+	remarshal("2016-01-02T03:04:05.1234567891-07:30", "2016-01-02T03:04:05.123456789-07:30");
+	remarshal("2016-02-30T03:04:05Z", NULL);
+	remarshal("2016-01-02 03:04:05Z", NULL);
+}
+
 int main(void)
 {
+	test_times();
 	test_config();
 	test_os_parent();
 	test_layer_ids();
