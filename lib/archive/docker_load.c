@@ -34,6 +34,7 @@
 #include "json/gojson.h"
 #include "layer/layerdb.h"
 #include "layer/layerstore.h"
+#include "layer/pipeline.h"
 #include "store/layout.h"
 #include "store/store-private.h"
 #include "strata/archive.h"
@@ -47,7 +48,6 @@
 #include "util/fs.h"
 #include "util/safepath.h"
 #include "util/strbuf.h"
-#include "util/workq.h"
 
 #define MEMBER_SMALL (1u << 20)   /* members up to this size are kept in memory */
 #define MEMBER_MEM_CAP (64u << 20) /* ... while all of them stay below this */
@@ -389,14 +389,9 @@ static int check_blob(const struct layer_register_result *res, const char *blob_
 /* One layer this load registers, and where its bytes are. */
 struct load_job {
 	size_t img, k;          /* imgs[img].layer_paths[k] */
-	bool dup;               /* the same chain comes earlier in this load */
-	struct layer_job *job;  /* prepared, until committed or aborted */
 	int fd;                 /* source file, or -1 for a member in memory */
 	struct membuf mb;
 	uint64_t size;          /* source bytes: bigger layers are read first */
-	bool ran;               /* ingest was run (ret, err tell how it went) */
-	int ret;
-	struct strata_error *err;
 	const struct strata_cancel *cancel;
 };
 
@@ -1120,18 +1115,6 @@ static size_t remaining_uses(struct loader *l, struct load_image *imgs, size_t n
 	return uses;
 }
 
-/* Hand a job's own error to the caller's err. */
-static int pass_error(struct strata_error **err, struct strata_error **from, int ret)
-{
-	if (err && !*err) {
-		*err = *from;
-		*from = NULL;
-	} else {
-		strata_error_freep(from);
-	}
-	return ret;
-}
-
 /* A job's layer bytes; the load stops at the next read once it is cancelled. */
 static ssize_t job_read(void *cookie, void *buf, size_t len, struct strata_error **err)
 {
@@ -1143,206 +1126,123 @@ static ssize_t job_read(void *cookie, void *buf, size_t len, struct strata_error
 	return j->fd >= 0 ? compress_fd_read(&j->fd, buf, len, err) : membuf_read(&j->mb, buf, len, err);
 }
 
-static void ingest_one(struct load_job *j)
+/* The load's side of the layer pipeline: one job per layer not in the store yet. */
+struct load_run {
+	struct loader *l;
+	struct load_image *imgs;
+	size_t nr;
+	struct load_job *jobs;
+};
+
+static int job_open(void *cookie, size_t i, uint64_t *size, struct strata_error **err)
 {
-	j->ret = layerstore_job_ingest(j->job, job_read, j, &j->err);
+	struct load_run *r = cookie;
+	struct load_job *j = &r->jobs[i];
+	struct load_image *img = &r->imgs[j->img];
+
+	if (layer_source(r->l, img->layer_paths[j->k], j, err) < 0)
+		return strata_error_wrap(err, "image %s: layer %zu", img->id, j->k);
+	*size = j->size;
+	return 0;
+}
+
+static int job_ingest(void *cookie, size_t i, struct layer_job *job, struct strata_error **err)
+{
+	struct load_job *j = &((struct load_run *)cookie)->jobs[i];
+	int ret = layerstore_job_ingest(job, job_read, j, err);
+
 	if (j->fd >= 0)
 		close(j->fd);
 	j->fd = -1;
-	j->ran = true;
+	return ret;
 }
 
-static int ingest_nth(void *cookie, void **state, size_t i)
+static void job_context(void *cookie, size_t i, struct strata_error **err)
 {
-	struct load_job *j = ((struct load_job **)cookie)[i];
+	struct load_run *r = cookie;
+	struct load_job *j = &r->jobs[i];
+	struct load_image *img = &r->imgs[j->img];
 
-	(void)state;
-	ingest_one(j);
-	return j->ret;
+	strata_error_wrap(err, "layer '%s'", img->layer_paths[j->k]);
+	strata_error_wrap(err, "image %s: layer %zu", img->id, j->k);
 }
 
-static int bigger_first(const void *a, const void *b)
+/* A layer is in: note it for the rollback, check its blob, drop its staged copy once unused. */
+static int job_committed(void *cookie, size_t i, const struct layer_register_result *res,
+			 struct strata_error **err)
 {
-	const struct load_job *x = *(struct load_job *const *)a, *y = *(struct load_job *const *)b;
+	struct load_run *r = cookie;
+	struct loader *l = r->l;
+	struct load_job *j = &r->jobs[i];
+	struct load_image *img = &r->imgs[j->img];
+	const char *path = img->layer_paths[j->k];
+	_cleanup_error_ struct strata_error *local = NULL;
+	_cleanup_free_ char *name = NULL;
+	struct member *m;
 
-	if (x->size != y->size)
-		return x->size > y->size ? -1 : 1;
-	return x < y ? -1 : x > y;
-}
-
-/* Ingest jobs[0..n) on up to threads threads (this one included), biggest first. */
-static void ingest_jobs(struct load_job *jobs, size_t n, unsigned threads)
-{
-	_cleanup_free_ struct load_job **order = xcalloc(n + 1, sizeof(*order));
-	struct workq_task task = { .fn = ingest_nth, .cookie = order, .stop_on_failure = true };
-	size_t nr = 0;
-
-	for (size_t e = 0; e < n; e++)
-		if (!jobs[e].dup)
-			order[nr++] = &jobs[e];
-	if (threads > 1)
-		qsort(order, nr, sizeof(*order), bigger_first);
-	workq_run(nr, threads, &task);
-}
-
-/* Where the chain is prepared in jobs[0..n) (not a duplicate, not yet committed), or NULL. */
-static struct layer_job *prepared_job(struct load_image *imgs, struct load_job *jobs, size_t n, const char *chain)
-{
-	for (size_t e = 0; e < n; e++)
-		if (!jobs[e].dup && jobs[e].job && !strcmp(imgs[jobs[e].img].chain_ids[jobs[e].k], chain))
-			return jobs[e].job;
-	return NULL;
-}
-
-/*
- * Register jobs[0..n) (chain order): prepare each (stopping at the first
- * failure), ingest the prepared ones in parallel, commit in chain order up
- * to the first failure.  The error is the one the sequential order meets
- * first.  What was not committed is left for the caller to abort.
- */
-static int register_batch(struct loader *l, struct load_image *imgs, size_t nr, struct load_job *jobs, size_t n,
-			  unsigned threads, struct strata_error **err)
-{
-	struct strata_error *prep_err = NULL;
-	int prep_ret = 0, ret;
-	size_t prepared, e;
-
-	for (prepared = 0; prepared < n; prepared++) {
-		struct load_job *j = &jobs[prepared];
-		struct load_image *img = &imgs[j->img];
-		const char *parent = j->k ? img->chain_ids[j->k - 1] : NULL;
-
-		if (j->dup)
-			continue;
-		prep_ret = cancel_check(l->cancel, &prep_err);
-		if (prep_ret < 0)
-			break;
-		prep_ret = layer_source(l, img->layer_paths[j->k], j, &prep_err);
-		if (prep_ret < 0) {
-			prep_ret = strata_error_wrap(&prep_err, "image %s: layer %zu", img->id, j->k);
-			break;
-		}
-		prep_ret = layerstore_prepare(l->store, parent, parent ? prepared_job(imgs, jobs, prepared, parent) : NULL,
-					      img->diff_ids[j->k], &j->job, &prep_err);
-		if (prep_ret < 0) {
-			strata_error_wrap(&prep_err, "layer '%s'", img->layer_paths[j->k]);
-			prep_ret = strata_error_wrap(&prep_err, "image %s: layer %zu", img->id, j->k);
-			break;
-		}
+	if (!res->existed)
+		note_chain(&l->new_chains, &l->nr_new, &l->alloc_new, res->chain_id);
+	else
+		note_chain(&l->kept_chains, &l->nr_kept, &l->alloc_kept, res->chain_id);
+	if (check_blob(res, img->blob_digests ? img->blob_digests[j->k] : NULL,
+		       img->blob_sizes ? img->blob_sizes[j->k] : -1, path, err) < 0)
+		return strata_error_wrap(err, "image %s: layer %zu", img->id, j->k);
+	if (l->dir_fd >= 0 || resolve(l, path, true, &name, &local) < 0)
+		return 0;
+	m = member_find(l, name);
+	if (m && m->staged && !remaining_uses(l, r->imgs, r->nr, j->img, j->k + 1, name)) {
+		unlinkat(l->stage_fd, m->staged, 0);
+		free(m->staged);
+		m->staged = NULL;
 	}
-	ingest_jobs(jobs, prepared, threads);
-	for (e = 0; e < prepared; e++) {
-		struct load_job *j = &jobs[e];
-		struct load_image *img = &imgs[j->img];
-		const char *path = img->layer_paths[j->k];
-		struct layer_register_result res;
-		_cleanup_error_ struct strata_error *local = NULL;
-		_cleanup_free_ char *name = NULL;
-		struct member *m;
-
-		if (j->dup) {
-			if (layerstore_has(l->store, img->chain_ids[j->k]))
-				note_chain(&l->kept_chains, &l->nr_kept, &l->alloc_kept, img->chain_ids[j->k]);
-			continue;
-		}
-		if (!j->ran || j->ret < 0)
-			break;
-		ret = layerstore_job_commit(j->job, &res, &j->err);
-		j->job = NULL;
-		if (ret < 0) {
-			j->ret = ret;
-			break;
-		}
-		if (!res.existed)
-			note_chain(&l->new_chains, &l->nr_new, &l->alloc_new, res.chain_id);
-		else
-			note_chain(&l->kept_chains, &l->nr_kept, &l->alloc_kept, res.chain_id);
-		ret = check_blob(&res, img->blob_digests ? img->blob_digests[j->k] : NULL,
-				 img->blob_sizes ? img->blob_sizes[j->k] : -1, path, err);
-		if (ret < 0) {
-			strata_error_freep(&prep_err);
-			return strata_error_wrap(err, "image %s: layer %zu", img->id, j->k);
-		}
-		if (l->dir_fd >= 0 || resolve(l, path, true, &name, &local) < 0)
-			continue;
-		m = member_find(l, name);
-		if (m && m->staged && !remaining_uses(l, imgs, nr, j->img, j->k + 1, name)) {
-			unlinkat(l->stage_fd, m->staged, 0);
-			free(m->staged);
-			m->staged = NULL;
-		}
-	}
-	/* The first failure in chain order among the layers that were read. */
-	for (; e < prepared; e++) {
-		struct load_job *j = &jobs[e];
-
-		if (j->ret < 0) {
-			strata_error_freep(&prep_err);
-			strata_error_wrap(&j->err, "layer '%s'", imgs[j->img].layer_paths[j->k]);
-			ret = strata_error_wrap(&j->err, "image %s: layer %zu", imgs[j->img].id, j->k);
-			return pass_error(err, &j->err, ret);
-		}
-	}
-	if (prep_ret < 0)
-		return pass_error(err, &prep_err, prep_ret);
 	return 0;
 }
 
 /*
- * Register every layer of the load that is not in the store yet: prepared
- * in chain order, read in parallel (one thread per CPU; one layer at a time
- * with vfs, whose create copies the parent's files), committed in chain
- * order.  On failure every job not committed is aborted; the committed ones
- * are in new_chains for the rollback.
+ * Register every layer of the load that is not in the store yet, once per
+ * chain, through the layer pipeline (biggest layers read first).  The
+ * committed ones are in new_chains for the rollback.
  */
 static int register_layers(struct loader *l, struct load_image *imgs, size_t nr, struct strata_error **err)
 {
-	struct load_job *jobs = NULL;
-	size_t nr_jobs = 0, alloc_jobs = 0, batch;
+	struct load_run r = { l, imgs, nr, NULL };
+	struct layer_pipeline p = {
+		.store = l->store, .cancel = l->cancel, .biggest_first = true, .cookie = &r,
+		.open = job_open, .ingest = job_ingest, .context = job_context, .committed = job_committed,
+	};
+	_cleanup_free_ struct layer_pipeline_item *items = NULL;
 	struct graph_driver *driver;
-	unsigned threads = 1;
-	long cpus;
+	size_t total = 0, n = 0;
 	int ret = 0;
 
 	for (size_t i = 0; i < nr; i++)
+		total += imgs[i].nr_layers;
+	r.jobs = xcalloc(total + 1, sizeof(*r.jobs));
+	items = xcalloc(total + 1, sizeof(*items));
+	for (size_t i = 0; i < nr; i++)
 		for (size_t k = 0; k < imgs[i].nr_layers; k++) {
-			struct load_job *j;
+			const char *chain = imgs[i].chain_ids[k];
+			bool dup = false;
 
-			if (layerstore_has(l->store, imgs[i].chain_ids[k])) {
-				note_chain(&l->kept_chains, &l->nr_kept, &l->alloc_kept, imgs[i].chain_ids[k]);
+			if (layerstore_has(l->store, chain)) {
+				note_chain(&l->kept_chains, &l->nr_kept, &l->alloc_kept, chain);
 				continue;
 			}
-			ALLOC_GROW(jobs, nr_jobs + 1, alloc_jobs);
-			j = &jobs[nr_jobs++];
-			memset(j, 0, sizeof(*j));
-			j->img = i;
-			j->k = k;
-			j->fd = -1;
-			j->cancel = l->cancel;
-			for (size_t e = 0; e + 1 < nr_jobs && !j->dup; e++)
-				j->dup = !strcmp(imgs[jobs[e].img].chain_ids[jobs[e].k], imgs[i].chain_ids[k]);
+			for (size_t e = 0; e < n && !dup; e++)
+				dup = !strcmp(items[e].chain_id, chain);
+			if (dup)
+				continue;
+			r.jobs[n] = (struct load_job){ .img = i, .k = k, .fd = -1, .cancel = l->cancel };
+			items[n++] = (struct layer_pipeline_item){ chain, k ? imgs[i].chain_ids[k - 1] : NULL,
+								   imgs[i].diff_ids[k] };
 		}
-	if (!nr_jobs)
-		return 0;
 	/* Open the driver before any thread runs. */
-	ret = store_driver(l->store, &driver, err);
-	if (ret < 0)
-		goto out;
-	cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	if (cpus > 1 && store_parallel_apply(l->store))
-		threads = cpus < (long)nr_jobs ? (unsigned)cpus : (unsigned)nr_jobs;
-	batch = threads > 1 ? nr_jobs : 1;
-	for (size_t from = 0; from < nr_jobs && ret >= 0; from += batch)
-		ret = register_batch(l, imgs, nr, jobs + from, nr_jobs - from < batch ? nr_jobs - from : batch,
-				     threads, err);
-out:
-	for (size_t e = nr_jobs; e-- > 0;) {
-		layerstore_job_abort(jobs[e].job);
-		if (jobs[e].fd >= 0)
-			close(jobs[e].fd);
-		strata_error_free(jobs[e].err);
-	}
-	free(jobs);
+	if (n && (ret = store_driver(l->store, &driver, err)) >= 0)
+		ret = layer_pipeline_run(&p, items, n, err);
+	for (size_t e = 0; e < n; e++)
+		if (r.jobs[e].fd >= 0)
+			close(r.jobs[e].fd);
+	free(r.jobs);
 	return ret;
 }
 

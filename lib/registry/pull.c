@@ -33,6 +33,7 @@
 #include "json/gojson.h"
 #include "layer/layerdb.h"
 #include "layer/layerstore.h"
+#include "layer/pipeline.h"
 #include "registry/progress.h"
 #include "image/manifest.h"
 #include "registry/registry.h"
@@ -343,35 +344,45 @@ static int parse_config(struct pulled_config *c, struct strata_error **err)
 
 /* ---- registration: layers extract in parallel while they download ---- */
 
-struct ingest_slot {
-	struct layer_job *job; /* NULL: nothing to ingest (layer already there) */
-	struct follower f;
-	int rc;
-	struct strata_error *err;
+/* The pull's side of the layer pipeline: item k registers layer layer_of[k]. */
+struct pull_run {
+	struct pull_ctx *p;
+	struct dl_shared *sh;
+	const size_t *job_of;   /* layer -> its download */
+	size_t *layer_of;       /* item -> layer */
+	struct follower *f;     /* per item: its reader of the growing download */
+	size_t *top_new;
+	bool *bad_data;
 };
 
-static void ingest_slot(struct ingest_slot *s)
+static int item_open(void *cookie, size_t k, uint64_t *size, struct strata_error **err)
 {
-	sha256_init(&s->f.sha);
-	s->rc = layerstore_job_ingest(s->job, follow_read, &s->f, &s->err);
-	if (!s->f.verified)
-		sha256_release(&s->f.sha);
+	struct pull_run *r = cookie;
+
+	(void)size;
+	(void)err;
+	r->f[k] = (struct follower){ r->sh, &r->sh->jobs[r->job_of[r->layer_of[k]]], 0, { 0 }, false };
+	return 0;
 }
 
-static int ingest_nth(void *cookie, void **state, size_t i)
+static int item_ingest(void *cookie, size_t k, struct layer_job *job, struct strata_error **err)
 {
-	struct ingest_slot *s = &((struct ingest_slot *)cookie)[i];
+	struct follower *f = &((struct pull_run *)cookie)->f[k];
+	int ret;
 
-	(void)state;
-	if (s->job)
-		ingest_slot(s);
-	return 0; /* each slot keeps its own result */
+	sha256_init(&f->sha);
+	ret = layerstore_job_ingest(job, follow_read, f, err);
+	if (!f->verified)
+		sha256_release(&f->sha);
+	return ret;
 }
 
 /* After a failed ingest: tell a bad blob (digest error) from a failed extraction. */
-static int ingest_failure(struct dl_shared *sh, struct dl_job *j, struct ingest_slot *s, bool *bad_data,
-			  struct strata_error **err)
+static int item_failed(void *cookie, size_t k, struct strata_error **ingest_err, struct strata_error **err)
 {
+	struct pull_run *r = cookie;
+	struct dl_shared *sh = r->sh;
+	struct dl_job *j = r->f[k].job;
 	bool bad_blob;
 
 	pthread_mutex_lock(&sh->mu);
@@ -380,78 +391,53 @@ static int ingest_failure(struct dl_shared *sh, struct dl_job *j, struct ingest_
 	bad_blob = j->rc == 0 && !partial_matches(j);
 	pthread_mutex_unlock(&sh->mu);
 	if (bad_blob) {
-		*bad_data = true;
+		*r->bad_data = true;
 		return strata_error_set(err, STRATA_ERR_DIGEST_MISMATCH, 0,
 					"filesystem layer verification failed for digest %s", j->desc->digest);
 	}
-	*bad_data = s->err && s->err->code == STRATA_ERR_DIGEST_MISMATCH;
-	return strata_error_propagate(err, steal_pointer(&s->err));
+	*r->bad_data = *ingest_err && (*ingest_err)->code == STRATA_ERR_DIGEST_MISMATCH;
+	return strata_error_propagate(err, steal_pointer(ingest_err));
 }
 
-/*
- * Prepare every new layer in chain order, ingest them in parallel (each from
- * its growing download), commit in chain order.  When the driver cannot
- * apply in parallel (vfs copies a parent's files when its child is
- * prepared), every layer is a batch of its own.
- */
-static int register_layers(struct pull_ctx *p, struct dl_shared *sh, const struct pulled_config *cfg,
-			   const bool *needed, const size_t *job_of, size_t *top_new, bool *bad_data, struct strata_error **err)
+static int item_committed(void *cookie, size_t k, const struct layer_register_result *res,
+			  struct strata_error **err)
 {
-	size_t n = cfg->layers.n, batch = store_parallel_apply(p->store) ? n : 1;
-	const char(*chains)[STRATA_DIGEST_LEN + 1] = cfg->layers.chain_ids;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	struct ingest_slot *slots = xcalloc(n + 1, sizeof(*slots));
-	int ret = 0;
+	struct pull_run *r = cookie;
+	struct dl_job *j = r->f[k].job;
 
-	for (size_t start = 0; start < n && ret >= 0; start += batch) {
-		size_t end = start + batch < n ? start + batch : n, todo = 0, committed = start;
+	(void)err;
+	if (!res->existed)
+		*r->top_new = r->layer_of[k];
+	progress_say(&r->p->progress, j->short_id, "Pull complete");
+	if (--j->users == 0)
+		unlinkat(r->p->store->image_fd, j->partial, 0);
+	return 0;
+}
 
-		for (size_t i = start; i < end && ret >= 0; i++) {
-			const struct layer_job *parent = i > start && needed[i - 1] ? slots[i - 1].job : NULL;
+/* Register the needed layers, each extracted from its download as it grows. */
+static int register_layers(struct pull_ctx *p, struct dl_shared *sh, const struct pulled_config *cfg,
+			   const bool *needed, const size_t *job_of, size_t *top_new, bool *bad_data,
+			   struct strata_error **err)
+{
+	size_t n = cfg->layers.n, nr = 0;
+	_cleanup_free_ struct layer_pipeline_item *items = xcalloc(n + 1, sizeof(*items));
+	_cleanup_free_ size_t *layer_of = xcalloc(n + 1, sizeof(*layer_of));
+	_cleanup_free_ struct follower *f = xcalloc(n + 1, sizeof(*f));
+	struct pull_run r = { p, sh, job_of, layer_of, f, top_new, bad_data };
+	struct layer_pipeline pl = {
+		.store = p->store, .cancel = p->opts->cancel, .cookie = &r,
+		.open = item_open, .ingest = item_ingest, .failed = item_failed, .committed = item_committed,
+	};
 
-			if (!needed[i])
-				continue;
-			ret = cancel_check(p->opts->cancel, err);
-			if (ret < 0)
-				break;
-			slots[i].f = (struct follower){ sh, &sh->jobs[job_of[i]], 0, { 0 }, false };
-			ret = layerstore_prepare(p->store, i ? chains[i - 1] : NULL, parent, cfg->layers.diff_ids[i],
-						 &slots[i].job, err);
-			todo++;
-		}
-		if (ret >= 0) {
-			struct workq_task task = { .fn = ingest_nth, .cookie = slots + start };
-
-			workq_run(end - start, todo < (size_t)(cpus > 0 ? cpus : 1) ? todo : (size_t)cpus, &task);
-		}
-		for (size_t i = start; i < end && ret >= 0; i++, committed++) {
-			struct layer_register_result res;
-			struct dl_job *j;
-
-			if (!needed[i])
-				continue;
-			j = &sh->jobs[job_of[i]];
-			if (slots[i].rc < 0) {
-				ret = ingest_failure(sh, j, &slots[i], bad_data, err);
-				break;
-			}
-			ret = layerstore_job_commit(steal_pointer(&slots[i].job), &res, err);
-			if (ret < 0)
-				break;
-			if (!res.existed)
-				*top_new = i;
-			progress_say(&p->progress, j->short_id, "Pull complete");
-			if (--j->users == 0)
-				unlinkat(p->store->image_fd, j->partial, 0);
-		}
-		/* whatever was prepared and not committed goes */
-		for (size_t i = committed; i < end; i++) {
-			layerstore_job_abort(steal_pointer(&slots[i].job));
-			strata_error_freep(&slots[i].err);
-		}
+	for (size_t i = 0; i < n; i++) {
+		if (!needed[i])
+			continue;
+		layer_of[nr] = i;
+		items[nr++] = (struct layer_pipeline_item){ cfg->layers.chain_ids[i],
+							    i ? cfg->layers.chain_ids[i - 1] : NULL,
+							    cfg->layers.diff_ids[i] };
 	}
-	free(slots);
-	return ret;
+	return layer_pipeline_run(&pl, items, nr, err);
 }
 
 static int pull_layers(struct pull_ctx *p, const struct registry_manifest *m,
