@@ -16,10 +16,7 @@
 #include "util/alloc.h"
 #include "util/cleanup.h"
 
-#define DOCKER_VERSION "20.10.24+dfsg1"
-
-/* Go's GOARCH for the host. */
-static const char *host_arch(void)
+const char *config_host_arch(void)
 {
 	static const struct { const char *uname, *go; } map[] = {
 		{ "x86_64", "amd64" }, { "aarch64", "arm64" }, { "armv7l", "arm" }, { "armv6l", "arm" },
@@ -136,11 +133,11 @@ int strata_image_import(struct strata_image_index *idx, const char *path,
 		return ret;
 	}
 	store_format_now(idx->store, &created);
-	json_object_set_new(image, "architecture", json_string(arch ? arch : host_arch()));
+	json_object_set_new(image, "architecture", json_string(arch ? arch : config_host_arch()));
 	json_object_set_new(image, "comment", json_string(msg));
 	json_object_set_new(image, "container_config", config_container_new());
 	json_object_set_new(image, "created", json_string(created.buf));
-	json_object_set_new(image, "docker_version", json_string(DOCKER_VERSION));
+	json_object_set_new(image, "docker_version", json_string(CONFIG_DOCKER_VERSION));
 	history = json_array();
 	entry = json_object();
 	json_object_set_new(entry, "created", json_string(created.buf));
