@@ -282,6 +282,24 @@ int graph_driver_mount(struct graph_driver *d, const char *id, const char *targe
 	return 0;
 }
 
+int graph_driver_get(struct graph_driver *d, const char *id, struct strbuf *path, struct strata_error **err)
+{
+	if (check_id(id, err) < 0)
+		return -STRATA_ERR_INVALID;
+	if (d->ops->get(d, id, path, err) < 0)
+		return strata_error_wrap(err, "mount %s layer %s", d->ops->name, id);
+	return 0;
+}
+
+int graph_driver_put(struct graph_driver *d, const char *id, struct strata_error **err)
+{
+	if (check_id(id, err) < 0)
+		return -STRATA_ERR_INVALID;
+	if (d->ops->put(d, id, err) < 0)
+		return strata_error_wrap(err, "unmount %s layer %s", d->ops->name, id);
+	return 0;
+}
+
 int graph_driver_unmount(struct graph_driver *d, const char *target_path, struct strata_error **err)
 {
 	if (umount2(target_path, UMOUNT_NOFOLLOW) < 0)

@@ -25,6 +25,7 @@
 #include <stddef.h>
 
 #include "unpack/apply.h"
+#include "util/strbuf.h"
 #include "strata/error.h"
 
 #define GRAPH_DRIVER_LINK_LEN 26
@@ -72,6 +73,9 @@ struct graph_driver_ops {
 		     graph_driver_report_fn report, void *cookie, struct strata_error **err);
 	int (*mount)(struct graph_driver *d, const char *id, const char *target,
 		     struct strata_error **err);
+	/* dockerd's Get/Put: a container's root file system at its usual place */
+	int (*get)(struct graph_driver *d, const char *id, struct strbuf *path, struct strata_error **err);
+	int (*put)(struct graph_driver *d, const char *id, struct strata_error **err);
 	/* optional: restore what can be derived; 1 when something was fixed */
 	int (*repair)(struct graph_driver *d, const char *id, const char **what,
 		      struct strata_error **err);
@@ -162,6 +166,15 @@ int graph_driver_repair(struct graph_driver *d, const char *id, const char **wha
 int graph_driver_mount(struct graph_driver *d, const char *id, const char *target_path,
 		       struct strata_error **err);
 int graph_driver_unmount(struct graph_driver *d, const char *target_path, struct strata_error **err);
+
+/*
+ * dockerd's Get: id's merged view where dockerd has it, its absolute path
+ * appended to path.  overlay2: mounted on <id>/merged (0700, created);
+ * vfs: dir/<id> itself, nothing mounted.
+ */
+int graph_driver_get(struct graph_driver *d, const char *id, struct strbuf *path, struct strata_error **err);
+/* dockerd's Put: undo graph_driver_get (overlay2: unmount, remove merged/); not mounted is fine. */
+int graph_driver_put(struct graph_driver *d, const char *id, struct strata_error **err);
 
 /*
  * What dockerd reports as GraphDriver.Data (docker image inspect) for the

@@ -435,6 +435,46 @@ static int ov_mount(struct graph_driver *d, const char *id, const char *target,
 	return ret;
 }
 
+static int ov_get(struct graph_driver *d, const char *id, struct strbuf *path, struct strata_error **err)
+{
+	_cleanup_close_ int lfd = open_layer(d, id, err);
+	_cleanup_free_ char *home = NULL;
+	size_t at = path->len;
+	int ret;
+
+	if (lfd < 0)
+		return lfd;
+	if (mkdirat(lfd, "merged", 0700) < 0 && errno != EEXIST)
+		return strata_error_set(err, fs_errcode(errno), errno, "create merged folder");
+	home = home_path(d);
+	if (!home)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "resolve driver folder");
+	strbuf_addf(path, "%s/%s/merged", home, id);
+	ret = ov_mount(d, id, path->buf + at, err);
+	if (ret < 0)
+		strbuf_setlen(path, at);
+	return ret;
+}
+
+static int ov_put(struct graph_driver *d, const char *id, struct strata_error **err)
+{
+	_cleanup_close_ int lfd = open_layer(d, id, err);
+	_cleanup_free_ char *home = NULL, *merged = NULL;
+
+	if (lfd < 0)
+		return lfd;
+	home = home_path(d);
+	if (!home)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "resolve driver folder");
+	merged = xasprintf("%s/%s/merged", home, id);
+	/* detached, as dockerd: a process still inside keeps only its own view */
+	if (umount2(merged, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+		return strata_error_set(err, fs_errcode(errno), errno, "unmount '%s'", merged);
+	if (unlinkat(lfd, "merged", AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return strata_error_set(err, fs_errcode(errno), errno, "remove '%s'", merged);
+	return 0;
+}
+
 /* dockerd cannot mount a layer whose l/ link is gone (§15); the link file names it. */
 static int ov_repair(struct graph_driver *d, const char *id, const char **what, struct strata_error **err)
 {
@@ -495,6 +535,8 @@ const struct graph_driver_ops graph_driver_overlay2_ops = {
 	.list_entry = ov_list_entry,
 	.check = ov_check,
 	.mount = ov_mount,
+	.get = ov_get,
+	.put = ov_put,
 	.repair = ov_repair,
 	.metadata = ov_metadata,
 };

@@ -23,6 +23,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
+#include "util/strbuf.h"
 
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452
@@ -343,6 +344,28 @@ static int vfs_mount(struct graph_driver *d, const char *id, const char *target,
 	return 0;
 }
 
+static int vfs_get(struct graph_driver *d, const char *id, struct strbuf *path, struct strata_error **err)
+{
+	_cleanup_close_ int fd = vfs_diff_fd(d, id, err);
+	char proc[64], buf[PATH_MAX];
+	ssize_t n;
+
+	if (fd < 0)
+		return fd;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "resolve layer folder");
+	strbuf_add(path, buf, (size_t)n);
+	return 0;
+}
+
+/* vfs layers are plain folders: nothing was mounted */
+static int vfs_put(struct graph_driver *d, const char *id, struct strata_error **err)
+{
+	return 0;
+}
+
 const struct graph_driver_ops graph_driver_vfs_ops = {
 	.name = "vfs",
 	.home = "vfs",
@@ -356,4 +379,6 @@ const struct graph_driver_ops graph_driver_vfs_ops = {
 	.list_entry = vfs_list_entry,
 	.check = vfs_check,
 	.mount = vfs_mount,
+	.get = vfs_get,
+	.put = vfs_put,
 };

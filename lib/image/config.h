@@ -12,6 +12,9 @@
 #include "strata/error.h"
 #include "util/strbuf.h"
 
+/* The docker_version dockerd 20.10 (Debian's) records in configs it creates. */
+#define CONFIG_DOCKER_VERSION "20.10.24+dfsg1"
+
 /* An empty container.Config as dockerd writes it (Env, Cmd ... null). */
 json_t *config_container_new(void);
 

@@ -46,6 +46,10 @@ struct strata_image_index {
 
 /* Recount nr_children from metadata parents (after images were removed). */
 void image_index_count_children(struct strata_image_index *idx);
+/* Load the stored image hex into the index (one just written); an image already there is kept. */
+int image_index_add(struct strata_image_index *idx, const char *hex, struct strata_image **out,
+		    struct strata_error **err);
+
 /* Drop img from the index and free it. */
 void image_index_forget(struct strata_image_index *idx, struct strata_image *img);
 /* The damaged image a user's name resolves to (as strata_image_lookup would), or NULL. */

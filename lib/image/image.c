@@ -147,6 +147,28 @@ int strata_image_index_load(struct strata_store *store, struct strata_image_inde
 	return 0;
 }
 
+int image_index_add(struct strata_image_index *idx, const char *hex, struct strata_image **out,
+		    struct strata_error **err)
+{
+	char id[72];
+	struct strata_image *img;
+	int ret;
+
+	snprintf(id, sizeof(id), "sha256:%s", hex);
+	img = strata_image_index_find(idx, id);
+	if (!img) {
+		ret = load_image(idx->store, hex, &img, err);
+		if (ret < 0)
+			return ret;
+		ALLOC_GROW(idx->images, idx->nr + 1, idx->alloc);
+		idx->images[idx->nr++] = img;
+		image_index_count_children(idx);
+	}
+	if (out)
+		*out = img;
+	return 0;
+}
+
 void strata_image_index_free(struct strata_image_index *idx)
 {
 	if (!idx)

@@ -16,8 +16,6 @@
 #include "util/alloc.h"
 #include "util/cleanup.h"
 
-#define DOCKER_VERSION "20.10.24+dfsg1"
-
 /* docker import --platform: linux only, normalised as dockerd's platforms.Normalize. */
 static int parse_platform(const char *spec, struct registry_platform *out, struct strata_error **err)
 {
@@ -100,7 +98,7 @@ int strata_image_import(struct strata_image_index *idx, const char *path,
 	json_object_set_new(image, "comment", json_string(msg));
 	json_object_set_new(image, "container_config", config_container_new());
 	json_object_set_new(image, "created", json_string(created.buf));
-	json_object_set_new(image, "docker_version", json_string(DOCKER_VERSION));
+	json_object_set_new(image, "docker_version", json_string(CONFIG_DOCKER_VERSION));
 	history = json_array();
 	entry = json_object();
 	json_object_set_new(entry, "created", json_string(created.buf));

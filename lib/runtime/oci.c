@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -67,5 +68,23 @@ int runtime_run(const char *runtime, const char *bundle, const char *id, const j
 		*status = 128 + WTERMSIG(ws);
 	else
 		*status = 125;
+	return 0;
+}
+
+int runtime_kill(const char *runtime, const char *id, int sig, struct strata_error **err)
+{
+	char signo[16];
+	char *argv[] = { (char *)runtime, "kill", (char *)id, signo, NULL };
+	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int ws, ret;
+
+	if (devnull < 0)
+		return strata_error_set(err, fs_errcode(errno), errno, "open /dev/null");
+	snprintf(signo, sizeof(signo), "%d", sig);
+	ret = spawn_wait(runtime, argv, devnull, devnull, devnull, &ws, err);
+	if (ret < 0)
+		return ret;
+	if (!WIFEXITED(ws) || WEXITSTATUS(ws))
+		return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "container %s is not running", id);
 	return 0;
 }

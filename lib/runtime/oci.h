@@ -16,4 +16,7 @@
 int runtime_run(const char *runtime, const char *bundle, const char *id, const json_t *spec,
 		int in_fd, int out_fd, int err_fd, int *status, struct strata_error **err);
 
+/* "RUNTIME kill ID SIG": signal a container the runtime runs (a missing one is STRATA_ERR_NOT_FOUND). */
+int runtime_kill(const char *runtime, const char *id, int sig, struct strata_error **err);
+
 #endif

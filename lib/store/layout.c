@@ -31,6 +31,7 @@ static const struct {
 	{ "layerdb", 0700, true },
 	{ LAYOUT_LAYERDB_LAYERS, 0755, false },
 	{ LAYOUT_LAYERDB_TMP, 0755, false },
+	{ LAYOUT_LAYERDB_MOUNTS, 0755, false }, /* first container */
 	/* dockerd makes distribution/ 0700 at start, the rest 0755 on first use */
 	{ "distribution", 0700, true },
 	{ "distribution/diffid-by-digest", 0755, false },

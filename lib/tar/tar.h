@@ -10,6 +10,7 @@
 #ifndef STRATA_TAR_H
 #define STRATA_TAR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -57,6 +58,7 @@ struct tar_entry {
 	uint32_t devmajor, devminor;
 	struct tar_xattr *xattrs;
 	size_t nr_xattrs;
+	bool mode_raw;  /* writer only: mode written as is, without file-type bits (dockerd's whiteouts) */
 };
 
 struct tar_reader;
@@ -113,6 +115,9 @@ typedef int (*tar_entry_fn)(void *cookie, const struct tar_entry *e,
  * laid out as Go's archive/tar writes them, mode with file-type bits
  * (0100644, 040755, 0120777), a PAX header only when a path or link target
  * cannot fit (or size >= 8 GiB), two zero blocks at the end, no record padding.
+ * As Go's, a member with xattrs (SCHILY.xattr.* records) or a non-ASCII
+ * path, link or user name is PAX; then every field that USTAR cannot hold
+ * gets a record, sorted by key.
  */
 struct tar_writer;
 
@@ -121,7 +126,8 @@ void tar_writer_free(struct tar_writer *w);
 /*
  * Write e's header(s); then exactly e->size bytes must follow through
  * tar_writer_write_data.  Uses name, linkname, typeflag, mode (07777),
- * uid, gid, uname, gname, mtime_sec, size, devmajor, devminor.
+ * mode_raw, uid, gid, uname, gname, mtime_sec, size, devmajor, devminor,
+ * xattrs.
  */
 int tar_writer_add(struct tar_writer *w, const struct tar_entry *e, struct strata_error **err);
 int tar_writer_write_data(struct tar_writer *w, const void *data, size_t len,

@@ -146,9 +146,9 @@ static uint32_t type_bits(char t)
 	}
 }
 
-static void pax_record(struct strbuf *sb, const char *k, const char *v)
+static void pax_record_n(struct strbuf *sb, const char *k, const char *v, size_t vlen)
 {
-	size_t body = strlen(k) + strlen(v) + 3, size = body, digits;
+	size_t body = strlen(k) + vlen + 3, size = body, digits;
 
 	/* The length counts its own digits. */
 	for (;;) {
@@ -158,7 +158,80 @@ static void pax_record(struct strbuf *sb, const char *k, const char *v)
 			break;
 		size = body + digits;
 	}
-	strbuf_addf(sb, "%zu %s=%s\n", size, k, v);
+	strbuf_addf(sb, "%zu %s=", size, k);
+	strbuf_add(sb, v, vlen);
+	strbuf_addch(sb, '\n');
+}
+
+static void pax_record(struct strbuf *sb, const char *k, const char *v)
+{
+	pax_record_n(sb, k, v, strlen(v));
+}
+
+static int cmp_xattr(const void *a, const void *b)
+{
+	return strcmp((*(const struct tar_xattr *const *)a)->name, (*(const struct tar_xattr *const *)b)->name);
+}
+
+/*
+ * The records Go's writer emits for e when USTAR cannot hold it, sorted by
+ * key as Go does ("SCHILY.xattr.*" sorts before the lowercase keys).
+ * Returns false when e fits USTAR.
+ */
+static bool pax_records(const struct tar_entry *e, const char *link, struct strbuf *pax)
+{
+	size_t plen, n = strlen(e->name), ln = strlen(link);
+	const char *uname = e->uname ? e->uname : "", *gname = e->gname ? e->gname : "";
+	bool name_bad = !is_ascii(e->name) || n > 100;
+	bool link_bad = !is_ascii(link) || ln > 100;
+	bool uname_bad = !is_ascii(uname) || strlen(uname) > 32;
+	bool gname_bad = !is_ascii(gname) || strlen(gname) > 32;
+	bool size_bad = !fits_octal(12, (int64_t)e->size);
+
+	if (!e->nr_xattrs && !link_bad && !uname_bad && !gname_bad && !size_bad &&
+	    (!name_bad || split_ustar(e->name, &plen)))
+		return false;
+	if (e->nr_xattrs) {
+		const struct tar_xattr **x = xcalloc(e->nr_xattrs, sizeof(*x));
+		struct strbuf key = STRBUF_INIT;
+
+		for (size_t i = 0; i < e->nr_xattrs; i++)
+			x[i] = &e->xattrs[i];
+		qsort(x, e->nr_xattrs, sizeof(*x), cmp_xattr);
+		for (size_t i = 0; i < e->nr_xattrs; i++) {
+			strbuf_reset(&key);
+			strbuf_addf(&key, "SCHILY.xattr.%s", x[i]->name);
+			pax_record_n(pax, key.buf, x[i]->value, x[i]->len);
+		}
+		strbuf_release(&key);
+		free(x);
+	}
+	if (gname_bad)
+		pax_record(pax, "gname", gname);
+	if (link_bad)
+		pax_record(pax, "linkpath", link);
+	if (name_bad)
+		pax_record(pax, "path", e->name);
+	if (size_bad) {
+		char tmp[24];
+		snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)e->size);
+		pax_record(pax, "size", tmp);
+	}
+	if (uname_bad)
+		pax_record(pax, "uname", uname);
+	return true;
+}
+
+/* Go's toASCII then formatString. */
+static void put_ascii(unsigned char *f, size_t n, const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x80)
+			strbuf_addch(&sb, *s);
+	put_str(f, n, sb.buf ? sb.buf : "");
+	strbuf_release(&sb);
 }
 
 static int emit(struct tar_writer *w, const void *p, size_t n, struct strata_error **err)
@@ -191,23 +264,9 @@ int tar_writer_add(struct tar_writer *w, const struct tar_entry *e, struct strat
 	rc = flush_pad(w, err);
 	if (rc < 0)
 		return rc;
-	if (strlen(name) > 100) {
+	need_pax = pax_records(e, link, &pax);
+	if (!need_pax && strlen(name) > 100)
 		split = split_ustar(name, &plen);
-		if (!split) {
-			pax_record(&pax, "path", name);
-			need_pax = true;
-		}
-	}
-	if (strlen(link) > 100) {
-		pax_record(&pax, "linkpath", link);
-		need_pax = true;
-	}
-	if (!fits_octal(12, (int64_t)e->size)) {
-		char tmp[24];
-		snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)e->size);
-		pax_record(&pax, "size", tmp);
-		need_pax = true;
-	}
 	if (need_pax) {
 		/* Go names the PAX header "<dir>/PaxHeaders.0/<base>", cut to 100 bytes. */
 		const char *slash = strrchr(name, '/');
@@ -248,17 +307,22 @@ int tar_writer_add(struct tar_writer *w, const struct tar_entry *e, struct strat
 	}
 
 	memset(b, 0, sizeof(b));
-	put_str(b, 100, split ? name + plen + 1 : name);
-	put_str(b + 157, 100, link);
-	put_num(b + 100, 8, (int64_t)((e->mode & 07777) | type_bits(e->typeflag)));
+	if (need_pax) {
+		put_ascii(b, 100, name);
+		put_ascii(b + 157, 100, link);
+	} else {
+		put_str(b, 100, split ? name + plen + 1 : name);
+		put_str(b + 157, 100, link);
+	}
+	put_num(b + 100, 8, (int64_t)(e->mode_raw ? e->mode : (e->mode & 07777) | type_bits(e->typeflag)));
 	put_num(b + 108, 8, e->uid);
 	put_num(b + 116, 8, e->gid);
 	put_num(b + 124, 12, fits_octal(12, (int64_t)e->size) ? (int64_t)e->size : 0);
 	put_num(b + 136, 12, e->mtime_sec);
 	b[156] = e->typeflag ? e->typeflag : TAR_REG;
 	memcpy(b + 257, "ustar\0" "00", 8);
-	put_str(b + 265, 32, e->uname ? e->uname : "");
-	put_str(b + 297, 32, e->gname ? e->gname : "");
+	put_ascii(b + 265, 32, e->uname ? e->uname : "");
+	put_ascii(b + 297, 32, e->gname ? e->gname : "");
 	put_num(b + 329, 8, e->devmajor);
 	put_num(b + 337, 8, e->devminor);
 	if (split) {

@@ -449,10 +449,38 @@ static void test_writer(void)
 	strbuf_release(&out);
 }
 
+/* What dockerd's layer tars need: raw whiteout modes, security.capability and non-ASCII names as PAX. */
+static void test_writer_pax(void)
+{
+	struct strata_error *err = NULL;
+	struct strbuf out = STRBUF_INIT;
+	struct tar_writer *w = tar_writer_new(sb_write, &out);
+	struct tar_xattr cap = { .name = "security.capability", .value = "\x01\0\x02", .len = 3 };
+	struct tar_entry wh = { .name = "a/.wh.b", .linkname = "a/c", .typeflag = TAR_REG, .mode = 0600,
+				.mode_raw = true };
+	struct tar_entry x = { .name = "ping", .linkname = "", .typeflag = TAR_REG, .mode = 0755, .xattrs = &cap,
+			       .nr_xattrs = 1 };
+	struct tar_entry u = { .name = "caf\xc3\xa9", .linkname = "", .typeflag = TAR_REG, .mode = 0644 };
+	const char rec[] = "40 SCHILY.xattr.security.capability=\x01\0\x02\n";
+
+	ok(tar_writer_add(w, &wh, &err) == 0 && tar_writer_add(w, &x, &err) == 0 &&
+	   tar_writer_add(w, &u, &err) == 0 && tar_writer_finish(w, &err) == 0, "write whiteout, xattr, UTF-8 name");
+	ok(!memcmp(out.buf + 100, "0000600\0", 8) && !strcmp(out.buf + 157, "a/c"),
+	   "raw mode without type bits, link name kept");
+	ok(out.buf[512 + 156] == 'x' && !strcmp(out.buf + 512, "PaxHeaders.0/ping") &&
+	   !memcmp(out.buf + 1024, rec, sizeof(rec) - 1), "security.capability as a PAX record");
+	ok(out.buf[1536 + 156] == '0' && !strcmp(out.buf + 1536, "ping"), "the member after its PAX header");
+	ok(out.buf[2048 + 156] == 'x' && !memcmp(out.buf + 2560, "14 path=caf\xc3\xa9\n", 14) &&
+	   !strcmp(out.buf + 3072, "caf"), "a non-ASCII name: PAX path, ASCII in the header as Go");
+	tar_writer_free(w);
+	strbuf_release(&out);
+}
+
 int main(void)
 {
 	test_errors();
 	test_formats();
 	test_writer();
+	test_writer_pax();
 	return tap_done();
 }

@@ -1,0 +1,17 @@
+/* What the files of lib/container share. */
+#ifndef STRATA_CONTAINER_PRIVATE_H
+#define STRATA_CONTAINER_PRIVATE_H
+
+#include "container/container.h"
+
+/* containers/<id>/ opened (O_DIRECTORY). */
+int container_dir_fd(struct strata_store *store, const char *id, struct strata_error **err);
+/* Rewrite config.v2.json and hostconfig.json atomically. */
+int container_save(struct container *c, struct strata_error **err);
+/* Remove the rw and init layers (unmounted first) and layerdb/mounts/<id>/; missing parts are fine. */
+int container_remove_layers(struct strata_store *store, const char *id, const char *mount_id,
+			    struct strata_error **err);
+/* Send signal sig to c's running process (through the runtime). */
+int container_kill(struct container *c, int sig, struct strata_error **err);
+
+#endif

@@ -1,0 +1,623 @@
+/* Mounting a container's root and running its process in the foreground, logging as json-file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "container/container-private.h"
+#include "container/etcfiles.h"
+#include "digest/digest.h"
+#include "driver/driver.h"
+#include "json/gojson.h"
+#include "runtime/oci.h"
+#include "runtime/spec.h"
+#include "runtime/user.h"
+#include "store/layout.h"
+#include "store/store-private.h"
+#include "util/alloc.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/gotime.h"
+#include "util/safepath.h"
+#include "util/strbuf.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define LOG_LINE_MAX 16384 /* dockerd's copier splits longer lines */
+#define HOST_RESOLV_CONF "/etc/resolv.conf"
+
+static const char *default_runtime(void)
+{
+	return access("/usr/sbin/runc", X_OK) == 0 ? "/usr/sbin/runc" :
+	       access("/usr/bin/runc", X_OK) == 0 ? "/usr/bin/runc" : "/usr/bin/crun";
+}
+
+int container_mount(struct container *c, struct strata_error **err)
+{
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+	struct graph_driver *d;
+	int ret;
+
+	if (c->rootfs)
+		return 0;
+	ret = store_driver(c->store, &d, err);
+	if (ret >= 0)
+		ret = graph_driver_get(d, c->mount_id, &path, err);
+	if (ret < 0)
+		return strata_error_wrap(err, "container %s", c->id);
+	c->rootfs = strbuf_detach(&path, NULL);
+	return 0;
+}
+
+int container_unmount(struct container *c, struct strata_error **err)
+{
+	struct graph_driver *d;
+	int ret;
+
+	if (!c->rootfs)
+		return 0;
+	ret = store_driver(c->store, &d, err);
+	if (ret >= 0)
+		ret = graph_driver_put(d, c->mount_id, err);
+	if (ret < 0)
+		return strata_error_wrap(err, "container %s", c->id);
+	free(c->rootfs);
+	c->rootfs = NULL;
+	return 0;
+}
+
+int container_kill(struct container *c, int sig, struct strata_error **err)
+{
+	return runtime_kill(default_runtime(), c->id, sig, err);
+}
+
+/* ---- files written at start ---- */
+
+/* libnetwork's FilterResolvDNS: no localhost or IPv6 nameserver, Google's when none is left */
+static void filter_resolv_conf(const char *in, struct strbuf *out)
+{
+	bool any = false;
+
+	for (const char *line = in; *line;) {
+		const char *nl = strchr(line, '\n'), *end = nl ? nl : line + strlen(line), *p = line;
+		bool drop = false;
+
+		if (!strncmp(p, "nameserver", 10) && (p[10] == ' ' || p[10] == '\t')) {
+			p += 10;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			drop = !strncmp(p, "127.", 4) || strchr(p, ':') < end;
+			if (!drop)
+				any = true;
+		}
+		if (drop) {
+			/* the regexp also eats the newlines that follow */
+			line = end;
+			while (*line == '\n')
+				line++;
+			continue;
+		}
+		strbuf_add(out, line, (size_t)(end - line) + (nl ? 1 : 0));
+		line = nl ? nl + 1 : end;
+	}
+	if (!any)
+		strbuf_addstr(out, "\nnameserver 8.8.8.8\nnameserver 8.8.4.4");
+}
+
+static int write_resolv_conf(int dfd, bool host_network, struct strata_error **err)
+{
+	_cleanup_free_ char *host = NULL;
+	_cleanup_strbuf_ struct strbuf out = STRBUF_INIT, hash = STRBUF_INIT;
+	char hex[STRATA_HEX_LEN + 1];
+	struct strata_error *e = NULL;
+	size_t len;
+	int ret = fs_read_file_at(AT_FDCWD, HOST_RESOLV_CONF, 1u << 20, &host, &len, &e);
+
+	if (ret < 0) {
+		/* a host without one gives the container an empty one, as dockerd */
+		strata_error_free(e);
+		host = xstrdup("");
+	}
+	if (host_network)
+		strbuf_addstr(&out, host);
+	else
+		filter_resolv_conf(host, &out);
+	ret = fs_write_file_atomic_at(dfd, "resolv.conf", out.buf, out.len, 0644, err);
+	if (ret < 0)
+		return ret;
+	sha256_hex(out.buf, out.len, hex);
+	strbuf_addf(&hash, "sha256:%s", hex);
+	return fs_write_file_atomic_at(dfd, "resolv.conf.hash", hash.buf, hash.len, 0644, err);
+}
+
+/* dockerd's SetupWorkingDirectory: WorkingDir created (0755, root) inside the root */
+static int make_workdir(int rootfd, const char *dir, struct strata_error **err)
+{
+	_cleanup_free_ char *clean = NULL;
+	_cleanup_close_ int pfd = -1;
+	const char *last;
+	struct stat st;
+	int ret = safepath_clean(dir, &clean, "working directory", err);
+
+	if (ret < 0 || !*clean)
+		return ret;
+	pfd = safepath_open_parent(rootfd, clean, 0755, &last, err);
+	if (pfd < 0)
+		return pfd;
+	if (mkdirat(pfd, last, 0755) < 0 && errno != EEXIST)
+		return strata_error_set(err, fs_errcode(errno), errno, "create working directory %s", dir);
+	if (fstatat(pfd, last, &st, 0) < 0 || !S_ISDIR(st.st_mode))
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "Cannot mkdir: %s is not a directory", dir);
+	return 0;
+}
+
+/* ---- the process ---- */
+
+/* dockerd's CreateDaemonEnvironment: PATH, HOSTNAME (TERM), then Config.Env replacing or appending */
+static char **process_env(const json_t *config)
+{
+	json_t *env = json_object_get(config, "Env"), *v;
+	const char *host = gojson_get_string(config, "Hostname");
+	size_t n = 0, i, cap = json_array_size(env) + 4;
+	char **out = xcalloc(cap, sizeof(*out));
+
+	out[n++] = xstrdup("PATH=" DEFAULT_PATH);
+	out[n++] = xasprintf("HOSTNAME=%s", host ? host : "");
+	if (json_is_true(json_object_get(config, "Tty")))
+		out[n++] = xstrdup("TERM=xterm");
+	json_array_foreach(env, i, v) {
+		const char *kv = json_string_value(v), *eq;
+		size_t klen, j;
+
+		if (!kv)
+			continue;
+		eq = strchr(kv, '=');
+		klen = eq ? (size_t)(eq - kv) : strlen(kv);
+		for (j = 0; j < n; j++)
+			if (!strncmp(out[j], kv, klen) && out[j][klen] == '=')
+				break;
+		if (j < n) {
+			free(out[j]);
+			out[j] = xstrdup(kv);
+		} else {
+			out[n++] = xstrdup(kv);
+		}
+	}
+	return out;
+}
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* 0 runnable, 127 not found, 126 not executable: what runc would refuse, found first for docker's codes */
+static int find_exec(int rootfd, const char *path, char *const *env)
+{
+	const char *search = DEFAULT_PATH;
+
+	if (strchr(path, '/')) {
+		struct stat st;
+		int fd = safepath_open(rootfd, path, O_PATH | O_CLOEXEC, 0, NULL);
+
+		if (fd < 0)
+			return 127;
+		if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode) || !(st.st_mode & 0111)) {
+			close(fd);
+			return 126;
+		}
+		close(fd);
+		return 0;
+	}
+	for (size_t i = 0; env[i]; i++)
+		if (!strncmp(env[i], "PATH=", 5))
+			search = env[i] + 5;
+	for (const char *p = search;;) {
+		const char *colon = strchr(p, ':'), *end = colon ? colon : p + strlen(p);
+		_cleanup_free_ char *cand = xasprintf("%.*s/%s", (int)(end - p), p, path);
+		struct stat st;
+		int fd = safepath_open(rootfd, cand, O_PATH | O_CLOEXEC, 0, NULL);
+
+		if (fd >= 0) {
+			bool ok = fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode) && (st.st_mode & 0111);
+
+			close(fd);
+			if (ok)
+				return 0;
+		}
+		if (!colon)
+			break;
+		p = colon + 1;
+	}
+	return 127;
+}
+
+/* ---- json-file logging ---- */
+
+struct log_stream {
+	int fd;          /* read end of the process's pipe */
+	int tee;         /* the caller's fd, -1 none */
+	const char *name;
+	struct strbuf line;
+};
+
+struct logger {
+	struct log_stream s[2];
+	int log_fd;
+	int ret;
+	struct strata_error *err;
+};
+
+static void log_message(struct logger *l, struct log_stream *s, const char *msg, size_t len)
+{
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT, now = STRBUF_INIT;
+
+	gotime_format_now(&now);
+	strbuf_addstr(&sb, "{\"log\":");
+	gojson_encode_string(&sb, msg, len);
+	strbuf_addf(&sb, ",\"stream\":\"%s\",\"time\":\"%s\"}\n", s->name, now.buf);
+	if (l->ret >= 0)
+		l->ret = fs_write_all(l->log_fd, sb.buf, sb.len, "write the container log", &l->err);
+}
+
+static void log_flush_lines(struct logger *l, struct log_stream *s, bool all)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i < s->line.len; i++)
+		if (s->line.buf[i] == '\n' || i + 1 - start >= LOG_LINE_MAX) {
+			log_message(l, s, s->line.buf + start, i + 1 - start);
+			start = i + 1;
+		}
+	if (all && start < s->line.len) {
+		log_message(l, s, s->line.buf + start, s->line.len - start);
+		start = s->line.len;
+	}
+	memmove(s->line.buf, s->line.buf + start, s->line.len - start);
+	strbuf_setlen(&s->line, s->line.len - start);
+}
+
+static void *logger_main(void *arg)
+{
+	struct logger *l = arg;
+	int open_streams = 2;
+
+	while (open_streams) {
+		struct pollfd p[2];
+		int n = 0;
+
+		for (int i = 0; i < 2; i++)
+			if (l->s[i].fd >= 0) {
+				p[n].fd = l->s[i].fd;
+				p[n].events = POLLIN;
+				n++;
+			}
+		if (poll(p, (nfds_t)n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int k = 0; k < n; k++) {
+			struct log_stream *s = l->s[0].fd == p[k].fd ? &l->s[0] : &l->s[1];
+			char buf[32768];
+			ssize_t r;
+
+			if (!(p[k].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			r = read(s->fd, buf, sizeof(buf));
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				log_flush_lines(l, s, true);
+				close(s->fd);
+				s->fd = -1;
+				open_streams--;
+				continue;
+			}
+			/* the caller sees the bytes as they come; a caller gone away does not stop the log */
+			if (s->tee >= 0)
+				fs_write_all(s->tee, buf, (size_t)r, "output", NULL);
+			strbuf_add(&s->line, buf, (size_t)r);
+			log_flush_lines(l, s, false);
+		}
+	}
+	return NULL;
+}
+
+/* ---- state ---- */
+
+static void set_state(struct container *c, const char *key, json_t *v)
+{
+	json_t *state = json_object_get(c->cfg, "State");
+
+	if (!json_is_object(state)) {
+		state = json_object();
+		json_object_set_new(c->cfg, "State", state);
+	}
+	json_object_set_new(state, key, v);
+}
+
+static void set_now(struct container *c, const char *key)
+{
+	_cleanup_strbuf_ struct strbuf now = STRBUF_INIT;
+
+	gotime_format_now(&now);
+	set_state(c, key, json_string(now.buf));
+}
+
+static int record_start(struct container *c, int dfd, struct strata_error **err)
+{
+	_cleanup_strbuf_ struct strbuf base = STRBUF_INIT;
+
+	strbuf_addf(&base, "%s/" LAYOUT_CONTAINERS "/%s", c->store->root, c->id);
+	json_object_set_new(c->cfg, "LogPath", json_sprintf("%s/%s-json.log", base.buf, c->id));
+	json_object_set_new(c->cfg, "HostnamePath", json_sprintf("%s/hostname", base.buf));
+	json_object_set_new(c->cfg, "HostsPath", json_sprintf("%s/hosts", base.buf));
+	json_object_set_new(c->cfg, "ResolvConfPath", json_sprintf("%s/resolv.conf", base.buf));
+	json_object_set_new(c->cfg, "HasBeenStartedBefore", json_true());
+	json_object_set_new(c->cfg, "HasBeenManuallyStopped", json_false());
+	set_state(c, "Running", json_true());
+	/* the foreground strata holds the process: its pid tells whether it still runs */
+	set_state(c, "Pid", json_integer(getpid()));
+	set_state(c, "ExitCode", json_integer(0));
+	set_state(c, "Error", json_string(""));
+	set_now(c, "StartedAt");
+	set_state(c, "FinishedAt", json_string("0001-01-01T00:00:00Z"));
+	return container_save(c, err);
+}
+
+static int record_exit(struct container *c, int status, const char *error, struct strata_error **err)
+{
+	set_state(c, "Running", json_false());
+	set_state(c, "Pid", json_integer(0));
+	set_state(c, "ExitCode", json_integer(status));
+	set_state(c, "Error", json_string(error ? error : ""));
+	set_now(c, "FinishedAt");
+	return container_save(c, err);
+}
+
+static const char *errmsg(struct strata_error **err)
+{
+	return err && *err ? (*err)->msg : "";
+}
+
+static void bundle_path(struct container *c, struct strbuf *sb)
+{
+	strbuf_addf(sb, "%s/tmp/strata-%.12s", c->store->root, c->id);
+}
+
+static int prepare_bundle(struct container *c, struct strbuf *bundle, struct strata_error **err)
+{
+	_cleanup_close_ int tfd = -1;
+	int ret = fs_mkdir_at(c->store->root_fd, "tmp", 0700, err);
+
+	if (ret < 0)
+		return ret;
+	tfd = fs_open_dir_at(c->store->root_fd, "tmp", err);
+	if (tfd < 0)
+		return tfd;
+	bundle_path(c, bundle);
+	{
+		_cleanup_free_ char *name = xasprintf("strata-%.12s", c->id);
+
+		fs_remove_tree_at(tfd, name, NULL);
+		return fs_mkdir_at(tfd, name, 0700, err);
+	}
+}
+
+static void remove_bundle(struct container *c)
+{
+	_cleanup_close_ int tfd = openat(c->store->root_fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *name = xasprintf("strata-%.12s", c->id);
+
+	if (tfd >= 0)
+		fs_remove_tree_at(tfd, name, NULL);
+}
+
+static void strv_from_json(const json_t *arr, const char *first, char ***out)
+{
+	size_t n = json_array_size(arr), k = 0, i;
+	json_t *v;
+
+	*out = xcalloc(n + 2, sizeof(**out));
+	if (first)
+		(*out)[k++] = xstrdup(first);
+	json_array_foreach(arr, i, v)
+		(*out)[k++] = xstrdup(json_string_value(v) ? json_string_value(v) : "");
+}
+
+/* binds from hostconfig.json's Binds ("SRC:DST[:ro]") */
+static size_t parse_binds(const json_t *host, struct runtime_bind **out, char ***strings)
+{
+	json_t *binds = json_object_get(host, "Binds"), *v;
+	size_t n = json_array_size(binds), k = 0, i;
+
+	*out = xcalloc(n + 1, sizeof(**out));
+	*strings = xcalloc(2 * n + 1, sizeof(**strings));
+	json_array_foreach(binds, i, v) {
+		const char *s = json_string_value(v), *c1, *c2;
+
+		if (!s || !(c1 = strchr(s, ':')))
+			continue;
+		c2 = strchr(c1 + 1, ':');
+		(*strings)[2 * k] = xstrndup(s, (size_t)(c1 - s));
+		(*strings)[2 * k + 1] = c2 ? xstrndup(c1 + 1, (size_t)(c2 - c1 - 1)) : xstrdup(c1 + 1);
+		(*out)[k].source = (*strings)[2 * k];
+		(*out)[k].destination = (*strings)[2 * k + 1];
+		(*out)[k].readonly = c2 && !strcmp(c2 + 1, "ro");
+		k++;
+	}
+	return k;
+}
+
+static int run_mounted(struct container *c, const struct container_run_opts *o, int dfd, int *status,
+		       struct strata_error **err)
+{
+	const json_t *config = json_object_get(c->cfg, "Config");
+	const char *path = gojson_get_string(c->cfg, "Path");
+	const char *workdir = gojson_get_string(config, "WorkingDir");
+	const char *user = gojson_get_string(config, "User");
+	const char *network = gojson_get_string(c->host, "NetworkMode");
+	bool host_net = network && !strcmp(network, "host");
+	_cleanup_close_ int rootfd = -1, logfd = -1, devnull = -1;
+	_cleanup_strbuf_ struct strbuf bundle = STRBUF_INIT, hosts = STRBUF_INIT, hostname = STRBUF_INIT,
+				       resolv = STRBUF_INIT;
+	_cleanup_json_ json_t *spec = NULL;
+	_cleanup_free_ char *logname = xasprintf("%s-json.log", c->id);
+	_cleanup_free_ struct runtime_bind *binds = NULL;
+	char **env = NULL, **args = NULL, **bind_strings = NULL;
+	struct runtime_user u = { 0 };
+	struct runtime_spec_opts so = { 0 };
+	struct logger l = { .log_fd = -1 };
+	int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 };
+	pthread_t thread;
+	int ret, exec_status;
+
+	rootfd = open(c->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return strata_error_set(err, fs_errcode(errno), errno, "open '%s'", c->rootfs);
+	if (!path || !*path)
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "No command specified");
+	ret = container_write_etc_files(dfd, gojson_get_string(config, "Hostname"), NULL, err);
+	if (ret >= 0)
+		ret = write_resolv_conf(dfd, host_net, err);
+	if (ret >= 0)
+		ret = fs_mkdir_at(dfd, "mounts", 0710, err);
+	if (ret >= 0 && workdir && *workdir)
+		ret = make_workdir(rootfd, workdir, err);
+	if (ret >= 0)
+		ret = runtime_user_resolve(rootfd, user ? user : "", &u, err);
+	if (ret < 0)
+		return ret;
+	env = process_env(config);
+	exec_status = find_exec(rootfd, path, env);
+	if (exec_status) {
+		*status = exec_status;
+		strv_free(env);
+		if (exec_status == 127)
+			return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0,
+						strchr(path, '/') ?
+						"failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"%s\": stat %s: no such file or directory: unknown" :
+						"failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"%s\": executable file not found in $PATH: unknown",
+						path, path);
+		return strata_error_set(err, STRATA_ERR_INVALID, 0,
+					"failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"%s\": permission denied: unknown",
+					path);
+	}
+	strv_from_json(json_object_get(c->cfg, "Args"), path, &args);
+	strbuf_addf(&hosts, "%s/" LAYOUT_CONTAINERS "/%s/hosts", c->store->root, c->id);
+	strbuf_addf(&hostname, "%s/" LAYOUT_CONTAINERS "/%s/hostname", c->store->root, c->id);
+	strbuf_addf(&resolv, "%s/" LAYOUT_CONTAINERS "/%s/resolv.conf", c->store->root, c->id);
+	so.rootfs = c->rootfs;
+	so.readonly_rootfs = json_is_true(json_object_get(c->host, "ReadonlyRootfs"));
+	so.args = (const char *const *)args;
+	so.env = (const char *const *)env;
+	so.cwd = workdir && *workdir ? workdir : "/";
+	so.uid = u.uid;
+	so.gid = u.gid;
+	so.additional_gids = u.sgids;
+	so.n_additional_gids = u.n_sgids;
+	so.hostname = gojson_get_string(config, "Hostname");
+	so.host_network = host_net;
+	so.hosts_path = hosts.buf;
+	so.hostname_path = hostname.buf;
+	so.resolv_conf_path = resolv.buf;
+	so.n_binds = parse_binds(c->host, &binds, &bind_strings);
+	so.binds = binds;
+	ret = runtime_spec_build(&so, &spec, err);
+	strv_free(env);
+	strv_free(args);
+	if (ret >= 0)
+		ret = prepare_bundle(c, &bundle, err);
+	if (ret < 0)
+		goto out;
+	logfd = openat(dfd, logname, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (logfd < 0 || devnull < 0 || pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0) {
+		ret = strata_error_set(err, fs_errcode(errno), errno, "set up the container's output");
+		goto out;
+	}
+	ret = record_start(c, dfd, err);
+	if (ret < 0)
+		goto out;
+	l.log_fd = logfd;
+	l.s[0] = (struct log_stream){ .fd = out_pipe[0], .tee = o->out_fd, .name = "stdout", .line = STRBUF_INIT };
+	l.s[1] = (struct log_stream){ .fd = err_pipe[0], .tee = o->err_fd, .name = "stderr", .line = STRBUF_INIT };
+	out_pipe[0] = err_pipe[0] = -1;
+	if (pthread_create(&thread, NULL, logger_main, &l)) {
+		close(l.s[0].fd);
+		close(l.s[1].fd);
+		ret = strata_error_set(err, STRATA_ERR_IO, 0, "start the log writer");
+		record_exit(c, 128, "start the log writer", NULL);
+		goto out;
+	}
+	ret = runtime_run(o->runtime ? o->runtime : default_runtime(), bundle.buf, c->id, spec,
+			  json_is_true(json_object_get(config, "OpenStdin")) && o->in_fd >= 0 ? o->in_fd : devnull,
+			  out_pipe[1], err_pipe[1], status, err);
+	close(out_pipe[1]);
+	close(err_pipe[1]);
+	out_pipe[1] = err_pipe[1] = -1;
+	pthread_join(thread, NULL);
+	strbuf_release(&l.s[0].line);
+	strbuf_release(&l.s[1].line);
+	if (ret >= 0 && l.ret < 0) {
+		strata_error_propagate(err, l.err);
+		l.err = NULL;
+		ret = l.ret;
+	}
+	strata_error_free(l.err);
+	{
+		int r2 = record_exit(c, ret < 0 ? 128 : *status, ret < 0 ? errmsg(err) : NULL, ret < 0 ? NULL : err);
+
+		if (ret >= 0)
+			ret = r2;
+	}
+out:
+	remove_bundle(c);
+	for (int i = 0; i < 2; i++) {
+		if (out_pipe[i] >= 0)
+			close(out_pipe[i]);
+		if (err_pipe[i] >= 0)
+			close(err_pipe[i]);
+	}
+	strv_free(bind_strings);
+	return ret;
+}
+
+int container_run(struct container *c, const struct container_run_opts *o, int *status,
+		  struct strata_error **err)
+{
+	_cleanup_close_ int dfd = -1;
+	int ret, r2;
+
+	*status = 125;
+	if (container_running(c))
+		return strata_error_set(err, STRATA_ERR_CONFLICT, 0, "container %s is already running", c->id);
+	dfd = container_dir_fd(c->store, c->id, err);
+	if (dfd < 0)
+		return strata_error_wrap(err, "container %s", c->id);
+	ret = container_mount(c, err);
+	if (ret < 0)
+		return ret;
+	ret = run_mounted(c, o, dfd, status, err);
+	if (ret < 0 && *status == 125) {
+		/* dockerd records a start that failed before the process ran */
+		struct strata_error *e = NULL;
+
+		record_exit(c, 128, errmsg(err), &e);
+		strata_error_free(e);
+	} else if (ret < 0) {
+		struct strata_error *e = NULL;
+
+		record_exit(c, *status, errmsg(err), &e);
+		strata_error_free(e);
+	}
+	r2 = container_unmount(c, ret < 0 ? NULL : err);
+	return ret < 0 ? ret : r2;
+}
