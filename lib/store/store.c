@@ -95,6 +95,15 @@ static int create_layout(struct strata_store *store, struct strata_error **err)
 	return store_driver(store, &driver, err);
 }
 
+/* flock the data root (LOCK_EX: the writer; LOCK_SH: a reader that needs a still store). */
+static int lock_root(struct strata_store *store, int how, struct strata_error **err)
+{
+	store->lock_fd = dup(store->root_fd);
+	if (store->lock_fd < 0 || flock(store->lock_fd, how) < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "lock data root '%s'", store->root);
+	return 0;
+}
+
 int strata_store_open(const char *data_root, const char *driver, unsigned flags,
 		      struct strata_store **out, struct strata_error **err)
 {
@@ -143,12 +152,9 @@ int strata_store_open(const char *data_root, const char *driver, unsigned flags,
 		if (ret < 0)
 			goto fail;
 		/* One writer at a time; readers rely on atomic renames instead. */
-		store->lock_fd = dup(store->root_fd);
-		if (store->lock_fd < 0 || flock(store->lock_fd, LOCK_EX) < 0) {
-			ret = strata_error_set(err, STRATA_ERR_IO, errno, "lock data root '%s'", store->root);
-			goto fail;
-		}
-		ret = create_layout(store, err);
+		ret = lock_root(store, LOCK_EX, err);
+		if (ret >= 0)
+			ret = create_layout(store, err);
 		if (ret < 0)
 			goto fail;
 		if (!(flags & STRATA_STORE_KEEP_LEFTOVERS)) {
@@ -158,13 +164,8 @@ int strata_store_open(const char *data_root, const char *driver, unsigned flags,
 		}
 	} else if (store->root_fd >= 0) {
 		/* shared: wait for the writer at work, keep the next one out until freed */
-		if (flags & STRATA_STORE_STABLE) {
-			store->lock_fd = dup(store->root_fd);
-			if (store->lock_fd < 0 || flock(store->lock_fd, LOCK_SH) < 0) {
-				ret = strata_error_set(err, STRATA_ERR_IO, errno, "lock data root '%s'", store->root);
-				goto fail;
-			}
-		}
+		if (flags & STRATA_STORE_STABLE && (ret = lock_root(store, LOCK_SH, err)) < 0)
+			goto fail;
 		store->image_fd = openat(store->root_fd, store->image_dir,
 					 O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (store->image_fd < 0 && errno != ENOENT) {
