@@ -110,29 +110,36 @@ static void untagged(struct removal *r, const struct strata_ref *ref)
 		r->report(r->cookie, STRATA_UNTAGGED, s);
 }
 
-static int conflict(const struct strata_image *img, bool hard, const char *msg,
-		    struct strata_error **err)
+static int conflict(const char *id, bool hard, const char *msg, struct strata_error **err)
 {
-	return strata_error_set(err, STRATA_ERR_CONFLICT, 0, "conflict: unable to delete %.12s (%s) - %s",
-				img->id + 7, hard ? "cannot be forced" : "must be forced", msg);
+	return strata_error_set(err, STRATA_ERR_CONFLICT, 0, "conflict: unable to delete %.12s (%s) - %s", id + 7,
+				hard ? "cannot be forced" : "must be forced", msg);
+}
+
+/* A running (running 1) or stopped (0) container uses image id: 1 with *err set, else 0. */
+static int container_conflict(struct removal *r, const char *id, int running, struct strata_error **err)
+{
+	const struct container_info *c = containers_first(&r->containers, id, running);
+	_cleanup_free_ char *m = NULL;
+
+	if (!c)
+		return 0;
+	m = xasprintf("image is being used by %s container %.12s", running ? "running" : "stopped", c->id);
+	conflict(id, running, m, err);
+	return 1;
 }
 
 /* checkImageDeleteConflict; returns 1 when it set *err, *used tells a container uses img. */
 static int check_conflict(struct removal *r, const struct strata_image *img, unsigned mask, bool *used,
 			  struct strata_error **err)
 {
-	const struct container_info *c;
-
 	*used = false;
 	if ((mask & CONFLICT_CHILD) && img->nr_children) {
-		conflict(img, true, "image has dependent child images", err);
+		conflict(img->id, true, "image has dependent child images", err);
 		return 1;
 	}
-	if ((mask & CONFLICT_RUNNING) && (c = containers_first(&r->containers, img->id, 1))) {
-		_cleanup_free_ char *m = xasprintf("image is being used by running container %.12s", c->id);
-
+	if ((mask & CONFLICT_RUNNING) && container_conflict(r, img->id, 1, err)) {
 		*used = true;
-		conflict(img, true, m, err);
 		return 1;
 	}
 	if (mask & CONFLICT_REFERENCE) {
@@ -141,15 +148,12 @@ static int check_conflict(struct removal *r, const struct strata_image *img, uns
 
 		free(refs);
 		if (n) {
-			conflict(img, false, "image is referenced in multiple repositories", err);
+			conflict(img->id, false, "image is referenced in multiple repositories", err);
 			return 1;
 		}
 	}
-	if ((mask & CONFLICT_STOPPED) && (c = containers_first(&r->containers, img->id, 0))) {
-		_cleanup_free_ char *m = xasprintf("image is being used by stopped container %.12s", c->id);
-
+	if ((mask & CONFLICT_STOPPED) && container_conflict(r, img->id, 0, err)) {
 		*used = true;
-		conflict(img, false, m, err);
 		return 1;
 	}
 	return 0;
@@ -267,7 +271,6 @@ static int delete_damaged(struct removal *r, struct damaged_image *d, const char
 			  struct strata_error **err)
 {
 	_cleanup_free_ char *id = xstrdup(d->id);
-	const struct container_info *c;
 	struct parsed_ref *refs;
 	size_t n = refs_of(r->idx, id, &refs);
 	int ret = 0;
@@ -285,21 +288,13 @@ static int delete_damaged(struct removal *r, struct damaged_image *d, const char
 		strata_ref_release(&ref);
 		n = refs_of(r->idx, id, &refs);
 	} else if (n > 1 && !force) {
-		ret = strata_error_set(err, STRATA_ERR_CONFLICT, 0,
-				       "conflict: unable to delete %.12s (must be forced) - image is referenced in multiple repositories",
-				       id + 7);
+		ret = conflict(id, false, "image is referenced in multiple repositories", err);
 	}
 	parsed_refs_free(refs, n);
 	if (ret < 0 || (!is_id_prefix(id, name) && n))
 		return ret;
-	if ((c = containers_first(&r->containers, id, 1)))
-		return strata_error_set(err, STRATA_ERR_CONFLICT, 0,
-					"conflict: unable to delete %.12s (cannot be forced) - image is being used by running container %.12s",
-					id + 7, c->id);
-	if (!force && (c = containers_first(&r->containers, id, 0)))
-		return strata_error_set(err, STRATA_ERR_CONFLICT, 0,
-					"conflict: unable to delete %.12s (must be forced) - image is being used by stopped container %.12s",
-					id + 7, c->id);
+	if (container_conflict(r, id, 1, err) || (!force && container_conflict(r, id, 0, err)))
+		return -STRATA_ERR_CONFLICT;
 	if ((ret = remove_all_refs_of(r, id, err)) < 0 || (ret = imagedb_delete(r->idx->store, id + 7, err)) < 0)
 		return ret;
 	image_index_forget_damaged(r->idx, d);
