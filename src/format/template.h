@@ -66,6 +66,9 @@ int template_execute(const struct template *t, const json_t *dot, unsigned flags
 int template_execute_typed(const struct template *t, const json_t *dot, const char *type,
 			   unsigned flags, struct strbuf *out, struct strata_error **err);
 void template_free(struct template *t);
+/* The same for a template Go knows by name (docker version's is "version"). */
+int template_parse_named(const char *name, const char *text, struct template **out,
+			 struct strata_error **err);
 
 /* docker/cli formatter.Format.IsTable(): the format starts with "table". */
 bool format_is_table(const char *format);

@@ -844,7 +844,7 @@ static __attribute__((format(printf, 2, 3))) int xerr(struct state *st, const ch
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	if (!st->at) {
-		st->errmsg = xasprintf("template: : %s", msg);
+		st->errmsg = xasprintf("template: %s: %s", st->t->name, msg);
 	} else {
 		_cleanup_strbuf_ struct strbuf ctx = STRBUF_INIT;
 		const char *src = st->t->src;
@@ -861,8 +861,8 @@ static __attribute__((format(printf, 2, 3))) int xerr(struct state *st, const ch
 			strbuf_setlen(&ctx, tk_rune_prefix(ctx.buf, ctx.len, 20));
 			strbuf_addstr(&ctx, "...");
 		}
-		st->errmsg = xasprintf("template: :%d:%zu: executing \"\" at <%s>: %s", line,
-				       pos - bol, ctx.buf, msg);
+		st->errmsg = xasprintf("template: %s:%d:%zu: executing \"%s\" at <%s>: %s",
+				       st->t->name, line, pos - bol, st->t->name, ctx.buf, msg);
 	}
 	free(msg);
 	return -1;

@@ -425,6 +425,23 @@ int main(void)
 				  "{{.Comment}}",
 				  hdr, rows, ref, NULL, "docker history table = the reference history.txt");
 	}
+	{
+		/* docker version's template is named "version": the name shows in both kinds of error */
+		_cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
+		_cleanup_error_ struct strata_error *e1 = NULL, *e2 = NULL;
+		struct template *t = NULL;
+
+		ok(template_parse_named("version", "{{", &t, &e1) < 0 && e1 &&
+			   !strcmp(e1->msg, "template: version:1: unclosed action"),
+		   "named template: parse error names it (%s)", e1 ? e1->msg : "no error");
+		ok(template_parse_named("version", "{{.Client.Nope}}", &t, &e2) == 0,
+		   "named template parses");
+		ok(t && template_execute_typed(t, data, "system.versionInfo", 0, &out, &e2) < 0 && e2 &&
+			   !strcmp(e2->msg, "template: version:1:9: executing \"version\" at <.Client.Nope>: "
+					    "can't evaluate field Client in type system.versionInfo"),
+		   "named template: execution error names it (%s)", e2 ? e2->msg : "no error");
+		template_free(t);
+	}
 	json_decref(data);
 	return tap_done();
 }
