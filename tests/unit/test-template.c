@@ -442,6 +442,41 @@ int main(void)
 		   "named template: execution error names it (%s)", e2 ? e2->msg : "no error");
 		template_free(t);
 	}
+	{
+		/* nested Go structs: a missing field of one fails, a missing map key does not */
+		static const struct template_type cfg = { "*container.Config", NULL };
+		static const struct template_field fields[] = { { "Config", &cfg }, { NULL } };
+		static const struct template_type top = { "types.ImageInspect", fields };
+		static const struct {
+			const char *tmpl, *want, *want_err;
+		} cases[] = {
+			{ "{{.Config.WorkingDir}}", "/app", NULL },
+			{ "{{.Config.Labels.Bad}}", "<no value>", NULL },
+			{ "{{.Config.Nope}}", NULL,
+			  "template: :1:9: executing \"\" at <.Config.Nope>: can't evaluate field Nope "
+			  "in type *container.Config" },
+			{ "{{.Nope}}", NULL,
+			  "template: :1:2: executing \"\" at <.Nope>: can't evaluate field Nope in type "
+			  "types.ImageInspect" },
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			_cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
+			_cleanup_error_ struct strata_error *e = NULL;
+			struct template *t = NULL;
+			int rc = template_parse(cases[i].tmpl, &t, &e);
+
+			if (!rc)
+				rc = template_execute_struct(t, data, &top, 0, &out, &e);
+			template_free(t);
+			if (cases[i].want_err)
+				ok(rc < 0 && !strcmp(e->msg, cases[i].want_err), "struct %s: %s",
+				   cases[i].tmpl, e ? e->msg : out.buf);
+			else
+				ok(rc == 0 && !strcmp(out.buf, cases[i].want), "struct %s = %s",
+				   cases[i].tmpl, rc ? e->msg : out.buf);
+		}
+	}
 	json_decref(data);
 	return tap_done();
 }
