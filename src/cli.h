@@ -63,5 +63,7 @@ void cli_print_progress(void *cookie, const char *id, const char *status);
 #define CLI_DECLARE(name) int cmd_##name(int argc, char **argv, struct cli_ctx *ctx);
 CLI_COMMANDS(CLI_DECLARE)
 #undef CLI_DECLARE
+/* image inspect: inspect without --type, images only */
+int cmd_image_inspect(int argc, char **argv, struct cli_ctx *ctx);
 
 #endif
