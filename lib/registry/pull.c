@@ -830,6 +830,15 @@ int strata_pull(struct strata_store *store, const char *name,
 		progress_say(&p.progress, NULL, "Using default tag: latest");
 		strata_ref_default_tag(&p.ref);
 	}
+	if (opts->platform) {
+		struct registry_platform plat;
+
+		/* dockerd refuses a bad --platform before it reaches a registry */
+		ret = registry_platform_parse(opts->platform, &plat, err);
+		if (ret < 0)
+			goto out;
+		registry_platform_release(&plat);
+	}
 	if (store->image_fd < 0) {
 		ret = strata_error_set(err, STRATA_ERR_IO, 0, "the store is not open for writing");
 		goto out;
