@@ -38,8 +38,10 @@ int cmd_push(int argc, char **argv, struct cli_ctx *ctx)
 	opts.progress = cli_print_progress;
 	opts.progress_cookie = &quiet;
 	ret = cli_open_images(ctx, true, &store, &idx);
+	/* dockerd reports a push's failures in its progress stream, which the
+	 * client prints without "Error response from daemon: " */
 	if (!ret && strata_push(idx, args[0], &opts, &err) < 0)
-		ret = cli_fail_daemon(err);
+		ret = cli_fail_bare(err);
 	strata_image_index_free(idx);
 	strata_store_free(store);
 	free(args);
