@@ -4,6 +4,7 @@
 #   make check SANITIZE=address,undefined
 #   make check-deps          the include graph against lib/MODULES (also a test in make check)
 #   make install PREFIX=/usr/local DESTDIR=   (strata, headers, .a, .so, strata.pc)
+#   make fuzz FUZZ_SECONDS=N  each libFuzzer target of tests/fuzz N seconds (clang)
 STRATA_VERSION := 0.1.0
 STRATA_SOVERSION := 0
 PREFIX ?= /usr/local
@@ -90,7 +91,42 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libformat.a $(BUILD)/libstrata.a
 
 libstrata.a: $(BUILD)/libstrata.a
 
-units: $(UNIT_BIN)
+# The fuzz targets also link with a plain main (tests/fuzz/replay.c) that runs
+# them once per file: make check replays the committed corpora with them.
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/%)
+$(BUILD)/tests/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(BUILD)/libformat.a $(BUILD)/libstrata.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CLI_CFLAGS) -Itests/fuzz $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(BUILD)/libformat.a $(BUILD)/libstrata.a $(PKG_LIBS)
+
+units: $(UNIT_BIN) $(FUZZ_REPLAY)
+
+# libFuzzer builds: everything again with clang, coverage and sanitizers
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 10
+FUZZ_DIR := build-fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -g -O1 -fno-omit-frame-pointer \
+	$(FUZZ_SAN) -fsanitize=fuzzer-no-link -Iinclude -Ilib -Isrc -Itests/fuzz $(PKG_CFLAGS)
+FUZZ_OBJ := $(LIB_SRC:%.c=$(FUZZ_DIR)/%.o) $(FORMAT_SRC:%.c=$(FUZZ_DIR)/%.o)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+
+$(FUZZ_DIR)/%.o: %.c Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DSTRATA_VERSION='"$(STRATA_VERSION)"' -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/libstrata-fuzz.a: $(FUZZ_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_DIR)/libstrata-fuzz.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libstrata-fuzz.a $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+# each target FUZZ_SECONDS from its seed corpus; any crash, leak or sanitizer report fails
+fuzz: fuzz-build
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 # STRATA_SANITIZE: the CLI tests that build against the library build alike
 check: all units
@@ -112,7 +148,8 @@ install: all
 	install -m 0644 include/strata/*.h $(DESTDIR)$(INCLUDEDIR)/strata/
 
 clean:
-	rm -rf build build-san strata
+	rm -rf build build-san build-fuzz strata
 
-.PHONY: all check check-deps units install clean libstrata.a strata
+.PHONY: all check check-deps units install clean libstrata.a strata fuzz fuzz-build
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(FORMAT_OBJ:.o=.d)
+-include $(FUZZ_OBJ:.o=.d)
