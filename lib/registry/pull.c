@@ -68,6 +68,7 @@ struct dl_job {
 	char *partial;     /* layerdb/tmp/pull-<hex>.partial */
 	int fd;
 	uint64_t written;  /* bytes in the file */
+	uint64_t reported; /* bytes told to progress_bytes */
 	bool done;
 	int rc;
 	struct strata_error *err;
@@ -128,6 +129,9 @@ static int dl_write(const void *data, size_t len, void *cookie)
 		j->written = off;
 		pthread_cond_broadcast(&s->sh->cv);
 		pthread_mutex_unlock(&s->sh->mu);
+		/* only this download's thread writes j->reported */
+		progress_bytes(&s->sh->p->progress, j->short_id, "Downloading", off, j->desc->size,
+			       &j->reported);
 	}
 	return 0;
 }
@@ -816,6 +820,7 @@ int strata_pull(struct strata_store *store, const char *name,
 	int ret;
 
 	progress_init(&p.progress, opts->progress, opts->progress_cookie);
+	p.progress.bytes_fn = opts->progress_bytes;
 	registry_config_init(&p.cfg);
 	*full_ref = NULL;
 	ret = strata_ref_parse(name, &p.ref, err);

@@ -34,6 +34,7 @@
 #include "image/distribution.h"
 #include "image/image-private.h"
 #include "image/refstore.h"
+#include "layer/layerdb.h"
 #include "layer/layerstore.h"
 #include "registry/progress.h"
 #include "image/manifest.h"
@@ -77,6 +78,10 @@ struct producer {
 	struct sha256_ctx tar_sha;
 	struct gzip_writer *gz;
 	const struct strata_cancel *cancel;
+	struct progress *progress;
+	char short_id[13];
+	int64_t diff_size;  /* the layer's size record: docker's "Pushing" total */
+	uint64_t tar_bytes, reported;
 	bool stream_failed; /* the socket went away: the upload's error says why */
 	int rc;
 	struct strata_error *err;
@@ -110,6 +115,10 @@ static int tar_sink(void *cookie, const void *data, size_t len, struct strata_er
 	if (ret < 0)
 		return ret;
 	sha256_update(&pr->tar_sha, data, len);
+	/* docker counts the tar before compression, against the layer's size */
+	pr->tar_bytes += len;
+	progress_bytes(pr->progress, pr->short_id, "Pushing", pr->tar_bytes, pr->diff_size,
+		       &pr->reported);
 	return gzip_writer_write(pr->gz, data, len, err);
 }
 
@@ -192,6 +201,17 @@ static int upload_layer(struct push_ctx *p, struct registry_client *c, const cha
 	s.pr.chain_id = chain_id;
 	s.pr.diff_id = diff_id;
 	s.pr.cancel = p->opts->cancel;
+	s.pr.progress = &p->progress;
+	snprintf(s.pr.short_id, sizeof(s.pr.short_id), "%.12s", diff_id + 7);
+	s.pr.diff_size = -1;
+	{
+		_cleanup_free_ char *recorded = NULL;
+		struct strata_error *e2 = NULL;
+
+		if (layerdb_read_field(p->store, chain_id, "size", &recorded, &e2) == 0)
+			s.pr.diff_size = strtoll(recorded, NULL, 10);
+		strata_error_free(e2); /* the size only feeds the progress bar */
+	}
 	if (pthread_create(&s.thread, NULL, producer_main, &s.pr) != 0) {
 		close(sv[0]);
 		close(sv[1]);
@@ -636,6 +656,7 @@ int strata_push(struct strata_image_index *idx, const char *name,
 
 	p.store = strata_image_index_store(idx);
 	progress_init(&p.progress, opts->progress, opts->progress_cookie);
+	p.progress.bytes_fn = opts->progress_bytes;
 	pthread_mutex_init(&p.meta_mu, NULL);
 	registry_config_init(&p.cfg);
 	ret = strata_ref_parse(name, &p.ref, err);
