@@ -3,7 +3,8 @@
 #   make check               unit + CLI tests (prints "N passed, N failed")
 #   make check SANITIZE=address,undefined
 #   make check-deps          the include graph against lib/MODULES (also a test in make check)
-#   make install PREFIX=/usr/local DESTDIR=   (strata, headers, .a, .so, strata.pc)
+#   make install PREFIX=/usr/local DESTDIR=   (strata, headers, .a, .so, strata.pc,
+#                            bash/zsh completion and man pages: make docs)
 #   make fuzz FUZZ_SECONDS=N  each libFuzzer target of tests/fuzz N seconds (clang)
 STRATA_VERSION := 0.1.0
 STRATA_SOVERSION := 0
@@ -135,8 +136,17 @@ check: all units
 check-deps:
 	bash scripts/check-deps.sh
 
+# completion and man pages, from what the built binary prints for --help
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+docs: $(BUILD)/docs/.stamp
+$(BUILD)/docs/.stamp: $(BUILD)/strata scripts/gen-docs.sh
+	rm -rf $(BUILD)/docs
+	bash scripts/gen-docs.sh $(BUILD)/strata $(BUILD)/docs
+	touch $@
+
 # strata.pc is written at install time: it names the prefix installed to
-install: all
+install: all docs
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/strata
 	install -m 0755 $(BUILD)/strata $(DESTDIR)$(PREFIX)/bin/strata
 	install -m 0644 $(BUILD)/libstrata.a $(DESTDIR)$(LIBDIR)/libstrata.a
@@ -146,10 +156,15 @@ install: all
 		-e 's|@VERSION@|$(STRATA_VERSION)|g' -e 's|@REQUIRES@|$(PKGS)|g' \
 		lib/strata.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/strata.pc
 	install -m 0644 include/strata/*.h $(DESTDIR)$(INCLUDEDIR)/strata/
+	install -d $(DESTDIR)$(DATADIR)/bash-completion/completions $(DESTDIR)$(DATADIR)/zsh/site-functions \
+		$(DESTDIR)$(MANDIR)/man1
+	install -m 0644 $(BUILD)/docs/completion/strata.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/strata
+	install -m 0644 $(BUILD)/docs/completion/_strata $(DESTDIR)$(DATADIR)/zsh/site-functions/_strata
+	install -m 0644 $(BUILD)/docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/
 
 clean:
 	rm -rf build build-san build-fuzz strata
 
-.PHONY: all check check-deps units install clean libstrata.a strata fuzz fuzz-build
+.PHONY: all check check-deps units install clean libstrata.a strata fuzz fuzz-build docs
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(FORMAT_OBJ:.o=.d)
 -include $(FUZZ_OBJ:.o=.d)
