@@ -3,7 +3,9 @@
 #   make check               unit + CLI tests (prints "N passed, N failed")
 #   make check SANITIZE=address,undefined
 #   make check-deps          the include graph against lib/MODULES (also a test in make check)
-#   make install PREFIX=/usr/local DESTDIR=   (strata, headers, .a, .so, strata.pc)
+#   make install PREFIX=/usr/local DESTDIR=   (strata, headers, .a, .so, strata.pc,
+#                            bash/zsh completion and man pages: make docs)
+#   make fuzz FUZZ_SECONDS=N  each libFuzzer target of tests/fuzz N seconds (clang)
 STRATA_VERSION := 0.1.0
 STRATA_SOVERSION := 0
 PREFIX ?= /usr/local
@@ -90,7 +92,42 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libformat.a $(BUILD)/libstrata.a
 
 libstrata.a: $(BUILD)/libstrata.a
 
-units: $(UNIT_BIN)
+# The fuzz targets also link with a plain main (tests/fuzz/replay.c) that runs
+# them once per file: make check replays the committed corpora with them.
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/%)
+$(BUILD)/tests/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(BUILD)/libformat.a $(BUILD)/libstrata.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CLI_CFLAGS) -Itests/fuzz $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(BUILD)/libformat.a $(BUILD)/libstrata.a $(PKG_LIBS)
+
+units: $(UNIT_BIN) $(FUZZ_REPLAY)
+
+# libFuzzer builds: everything again with clang, coverage and sanitizers
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 10
+FUZZ_DIR := build-fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -g -O1 -fno-omit-frame-pointer \
+	$(FUZZ_SAN) -fsanitize=fuzzer-no-link -Iinclude -Ilib -Isrc -Itests/fuzz $(PKG_CFLAGS)
+FUZZ_OBJ := $(LIB_SRC:%.c=$(FUZZ_DIR)/%.o) $(FORMAT_SRC:%.c=$(FUZZ_DIR)/%.o)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+
+$(FUZZ_DIR)/%.o: %.c Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DSTRATA_VERSION='"$(STRATA_VERSION)"' -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/libstrata-fuzz.a: $(FUZZ_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_DIR)/libstrata-fuzz.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libstrata-fuzz.a $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+# each target FUZZ_SECONDS from its seed corpus; any crash, leak or sanitizer report fails
+fuzz: fuzz-build
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 # STRATA_SANITIZE: the CLI tests that build against the library build alike
 check: all units
@@ -99,8 +136,17 @@ check: all units
 check-deps:
 	bash scripts/check-deps.sh
 
+# completion and man pages, from what the built binary prints for --help
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+docs: $(BUILD)/docs/.stamp
+$(BUILD)/docs/.stamp: $(BUILD)/strata scripts/gen-docs.sh
+	rm -rf $(BUILD)/docs
+	bash scripts/gen-docs.sh $(BUILD)/strata $(BUILD)/docs
+	touch $@
+
 # strata.pc is written at install time: it names the prefix installed to
-install: all
+install: all docs
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/strata
 	install -m 0755 $(BUILD)/strata $(DESTDIR)$(PREFIX)/bin/strata
 	install -m 0644 $(BUILD)/libstrata.a $(DESTDIR)$(LIBDIR)/libstrata.a
@@ -110,9 +156,15 @@ install: all
 		-e 's|@VERSION@|$(STRATA_VERSION)|g' -e 's|@REQUIRES@|$(PKGS)|g' \
 		lib/strata.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/strata.pc
 	install -m 0644 include/strata/*.h $(DESTDIR)$(INCLUDEDIR)/strata/
+	install -d $(DESTDIR)$(DATADIR)/bash-completion/completions $(DESTDIR)$(DATADIR)/zsh/site-functions \
+		$(DESTDIR)$(MANDIR)/man1
+	install -m 0644 $(BUILD)/docs/completion/strata.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/strata
+	install -m 0644 $(BUILD)/docs/completion/_strata $(DESTDIR)$(DATADIR)/zsh/site-functions/_strata
+	install -m 0644 $(BUILD)/docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/
 
 clean:
-	rm -rf build build-san strata
+	rm -rf build build-san build-fuzz strata
 
-.PHONY: all check check-deps units install clean libstrata.a strata
+.PHONY: all check check-deps units install clean libstrata.a strata fuzz fuzz-build docs
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(FORMAT_OBJ:.o=.d)
+-include $(FUZZ_OBJ:.o=.d)

@@ -9,13 +9,16 @@
 #         /usr/bin/docker), docker-registry, busybox-static, skopeo, tar-split,
 #         python3, valgrind, e2fsprogs, util-linux (setpriv), procps, zstd, openssl,
 #         strace (kills commands at each rename/fsync in t0610)
+# Fuzz:   clang, libclang-rt-14-dev (libFuzzer and the sanitizer runtimes
+#         for make fuzz)
 set -u
 
 BUILD_DEPS=(build-essential pkg-config libssl-dev libjansson-dev zlib1g-dev
 	libisal-dev libzstd-dev libcurl4-openssl-dev)
 TEST_DEPS=(docker.io docker-registry busybox-static skopeo tar-split python3
 	valgrind e2fsprogs util-linux procps ca-certificates zstd openssl strace)
-ALL=("${BUILD_DEPS[@]}" "${TEST_DEPS[@]}")
+FUZZ_DEPS=(clang libclang-rt-14-dev)
+ALL=("${BUILD_DEPS[@]}" "${TEST_DEPS[@]}" "${FUZZ_DEPS[@]}")
 
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then

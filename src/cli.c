@@ -1,10 +1,17 @@
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "format/units.h"
 #include "strata/image.h"
 #include "strata/store.h"
+#include "util/alloc.h"
+#include "util/cleanup.h"
 
 int cli_open_store_flags(struct cli_ctx *ctx, unsigned flags, struct strata_store **out,
 			 struct strata_error **err)
@@ -73,10 +80,133 @@ int cli_fail_daemon(struct strata_error *err)
 	return fail_with("Error response from daemon: ", err);
 }
 
+void cli_progress_init(struct cli_progress *pr, bool quiet)
+{
+	struct winsize ws;
+
+	memset(pr, 0, sizeof(*pr));
+	pr->quiet = quiet;
+	pr->tty = isatty(STDOUT_FILENO);
+	pr->width = 200;
+	/* as docker: the terminal's width even when it reports 0 (no bar then) */
+	if (pr->tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+		pr->width = ws.ws_col;
+}
+
+static void forget_lines(struct cli_progress *pr)
+{
+	for (size_t i = 0; i < pr->nr; i++)
+		free(pr->lines[i].id);
+	pr->nr = 0;
+}
+
+void cli_progress_release(struct cli_progress *pr)
+{
+	forget_lines(pr);
+	free(pr->lines);
+	pr->lines = NULL;
+	pr->alloc = 0;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Go's time.Duration.String() of whole seconds: "0s", "45s", "1m30s", "2h0m5s". */
+static void go_seconds(struct strbuf *out, int64_t s)
+{
+	if (s >= 3600)
+		strbuf_addf(out, "%" PRId64 "h%" PRId64 "m%" PRId64 "s", s / 3600, s / 60 % 60, s % 60);
+	else if (s >= 60)
+		strbuf_addf(out, "%" PRId64 "m%" PRId64 "s", s / 60, s % 60);
+	else
+		strbuf_addf(out, "%" PRId64 "s", s);
+}
+
+void cli_progress_string(struct strbuf *out, int width, int64_t current, int64_t total,
+			 int64_t elapsed_ns)
+{
+	_cleanup_strbuf_ struct strbuf cur = STRBUF_INIT;
+	_cleanup_strbuf_ struct strbuf tot = STRBUF_INIT;
+	int pct;
+
+	if (current <= 0 && total <= 0)
+		return;
+	units_human_size_prec(&cur, (double)current, 4);
+	if (total <= 0) {
+		strbuf_addf(out, "%8s", cur.buf);
+		return;
+	}
+	pct = (int)((double)current / (double)total * 100) / 2;
+	if (pct > 50)
+		pct = 50;
+	if (width > 110) {
+		strbuf_addch(out, '[');
+		for (int i = 0; i < pct; i++)
+			strbuf_addch(out, '=');
+		strbuf_addch(out, '>');
+		for (int i = pct; i < 50; i++)
+			strbuf_addch(out, ' ');
+		strbuf_addstr(out, "] ");
+	}
+	units_human_size_prec(&tot, (double)total, 4);
+	if (current > total)
+		strbuf_addf(out, "%8s", cur.buf);
+	else
+		strbuf_addf(out, "%8s/%s", cur.buf, tot.buf);
+	if (current > 0 && elapsed_ns > 0 && pct < 50 && width > 50) {
+		/* docker: elapsed / current per byte, times what is left, in whole seconds */
+		int64_t per = elapsed_ns / current;
+		int64_t left = (total - current) * per / 1000000000LL;
+
+		strbuf_addch(out, ' ');
+		go_seconds(out, left);
+	}
+}
+
+/* The line of id in the block, added (one new terminal line) when new. */
+static size_t line_of(struct cli_progress *pr, const char *id)
+{
+	for (size_t i = 0; i < pr->nr; i++)
+		if (!strcmp(pr->lines[i].id, id))
+			return i;
+	ALLOC_GROW(pr->lines, pr->nr + 1, pr->alloc);
+	pr->lines[pr->nr].id = xstrdup(id);
+	pr->lines[pr->nr].start = 0;
+	putchar('\n');
+	return pr->nr++;
+}
+
+/* Rewrite id's line: up to it, clear, "id: status progress", back down. */
+static void draw(struct cli_progress *pr, size_t line, const char *status, const char *progress)
+{
+	size_t up = pr->nr - line;
+
+	printf("\x1b[%zuA\x1b[2K\r", up);
+	cli_put_escaped(stdout, pr->lines[line].id);
+	fputs(": ", stdout);
+	cli_put_escaped(stdout, status);
+	printf(" %s\r\x1b[%zuB", progress, up);
+	fflush(stdout);
+}
+
 void cli_print_progress(void *cookie, const char *id, const char *status)
 {
-	if (*(bool *)cookie)
+	struct cli_progress *pr = cookie;
+
+	if (pr->quiet)
 		return;
+	/* docker's per-layer updates; "TAG: Pulling from REPO" is a message of its own */
+	if (pr->tty && id && strncmp(status, "Pulling from ", 13)) {
+		draw(pr, line_of(pr, id), status, "");
+		return;
+	}
+	/* any other line ends the block of layer lines, as in docker */
+	forget_lines(pr);
 	if (id) {
 		cli_put_escaped(stdout, id);
 		fputs(": ", stdout);
@@ -84,6 +214,23 @@ void cli_print_progress(void *cookie, const char *id, const char *status)
 	cli_put_escaped(stdout, status);
 	putc('\n', stdout);
 	fflush(stdout);
+}
+
+void cli_print_progress_bytes(void *cookie, const char *id, const char *action, int64_t current,
+			      int64_t total)
+{
+	struct cli_progress *pr = cookie;
+	_cleanup_strbuf_ struct strbuf bar = STRBUF_INIT;
+	size_t line;
+
+	/* docker leaves byte progress out of a log that is no terminal */
+	if (pr->quiet || !pr->tty)
+		return;
+	line = line_of(pr, id);
+	if (!pr->lines[line].start)
+		pr->lines[line].start = now_ns();
+	cli_progress_string(&bar, pr->width, current, total, now_ns() - pr->lines[line].start);
+	draw(pr, line, action, bar.buf);
 }
 
 json_t *cli_table_header(const char *const (*titles)[2], size_t n)

@@ -53,15 +53,38 @@ json_t *cli_table_header(const char *const (*titles)[2], size_t n);
 /* docker's CREATED column: "N minutes ago" for a Unix time. */
 void cli_created_since(struct strbuf *out, int64_t created);
 
-/* Pull/push progress as docker prints it ("ID: status"); cookie is a bool *quiet. */
+/*
+ * Pull/push progress as docker's client draws it.  Not on a terminal:
+ * "ID: status" lines, byte counts left out.  On a terminal (stdout): one
+ * line per layer ID rewritten in place, "Downloading [====>   ] 1.2MB/3.4MB 2s"
+ * (jsonmessage.DisplayJSONMessagesStream).  The cookie is a struct cli_progress.
+ */
+struct cli_progress {
+	bool quiet, tty;
+	int width;         /* terminal columns; docker's 200 when unknown */
+	struct cli_progress_line {
+		char *id;
+		int64_t start; /* when its first bytes were told, for the time left */
+	} *lines;          /* the layer lines of the block being drawn */
+	size_t nr, alloc;
+};
+void cli_progress_init(struct cli_progress *pr, bool quiet);
+void cli_progress_release(struct cli_progress *pr);
 void cli_print_progress(void *cookie, const char *id, const char *status);
+void cli_print_progress_bytes(void *cookie, const char *id, const char *action, int64_t current,
+			      int64_t total);
+/* docker's JSONProgress.String(): bar (width > 110), numbers, time left (width > 50). */
+void cli_progress_string(struct strbuf *out, int width, int64_t current, int64_t total,
+			 int64_t elapsed_ns);
 
 #define CLI_COMMANDS(X) \
 	X(images) X(inspect) X(history) X(tag) X(rmi) X(image) X(import) X(check) \
-	X(login) X(logout) X(load) X(save) X(pull) X(push)
+	X(login) X(logout) X(load) X(save) X(pull) X(push) X(version) X(info)
 
 #define CLI_DECLARE(name) int cmd_##name(int argc, char **argv, struct cli_ctx *ctx);
 CLI_COMMANDS(CLI_DECLARE)
 #undef CLI_DECLARE
+/* image inspect: inspect without --type, images only */
+int cmd_image_inspect(int argc, char **argv, struct cli_ctx *ctx);
 
 #endif

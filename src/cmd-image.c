@@ -90,7 +90,7 @@ int cmd_image(int argc, char **argv, struct cli_ctx *ctx)
 	} subs[] = {
 		{ "history", cmd_history, "Show the history of an image" },
 		{ "import", cmd_import, "Import the contents from a tarball to create a filesystem image" },
-		{ "inspect", cmd_inspect, "Display detailed information on one or more images" },
+		{ "inspect", cmd_image_inspect, "Display detailed information on one or more images" },
 		{ "list", cmd_images, NULL },
 		{ "load", cmd_load, "Load an image from a tar archive or STDIN" },
 		{ "ls", cmd_images, "List images" },

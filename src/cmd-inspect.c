@@ -11,18 +11,56 @@
 #include "util/cleanup.h"
 
 static const struct command_usage usage = {
-	"inspect", "strata inspect [OPTIONS] IMAGE [IMAGE...]",
+	"inspect", "strata inspect [OPTIONS] NAME|ID [NAME|ID...]",
+	"Return low-level information on Docker objects",
+	1, -1,
+};
+static const struct command_usage image_usage = {
+	"image inspect", "strata image inspect [OPTIONS] IMAGE [IMAGE...]",
 	"Display detailed information on one or more images",
 	1, -1,
 };
 
-int cmd_inspect(int argc, char **argv, struct cli_ctx *ctx)
+/* docker inspect --type's values; strata's store holds images only */
+static const char *const object_types[] = {
+	"config", "container", "image", "network", "node", "plugin", "secret", "service", "task", "volume",
+};
+
+/* The Go structs of docker's types.ImageInspect: a field missing from one of
+ * them fails the typed run (and inspect then reports the map run's error),
+ * while a missing key of a map (Labels, GraphDriver.Data) prints <no value>. */
+static const struct template_type health_type = { "*container.HealthConfig", NULL };
+static const struct template_field config_fields[] = {
+	{ "Healthcheck", &health_type },
+	{ NULL },
+};
+static const struct template_type config_type = { "*container.Config", config_fields };
+static const struct template_type graphdriver_type = { "types.GraphDriverData", NULL };
+static const struct template_type rootfs_type = { "types.RootFS", NULL };
+static const struct template_type metadata_type = { "types.ImageMetadata", NULL };
+static const struct template_field inspect_fields[] = {
+	{ "Config", &config_type },
+	{ "ContainerConfig", &config_type },
+	{ "GraphDriver", &graphdriver_type },
+	{ "RootFS", &rootfs_type },
+	{ "Metadata", &metadata_type },
+	{ NULL },
+};
+static const struct template_type inspect_type = { "types.ImageInspect", inspect_fields };
+
+/*
+ * top: `strata inspect`, which has --type and, without it, looks for any
+ * object ("No such object: X"); else `strata image inspect`.
+ */
+static int inspect(int argc, char **argv, struct cli_ctx *ctx, bool top)
 {
-	const char *format = NULL;
+	const char *format = NULL, *type = NULL;
 	const struct flag flags[] = {
 		{ "format", 'f', FLAG_STRING, &format, "Format the output using the given Go template" },
+		{ "type", 0, FLAG_STRING, &type, "Return JSON for specified type" },
 		{ 0 },
 	};
+	const struct flag image_flags[] = { flags[0], { 0 } };
 	struct strata_image_index *idx = NULL;
 	struct strata_store *store = NULL;
 	struct template *tmpl = NULL;
@@ -32,9 +70,24 @@ int cmd_inspect(int argc, char **argv, struct cli_ctx *ctx)
 	char **args;
 	int nargs, ret;
 
-	ret = flags_parse(argc, argv, flags, &usage, &args, &nargs);
+	ret = flags_parse(argc, argv, top ? flags : image_flags, top ? &usage : &image_usage, &args,
+			  &nargs);
 	if (ret)
 		return ret < 0 ? 0 : ret;
+	if (type && *type) {
+		size_t t;
+
+		for (t = 0; t < sizeof(object_types) / sizeof(object_types[0]); t++)
+			if (!strcmp(type, object_types[t]))
+				break;
+		if (t == sizeof(object_types) / sizeof(object_types[0])) {
+			fputc('"', stderr);
+			cli_put_escaped(stderr, type);
+			fputs("\" is not a valid value for --type\n", stderr);
+			free(args);
+			return 1;
+		}
+	}
 	if (format && *format) {
 		struct strata_error *err = NULL;
 
@@ -52,11 +105,19 @@ int cmd_inspect(int argc, char **argv, struct cli_ctx *ctx)
 		_cleanup_free_ char *text = NULL;
 		json_t *obj;
 
+		if (type && *type && strcmp(type, "image")) {
+			/* a container, volume, ... of that name is none strata could show */
+			strbuf_addf(&errors, "Error: No such %s: %s\n", type, args[i]);
+			continue;
+		}
 		/* the library hands the object over as JSON text: templates need it parsed */
 		if (strata_image_lookup(idx, args[i], &img, &err) < 0 ||
 		    strata_image_inspect(idx, img, &text, &err) < 0 ||
 		    gojson_parse(text, strlen(text), "image inspect", &obj, &err) < 0) {
-			strbuf_addf(&errors, "Error: %s\n", err->msg);
+			if (top && !(type && *type) && err->code == STRATA_ERR_NOT_FOUND)
+				strbuf_addf(&errors, "Error: No such object: %s\n", args[i]);
+			else
+				strbuf_addf(&errors, "Error: %s\n", err->msg);
 			strata_error_free(err);
 			continue;
 		}
@@ -71,7 +132,7 @@ int cmd_inspect(int argc, char **argv, struct cli_ctx *ctx)
 
 			/* docker runs the template on its typed struct first, and after a
 			 * failure on the raw map with missingkey=error, reporting that */
-			if (template_execute_typed(tmpl, obj, "types.ImageInspect", 0, &out, &err) < 0) {
+			if (template_execute_struct(tmpl, obj, &inspect_type, 0, &out, &err) < 0) {
 				strata_error_free(err);
 				err = NULL;
 				if (template_execute(tmpl, obj, TEMPLATE_MISSINGKEY_ERROR, &out, &err) < 0) {
@@ -100,4 +161,14 @@ int cmd_inspect(int argc, char **argv, struct cli_ctx *ctx)
 	strata_store_free(store);
 	free(args);
 	return ret;
+}
+
+int cmd_inspect(int argc, char **argv, struct cli_ctx *ctx)
+{
+	return inspect(argc, argv, ctx, true);
+}
+
+int cmd_image_inspect(int argc, char **argv, struct cli_ctx *ctx)
+{
+	return inspect(argc, argv, ctx, false);
 }

@@ -46,8 +46,10 @@ int cmd_load(int argc, char **argv, struct cli_ctx *ctx)
 	/* docker: progress goes away when stdout is no terminal; the
 	 * "Loaded image" lines stay even with -q. */
 	ret = cli_open_images(ctx, true, &store, &idx);
+	/* dockerd reports a load's failure in its output stream, which the
+	 * client prints without "Error response from daemon: " */
 	if (!ret && strata_image_load(idx, &opts, &err) < 0)
-		ret = cli_fail_daemon(err);
+		ret = cli_fail_bare(err);
 	strata_image_index_free(idx);
 	strata_store_free(store);
 	return ret;

@@ -27,6 +27,7 @@ int cmd_pull(int argc, char **argv, struct cli_ctx *ctx)
 	struct strata_pull_options opts = { 0 };
 	struct strata_store *store = NULL;
 	struct strata_error *err = NULL;
+	struct cli_progress progress;
 	char *full = NULL;
 	char **args;
 	int nargs, ret;
@@ -38,8 +39,10 @@ int cmd_pull(int argc, char **argv, struct cli_ctx *ctx)
 	opts.docker_config_dir = ctx->docker_config_dir;
 	opts.platform = platform && *platform ? platform : NULL;
 	opts.all_tags = all_tags;
+	cli_progress_init(&progress, quiet);
 	opts.progress = cli_print_progress;
-	opts.progress_cookie = &quiet;
+	opts.progress_bytes = cli_print_progress_bytes;
+	opts.progress_cookie = &progress;
 	if (cli_open_store(ctx, true, &store, &err) < 0) {
 		ret = cli_fail(err);
 	} else if (strata_pull(store, args[0], &opts, &full, &err) < 0) {
@@ -50,6 +53,7 @@ int cmd_pull(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	free(full);
 	strata_store_free(store);
+	cli_progress_release(&progress);
 	free(args);
 	return ret;
 }

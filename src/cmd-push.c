@@ -26,6 +26,7 @@ int cmd_push(int argc, char **argv, struct cli_ctx *ctx)
 	struct strata_image_index *idx = NULL;
 	struct strata_store *store = NULL;
 	struct strata_error *err = NULL;
+	struct cli_progress progress;
 	char **args;
 	int nargs, ret;
 
@@ -35,13 +36,18 @@ int cmd_push(int argc, char **argv, struct cli_ctx *ctx)
 	opts.config_path = ctx->config_path;
 	opts.docker_config_dir = ctx->docker_config_dir;
 	opts.all_tags = all_tags;
+	cli_progress_init(&progress, quiet);
 	opts.progress = cli_print_progress;
-	opts.progress_cookie = &quiet;
+	opts.progress_bytes = cli_print_progress_bytes;
+	opts.progress_cookie = &progress;
 	ret = cli_open_images(ctx, true, &store, &idx);
+	/* dockerd reports a push's failures in its progress stream, which the
+	 * client prints without "Error response from daemon: " */
 	if (!ret && strata_push(idx, args[0], &opts, &err) < 0)
-		ret = cli_fail_daemon(err);
+		ret = cli_fail_bare(err);
 	strata_image_index_free(idx);
 	strata_store_free(store);
+	cli_progress_release(&progress);
 	free(args);
 	return ret;
 }

@@ -79,9 +79,10 @@ static int set_value(const struct flag *fl, const char *val, const struct comman
 	return 0;
 }
 
+/* requirement: "requires exactly 1 argument", or cobra's NoArgs "accepts no arguments" */
 static int arg_error(const struct command_usage *cmd, const char *requirement)
 {
-	fprintf(stderr, "\"strata %s\" requires %s.\nSee 'strata %s --help'.\n\nUsage:  %s\n\n%s\n", cmd->name,
+	fprintf(stderr, "\"strata %s\" %s.\nSee 'strata %s --help'.\n\nUsage:  %s\n\n%s\n", cmd->name,
 		requirement, cmd->name, cmd->usage, cmd->short_help);
 	return 1;
 }
@@ -183,15 +184,15 @@ int flags_parse(int argc, char **argv, const struct flag *flags, const struct co
 		int lo = cmd->min_args, hi = cmd->max_args;
 
 		if (hi == 0)
-			snprintf(req, sizeof(req), "no arguments");
+			snprintf(req, sizeof(req), "accepts no arguments");
 		else if (lo == hi)
-			snprintf(req, sizeof(req), "exactly %d argument%s", lo, lo == 1 ? "" : "s");
+			snprintf(req, sizeof(req), "requires exactly %d argument%s", lo, lo == 1 ? "" : "s");
 		else if (hi < 0)
-			snprintf(req, sizeof(req), "at least %d argument%s", lo, lo == 1 ? "" : "s");
+			snprintf(req, sizeof(req), "requires at least %d argument%s", lo, lo == 1 ? "" : "s");
 		else if (lo == 0)
-			snprintf(req, sizeof(req), "at most %d argument%s", hi, hi == 1 ? "" : "s");
+			snprintf(req, sizeof(req), "requires at most %d argument%s", hi, hi == 1 ? "" : "s");
 		else
-			snprintf(req, sizeof(req), "at least %d and at most %d arguments", lo, hi);
+			snprintf(req, sizeof(req), "requires at least %d and at most %d arguments", lo, hi);
 		free(pos);
 		return arg_error(cmd, req);
 	}

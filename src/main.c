@@ -24,7 +24,7 @@ static const struct command commands[] = {
  * table stays a plain list; "management" commands are listed apart, as docker
  * does.  A command not listed here is printed with its name only.
  */
-static const struct {
+static const struct command_desc {
 	const char *name, *desc;
 	bool management;
 } descriptions[] = {
@@ -60,6 +60,15 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The descriptions[] entry of a command, NULL when it has none. */
+static const struct command_desc *describe(const char *name)
+{
+	for (size_t d = 0; d < sizeof(descriptions) / sizeof(descriptions[0]); d++)
+		if (!strcmp(descriptions[d].name, name))
+			return &descriptions[d];
+	return NULL;
+}
+
 /* One section of the command list, sorted by name as cobra prints it. */
 static void list_commands(FILE *f, const char *title, bool management)
 {
@@ -68,12 +77,9 @@ static void list_commands(FILE *f, const char *title, bool management)
 	size_t nr = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		bool mgmt = false;
+		const struct command_desc *d = describe(commands[i].name);
 
-		for (size_t d = 0; d < sizeof(descriptions) / sizeof(descriptions[0]); d++)
-			if (!strcmp(descriptions[d].name, commands[i].name))
-				mgmt = descriptions[d].management;
-		if (mgmt == management)
+		if ((d && d->management) == management)
 			names[nr++] = commands[i].name;
 	}
 	if (!nr)
@@ -81,12 +87,9 @@ static void list_commands(FILE *f, const char *title, bool management)
 	qsort(names, nr, sizeof(names[0]), cmp_names);
 	fprintf(f, "%s:\n", title);
 	for (size_t i = 0; i < nr; i++) {
-		const char *desc = "";
+		const struct command_desc *d = describe(names[i]);
 
-		for (size_t d = 0; d < sizeof(descriptions) / sizeof(descriptions[0]); d++)
-			if (!strcmp(descriptions[d].name, names[i]))
-				desc = descriptions[d].desc;
-		fprintf(f, "  %-11s %s\n", names[i], desc);
+		fprintf(f, "  %-11s %s\n", names[i], d ? d->desc : "");
 	}
 	fputc('\n', f);
 }

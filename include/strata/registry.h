@@ -18,6 +18,7 @@
 #define STRATA_REGISTRY_PUBLIC_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "strata/cancel.h"
 #include "strata/error.h"
@@ -31,6 +32,14 @@ struct strata_store;
 struct strata_image_index;
 
 typedef void (*strata_progress_fn)(void *cookie, const char *id, const char *status);
+/*
+ * Bytes moved for one layer id: action "Downloading" or "Pushing", current
+ * of total bytes (total < 0: not known).  Called from worker threads (one
+ * call at a time), at most every 512 KiB and at the end of the layer; the
+ * cookie is progress_cookie.  Docker draws these as bars on a terminal.
+ */
+typedef void (*strata_progress_bytes_fn)(void *cookie, const char *id, const char *action,
+					 int64_t current, int64_t total);
 
 struct strata_pull_options {
 	const char *config_path;       /* strata config (registries); NULL = default path */
@@ -40,6 +49,7 @@ struct strata_pull_options {
 	strata_progress_fn progress;
 	void *progress_cookie;
 	struct strata_cancel *cancel;  /* NULL: not cancellable */
+	strata_progress_bytes_fn progress_bytes; /* NULL: none */
 };
 
 /*
@@ -66,6 +76,7 @@ struct strata_push_options {
 	strata_progress_fn progress;
 	void *progress_cookie;
 	struct strata_cancel *cancel;  /* NULL: not cancellable */
+	strata_progress_bytes_fn progress_bytes; /* NULL: none */
 };
 
 /*

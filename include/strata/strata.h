@@ -22,6 +22,7 @@
 #include "strata/reference.h"
 #include "strata/registry.h"
 #include "strata/store.h"
+#include "strata/system.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1391,9 +1391,15 @@ int strata_image_load(struct strata_image_index *idx, const struct strata_load_o
 			ret = oci_load_plan(&l, &imgs, &nr, err);
 		else if (loader_has(&l, "repositories") && (legacy = true))
 			ret = legacy_load_plan(&l, &imgs, &nr, err);
+		/* dockerd's words first: it falls back to the legacy format last */
+		else if (!l.nr && l.dir_fd < 0)
+			ret = strata_error_set(err, STRATA_ERR_INVALID, 0,
+					       "open repositories: no such file or directory "
+					       "(the input is empty: no archive to load)");
 		else
 			ret = strata_error_set(err, STRATA_ERR_INVALID, 0,
-					       "invalid archive: no manifest.json, index.json or repositories");
+					       "open repositories: no such file or directory (invalid "
+					       "archive: no manifest.json, index.json or repositories)");
 	}
 	if (ret >= 0 && !nr)
 		ret = strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "no image to load in the archive");

@@ -77,20 +77,82 @@ static size_t count_dirs(const char *p)
 	return n;
 }
 
-/* pkg/fileutils compile(): the pattern as an anchored regular expression. */
-static void pattern_regex(const char *p, struct strbuf *re)
+/* The length of a Go regexp repeat "{n}", "{n,}" or "{n,m}" at p (0: none) and its largest count. */
+static size_t repeat_len(const char *p, long *max)
 {
+	const char *q = p + 1;
+	long n = 0;
+
+	*max = 0;
+	for (int part = 0; part < 2; part++) {
+		const char *digits = q;
+
+		n = 0;
+		while (*q >= '0' && *q <= '9') {
+			if (n <= 100000)
+				n = n * 10 + (*q - '0');
+			q++;
+		}
+		if (q == digits && part == 0)
+			return 0;
+		if (n > *max)
+			*max = n;
+		if (*q == '}')
+			return (size_t)(q - p + 1);
+		if (*q != ',' || part == 1)
+			return 0;
+		q++;
+	}
+	return 0;
+}
+
+/*
+ * pkg/fileutils compile(): the pattern as an anchored regular expression.
+ * moby hands characters other than * ? . $ \ to Go's regexp as they are,
+ * which refuses a repetition of a repetition ("a++", "*+") and counts
+ * above 1000; glibc would accept them and grow without bound, so they are
+ * refused here with Go's message.  Returns 0 or -1 with *bad the operator.
+ */
+static int pattern_regex(const char *p, struct strbuf *re, char **bad)
+{
+	const char *rep = NULL; /* the last token, when it repeats what precedes it */
+
 	strbuf_addch(re, '^');
 	for (; *p; p++) {
+		long count;
+		size_t rl = *p == '{' ? repeat_len(p, &count) : 0;
+
+		if (*p == '+' || rl) {
+			size_t n = rl ? rl : 1;
+
+			if (rep) {
+				/* Go names both operators */
+				*bad = xasprintf("invalid nested repetition operator: `%.*s`",
+						 (int)(p + n - rep), rep);
+				return -1;
+			}
+			if (rl && count > 1000) {
+				*bad = xasprintf("invalid repeat count: `%.*s`", (int)n, p);
+				return -1;
+			}
+			strbuf_add(re, p, n);
+			rep = p;
+			p += n - 1;
+			continue;
+		}
+		rep = NULL;
 		if (*p == '*') {
+			rep = p;
 			if (p[1] == '*') {
 				p++;
 				if (p[1] == '\0') {
 					strbuf_addstr(re, ".*");
 				} else {
 					/* "**" swallows a following '/' so "**" + "/x" matches "x" */
-					if (p[1] == '/')
+					if (p[1] == '/') {
 						p++;
+						rep = NULL;
+					}
 					strbuf_addstr(re, "(.*/)?");
 				}
 			} else {
@@ -112,6 +174,7 @@ static void pattern_regex(const char *p, struct strbuf *re)
 		}
 	}
 	strbuf_addch(re, '$');
+	return 0;
 }
 
 static void add_pattern(struct build_ignore *ig, const char *line, size_t len)
@@ -184,7 +247,16 @@ int build_ignore_parse(const char *data, size_t len, struct build_ignore **out,
 		struct strbuf re = STRBUF_INIT;
 		int rc;
 
-		pattern_regex(pat->text, &re);
+		_cleanup_free_ char *bad = NULL;
+
+		if (pattern_regex(pat->text, &re, &bad) < 0) {
+			int r = strata_error_set(err, STRATA_ERR_INVALID, 0,
+						 "Error checking context: 'error parsing regexp: %s'", bad);
+
+			strbuf_release(&re);
+			build_ignore_free(ig);
+			return r;
+		}
 		rc = regcomp(&pat->re, re.buf, REG_EXTENDED | REG_NOSUB);
 		strbuf_release(&re);
 		if (rc != 0) {

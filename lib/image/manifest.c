@@ -3,6 +3,7 @@
  * (see manifest.h).  Every check runs on the parsed form of exactly the
  * bytes that were received (and hashed by the caller).
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -444,30 +445,93 @@ void registry_platform_normalize(struct registry_platform *p)
 		set_str(&p->variant, NULL);
 }
 
+/* containerd's isKnownOS / isKnownArch: what a one-part --platform may name */
+static bool known_name(const char *s, const char *const *names)
+{
+	for (; *names; names++)
+		if (!strcmp(s, *names))
+			return true;
+	return false;
+}
+
+static const char *const known_os[] = {
+	"aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos", "ios", "js",
+	"linux", "nacl", "netbsd", "openbsd", "plan9", "solaris", "windows", "zos", NULL,
+};
+static const char *const known_arch[] = {
+	"386", "amd64", "amd64p32", "arm", "armbe", "arm64", "arm64be", "ppc64", "ppc64le",
+	"loong64", "mips", "mipsle", "mips64", "mips64le", "mips64p32", "mips64p32le", "ppc",
+	"riscv", "riscv64", "s390", "s390x", "sparc", "sparc64", "wasm", NULL,
+};
+
+/* containerd's platforms.Parse, with its messages (dockerd prints them) */
 int registry_platform_parse(const char *spec, struct registry_platform *out,
 			    struct strata_error **err)
 {
 	struct registry_platform p = { 0 };
-	const char *s1 = strchr(spec, '/'), *s2;
+	const char *parts[4];
+	size_t lens[4], n = 0;
 
-	if (!s1 || s1 == spec)
+	memset(out, 0, sizeof(*out));
+	if (strchr(spec, '*'))
 		return strata_error_set(err, STRATA_ERR_INVALID, 0,
-					"invalid platform '%s': expected os/arch[/variant]", spec);
-	s2 = strchr(s1 + 1, '/');
-	if (s2 && strchr(s2 + 1, '/'))
-		return strata_error_set(err, STRATA_ERR_INVALID, 0,
-					"invalid platform '%s': expected os/arch[/variant]", spec);
-	if ((s2 ? s2 : s1 + strlen(s1)) == s1 + 1 || (s2 && !s2[1]))
-		return strata_error_set(err, STRATA_ERR_INVALID, 0,
-					"invalid platform '%s': expected os/arch[/variant]", spec);
-	for (const char *c = spec; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		      (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' || *c == '/' || *c == '.'))
+					"\"%s\": wildcards not yet supported: invalid argument", spec);
+	for (const char *c = spec;; n++) {
+		size_t len = strcspn(c, "/");
+
+		if (n < 4) {
+			parts[n] = c;
+			lens[n] = len;
+		}
+		for (size_t i = 0; i < len; i++)
+			if (!isalnum((unsigned char)c[i]) && c[i] != '_' && c[i] != '-')
+				len = 0;
+		if (!len)
 			return strata_error_set(err, STRATA_ERR_INVALID, 0,
-						"invalid platform '%s'", spec);
-	p.os = xstrndup(spec, (size_t)(s1 - spec));
-	p.architecture = s2 ? xstrndup(s1 + 1, (size_t)(s2 - s1 - 1)) : xstrdup(s1 + 1);
-	p.variant = s2 ? xstrdup(s2 + 1) : NULL;
+						"\"%.*s\" is an invalid component of \"%s\": platform "
+						"specifier component must match \"^[A-Za-z0-9_-]+$\": "
+						"invalid argument",
+						(int)strcspn(c, "/"), c, spec);
+		c += strcspn(c, "/");
+		if (!*c++) {
+			n++;
+			break;
+		}
+	}
+	if (n > 3)
+		return strata_error_set(err, STRATA_ERR_INVALID, 0,
+					"\"%s\": cannot parse platform specifier: invalid argument",
+					spec);
+	if (n == 1) {
+		struct registry_platform host;
+
+		/* an OS with this machine's architecture, or an architecture on linux */
+		p.os = xstrndup(parts[0], lens[0]);
+		registry_platform_normalize(&p);
+		if (known_name(p.os, known_os)) {
+			registry_platform_host(&host);
+			p.architecture = steal_pointer(&host.architecture);
+			p.variant = steal_pointer(&host.variant);
+			registry_platform_release(&host);
+			*out = p;
+			return 0;
+		}
+		p.architecture = steal_pointer(&p.os);
+		registry_platform_normalize(&p);
+		if (!known_name(p.architecture, known_arch)) {
+			registry_platform_release(&p);
+			return strata_error_set(err, STRATA_ERR_INVALID, 0,
+						"\"%s\": unknown operating system or architecture: "
+						"invalid argument",
+						spec);
+		}
+		p.os = xstrdup("linux");
+		*out = p;
+		return 0;
+	}
+	p.os = xstrndup(parts[0], lens[0]);
+	p.architecture = xstrndup(parts[1], lens[1]);
+	p.variant = n == 3 ? xstrndup(parts[2], lens[2]) : NULL;
 	registry_platform_normalize(&p);
 	*out = p;
 	return 0;

@@ -416,17 +416,36 @@ static char *scope_key(const char *const *scopes, size_t n)
 	return strbuf_detach(&sb, NULL);
 }
 
+int registry_token_parse(const char *body, size_t len, char **out, int *expires_in,
+			 struct strata_error **err)
+{
+	_cleanup_json_ json_t *j = json_loadb(body, len, 0, NULL);
+	const char *tok = gojson_get_string(j, "token");
+	json_t *exp;
+
+	if (!tok || !*tok)
+		tok = gojson_get_string(j, "access_token");
+	/* the token goes into a header line */
+	if (!tok || !*tok || strpbrk(tok, "\r\n"))
+		return strata_error_set(err, STRATA_ERR_AUTH, 0,
+					"authorization server did not include a token in the response");
+	*out = xstrdup(tok);
+	exp = json_object_get(j, "expires_in");
+	*expires_in = json_is_integer(exp) && json_integer_value(exp) > 60 &&
+				      json_integer_value(exp) < 86400 * 7 ?
+			      (int)json_integer_value(exp) :
+			      60;
+	return 0;
+}
+
 static int fetch_token(struct registry_client *c, const char *const *scopes, size_t n,
 		       char **out, int *expires_in, struct strata_error **err)
 {
 	_cleanup_strbuf_ struct strbuf url = STRBUF_INIT;
 	_cleanup_strbuf_ struct strbuf form = STRBUF_INIT;
 	_cleanup_free_ char *auth = NULL;
-	_cleanup_json_ json_t *j = NULL;
 	struct registry_request req = { 0 };
 	struct registry_response resp;
-	const char *tok;
-	json_t *exp;
 	bool trusted;
 	int ret;
 
@@ -500,21 +519,7 @@ static int fetch_token(struct registry_client *c, const char *const *scopes, siz
 		}
 		goto out;
 	}
-	j = json_loadb(resp.body.buf, resp.body.len, 0, NULL);
-	tok = gojson_get_string(j, "token");
-	if (!tok || !*tok)
-		tok = gojson_get_string(j, "access_token");
-	if (!tok || !*tok || strpbrk(tok, "\r\n")) {
-		ret = strata_error_set(err, STRATA_ERR_AUTH, 0,
-				       "authorization server did not include a token in the response");
-		goto out;
-	}
-	*out = xstrdup(tok);
-	exp = json_object_get(j, "expires_in");
-	*expires_in = json_is_integer(exp) && json_integer_value(exp) > 60 &&
-				      json_integer_value(exp) < 86400 * 7 ?
-			      (int)json_integer_value(exp) :
-			      60;
+	ret = registry_token_parse(resp.body.buf, resp.body.len, out, expires_in, err);
 out:
 	if (resp.body.len)
 		explicit_bzero(resp.body.buf, resp.body.len);

@@ -3,6 +3,7 @@
  * http.h.  Each request starts from curl_easy_reset() so no option leaks
  * from one request to the next, while the handle keeps its connection cache.
  */
+#include <ctype.h>
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
@@ -616,6 +617,40 @@ static CURLcode perform(struct registry_http *h, struct xfer *x, const char *url
 	return rc;
 }
 
+/*
+ * A failed connection as Go's net/http reports it to docker ("Get \"URL\":
+ * dial tcp 127.0.0.1:1: connect: connection refused"), which is what users
+ * and scripts know; NULL when curl's failure is of another kind.  Go names
+ * the address it dialled; curl does not keep it after a failed connect, so
+ * the URL's host and port stand in (the same for an IP address).
+ */
+static char *go_dial_error(CURL *c, CURLcode rc, const char *method, const char *url)
+{
+	_cleanup_free_ char *op = xstrdup(method), *host = NULL, *why = NULL;
+	const char *b = strstr(url, "://"), *port;
+	long os_errno = 0;
+	size_t n;
+
+	if (rc != CURLE_COULDNT_RESOLVE_HOST && rc != CURLE_COULDNT_CONNECT)
+		return NULL;
+	/* Go's url.Error names the method as "Get", "Post", "Head" */
+	for (char *q = op + 1; *q; q++)
+		*q = (char)tolower((unsigned char)*q);
+	b = b ? b + 3 : url;
+	n = *b == '[' ? strcspn(b, "]") + (b[strcspn(b, "]")] ? 1 : 0) : strcspn(b, ":/?#");
+	host = xstrndup(b, n);
+	if (rc == CURLE_COULDNT_RESOLVE_HOST)
+		return xasprintf("%s \"%s\": dial tcp: lookup %s: no such host", op, url, host);
+	if (curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK || os_errno <= 0)
+		return NULL;
+	port = b[n] == ':' ? b + n + 1 : !strncmp(url, "https:", 6) ? "443" : "80";
+	/* Go's errno texts are glibc's with a lower-case first letter */
+	why = xstrdup(strerror((int)os_errno));
+	why[0] = (char)tolower((unsigned char)why[0]);
+	return xasprintf("%s \"%s\": dial tcp %s:%.*s: connect: %s", op, url, host,
+			 (int)strcspn(port, "/?#"), port, why);
+}
+
 int registry_http_do(struct registry_http *h, const struct registry_request *req,
 		     struct registry_response *resp, struct strata_error **err)
 {
@@ -725,6 +760,12 @@ int registry_http_do(struct registry_http *h, const struct registry_request *req
 				sleep_ms(delay);
 				delay *= 2;
 				continue;
+			}
+			{
+				_cleanup_free_ char *dial = go_dial_error(h->curl, rc, method, shown);
+
+				if (dial)
+					return strata_error_set(err, STRATA_ERR_NET, 0, "%s", dial);
 			}
 			return strata_error_set(err, STRATA_ERR_NET, 0, "%s %s: %s", req->method, shown,
 						errbuf[0] ? errbuf : curl_easy_strerror(rc));

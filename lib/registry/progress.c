@@ -31,3 +31,15 @@ void progress_say(struct progress *pr, const char *id, const char *fmt, ...)
 	pthread_mutex_unlock(&pr->mu);
 	free(msg);
 }
+
+void progress_bytes(struct progress *pr, const char *id, const char *action, uint64_t current,
+		    int64_t total, uint64_t *reported)
+{
+	if (!pr->bytes_fn || current == *reported ||
+	    (current - *reported < PROGRESS_BYTES_STEP && (int64_t)current != total))
+		return;
+	*reported = current;
+	pthread_mutex_lock(&pr->mu);
+	pr->bytes_fn(pr->cookie, id, action, (int64_t)current, total);
+	pthread_mutex_unlock(&pr->mu);
+}

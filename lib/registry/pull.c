@@ -69,6 +69,7 @@ struct dl_job {
 	char *partial;     /* layerdb/tmp/pull-<hex>.partial */
 	int fd;
 	uint64_t written;  /* bytes in the file */
+	uint64_t reported; /* bytes told to progress_bytes */
 	bool done;
 	int rc;
 	struct strata_error *err;
@@ -129,6 +130,9 @@ static int dl_write(const void *data, size_t len, void *cookie)
 		j->written = off;
 		pthread_cond_broadcast(&s->sh->cv);
 		pthread_mutex_unlock(&s->sh->mu);
+		/* only this download's thread writes j->reported */
+		progress_bytes(&s->sh->p->progress, j->short_id, "Downloading", off, j->desc->size,
+			       &j->reported);
 	}
 	return 0;
 }
@@ -802,6 +806,7 @@ int strata_pull(struct strata_store *store, const char *name,
 	int ret;
 
 	progress_init(&p.progress, opts->progress, opts->progress_cookie);
+	p.progress.bytes_fn = opts->progress_bytes;
 	registry_config_init(&p.cfg);
 	*full_ref = NULL;
 	ret = strata_ref_parse(name, &p.ref, err);
@@ -815,6 +820,15 @@ int strata_pull(struct strata_store *store, const char *name,
 	if (!opts->all_tags && !p.ref.tag && !p.ref.digest) {
 		progress_say(&p.progress, NULL, "Using default tag: latest");
 		strata_ref_default_tag(&p.ref);
+	}
+	if (opts->platform) {
+		struct registry_platform plat;
+
+		/* dockerd refuses a bad --platform before it reaches a registry */
+		ret = registry_platform_parse(opts->platform, &plat, err);
+		if (ret < 0)
+			goto out;
+		registry_platform_release(&plat);
 	}
 	if (store->image_fd < 0) {
 		ret = strata_error_set(err, STRATA_ERR_IO, 0, "the store is not open for writing");

@@ -34,6 +34,7 @@
 #include "image/distribution.h"
 #include "image/image-private.h"
 #include "image/refstore.h"
+#include "layer/layerdb.h"
 #include "layer/layerstore.h"
 #include "registry/progress.h"
 #include "image/manifest.h"
@@ -77,6 +78,11 @@ struct producer {
 	struct sha256_ctx tar_sha;
 	struct gzip_writer *gz;
 	const struct strata_cancel *cancel;
+	struct progress *progress;
+	char short_id[13];
+	int64_t diff_size;  /* the layer's size record: docker's "Pushing" total */
+	uint64_t tar_bytes, reported;
+	bool stream_failed; /* the socket went away: the upload's error says why */
 	int rc;
 	struct strata_error *err;
 };
@@ -92,6 +98,7 @@ static int sock_write(void *cookie, const void *data, size_t len, struct strata_
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			pr->stream_failed = true;
 			return strata_error_set(err, STRATA_ERR_IO, errno, "layer stream");
 		}
 		b += n;
@@ -108,6 +115,10 @@ static int tar_sink(void *cookie, const void *data, size_t len, struct strata_er
 	if (ret < 0)
 		return ret;
 	sha256_update(&pr->tar_sha, data, len);
+	/* docker counts the tar before compression, against the layer's size */
+	pr->tar_bytes += len;
+	progress_bytes(pr->progress, pr->short_id, "Pushing", pr->tar_bytes, pr->diff_size,
+		       &pr->reported);
 	return gzip_writer_write(pr->gz, data, len, err);
 }
 
@@ -190,6 +201,17 @@ static int upload_layer(struct push_ctx *p, struct registry_client *c, const cha
 	s.pr.chain_id = chain_id;
 	s.pr.diff_id = diff_id;
 	s.pr.cancel = p->opts->cancel;
+	s.pr.progress = &p->progress;
+	snprintf(s.pr.short_id, sizeof(s.pr.short_id), "%.12s", diff_id + 7);
+	s.pr.diff_size = -1;
+	{
+		_cleanup_free_ char *recorded = NULL;
+		struct strata_error *e2 = NULL;
+
+		if (layerdb_read_field(p->store, chain_id, "size", &recorded, &e2) == 0)
+			s.pr.diff_size = strtoll(recorded, NULL, 10);
+		strata_error_free(e2); /* the size only feeds the progress bar */
+	}
 	if (pthread_create(&s.thread, NULL, producer_main, &s.pr) != 0) {
 		close(sv[0]);
 		close(sv[1]);
@@ -200,8 +222,9 @@ static int upload_layer(struct push_ctx *p, struct registry_client *c, const cha
 	/* unblock a producer stuck on a full socket, then collect it */
 	shutdown(sv[0], SHUT_RDWR);
 	stream_join(&s);
-	if (s.pr.rc < 0) {
-		/* the producer's error is the cause; the upload saw only its stream fail */
+	if (s.pr.rc < 0 && !(ret < 0 && s.pr.stream_failed)) {
+		/* the producer's error is the cause; the upload saw only its stream fail
+		 * (a producer that lost its socket only tells that the upload ended) */
 		strata_error_free(e);
 		ret = s.pr.err ? strata_error_propagate(err, steal_pointer(&s.pr.err))
 			       : strata_error_set(err, STRATA_ERR_IO, 0, "layer stream failed");
@@ -628,10 +651,12 @@ int strata_push(struct strata_image_index *idx, const char *name,
 	_cleanup_free_ char *familiar = NULL, *key = NULL, *auth_json = NULL;
 	char **tags = NULL;
 	size_t n_tags = 0;
+	bool repo_known = false;
 	int ret;
 
 	p.store = strata_image_index_store(idx);
 	progress_init(&p.progress, opts->progress, opts->progress_cookie);
+	p.progress.bytes_fn = opts->progress_bytes;
 	pthread_mutex_init(&p.meta_mu, NULL);
 	registry_config_init(&p.cfg);
 	ret = strata_ref_parse(name, &p.ref, err);
@@ -650,6 +675,9 @@ int strata_push(struct strata_image_index *idx, const char *name,
 		progress_say(&p.progress, NULL, "Using default tag: latest");
 		strata_ref_default_tag(&p.ref);
 	}
+	/* dockerd names the repository before it looks for the tags */
+	p.full_name = strata_ref_full_name(&p.ref);
+	progress_say(&p.progress, NULL, "The push refers to repository [%s]", p.full_name);
 	/* the tags to push */
 	for (size_t i = 0; i < idx->refs.nr; i++) {
 		struct strata_ref r;
@@ -657,6 +685,7 @@ int strata_push(struct strata_image_index *idx, const char *name,
 
 		if (strcmp(idx->refs.entries[i].repo, familiar))
 			continue;
+		repo_known = true;
 		if (strata_ref_parse(idx->refs.entries[i].ref, &r, &e) < 0) {
 			strata_error_free(e);
 			continue;
@@ -667,13 +696,10 @@ int strata_push(struct strata_image_index *idx, const char *name,
 		}
 		strata_ref_release(&r);
 	}
-	if (!n_tags) {
-		if (opts->all_tags)
-			ret = strata_error_set(err, STRATA_ERR_NOT_FOUND, 0,
-					       "An image does not exist locally with the tag: %s", familiar);
-		else
-			ret = strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "tag does not exist: %s:%s",
-					       familiar, p.ref.tag);
+	/* dockerd: no reference of the repository at all fails at once */
+	if (!n_tags && (opts->all_tags || !repo_known)) {
+		ret = strata_error_set(err, STRATA_ERR_NOT_FOUND, 0,
+				       "An image does not exist locally with the tag: %s", familiar);
 		goto out;
 	}
 	qsort(tags, n_tags, sizeof(*tags), cmp_str);
@@ -683,7 +709,6 @@ int strata_push(struct strata_image_index *idx, const char *name,
 	p.copts.config = &p.cfg;
 	p.copts.docker_config_dir = opts->docker_config_dir;
 	p.copts.push = true;
-	p.full_name = strata_ref_full_name(&p.ref);
 	/* the HMAC key: json(authConfig) of the credentials used, "{}" when anonymous */
 	key = registry_auth_key(p.ref.domain);
 	if (registry_credentials_get(opts->docker_config_dir, key, &creds, NULL) > 0)
@@ -704,7 +729,13 @@ int strata_push(struct strata_image_index *idx, const char *name,
 		if (ret < 0)
 			goto out;
 	}
-	progress_say(&p.progress, NULL, "The push refers to repository [%s]", p.full_name);
+	/* as dockerd, reach the registry before any layer: an unreachable one
+	 * fails with the connection's error, not a layer upload's */
+	ret = registry_ping(p.client, err);
+	/* a missing tag of a known repository only after that, as dockerd */
+	if (ret >= 0 && !n_tags)
+		ret = strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "tag does not exist: %s:%s",
+				       familiar, p.ref.tag);
 	for (size_t t = 0; t < n_tags && ret >= 0; t++) {
 		struct strata_ref tr = { p.ref.domain, p.ref.path, tags[t], NULL };
 		_cleanup_free_ char *s = strata_ref_familiar_string(&tr);

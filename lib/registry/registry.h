@@ -52,6 +52,12 @@ void registry_client_free(struct registry_client *c);
 /* Host the client talks to (registry-1.docker.io for docker.io). */
 const char *registry_client_host(const struct registry_client *c);
 
+/*
+ * A token server's JSON answer: "token" (or "access_token"), and
+ * "expires_in" seconds (60 when missing or out of range).
+ */
+int registry_token_parse(const char *body, size_t len, char **token, int *expires_in,
+			 struct strata_error **err);
 /* GET /v2/ and learn the authentication scheme (done lazily by every call). */
 int registry_ping(struct registry_client *c, struct strata_error **err);
 /*

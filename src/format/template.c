@@ -480,7 +480,7 @@ perr(struct tparser *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	p->errmsg = xasprintf("template: :%d: %s", p->line, msg);
+	p->errmsg = xasprintf("template: %s:%d: %s", p->t->name, p->line, msg);
 	free(msg);
 	longjmp(p->jb, 1);
 }
@@ -1023,10 +1023,17 @@ void template_free(struct template *t)
 	}
 	free(t->nodes);
 	free(t->src);
+	free(t->name);
 	free(t);
 }
 
 int template_parse(const char *text, struct template **out, struct strata_error **err)
+{
+	return template_parse_named("", text, out, err);
+}
+
+int template_parse_named(const char *name, const char *text, struct template **out,
+			 struct strata_error **err)
 {
 	struct lexer lx = { 0 };
 	struct tparser p = { 0 };
@@ -1034,6 +1041,7 @@ int template_parse(const char *text, struct template **out, struct strata_error 
 	int rc = 0;
 
 	*out = NULL;
+	t->name = xstrdup(name);
 	t->src = xstrdup(text);
 	lx.in = t->src;
 	lx.len = strlen(text);

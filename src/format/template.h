@@ -65,7 +65,26 @@ int template_execute(const struct template *t, const json_t *dot, unsigned flags
  * "*formatter.imageContext"): a field dot's object lacks fails as Go does. */
 int template_execute_typed(const struct template *t, const json_t *dot, const char *type,
 			   unsigned flags, struct strbuf *out, struct strata_error **err);
+/*
+ * A Go struct a template runs on, for template_execute_struct: its type
+ * name and the fields that are structs too (the others are maps, slices
+ * or scalars, where a missing key is no error).
+ */
+struct template_type {
+	const char *name; /* "*container.Config" */
+	const struct template_field {
+		const char *name;
+		const struct template_type *type;
+	} *fields; /* ends with { NULL }; NULL: none */
+};
+/* template_execute_typed with nested structs: .Config.Nope fails as in Go. */
+int template_execute_struct(const struct template *t, const json_t *dot,
+			    const struct template_type *type, unsigned flags, struct strbuf *out,
+			    struct strata_error **err);
 void template_free(struct template *t);
+/* The same for a template Go knows by name (docker version's is "version"). */
+int template_parse_named(const char *name, const char *text, struct template **out,
+			 struct strata_error **err);
 
 /* docker/cli formatter.Format.IsTable(): the format starts with "table". */
 bool format_is_table(const char *format);

@@ -822,7 +822,31 @@ struct state {
 	int brk;
 	const json_t *root;    /* the dot execution started with */
 	const char *root_type; /* non-NULL: root is a Go struct of this type */
+	/* the objects under root that are Go structs too, with their type names */
+	struct { const json_t *obj; const char *type; } *structs;
+	size_t nstructs, astructs;
 };
+
+/* Record the objects of dot that type's fields say are structs, recursively. */
+static void note_structs(struct state *st, const json_t *dot, const struct template_type *type)
+{
+	if (!json_is_object(dot))
+		return;
+	ALLOC_GROW(st->structs, st->nstructs + 1, st->astructs);
+	st->structs[st->nstructs].obj = dot;
+	st->structs[st->nstructs++].type = type->name;
+	for (const struct template_field *f = type->fields; f && f->name; f++)
+		note_structs(st, json_object_get(dot, f->name), f->type);
+}
+
+/* The Go struct type of obj, NULL when it is a map (or not under a typed root). */
+static const char *struct_type(const struct state *st, const json_t *obj)
+{
+	for (size_t i = 0; i < st->nstructs; i++)
+		if (st->structs[i].obj == obj)
+			return st->structs[i].type;
+	return NULL;
+}
 
 /* Arguments of a function call: values and the nodes they came from. */
 struct fargs {
@@ -844,7 +868,7 @@ static __attribute__((format(printf, 2, 3))) int xerr(struct state *st, const ch
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	if (!st->at) {
-		st->errmsg = xasprintf("template: : %s", msg);
+		st->errmsg = xasprintf("template: %s: %s", st->t->name, msg);
 	} else {
 		_cleanup_strbuf_ struct strbuf ctx = STRBUF_INIT;
 		const char *src = st->t->src;
@@ -861,8 +885,8 @@ static __attribute__((format(printf, 2, 3))) int xerr(struct state *st, const ch
 			strbuf_setlen(&ctx, tk_rune_prefix(ctx.buf, ctx.len, 20));
 			strbuf_addstr(&ctx, "...");
 		}
-		st->errmsg = xasprintf("template: :%d:%zu: executing \"\" at <%s>: %s", line,
-				       pos - bol, ctx.buf, msg);
+		st->errmsg = xasprintf("template: %s:%d:%zu: executing \"%s\" at <%s>: %s",
+				       st->t->name, line, pos - bol, st->t->name, ctx.buf, msg);
 	}
 	free(msg);
 	return -1;
@@ -948,8 +972,9 @@ static int eval_field(struct state *st, const char *name, int has_args,
 			return xerr(st, "%s is not a method but has arguments", name);
 		if (json_is_object(recv->j))
 			*out = v_member(recv->j, name);
-		if (!out->j && st->root_type && recv->j == st->root)
-			return xerr(st, "can't evaluate field %s in type %s", name, st->root_type);
+		if (!out->j && struct_type(st, recv->j))
+			return xerr(st, "can't evaluate field %s in type %s", name,
+				    struct_type(st, recv->j));
 		if (!out->j && (st->flags & TEMPLATE_MISSINGKEY_ERROR))
 			return xerr(st, "map has no entry for key %s", q);
 		return 0;
@@ -2037,15 +2062,17 @@ static int walk(struct state *st, const struct val *dot, const struct node *n)
 	}
 }
 
-static int execute(const struct template *t, const json_t *dot, const char *type, unsigned flags,
-		   struct strbuf *out, int keep_partial, struct strata_error **err)
+static int execute(const struct template *t, const json_t *dot, const struct template_type *type,
+		   unsigned flags, struct strbuf *out, int keep_partial, struct strata_error **err)
 {
 	struct state st = { 0 };
 	struct val d = v_ref(dot, NK_PLAIN);
 	int rc;
 
 	st.root = dot;
-	st.root_type = type;
+	st.root_type = type ? type->name : NULL;
+	if (type)
+		note_structs(&st, dot, type);
 	st.t = t;
 	st.flags = flags;
 	st.out = out;
@@ -2054,6 +2081,7 @@ static int execute(const struct template *t, const json_t *dot, const char *type
 	rc = walk(&st, &d, t->root);
 	pop_vars(&st, 0);
 	free(st.vars);
+	free(st.structs);
 	v_drop(&d);
 	if (rc < 0) {
 		if (!keep_partial)
@@ -2073,6 +2101,15 @@ int template_execute(const struct template *t, const json_t *dot, unsigned flags
 
 int template_execute_typed(const struct template *t, const json_t *dot, const char *type,
 			   unsigned flags, struct strbuf *out, struct strata_error **err)
+{
+	const struct template_type flat = { type, NULL };
+
+	return execute(t, dot, type ? &flat : NULL, flags, out, 0, err);
+}
+
+int template_execute_struct(const struct template *t, const json_t *dot,
+			    const struct template_type *type, unsigned flags, struct strbuf *out,
+			    struct strata_error **err)
 {
 	return execute(t, dot, type, flags, out, 0, err);
 }

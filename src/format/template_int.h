@@ -51,6 +51,7 @@ struct node {
 };
 
 struct template {
+	char *name; /* Go's template name, in error messages */
 	char *src;
 	struct node *root;
 	struct node **nodes; /* arena: every node, freed together */

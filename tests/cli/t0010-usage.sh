@@ -24,9 +24,9 @@ done <<'EOF_CASES'
 1|"strata import" requires at least 1 and at most 2 arguments.|import a b c
 1|"strata inspect" requires at least 1 argument.|inspect
 1|"strata rmi" requires at least 1 argument.|rmi
-1|"strata check" requires no arguments.|check x
-1|"strata image prune" requires no arguments.|image prune x
-1|"strata load" requires no arguments.|load x
+1|"strata check" accepts no arguments.|check x
+1|"strata image prune" accepts no arguments.|image prune x
+1|"strata load" accepts no arguments.|load x
 1|"strata pull" requires exactly 1 argument.|pull
 125|invalid argument "x" for "-f, --filter" flag: bad format of filter (expected name=value)|images -f x
 125|unknown flag: --nope|images --nope

@@ -206,7 +206,10 @@ test_expect_success 'import --platform: normalised as dockerd, linux only' '
 	echo arm/v7 >expect && test_cmp expect out &&
 	test_expect_code 1 strata --data-root "$R" import --platform windows/amd64 plat.tar p:w 2>err &&
 	grep -q "operating system .windows. is not supported" err &&
-	test_expect_code 1 strata --data-root "$R" import --platform linux plat.tar p:w 2>err &&
-	grep -q "invalid platform .linux." err
+	test_expect_code 1 strata --data-root "$R" import --platform bogus plat.tar p:w 2>err &&
+	grep -q "\"bogus\": unknown operating system or architecture: invalid argument" err &&
+	strata --data-root "$R" import --platform arm64 plat.tar p:a >/dev/null &&
+	strata --data-root "$R" inspect --format "{{.Os}}/{{.Architecture}}" p:a >out &&
+	echo linux/arm64 >expect && test_cmp expect out
 '
 test_done

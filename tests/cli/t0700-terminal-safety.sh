@@ -20,7 +20,7 @@ test_expect_success 'a file name in an error message is escaped' '
 
 test_expect_success 'a daemon-style error message is escaped' '
 	test_expect_code 1 strata --data-root "$R" load -i "$TRASH/no${ESC}[31m" 2>err &&
-	no_raw_controls err "Error response from daemon: open $TRASH/no\\x1b[31m"
+	no_raw_controls err "open $TRASH/no\\x1b[31m"
 '
 
 test_expect_success 'an unknown command is escaped' '

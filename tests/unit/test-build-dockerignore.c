@@ -106,5 +106,39 @@ int main(void)
 		is_str(err ? err->msg : NULL, "illegal exclusion pattern: \"!\"", "its message");
 		strata_error_free(err);
 	}
+	{
+		/* found by fuzz-dockerignore: glibc's regcomp grew past 1 GB on "+++..." */
+		static const struct {
+			const char *pattern, *msg;
+		} bad[] = {
+			{ "a,++++++++++++++++++++++++++++++++o.c",
+			  "Error checking context: 'error parsing regexp: invalid nested repetition "
+			  "operator: `++`'" },
+			{ "x*+", "Error checking context: 'error parsing regexp: invalid nested repetition "
+				 "operator: `*+`'" },
+			{ "a{2}{3}", "Error checking context: 'error parsing regexp: invalid nested "
+				     "repetition operator: `{2}{3}`'" },
+			{ "a{1001}", "Error checking context: 'error parsing regexp: invalid repeat count: "
+				     "`{1001}`'" },
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			struct strata_error *err = NULL;
+			struct build_ignore *ig = NULL;
+			int rc = build_ignore_parse(bad[i].pattern, strlen(bad[i].pattern), &ig, &err);
+
+			ok(rc == -STRATA_ERR_INVALID && ig == NULL, "%s refused as Go's regexp does",
+			   bad[i].pattern);
+			is_str(err ? err->msg : NULL, bad[i].msg, "its message");
+			strata_error_free(err);
+		}
+		{
+			struct build_ignore *ig = parse("a+b\nc{2}\n");
+
+			ok(ig && build_ignore_match(ig, "aab") && build_ignore_match(ig, "cc"),
+			   "one repetition stays a regexp operator, as in moby");
+			build_ignore_free(ig);
+		}
+	}
 	return tap_done();
 }

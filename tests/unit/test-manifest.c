@@ -249,10 +249,24 @@ static void test_platforms(void)
 	ok(select_for(m, "linux/s390x", &msg) == 0, "s390x: none");
 	free(msg);
 	msg = NULL;
-	ok(select_for(m, "linux", &msg) == '!', "platform without arch rejected");
+	ok(select_for(m, "amd64", &msg) == '1', "an architecture alone is linux's");
+	ok(select_for(m, "linux", &msg) != '!', "an OS alone takes this machine's architecture");
 	free(msg);
 	msg = NULL;
-	ok(select_for(m, "linux/amd64/v2/x", &msg) == '!', "too many parts rejected");
+	ok(select_for(m, "bogus", &msg) == '!' && msg &&
+	   !strcmp(msg, "\"bogus\": unknown operating system or architecture: invalid argument"),
+	   "unknown one-part platform: containerd's error (%s)", msg ? msg : "");
+	free(msg);
+	msg = NULL;
+	ok(select_for(m, "linux/amd64/v2/x", &msg) == '!' && msg &&
+	   !strcmp(msg, "\"linux/amd64/v2/x\": cannot parse platform specifier: invalid argument"),
+	   "too many parts rejected (%s)", msg ? msg : "");
+	free(msg);
+	msg = NULL;
+	ok(select_for(m, "linux/", &msg) == '!' && msg &&
+	   !strcmp(msg, "\"\" is an invalid component of \"linux/\": platform specifier component "
+			"must match \"^[A-Za-z0-9_-]+$\": invalid argument"),
+	   "empty component rejected (%s)", msg ? msg : "");
 	free(msg);
 	msg = NULL;
 	registry_manifest_free(m);

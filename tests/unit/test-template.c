@@ -425,6 +425,58 @@ int main(void)
 				  "{{.Comment}}",
 				  hdr, rows, ref, NULL, "docker history table = the reference history.txt");
 	}
+	{
+		/* docker version's template is named "version": the name shows in both kinds of error */
+		_cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
+		_cleanup_error_ struct strata_error *e1 = NULL, *e2 = NULL;
+		struct template *t = NULL;
+
+		ok(template_parse_named("version", "{{", &t, &e1) < 0 && e1 &&
+			   !strcmp(e1->msg, "template: version:1: unclosed action"),
+		   "named template: parse error names it (%s)", e1 ? e1->msg : "no error");
+		ok(template_parse_named("version", "{{.Client.Nope}}", &t, &e2) == 0,
+		   "named template parses");
+		ok(t && template_execute_typed(t, data, "system.versionInfo", 0, &out, &e2) < 0 && e2 &&
+			   !strcmp(e2->msg, "template: version:1:9: executing \"version\" at <.Client.Nope>: "
+					    "can't evaluate field Client in type system.versionInfo"),
+		   "named template: execution error names it (%s)", e2 ? e2->msg : "no error");
+		template_free(t);
+	}
+	{
+		/* nested Go structs: a missing field of one fails, a missing map key does not */
+		static const struct template_type cfg = { "*container.Config", NULL };
+		static const struct template_field fields[] = { { "Config", &cfg }, { NULL } };
+		static const struct template_type top = { "types.ImageInspect", fields };
+		static const struct {
+			const char *tmpl, *want, *want_err;
+		} cases[] = {
+			{ "{{.Config.WorkingDir}}", "/app", NULL },
+			{ "{{.Config.Labels.Bad}}", "<no value>", NULL },
+			{ "{{.Config.Nope}}", NULL,
+			  "template: :1:9: executing \"\" at <.Config.Nope>: can't evaluate field Nope "
+			  "in type *container.Config" },
+			{ "{{.Nope}}", NULL,
+			  "template: :1:2: executing \"\" at <.Nope>: can't evaluate field Nope in type "
+			  "types.ImageInspect" },
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			_cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
+			_cleanup_error_ struct strata_error *e = NULL;
+			struct template *t = NULL;
+			int rc = template_parse(cases[i].tmpl, &t, &e);
+
+			if (!rc)
+				rc = template_execute_struct(t, data, &top, 0, &out, &e);
+			template_free(t);
+			if (cases[i].want_err)
+				ok(rc < 0 && !strcmp(e->msg, cases[i].want_err), "struct %s: %s",
+				   cases[i].tmpl, e ? e->msg : out.buf);
+			else
+				ok(rc == 0 && !strcmp(out.buf, cases[i].want), "struct %s = %s",
+				   cases[i].tmpl, rc ? e->msg : out.buf);
+		}
+	}
 	json_decref(data);
 	return tap_done();
 }
