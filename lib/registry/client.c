@@ -867,7 +867,7 @@ static int blob_prepare(struct registry_client *c, const char *repo, const char 
 }
 
 int registry_blob_get(struct registry_client *c, const char *repo, const char *digest,
-		      uint64_t offset, registry_write_fn write_fn, void *cookie,
+		      uint64_t offset, stream_write_fn write_fn, void *cookie,
 		      struct strata_error **err)
 {
 	_cleanup_free_ char *path = NULL, *scope = NULL, *url = NULL;
@@ -902,9 +902,11 @@ struct membuf {
 	bool over;
 };
 
-static int membuf_write(const void *data, size_t len, void *cookie)
+static int membuf_write(void *cookie, const void *data, size_t len, struct strata_error **err)
 {
 	struct membuf *m = cookie;
+
+	(void)err; /* the caller tells an over-long blob by m->over */
 
 	if (m->sb.len + len > m->max) {
 		m->over = true;
@@ -1049,9 +1051,11 @@ struct bufreader {
 	size_t len, off;
 };
 
-static ssize_t bufreader_read(void *buf, size_t len, void *cookie)
+static ssize_t bufreader_read(void *cookie, void *buf, size_t len, struct strata_error **err)
 {
 	struct bufreader *r = cookie;
+
+	(void)err;
 	size_t n = r->len - r->off < len ? r->len - r->off : len;
 
 	memcpy(buf, r->data + r->off, n);
@@ -1061,15 +1065,15 @@ static ssize_t bufreader_read(void *buf, size_t len, void *cookie)
 
 /* Hashes what the PATCH body sends, so the digest of a stream is known at the PUT. */
 struct hashing_reader {
-	registry_read_fn read_fn;
+	stream_read_fn read_fn;
 	void *cookie;
 	struct sha256_ctx sha;
 };
 
-static ssize_t hashing_read(void *buf, size_t len, void *cookie)
+static ssize_t hashing_read(void *cookie, void *buf, size_t len, struct strata_error **err)
 {
 	struct hashing_reader *h = cookie;
-	ssize_t n = h->read_fn(buf, len, h->cookie);
+	ssize_t n = h->read_fn(h->cookie, buf, len, err);
 
 	if (n > 0)
 		sha256_update(&h->sha, buf, (size_t)n);
@@ -1077,7 +1081,7 @@ static ssize_t hashing_read(void *buf, size_t len, void *cookie)
 }
 
 int registry_blob_upload(struct registry_client *c, const char *repo, const char *expected,
-			 registry_read_fn read_fn, void *cookie, const char *location,
+			 stream_read_fn read_fn, void *cookie, const char *location,
 			 char digest_out[STRATA_DIGEST_LEN + 1], struct strata_error **err)
 {
 	_cleanup_free_ char *path = NULL, *scope = NULL, *loc = NULL, *put = NULL, *q = NULL;

@@ -356,6 +356,7 @@ struct xfer {
 	bool too_large;
 	bool cb_failed;
 	bool read_failed;
+	struct strata_error *cb_err; /* what the body's reader or writer said */
 	bool range_bad;
 	bool checked_range;
 };
@@ -440,6 +441,11 @@ static bool content_range_ok(const char *cr, uint64_t want)
 	return !errno && end != cr + 6 && *end == '-' && start == want;
 }
 
+static void xfer_release(struct xfer *x)
+{
+	strata_error_free(x->cb_err);
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
 	struct xfer *x = ud;
@@ -466,14 +472,14 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 			data += s;
 			if (s == n)
 				return n;
-			if (x->req->write_fn(data, n - s, x->req->write_cookie) < 0) {
+			if (x->req->write_fn(x->req->write_cookie, data, n - s, &x->cb_err) < 0) {
 				x->cb_failed = true;
 				return 0;
 			}
 			r->streamed += n - s;
 			return n;
 		}
-		if (x->req->write_fn(data, n, x->req->write_cookie) < 0) {
+		if (x->req->write_fn(x->req->write_cookie, data, n, &x->cb_err) < 0) {
 			x->cb_failed = true;
 			return 0;
 		}
@@ -497,7 +503,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 static size_t on_read(char *buf, size_t size, size_t nmemb, void *ud)
 {
 	struct xfer *x = ud;
-	ssize_t n = x->req->read_fn(buf, size * nmemb, x->req->read_cookie);
+	ssize_t n = x->req->read_fn(x->req->read_cookie, buf, size * nmemb, &x->cb_err);
 
 	if (n < 0) {
 		x->read_failed = true;
@@ -674,7 +680,7 @@ int registry_http_do(struct registry_http *h, const struct registry_request *req
 		const char *method = req->method;
 		bool with_body = true;
 		int redirects = 0;
-		struct xfer x = { .h = h, .req = req, .resp = resp };
+		_cleanup_(xfer_release) struct xfer x = { .h = h, .req = req, .resp = resp };
 		uint64_t streamed = resp->streamed;
 		CURLcode rc;
 
@@ -733,6 +739,8 @@ int registry_http_do(struct registry_http *h, const struct registry_request *req
 				return strata_error_set(err, STRATA_ERR_TOO_LARGE, 0,
 							"%s %s: response larger than %zu bytes",
 							req->method, shown, req->max_response);
+			if ((x.cb_failed || x.read_failed) && x.cb_err)
+				return strata_error_propagate(err, steal_pointer(&x.cb_err));
 			if (x.cb_failed)
 				return strata_error_set(err, STRATA_ERR_IO, 0, "%s %s: aborted by receiver",
 							req->method, shown);

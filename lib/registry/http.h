@@ -32,6 +32,7 @@
 
 #include "registry/config.h"
 #include "strata/error.h"
+#include "util/stream.h"
 #include "util/strbuf.h"
 
 #define REGISTRY_MAX_TOKEN (1u * 1024 * 1024)
@@ -39,10 +40,6 @@
 #define REGISTRY_MAX_REDIRECTS 10
 #define REGISTRY_DEFAULT_CERTS_DIR "/etc/docker/certs.d"
 
-/* Streamed response body: return < 0 to abort (the error is the caller's). */
-typedef int (*registry_write_fn)(const void *data, size_t len, void *cookie);
-/* Streamed request body: bytes read, 0 at the end, < 0 on error. */
-typedef ssize_t (*registry_read_fn)(void *buf, size_t len, void *cookie);
 
 struct registry_http_options {
 	const struct registry_config *config; /* NULL: no insecure registries */
@@ -66,10 +63,10 @@ struct registry_request {
 	const char *const *headers;     /* NULL-terminated "Name: value" list */
 	const void *body;               /* buffered body (replayable) */
 	size_t body_len;
-	registry_read_fn read_fn;       /* or a streamed (chunked) body */
+	stream_read_fn read_fn;         /* or a streamed (chunked) body; its error fails the request */
 	void *read_cookie;
 	size_t max_response;            /* cap for a buffered 2xx body */
-	registry_write_fn write_fn;     /* stream a 2xx body here instead */
+	stream_write_fn write_fn;       /* stream a 2xx body here instead; its error fails the request */
 	void *write_cookie;
 	uint64_t range_start;           /* with write_fn: start at this offset */
 	bool follow_redirects;

@@ -91,7 +91,7 @@ struct dl_sink {
 	struct strata_error *err;
 };
 
-static int dl_write(const void *data, size_t len, void *cookie)
+static int dl_write(void *cookie, const void *data, size_t len, struct strata_error **err)
 {
 	struct dl_sink *s = cookie;
 	struct dl_job *j = s->job;
@@ -105,12 +105,12 @@ static int dl_write(const void *data, size_t len, void *cookie)
 	abort = s->sh->abort;
 	pthread_mutex_unlock(&s->sh->mu);
 	if (abort)
-		return strata_error_set(&s->err, STRATA_ERR_INTERRUPTED, 0, "pull aborted");
-	ret = cancel_check(s->sh->p->opts->cancel, &s->err);
+		return strata_error_set(err, STRATA_ERR_INTERRUPTED, 0, "pull aborted");
+	ret = cancel_check(s->sh->p->opts->cancel, err);
 	if (ret < 0)
 		return ret;
 	if (off + len > (uint64_t)j->desc->size)
-		return strata_error_set(&s->err, STRATA_ERR_DIGEST_MISMATCH, 0,
+		return strata_error_set(err, STRATA_ERR_DIGEST_MISMATCH, 0,
 					"filesystem layer verification failed for digest %s: "
 					"more than the %lld bytes announced",
 					j->desc->digest, (long long)j->desc->size);
@@ -120,7 +120,7 @@ static int dl_write(const void *data, size_t len, void *cookie)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return strata_error_set(&s->err, errno == ENOSPC ? STRATA_ERR_NOSPC : STRATA_ERR_IO,
+			return strata_error_set(err, errno == ENOSPC ? STRATA_ERR_NOSPC : STRATA_ERR_IO,
 						errno, "write '%s'", j->partial);
 		}
 		b += n;

@@ -161,17 +161,17 @@ static int stream_join(struct blob_stream *s)
 	return s->pr.rc;
 }
 
-static ssize_t stream_read(void *buf, size_t len, void *cookie)
+static ssize_t stream_read(void *cookie, void *buf, size_t len, struct strata_error **err)
 {
 	struct blob_stream *s = cookie;
 	ssize_t n;
 
+	(void)err; /* the upload reports a failed body; upload_layer names the cause */
 	if (s->finished)
 		return 0;
 	do
 		n = read(s->fd, buf, len);
 	while (n < 0 && errno == EINTR);
-	/* the upload reports a failed body; upload_layer names the cause */
 	if (n < 0)
 		return -STRATA_ERR_IO;
 	if (n > 0) {

@@ -84,7 +84,7 @@ int registry_get_manifest(struct registry_client *c, const char *repo, const cha
  * after broken connections).  The caller verifies size and digest.
  */
 int registry_blob_get(struct registry_client *c, const char *repo, const char *digest,
-		      uint64_t offset, registry_write_fn write_fn, void *cookie,
+		      uint64_t offset, stream_write_fn write_fn, void *cookie,
 		      struct strata_error **err);
 /* Small blob (config) into memory, at most max bytes, digest verified. */
 int registry_blob_get_buf(struct registry_client *c, const char *repo, const char *digest,
@@ -108,7 +108,7 @@ int registry_blob_mount(struct registry_client *c, const char *repo, const char 
  * it too.
  */
 int registry_blob_upload(struct registry_client *c, const char *repo, const char *expected,
-			 registry_read_fn read_fn, void *cookie, const char *location,
+			 stream_read_fn read_fn, void *cookie, const char *location,
 			 char digest_out[STRATA_DIGEST_LEN + 1], struct strata_error **err);
 /* Upload a blob held in memory (configs). */
 int registry_blob_upload_buf(struct registry_client *c, const char *repo, const char *digest,

@@ -88,8 +88,9 @@ struct src {
 	size_t len, off;
 };
 
-static ssize_t src_read(void *buf, size_t len, void *cookie)
+static ssize_t src_read(void *cookie, void *buf, size_t len, struct strata_error **err)
 {
+	(void)err;
 	struct src *s = cookie;
 	size_t n = s->len - s->off;
 
@@ -102,8 +103,9 @@ static ssize_t src_read(void *buf, size_t len, void *cookie)
 	return (ssize_t)n;
 }
 
-static int sink(const void *data, size_t len, void *cookie)
+static int sink(void *cookie, const void *data, size_t len, struct strata_error **err)
 {
+	(void)err;
 	strbuf_add(cookie, data, len);
 	return 0;
 }
