@@ -58,7 +58,8 @@ void cli_print_progress(void *cookie, const char *id, const char *status);
 
 #define CLI_COMMANDS(X) \
 	X(images) X(inspect) X(history) X(tag) X(rmi) X(image) X(import) X(check) \
-	X(login) X(logout) X(load) X(save) X(pull) X(push)
+	X(login) X(logout) X(load) X(save) X(pull) X(push) \
+	X(create) X(run) X(start) X(ps) X(logs) X(rm) X(diff) X(export) X(commit) X(container)
 
 #define CLI_DECLARE(name) int cmd_##name(int argc, char **argv, struct cli_ctx *ctx);
 CLI_COMMANDS(CLI_DECLARE)
