@@ -79,6 +79,14 @@ static int set_value(const struct flag *fl, const char *val, const struct comman
 	return 0;
 }
 
+static bool has_shorthand(const struct flag *flags, char c)
+{
+	for (const struct flag *f = flags; f->name; f++)
+		if (f->shorthand == c)
+			return true;
+	return false;
+}
+
 /* requirement: "requires exactly 1 argument", or cobra's NoArgs "accepts no arguments" */
 static int arg_error(const struct command_usage *cmd, const char *requirement)
 {
@@ -96,12 +104,17 @@ int flags_parse(int argc, char **argv, const struct flag *flags, const struct co
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
+		if (cmd->no_interspersed && n > 0) {
+			/* docker run IMAGE CMD...: everything after the first argument is the command's */
+			pos[n++] = (char *)a;
+			continue;
+		}
 		if (!strcmp(a, "--")) {
 			while (++i < argc)
 				pos[n++] = argv[i];
 			break;
 		}
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+		if (!strcmp(a, "--help") || (!strcmp(a, "-h") && !has_shorthand(flags, 'h'))) {
 			print_usage(stdout, flags, cmd);
 			free(pos);
 			return -1;

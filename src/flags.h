@@ -30,6 +30,7 @@ struct command_usage {
 	const char *usage; /* "strata images [OPTIONS] [REPOSITORY[:TAG]]" */
 	const char *short_help;
 	int min_args, max_args; /* positional arguments; max -1: no limit */
+	bool no_interspersed;   /* flags end at the first argument (run IMAGE CMD ARG...) */
 };
 
 /*

@@ -16,6 +16,7 @@
 #include "strata/archive.h"
 #include "strata/cancel.h"
 #include "strata/check.h"
+#include "strata/container.h"
 #include "strata/error.h"
 #include "strata/export.h"
 #include "strata/image.h"

@@ -51,63 +51,40 @@ int container_diff_tar(struct container *c, const struct diff_options *o, stream
 	return 0;
 }
 
-/* The lower folders of the rw layer, nearest first: the init layer, then the image's layers top down. */
-static int lower_fds(struct container *c, struct graph_driver *d, int **out, size_t *nr, struct strata_error **err)
-{
-	_cleanup_free_ char *init_id = xasprintf("%s-init", c->mount_id);
-	char chain[STRATA_DIGEST_LEN + 1];
-	size_t alloc = 0;
-	int fd;
-
-	*out = NULL;
-	*nr = 0;
-	fd = graph_driver_diff_fd(d, init_id, err);
-	if (fd < 0)
-		return fd;
-	ALLOC_GROW(*out, *nr + 1, alloc);
-	(*out)[(*nr)++] = fd;
-	snprintf(chain, sizeof(chain), "%s", c->parent_chain);
-	for (size_t depth = 0; *chain && depth < GRAPH_DRIVER_MAX_DEPTH; depth++) {
-		struct layer_record rec;
-		int ret = layerdb_read(c->store, chain, &rec, err);
-
-		if (ret < 0)
-			return ret;
-		fd = graph_driver_diff_fd(d, rec.cache_id, err);
-		if (fd < 0)
-			return fd;
-		ALLOC_GROW(*out, *nr + 1, alloc);
-		(*out)[(*nr)++] = fd;
-		snprintf(chain, sizeof(chain), "%s", rec.parent);
-	}
-	return 0;
-}
-
+/*
+ * dockerd 20.10's overlay2 answers docker diff with the naive diff too (its
+ * native OverlayChanges is not used for Changes): the mounted rw layer
+ * against the mounted init layer, both as full trees.  Its order is Go's
+ * map order (random); strata sorts by path.
+ */
 int container_changes(struct container *c, struct diff_changes *out, struct strata_error **err)
 {
 	_cleanup_free_ char *init_id = xasprintf("%s-init", c->mount_id);
+	_cleanup_strbuf_ struct strbuf init_path = STRBUF_INIT;
 	_cleanup_close_ int rw = -1, parent = -1;
+	bool was_mounted = c->rootfs != NULL;
 	struct graph_driver *d;
-	int *lowers = NULL;
-	size_t nr = 0;
 	int ret = store_driver(c->store, &d, err);
 
+	if (ret >= 0)
+		ret = container_mount(c, err);
 	if (ret < 0)
 		return ret;
-	rw = graph_driver_diff_fd(d, c->mount_id, err);
-	if (rw < 0)
-		return strata_error_wrap(err, "container %s", c->id);
-	if (d->ops->whiteouts == WHITEOUT_OVERLAY) {
-		ret = lower_fds(c, d, &lowers, &nr, err);
+	ret = graph_driver_get(d, init_id, &init_path, err);
+	if (ret >= 0) {
+		rw = open(c->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		parent = open(init_path.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (rw < 0 || parent < 0)
+			ret = strata_error_set(err, fs_errcode(errno), errno, "open the mounted layers");
+		else
+			ret = diff_naive_changes(rw, parent, out, err);
+		graph_driver_put(d, init_id, ret < 0 ? NULL : err);
+	}
+	if (!was_mounted) {
+		int r2 = container_unmount(c, ret < 0 ? NULL : err);
+
 		if (ret >= 0)
-			ret = diff_overlay_changes(rw, lowers, nr, out, err);
-		for (size_t i = 0; i < nr; i++)
-			close(lowers[i]);
-		free(lowers);
-	} else if ((parent = graph_driver_diff_fd(d, init_id, err)) < 0) {
-		ret = parent;
-	} else {
-		ret = diff_naive_changes(rw, parent, out, err);
+			ret = r2;
 	}
 	if (ret < 0)
 		return strata_error_wrap(err, "changes of container %s", c->id);

@@ -360,6 +360,66 @@ int diff_overlay_tar(int upper_fd, const struct diff_options *o, stream_write_fn
 	return ret;
 }
 
+int diff_full_tar(int root_fd, const struct diff_options *o, stream_write_fn write, void *cookie,
+		  struct strata_error **err)
+{
+	struct appender a = { .w = tar_writer_new(write, cookie), .o = o };
+	int ret = walk_tar(&a, root_fd, "", 0, err);
+
+	if (ret >= 0)
+		ret = tar_writer_finish(a.w, err);
+	appender_release(&a);
+	return ret;
+}
+
+static int size_walk(struct appender *seen, int dfd, unsigned depth, int64_t *total, struct strata_error **err)
+{
+	struct names n = { 0 };
+	int ret;
+
+	if (depth > MAX_DEPTH)
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "folders nested too deep");
+	ret = list_sorted(dfd, ".", &n, err);
+	for (size_t i = 0; ret >= 0 && i < n.nr; i++) {
+		struct stat st;
+		size_t k;
+
+		if (fstatat(dfd, n.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue; /* gone meanwhile: dockerd ignores it too */
+		if (S_ISDIR(st.st_mode)) {
+			_cleanup_close_ int sub = fs_open_dir_at(dfd, n.v[i], err);
+
+			ret = sub < 0 ? sub : size_walk(seen, sub, depth + 1, total, err);
+			continue;
+		}
+		for (k = 0; k < seen->nr_seen; k++)
+			if (seen->seen[k].dev == st.st_dev && seen->seen[k].ino == st.st_ino)
+				break;
+		if (k < seen->nr_seen)
+			continue;
+		if (st.st_nlink > 1) {
+			ALLOC_GROW(seen->seen, seen->nr_seen + 1, seen->alloc_seen);
+			seen->seen[seen->nr_seen].dev = st.st_dev;
+			seen->seen[seen->nr_seen].ino = st.st_ino;
+			seen->seen[seen->nr_seen++].name = NULL;
+		}
+		*total += st.st_size;
+	}
+	names_release(&n);
+	return ret;
+}
+
+int diff_tree_size(int root_fd, int64_t *out, struct strata_error **err)
+{
+	struct appender seen = { 0 };
+	int ret;
+
+	*out = 0;
+	ret = size_walk(&seen, root_fd, 0, out, err);
+	appender_release(&seen);
+	return ret;
+}
+
 /* ---- changes ---- */
 
 static void changes_add(struct diff_changes *c, size_t at, const char *path, enum diff_kind kind)
@@ -379,143 +439,9 @@ void diff_changes_release(struct diff_changes *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* stat of the container path (absolute) below root_fd, resolved inside it; 0 found, 1 absent */
-static int stat_below(int root_fd, const char *path, struct stat *st, struct strata_error **err)
-{
-	struct strata_error *e = NULL;
-	const char *last;
-	_cleanup_close_ int pfd = safepath_open_parent(root_fd, path + 1, 0, &last, &e);
-
-	if (pfd < 0) {
-		strata_error_free(e);
-		return 1; /* a missing or unreachable folder: not there */
-	}
-	if (fstatat(pfd, last, st, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 1;
-		return strata_error_set(err, fs_errcode(errno), errno, "stat '%s'", path);
-	}
-	return 0;
-}
-
 static bool same_time(const struct timespec *a, const struct timespec *b)
 {
 	return a->tv_sec == b->tv_sec && (a->tv_nsec == b->tv_nsec || !a->tv_nsec || !b->tv_nsec);
-}
-
-struct overlay_walk {
-	const int *lower;
-	size_t nr_lower;
-	struct diff_changes *out;
-	struct names changed_dirs; /* moby's changedDirs set */
-};
-
-static bool dir_changed(const struct overlay_walk *w, const char *path)
-{
-	for (size_t i = w->changed_dirs.nr; i-- > 0;)
-		if (!strcmp(w->changed_dirs.v[i], path))
-			return true;
-	return false;
-}
-
-static void mark_dir(struct overlay_walk *w, const char *path)
-{
-	if (dir_changed(w, path))
-		return;
-	ALLOC_GROW(w->changed_dirs.v, w->changed_dirs.nr + 1, w->changed_dirs.alloc);
-	w->changed_dirs.v[w->changed_dirs.nr++] = xstrdup(path);
-}
-
-/* moby's changes() callback for one entry of the upper folder */
-static int overlay_entry(struct overlay_walk *w, int dfd, const char *name, const char *path,
-			 const struct stat *st, struct strata_error **err)
-{
-	_cleanup_free_ char *cpath = xstrdup(path);
-	enum diff_kind kind;
-	int ret = 0;
-	bool deleted = S_ISCHR(st->st_mode) && st->st_rdev == 0;
-
-	if (S_ISDIR(st->st_mode) && is_opaque(dfd, name, err, &ret))
-		deleted = true;
-	if (ret < 0)
-		return ret;
-	if (deleted) {
-		kind = DIFF_DELETE;
-	} else {
-		kind = DIFF_ADD;
-		for (size_t i = 0; i < w->nr_lower; i++) {
-			struct stat lst;
-
-			ret = stat_below(w->lower[i], path, &lst, err);
-			if (ret < 0)
-				return ret;
-			if (ret)
-				continue;
-			/* a folder that only holds changed children is no change itself */
-			if (S_ISDIR(lst.st_mode) && S_ISDIR(st->st_mode) && lst.st_size == st->st_size &&
-			    lst.st_mode == st->st_mode && same_time(&lst.st_mtim, &st->st_mtim))
-				return 0;
-			kind = DIFF_MODIFY;
-			break;
-		}
-	}
-	if (S_ISDIR(st->st_mode))
-		mark_dir(w, path);
-	if (kind != DIFF_MODIFY) {
-		char *slash = strrchr(cpath, '/');
-
-		if (slash && slash != cpath) {
-			*slash = '\0';
-			if (!dir_changed(w, cpath)) {
-				changes_add(w->out, w->out->nr, cpath, DIFF_MODIFY);
-				mark_dir(w, cpath);
-			}
-		}
-	}
-	changes_add(w->out, w->out->nr, path, kind);
-	return 0;
-}
-
-static int walk_overlay(struct overlay_walk *w, int dfd, const char *path, unsigned depth,
-			struct strata_error **err)
-{
-	struct names n = { 0 };
-	int ret;
-
-	if (depth > MAX_DEPTH)
-		return strata_error_set(err, STRATA_ERR_INVALID, 0, "'%s': folders nested too deep", path);
-	ret = list_sorted(dfd, *path ? path : "/", &n, err);
-	for (size_t i = 0; ret >= 0 && i < n.nr; i++) {
-		_cleanup_free_ char *child = xasprintf("%s/%s", path, n.v[i]);
-		struct stat st;
-
-		if (fstatat(dfd, n.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			ret = strata_error_set(err, fs_errcode(errno), errno, "stat '%s'", child);
-			break;
-		}
-		ret = overlay_entry(w, dfd, n.v[i], child, &st, err);
-		if (ret >= 0 && S_ISDIR(st.st_mode)) {
-			_cleanup_close_ int sub = fs_open_dir_at(dfd, n.v[i], err);
-
-			ret = sub < 0 ? sub : walk_overlay(w, sub, child, depth + 1, err);
-		}
-	}
-	names_release(&n);
-	return ret;
-}
-
-int diff_overlay_changes(int upper_fd, const int *lower_fds, size_t nr_lower, struct diff_changes *out,
-			 struct strata_error **err)
-{
-	struct overlay_walk w = { .lower = lower_fds, .nr_lower = nr_lower, .out = out };
-	int ret;
-
-	memset(out, 0, sizeof(*out));
-	ret = walk_overlay(&w, upper_fd, "", 0, err);
-	names_release(&w.changed_dirs);
-	if (ret < 0)
-		diff_changes_release(out);
-	return ret;
 }
 
 /* ---- naive diff (vfs): moby's ChangesDirs ---- */

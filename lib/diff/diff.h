@@ -41,6 +41,13 @@ int diff_overlay_tar(int upper_fd, const struct diff_options *o, stream_write_fn
 int diff_naive_tar(int layer_fd, int parent_fd, const struct diff_options *o, stream_write_fn write,
 		   void *cookie, struct strata_error **err);
 
+/* The whole tree below root_fd in walk order, no whiteout conversion (docker export). */
+int diff_full_tar(int root_fd, const struct diff_options *o, stream_write_fn write, void *cookie,
+		  struct strata_error **err);
+
+/* Sum of st_size of the non-folders below root_fd, each inode once (dockerd's directory.Size). */
+int diff_tree_size(int root_fd, int64_t *out, struct strata_error **err);
+
 enum diff_kind { DIFF_MODIFY = 0, DIFF_ADD = 1, DIFF_DELETE = 2 }; /* moby's ChangeType values */
 
 struct diff_change {
@@ -53,14 +60,7 @@ struct diff_changes {
 	size_t nr, alloc;
 };
 
-/*
- * docker diff of an overlay rw layer: moby's OverlayChanges over upper_fd
- * with the lower folders lower_fds (nearest first), in walk order.
- */
-int diff_overlay_changes(int upper_fd, const int *lower_fds, size_t nr_lower, struct diff_changes *out,
-			 struct strata_error **err);
-
-/* docker diff of a vfs layer: moby's ChangesDirs against the parent, sorted by path. */
+/* docker diff: moby's ChangesDirs of a full tree against its parent's, sorted by path. */
 int diff_naive_changes(int layer_fd, int parent_fd, struct diff_changes *out, struct strata_error **err);
 
 void diff_changes_release(struct diff_changes *c);
