@@ -190,6 +190,17 @@ static int plan_manifest(struct plan *p, const json_t *desc, const char *tag, st
 static int plan_descriptor(struct plan *p, const json_t *desc, const char *tag, int depth,
 			   struct strata_error **err);
 
+/* A descriptor's platform, when it names an OS and an architecture (borrowed strings). */
+static bool read_platform(const json_t *plat, struct registry_platform *have)
+{
+	if (!json_is_object(plat))
+		return false;
+	have->os = (char *)gojson_get_string(plat, "os");
+	have->architecture = (char *)gojson_get_string(plat, "architecture");
+	have->variant = (char *)gojson_get_string(plat, "variant");
+	return have->os && have->architecture;
+}
+
 static int plan_index(struct plan *p, const json_t *desc, const char *tag, int depth, struct strata_error **err)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -225,12 +236,7 @@ static int plan_index(struct plan *p, const json_t *desc, const char *tag, int d
 				return ret;
 			continue;
 		}
-		if (!is_manifest_type(gojson_get_string(child, "mediaType")) || !json_is_object(plat))
-			continue;
-		have.os = (char *)gojson_get_string(plat, "os");
-		have.architecture = (char *)gojson_get_string(plat, "architecture");
-		have.variant = (char *)gojson_get_string(plat, "variant");
-		if (!have.os || !have.architecture)
+		if (!is_manifest_type(gojson_get_string(child, "mediaType")) || !read_platform(plat, &have))
 			continue;
 		rank = registry_platform_rank(&p->host, &have);
 		if (rank >= 0 && (best_rank < 0 || rank < best_rank)) {
@@ -291,7 +297,12 @@ int oci_load_plan(struct loader *l, struct load_image **out, size_t *nr, struct 
 	registry_platform_host(&p.host);
 	json_array_foreach(entries, i, desc) {
 		_cleanup_free_ char *tag = entry_tag(desc);
+		struct registry_platform have = { 0 };
 
+		/* an entry for another platform is skipped, as containerd's platform filter does */
+		if (read_platform(json_object_get(desc, "platform"), &have) &&
+		    registry_platform_rank(&p.host, &have) < 0)
+			continue;
 		ret = plan_descriptor(&p, desc, tag, 1, err);
 		if (ret < 0)
 			break;
