@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Write a docker-archive with gzip'd layers made from a real tree.
+"""Write a docker-archive with gzip'd (or plain) layers made from a real tree.
 
-usage: make-archive.py SRC_DIR OUT.tar [LAYERS] [NAME:TAG]
+usage: [COMPRESS=gzip|none] make-archive.py SRC_DIR OUT.tar [LAYERS] [NAME:TAG]
 
 The top-level entries of SRC_DIR are dealt into LAYERS (default 6) layers of
 about equal size; each layer is a tar of its share (paths under usr/), gzip'd
-at level 6.  manifest.json and the config are written as docker does, so
+at level 6 (COMPRESS=none: left as is).  manifest.json and the config are written as docker does, so
 both `docker load` and `strata load` read it.
 """
 import gzip
@@ -49,9 +49,9 @@ def main():
                 tf.add(os.path.join(src, n), arcname="usr/" + n)
         data = raw.getvalue()
         diff_ids.append("sha256:" + hashlib.sha256(data).hexdigest())
-        gz = gzip.compress(data, compresslevel=6, mtime=0)
+        gz = data if os.environ.get("COMPRESS") == "none" else gzip.compress(data, compresslevel=6, mtime=0)
         layers.append(gz)
-        print(f"layer {i}: {len(data)/1e6:.1f} MB tar, {len(gz)/1e6:.1f} MB gzip", file=sys.stderr)
+        print(f"layer {i}: {len(data)/1e6:.1f} MB tar, {len(gz)/1e6:.1f} MB in the archive", file=sys.stderr)
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     config = {
         "architecture": "amd64", "os": "linux", "created": created,
