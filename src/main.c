@@ -58,6 +58,7 @@ static const struct command_desc {
 	/* strata's own */
 	{ "analyze", "Show what each layer of an image costs", false },
 	{ "check", "Verify (and with --repair, fix) the whole image store", false },
+	{ "squash", "Merge an image's layers into one, in a new image", false },
 };
 
 static int cmp_names(const void *a, const void *b)

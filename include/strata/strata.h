@@ -21,6 +21,7 @@
 #include "strata/export.h"
 #include "strata/image.h"
 #include "strata/reference.h"
+#include "strata/squash.h"
 #include "strata/registry.h"
 #include "strata/store.h"
 #include "strata/system.h"

@@ -1,0 +1,254 @@
+/*
+ * Squash in place: the merged tree of the squashed layers, read from the
+ * driver (overlay2 mounts the chain read-only, vfs keeps full copies), is
+ * re-tarred straight into the layer store through a socket pair: a whole
+ * tree when nothing is kept, else the changes against the kept base's tree
+ * (deletions as whiteouts).  No export, no temporary tar.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compress/compress.h"
+#include "diff/diff.h"
+#include "driver/driver.h"
+#include "image/config.h"
+#include "image/image-private.h"
+#include "image/imagedb.h"
+#include "image/refstore.h"
+#include "json/gojson.h"
+#include "layer/layerstore.h"
+#include "store/store-private.h"
+#include "strata/reference.h"
+#include "strata/squash.h"
+#include "util/alloc.h"
+#include "util/cleanup.h"
+#include "util/strbuf.h"
+
+/* The tar of the merged tree, written on a thread into one end of a socket pair. */
+struct producer {
+	int top_fd, base_fd; /* base_fd < 0: the whole tree */
+	struct diff_options opts;
+	int out;
+	int ret;
+	struct strata_error *err;
+};
+
+static int send_all(void *cookie, const void *data, size_t len, struct strata_error **err)
+{
+	struct producer *p = cookie;
+	const char *b = data;
+
+	while (len) {
+		/* MSG_NOSIGNAL: a reader that gave up is an error here, not SIGPIPE */
+		ssize_t n = send(p->out, b, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return strata_error_set(err, STRATA_ERR_IO, errno, "write the squashed layer");
+		b += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void *produce(void *cookie)
+{
+	struct producer *p = cookie;
+
+	if (p->base_fd < 0)
+		p->ret = diff_full_tar(p->top_fd, &p->opts, send_all, p, &p->err);
+	else
+		p->ret = diff_naive_tar(p->top_fd, p->base_fd, &p->opts, send_all, p, &p->err);
+	close(p->out);
+	p->out = -1;
+	return NULL;
+}
+
+/* Mount (or find) the merged tree of the layer with cache id; *fd opened on it. */
+static int open_tree(struct graph_driver *d, const char *cache_id, int *fd, struct strata_error **err)
+{
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+	int ret = graph_driver_get(d, cache_id, &path, err);
+
+	if (ret < 0)
+		return ret;
+	*fd = open(path.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*fd < 0) {
+		ret = strata_error_set(err, STRATA_ERR_IO, errno, "open '%s'", path.buf);
+		graph_driver_put(d, cache_id, NULL);
+	}
+	return ret;
+}
+
+/* Register the merged tree of layers [base, n) on the kept base. */
+static int register_merged(struct strata_store *store, const struct strata_image *img, size_t base,
+			   struct layer_register_result *res, struct strata_error **err)
+{
+	const char *top = img->layers[img->nr_layers - 1].rec.cache_id;
+	const char *below = base ? img->layers[base - 1].rec.cache_id : NULL;
+	struct producer p = { .top_fd = -1, .base_fd = -1, .opts = { .mtime_clamp = -1, .now = time(NULL) },
+			      .out = -1 };
+	_cleanup_error_ struct strata_error *e = NULL;
+	struct graph_driver *d;
+	pthread_t tid;
+	int sv[2] = { -1, -1 }, ret;
+
+	if ((ret = store_driver(store, &d, err)) < 0 || (ret = open_tree(d, top, &p.top_fd, err)) < 0)
+		return ret;
+	if (below && (ret = open_tree(d, below, &p.base_fd, err)) < 0)
+		goto out;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		ret = strata_error_set(err, STRATA_ERR_IO, errno, "socketpair");
+		goto out;
+	}
+	p.out = sv[1];
+	if (pthread_create(&tid, NULL, produce, &p) != 0) {
+		close(sv[1]);
+		ret = strata_error_set(err, STRATA_ERR_IO, errno, "start the squash writer");
+		goto out;
+	}
+	ret = layerstore_register(store, base ? img->chain_ids[base - 1] : NULL, compress_fd_read, &sv[0], NULL,
+				  res, &e);
+	close(sv[0]); /* the writer stops at once if the store gave up */
+	sv[0] = -1;
+	pthread_join(tid, NULL);
+	if (p.ret < 0) {
+		/* the writer's error is the cause; the store's says only that the stream ended */
+		if (ret >= 0 && !res->existed)
+			layerstore_release(store, res->chain_id, NULL, 0, NULL, NULL, NULL);
+		ret = strata_error_propagate(err, steal_pointer(&p.err));
+	} else if (ret < 0) {
+		ret = strata_error_propagate(err, steal_pointer(&e));
+	}
+out:
+	if (sv[0] >= 0)
+		close(sv[0]);
+	strata_error_free(p.err);
+	if (p.base_fd >= 0) {
+		close(p.base_fd);
+		graph_driver_put(d, below, NULL);
+	}
+	if (p.top_fd >= 0) {
+		close(p.top_fd);
+		graph_driver_put(d, top, NULL);
+	}
+	return ret;
+}
+
+/* The history: every old entry, the squashed layers' ones empty, then the new layer's. */
+static json_t *squashed_history(const json_t *old, size_t base, const char *created, const char *comment)
+{
+	json_t *out = json_array(), *h, *entry;
+	size_t i, layer = 0;
+
+	json_array_foreach((json_t *)old, i, h) {
+		json_t *copy = json_deep_copy(h);
+
+		if (!json_is_true(json_object_get(h, "empty_layer")) && layer++ >= base)
+			json_object_set_new(copy, "empty_layer", json_true());
+		json_array_append_new(out, copy);
+	}
+	entry = json_object();
+	json_object_set_new(entry, "created", json_string(created));
+	json_object_set_new(entry, "created_by", json_string("strata squash"));
+	json_object_set_new(entry, "comment", json_string(comment));
+	json_array_append_new(out, entry);
+	return out;
+}
+
+/* The ancestor of img (by parent metadata) with exactly base layers, or NULL. */
+static const struct strata_image *ancestor_with(const struct strata_image_index *idx,
+						const struct strata_image *img, size_t base)
+{
+	for (const struct strata_image *a = img; a; a = a->parent ? strata_image_index_find(idx, a->parent) : NULL)
+		if (a->nr_layers == base && (!base || !strcmp(a->chain_ids[base - 1], img->chain_ids[base - 1])))
+			return a;
+	return NULL;
+}
+
+int strata_image_squash(struct strata_image_index *idx, const char *name,
+			const struct strata_squash_options *opts, char id[72], struct strata_error **err)
+{
+	struct strata_store *store = idx->store;
+	struct strata_image *img, *kept = NULL;
+	struct layer_register_result res;
+	_cleanup_json_ json_t *config = NULL;
+	_cleanup_strbuf_ struct strbuf created = STRBUF_INIT, bytes = STRBUF_INIT;
+	_cleanup_free_ char *comment = NULL;
+	const struct strata_image *parent;
+	struct strata_ref ref = { 0 };
+	char hex[STRATA_HEX_LEN + 1];
+	json_t *diff_ids;
+	size_t base = opts->from;
+	bool registered = false;
+	int ret;
+
+	if (opts->tag) {
+		if ((ret = strata_ref_parse(opts->tag, &ref, err)) < 0)
+			return ret;
+		strata_ref_default_tag(&ref);
+		if (ref.digest) {
+			strata_ref_release(&ref);
+			return strata_error_set(err, STRATA_ERR_INVALID, 0, "refusing to create a tag with a digest reference");
+		}
+	}
+	if ((ret = strata_image_lookup(idx, name, &img, err)) < 0)
+		goto out;
+	if (opts->keep_base) {
+		if ((ret = strata_image_lookup(idx, opts->keep_base, &kept, err)) < 0)
+			goto out;
+		base = kept->nr_layers;
+		if (base > img->nr_layers || (base && strcmp(kept->chain_ids[base - 1], img->chain_ids[base - 1]))) {
+			ret = strata_error_set(err, STRATA_ERR_INVALID, 0, "image %.19s is not a base of image %.19s",
+					       kept->id, img->id);
+			goto out;
+		}
+	}
+	if (base >= img->nr_layers) {
+		ret = strata_error_set(err, STRATA_ERR_INVALID, 0,
+				       "nothing to squash: image %.19s has %zu layers, %zu are kept", img->id,
+				       img->nr_layers, base);
+		goto out;
+	}
+	parent = kept ? kept : ancestor_with(idx, img, base);
+	if ((ret = register_merged(store, img, base, &res, err)) < 0)
+		goto out;
+	registered = !res.existed;
+	config = json_deep_copy(img->config);
+	store_format_now(store, &created);
+	if (opts->message && *opts->message)
+		comment = xstrdup(opts->message);
+	else if (parent)
+		comment = xasprintf("merge %s to %s", img->id, parent->id);
+	else
+		comment = xasprintf("create new from %s", img->id);
+	json_object_set_new(config, "created", json_string(created.buf));
+	json_object_set_new(config, "history",
+			    squashed_history(json_object_get(img->config, "history"), base, created.buf, comment));
+	diff_ids = json_array();
+	for (size_t i = 0; i < base; i++)
+		json_array_append_new(diff_ids, json_string(img->diff_ids[i]));
+	json_array_append_new(diff_ids, json_string(res.diff_id));
+	json_object_set_new(json_object_get(config, "rootfs"), "diff_ids", diff_ids);
+	config_encode(&bytes, config);
+	if ((ret = imagedb_write_config(store, bytes.buf, bytes.len, hex, err)) < 0 ||
+	    (parent && (ret = imagedb_set_parent(store, hex, parent->id, err)) < 0) ||
+	    (ret = image_index_add(idx, hex, NULL, err)) < 0)
+		goto out;
+	snprintf(id, 72, "sha256:%s", hex);
+	if (opts->tag && ((ret = imagedb_touch_last_updated(store, hex, err)) < 0 ||
+			  (ret = refstore_add(&idx->refs, &ref, id, err)) < 0 ||
+			  (ret = refstore_save(store, &idx->refs, err)) < 0))
+		goto out;
+out:
+	strata_ref_release(&ref);
+	if (ret < 0 && registered) /* nothing of a failed squash stays */
+		layerstore_release(store, res.chain_id, NULL, 0, NULL, NULL, NULL);
+	return ret < 0 ? strata_error_wrap(err, "squash %s", name) : 0;
+}
