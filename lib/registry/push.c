@@ -43,6 +43,7 @@
 #include "strata/image.h"
 #include "strata/reference.h"
 #include "strata/registry.h"
+#include "util/fs.h"
 #include "util/limits.h"
 #include "util/alloc.h"
 #include "util/cancel.h"
@@ -90,21 +91,11 @@ struct producer {
 static int sock_write(void *cookie, const void *data, size_t len, struct strata_error **err)
 {
 	struct producer *pr = cookie;
-	const char *b = data;
+	int ret = fs_send_all(pr->fd, data, len, "layer stream", err);
 
-	while (len) {
-		ssize_t n = send(pr->fd, b, len, MSG_NOSIGNAL);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			pr->stream_failed = true;
-			return strata_error_set(err, STRATA_ERR_IO, errno, "layer stream");
-		}
-		b += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	if (ret < 0)
+		pr->stream_failed = true;
+	return ret;
 }
 
 static int tar_sink(void *cookie, const void *data, size_t len, struct strata_error **err)

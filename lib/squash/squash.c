@@ -27,6 +27,7 @@
 #include "strata/squash.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/strbuf.h"
 
 /* The tar of the merged tree, written on a thread into one end of a socket pair. */
@@ -40,21 +41,7 @@ struct producer {
 
 static int send_all(void *cookie, const void *data, size_t len, struct strata_error **err)
 {
-	struct producer *p = cookie;
-	const char *b = data;
-
-	while (len) {
-		/* MSG_NOSIGNAL: a reader that gave up is an error here, not SIGPIPE */
-		ssize_t n = send(p->out, b, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return strata_error_set(err, STRATA_ERR_IO, errno, "write the squashed layer");
-		b += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return fs_send_all(((struct producer *)cookie)->out, data, len, "write the squashed layer", err);
 }
 
 static void *produce(void *cookie)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "util/alloc.h"
@@ -77,13 +78,13 @@ int fs_read_file_at(int dirfd, const char *name, size_t max, char **out,
 	return 0;
 }
 
-int fs_write_all(int fd, const void *data, size_t len, const char *what,
-		 struct strata_error **err)
+static int write_loop(int fd, const void *data, size_t len, bool socket, const char *what,
+		      struct strata_error **err)
 {
 	const char *p = data;
 
 	while (len) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = socket ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -94,6 +95,16 @@ int fs_write_all(int fd, const void *data, size_t len, const char *what,
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int fs_write_all(int fd, const void *data, size_t len, const char *what, struct strata_error **err)
+{
+	return write_loop(fd, data, len, false, what, err);
+}
+
+int fs_send_all(int fd, const void *data, size_t len, const char *what, struct strata_error **err)
+{
+	return write_loop(fd, data, len, true, what, err);
 }
 
 int fs_fsync_dir_at(int dirfd, const char *name, struct strata_error **err)

@@ -15,6 +15,8 @@ enum strata_errcode fs_errcode(int e);
 /* write(2) until all len bytes are written (retrying EINTR); on failure *err is "<what>: <strerror>". */
 int fs_write_all(int fd, const void *data, size_t len, const char *what,
 		 struct strata_error **err);
+/* The same with send(MSG_NOSIGNAL) on a socket: a peer that went away is an error, not SIGPIPE. */
+int fs_send_all(int fd, const void *data, size_t len, const char *what, struct strata_error **err);
 
 /*
  * Read the whole of dirfd/name into a new NUL-terminated buffer (*out, owned
