@@ -66,6 +66,7 @@ STRATA_PUBLIC void strata_analysis_summary(const struct strata_analysis *a,
 
 struct strata_analysis_layer {
 	const char *diff_id;    /* "sha256:..." */
+	const char *chain_id;   /* "sha256:...", its layerdb folder */
 	const char *created_by; /* its history entry's created_by, "" when none */
 	uint64_t size;
 	uint64_t added;    /* path entries at paths not visible below */
@@ -100,6 +101,27 @@ struct strata_wasted {
  */
 STRATA_PUBLIC size_t strata_analysis_wasted_count(const struct strata_analysis *a);
 STRATA_PUBLIC const struct strata_wasted *strata_analysis_wasted(const struct strata_analysis *a, size_t i);
+
+/*
+ * dive's CI rules, each as text: a value, "disabled", or NULL for dive's
+ * default (lowest efficiency 0.9, highest user-wasted ratio 0.1, no limit
+ * on wasted bytes).  The strings are owned: strata_ci_rules_release.
+ */
+struct strata_ci_rules {
+	char *lowest_efficiency;           /* a ratio 0..1 */
+	char *highest_wasted_bytes;        /* a size such as 20MB */
+	char *highest_user_wasted_percent; /* a ratio 0..1 of the bytes above the base */
+};
+
+/*
+ * Read a dive-style .dive-ci YAML file ("rules:" with lowestEfficiency,
+ * highestWastedBytes, highestUserWastedPercent, or their kebab-case
+ * spellings) into the fields still NULL, so rules given before (flags)
+ * win.  A missing file is STRATA_ERR_NOT_FOUND; bad YAML STRATA_ERR_INVALID.
+ */
+STRATA_PUBLIC int strata_ci_rules_load(const char *path, struct strata_ci_rules *rules,
+				       struct strata_error **err);
+STRATA_PUBLIC void strata_ci_rules_release(struct strata_ci_rules *rules);
 
 #ifdef __cplusplus
 }

@@ -214,6 +214,7 @@ int strata_analyze(const struct strata_image_index *idx, const struct strata_ima
 	for (size_t i = 0; i < a->nr_layers; i++) {
 		strbuf_init(&a->layers[i].arena, 0);
 		a->layers[i].out.diff_id = img->diff_ids[i];
+		a->layers[i].out.chain_id = img->chain_ids[i];
 	}
 	layer_commands(img, a->layers);
 	p.layers = a->layers;

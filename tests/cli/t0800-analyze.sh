@@ -524,6 +524,132 @@ test_expect_success 'table: layers, the top wasted paths, a verdict; names escap
 	S analyze big:1 >table && test "$(grep -c "^[0-9.]*[kM]*B  *[0-9]* " table)" -ge 20
 '
 
+test_expect_success 'dive-json: dive'"'"'s export schema filled from the same analysis' '
+	S analyze --format dive-json overwrite:1 >dive.json &&
+	python3 - ref-overwrite.json dive.json <<-\PY
+	import json, sys
+	ref, d = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+	assert [(l["index"], l["digestId"], l["sizeBytes"], l["command"]) for l in d["layer"]] == \
+	    [(l["index"], l["diff_id"], l["size"], l["created_by"]) for l in ref["layers"]], d["layer"]
+	assert all(len(l["id"]) == 64 for l in d["layer"])
+	img = d["image"]
+	assert (img["sizeBytes"], img["inefficientBytes"], img["efficiencyScore"]) == \
+	    (ref["size"], ref["wasted_bytes"], ref["efficiency"]), img
+	groups = {}
+	for w in ref["wasted"]:
+	    c, b = groups.get(w["path"], (0, 0))
+	    groups[w["path"]] = (c + 1, b + w["size"])
+	want = sorted(({"count": c, "sizeBytes": b, "file": p} for p, (c, b) in groups.items()),
+	              key=lambda r: (-r["sizeBytes"], r["file"].encode()))
+	assert img["fileReference"] == want, img["fileReference"]
+	PY
+'
+
+test_expect_success '--ci: dive'"'"'s default rules, PASS/FAIL lines, exit 1 on a failure' '
+	test_expect_code 1 S analyze --ci seed:1 >ci.out &&
+	sed -n "/^Results:/,\$p" ci.out >got &&
+	cat >expect <<-\EOF &&
+	Results:
+	  FAIL: highestUserWastedPercent: too many bytes wasted, relative to the user bytes added (%-user-wasted-bytes=0.996063317599726 > threshold=0.1)
+	  SKIP: highestWastedBytes: rule disabled
+	  FAIL: lowestEfficiency: image efficiency is too low (efficiency=0.5433336762558636 < threshold=0.9)
+	Result:FAIL [Total:3] [Passed:0] [Failed:2] [Warn:0] [Skipped:1]
+	EOF
+	test_cmp expect got &&
+	grep "^  wastedBytes: 253021 bytes (253 kB)$" ci.out &&
+	grep "^    1        200 kB  /usr/lib/build-deps/gcc$" ci.out &&
+	S analyze --ci clean:1 >ci.out && grep "^Result:PASS \[Total:3\] \[Passed:2\] \[Failed:0\] \[Warn:0\] \[Skipped:1\]$" ci.out
+'
+test_expect_success '--ci: rules from flags, SI sizes, disabled' '
+	S analyze --ci --lowest-efficiency 0.5 --highest-user-wasted-percent disabled \
+		--highest-wasted-bytes 254kB seed:1 >ci.out &&
+	grep "^Result:PASS \[Total:3\] \[Passed:2\] \[Failed:0\] \[Warn:0\] \[Skipped:1\]$" ci.out &&
+	test_expect_code 1 S analyze --ci --lowest-efficiency 0.5 --highest-user-wasted-percent 1 \
+		--highest-wasted-bytes 0.25MB seed:1 >ci.out &&
+	grep "^  FAIL: highestWastedBytes: too many bytes wasted (wasted-bytes=253021 > threshold=250000)$" ci.out &&
+	S analyze --ci --lowest-efficiency 0.5 --highest-user-wasted-percent 1 --highest-wasted-bytes 1MiB seed:1 >ci.out
+'
+test_expect_success '--ci: a .dive-ci file (found in the current folder, or named), flags win' '
+	cat >.dive-ci <<-\EOF &&
+	# dive'"'"'s own spelling
+	rules:
+	  lowestEfficiency: 0.5   # a comment
+	  highestWastedBytes: "300KB"
+	  highestUserWastedPercent: disabled
+	  somethingElse: 1
+	EOF
+	S analyze --ci seed:1 >ci.out &&
+	grep "^Result:PASS \[Total:3\] \[Passed:2\] \[Failed:0\] \[Warn:0\] \[Skipped:1\]$" ci.out &&
+	test_expect_code 1 S analyze --ci --lowest-efficiency 0.6 seed:1 >ci.out &&
+	grep "^  FAIL: lowestEfficiency: image efficiency is too low (efficiency=0.5433336762558636 < threshold=0.6)$" ci.out &&
+	mv .dive-ci other.yml &&
+	printf "rules:\n  lowest-efficiency: 0.99\n  highest-user-wasted-percent: 1\n" >kebab.yml &&
+	test_expect_code 1 S analyze --ci --ci-config kebab.yml seed:1 >ci.out &&
+	grep "threshold=0.99)$" ci.out &&
+	S analyze --ci --ci-config other.yml seed:1 >/dev/null
+'
+test_expect_success '--ci: bad values fail their rule; bad or missing files are errors' '
+	test_expect_code 1 S analyze --ci --lowest-efficiency high --highest-wasted-bytes 3XB seed:1 >ci.out &&
+	grep "^  FAIL: lowestEfficiency: invalid config value (.high.): strconv.ParseFloat: parsing \"high\": invalid syntax$" ci.out &&
+	grep "^  FAIL: highestWastedBytes: invalid config value (.3XB.): unhandled size name: xb$" ci.out &&
+	printf "rules: [a\n" >bad.yml &&
+	must_fail S analyze --ci --ci-config bad.yml seed:1 >out 2>err && test ! -s out &&
+	grep "^Error: bad.yml: line 2: " err &&
+	printf "rules:\n  lowestEfficiency: [1]\n" >bad.yml &&
+	must_fail S analyze --ci --ci-config bad.yml seed:1 2>err && grep "rules.lowestEfficiency is not a value" err &&
+	must_fail S analyze --ci --ci-config missing.yml seed:1 2>err && grep "open missing.yml: No such file" err
+'
+
+test_expect_success 'html: one self-contained page with the layers, the icicle, the wasted table' '
+	for n in names big; do
+		S analyze --format html "$n:1" >"$n.html" &&
+		python3 - "ref-$n.json" "$n.html" <<-\PY || return 1
+		import html.parser, json, re, sys
+		ref, page = json.load(open(sys.argv[1])), open(sys.argv[2], "rb").read().decode("utf-8")
+		class P(html.parser.HTMLParser):
+		    def __init__(self):
+		        super().__init__()
+		        self.stack, self.layers, self.rows, self.cell, self.table = [], [], [], None, None
+		        self.icicle = 0
+		    def handle_starttag(self, tag, attrs):
+		        a = dict(attrs)
+		        for k, v in attrs:  # nothing from the network
+		            assert k not in ("src", "href") and "http" not in (v or ""), (tag, attrs)
+		        if tag not in ("meta", "br"):
+		            self.stack.append(tag)
+		        if tag == "table":
+		            self.table = a.get("id")
+		        if tag == "tr" and a.get("class") == "layer":
+		            self.layers.append((int(a["data-size"]), int(a["data-wasted"])))
+		        if tag == "tr" and self.table == "wasted":
+		            self.rows.append([])
+		        if tag == "td" and self.table == "wasted":
+		            self.cell = ""
+		        if tag == "div" and a.get("class") == "node":
+		            self.icicle += 1
+		    def handle_endtag(self, tag):
+		        assert self.stack and self.stack.pop() == tag, tag
+		        if tag == "td" and self.cell is not None:
+		            self.rows[-1].append(self.cell)
+		            self.cell = None
+		    def handle_data(self, d):
+		        if self.cell is not None:
+		            self.cell += d
+		p = P()
+		p.feed(page)
+		p.close()
+		assert p.stack == [], p.stack
+		assert p.layers == [(l["size"], l["wasted_bytes"]) for l in ref["layers"]], p.layers
+		rows = [r for r in p.rows if r]
+		esc = lambda s: re.sub("[\x00-\x1f\x7f]", lambda m: "\\x%02x" % ord(m.group()), s)
+		assert [(r[1], int(r[2]), int(r[3]), r[4], r[5] == "yes") for r in rows] == \
+		    [(esc(w["path"]), w["layer"], w["hidden_by"], w["how"], w["same_content"]) for w in ref["wasted"]]
+		assert p.icicle > 1
+		PY
+	done &&
+	grep -F "<script>" big.html && ! grep -i "<script src\|<link" big.html
+'
+
 # chain_of NAME N: the chain ID and diff ID of layer N of image NAME
 chain_of() {
 	python3 - "$1" "$2" <<-'PY'
