@@ -150,6 +150,7 @@ struct fscan {
 	struct strbuf seg;  /* raw bytes since the last member line */
 	struct strbuf name, link, tmp;
 	uint64_t pos;       /* lines decoded */
+	size_t pad;         /* zeros that end the previous member's data */
 };
 
 struct jstr {
@@ -513,17 +514,33 @@ static bool pax_linkpath(const unsigned char *d, size_t n, struct strbuf *link, 
 	return true;
 }
 
+/* Go's header-only types: no data follows, whatever size the header claims. */
+static bool header_only(char tf)
+{
+	return tf == TAR_LINK || tf == TAR_SYMLINK || tf == TAR_CHR || tf == TAR_BLK || tf == TAR_DIR ||
+	       tf == TAR_FIFO;
+}
+
+static size_t padding_of(uint64_t size)
+{
+	return (size_t)((TAR_BLOCK - size % TAR_BLOCK) % TAR_BLOCK);
+}
+
 /*
  * The member's header in the raw bytes since the previous member: the
- * previous member's padding (under a block, zeros), then extension headers
- * with their data, then the header itself.  Sets the type and link target.
+ * previous member's padding (zeros), then extension headers with their
+ * data, then the header itself.  Sets the type and link target.  A global
+ * header is a member of its own whose data ends the segment unpadded (its
+ * padding opens the next one), as tar-split records it.
  */
 static int parse_header(struct fscan *s, char *typeflag, struct strata_error **err)
 {
 	const unsigned char *seg = (const unsigned char *)s->seg.buf;
-	size_t n = s->seg.len, off = n % TAR_BLOCK;
+	size_t n = s->seg.len, off = s->pad;
 	bool have_link = false;
 
+	if (off > n)
+		return corrupt(s, "member entry without a tar header", err);
 	for (size_t i = 0; i < off; i++)
 		if (seg[i])
 			return corrupt(s, "raw segment is not block-aligned", err);
@@ -537,8 +554,13 @@ static int parse_header(struct fscan *s, char *typeflag, struct strata_error **e
 		if (!tar_number(b + 124, 12, &size))
 			return corrupt(s, "invalid size in tar header", err);
 		off += TAR_BLOCK;
+		if (tf == 'g' && size == n - off) {
+			*typeflag = TAR_XGLOBAL;
+			s->pad = padding_of(size);
+			return 0;
+		}
 		if (tf == 'x' || tf == 'g' || tf == 'L' || tf == 'K') {
-			uint64_t padded = (size + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
+			uint64_t padded = size + padding_of(size);
 			if (padded > n - off)
 				return corrupt(s, "extension header data missing", err);
 			if (tf == 'x' && !pax_linkpath(seg + off, (size_t)size, &s->link, &have_link))
@@ -549,10 +571,6 @@ static int parse_header(struct fscan *s, char *typeflag, struct strata_error **e
 				have_link = true;
 			}
 			off += (size_t)padded;
-			if (tf == 'g' && off == n) {
-				*typeflag = TAR_XGLOBAL; /* a global header is a member of its own */
-				return 0;
-			}
 			continue;
 		}
 		if (off != n)
@@ -570,7 +588,7 @@ static int parse_header(struct fscan *s, char *typeflag, struct strata_error **e
 static int member_line(struct fscan *s, const struct jline *j, struct strata_error **err)
 {
 	uint64_t crc = 0;
-	char tf;
+	char tf = 0;
 	int rc;
 
 	if (j->has_size && j->size < 0)
@@ -603,6 +621,8 @@ static int member_line(struct fscan *s, const struct jline *j, struct strata_err
 	strbuf_reset(&s->seg);
 	if (tf == '\0') /* V7 and pre-POSIX: a trailing slash makes a directory, as in Go */
 		tf = s->name.len && s->name.buf[s->name.len - 1] == '/' ? TAR_DIR : TAR_REG;
+	if (tf != TAR_XGLOBAL)
+		s->pad = header_only(tf) ? 0 : padding_of(j->has_size ? (uint64_t)j->size : 0);
 	return alayer_add(s->l, s->name.buf, tf, s->link.buf, s->link.len, j->has_size ? (uint64_t)j->size : 0,
 			  crc, err);
 }

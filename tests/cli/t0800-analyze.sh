@@ -34,10 +34,12 @@ def P(path): return ('fifo', path, None, 0o644)
 def blob(n, seed):
     return random.Random(seed).randbytes(n)
 
-def layer_tar(ops):
+def layer_tar(ops, fmt=tarfile.GNU_FORMAT):
     b = io.BytesIO()
-    with tarfile.open(fileobj=b, mode='w', format=tarfile.GNU_FORMAT,
-                      encoding='utf-8', errors='surrogateescape') as t:
+    # a PAX layer starts with a global header (a member of its own in tar-split)
+    extra = {'pax_headers': {'comment': 'global'}} if fmt == tarfile.PAX_FORMAT else {}
+    with tarfile.open(fileobj=b, mode='w', format=fmt,
+                      encoding='utf-8', errors='surrogateescape', **extra) as t:
         for kind, path, arg, mode in ops:
             if isinstance(path, bytes):
                 path = path.decode('utf-8', 'surrogateescape')
@@ -55,8 +57,8 @@ def layer_tar(ops):
             t.addfile(ti)
     return b.getvalue()
 
-def archive(name, layers, commands=None):
-    tars = [layer_tar(l) for l in layers]
+def archive(name, layers, commands=None, fmt=tarfile.GNU_FORMAT):
+    tars = [layer_tar(l, fmt) for l in layers]
     diff = ['sha256:' + hashlib.sha256(t).hexdigest() for t in tars]
     hist = []
     for i in range(len(tars)):
@@ -141,6 +143,16 @@ archive('odd', [[D('./'), D('./x'), F('./x/dup', blob(100, 100)), F('x/../x//dup
                  S('./x/s', 'target'), P('./x/pipe'), F('./x/keep', blob(50, 102))],
                 [D('x'), S('x/s', 'target'), W('nothing'), W('x/nothing'),
                  F('x/.wh..wh.plnk', b''), F('x/pipe', blob(30, 103))]])
+
+# long names and link targets: PAX records (and a global header), GNU L/K blocks
+long_dir = 'l' * 60 + '/' + 'm' * 60
+long_file = long_dir + '/' + 'n' * 120
+for fmt, name in ((tarfile.PAX_FORMAT, 'pax'), (tarfile.GNU_FORMAT, 'gnulong')):
+    archive(name, [base + [D('l' * 60), D(long_dir), F(long_file, blob(4000, 110)), H(long_dir + '/hl', long_file),
+                           S(long_dir + '/sym', '/' + 'x' * 150), F(long_dir + '/keep', blob(10, 111)),
+                           H(long_dir + '/h2', long_dir + '/keep')],
+                   [D('l' * 60), D(long_dir), W(long_file), W(long_dir + '/hl'), S(long_dir + '/sym', '/' + 'y' * 150),
+                    F(long_dir + '/keep', blob(10, 111))]], fmt=fmt)
 
 # 40 layers, 20k entries: overwrites, whiteouts, opaque dirs, links
 rng = random.Random(7)
@@ -467,6 +479,11 @@ test_expect_success 'names with a newline, invalid UTF-8, quotes are escaped in 
 '
 test_expect_success 'odd tars: unclean names, same-target symlink, whiteouts of nothing' '
 	analysed odd
+'
+test_expect_success 'long names and link targets: PAX records, GNU L/K blocks' '
+	analysed pax && analysed gnulong &&
+	holds pax "[(r[\"size\"], r[\"how\"]) for r in w] == [(4000, \"removed\"), (151, \"replaced\")]" &&
+	test_cmp got-pax.json got-pax.json && python3 same.py ref-gnulong.json got-gnulong.json
 '
 test_expect_success '40 layers, 20k entries' '
 	analysed big &&
