@@ -49,6 +49,10 @@ struct merge {
 	struct node *free_nodes;
 	struct node **nodes; /* pass 1's node of each entry of the current layer */
 	size_t nodes_alloc;
+	/* pass 1's last directory: tar order keeps a folder's entries together */
+	const char *last_dir;
+	size_t last_dir_len;
+	struct node *last_dir_node;
 };
 
 static uint32_t hash_name(const struct node *parent, const char *name, size_t len)
@@ -167,6 +171,24 @@ static struct node *walk(struct merge *m, const char *path, size_t len, bool cre
 }
 
 /* Layer j's entry k hides the entry visible at n (if any). */
+/* walk(create) for pass 1, starting from the previous entry's directory when it is the same. */
+static struct node *walk_dir_cached(struct merge *m, const char *path, size_t len)
+{
+	const char *slash = memrchr(path, '/', len);
+	size_t dlen = slash ? (size_t)(slash - path) : 0;
+	struct node *dir;
+
+	if (m->last_dir_node && dlen == m->last_dir_len && !memcmp(path, m->last_dir, dlen)) {
+		dir = m->last_dir_node;
+	} else {
+		dir = walk(m, path, dlen, true);
+		m->last_dir = path;
+		m->last_dir_len = dlen;
+		m->last_dir_node = dir;
+	}
+	return slash ? child(m, dir, slash + 1, len - dlen - 1, true) : child(m, dir, path, len, true);
+}
+
 static void hide(struct merge *m, struct node *n, size_t j, uint32_t k, enum strata_hidden_how how)
 {
 	if (n->vis_layer >= 0 && n->vis != REC_NONE) {
@@ -231,6 +253,7 @@ static void pass_lookup(struct merge *m, size_t j)
 {
 	struct alayer *l = &m->layers[j];
 
+	m->last_dir_node = NULL; /* pass 2 may have freed it */
 	for (uint32_t k = 0; k < l->nr; k++) {
 		struct rec *r = &l->recs[k];
 		struct node *n;
@@ -239,7 +262,7 @@ static void pass_lookup(struct merge *m, size_t j)
 			l->out.removed++;
 			continue;
 		}
-		n = m->nodes[k] = walk(m, rec_path(l, r), r->path_len, true);
+		n = m->nodes[k] = walk_dir_cached(m, rec_path(l, r), r->path_len);
 		if (n->vis_layer >= 0)
 			l->out.modified++;
 		else
