@@ -149,6 +149,7 @@ struct fscan {
 	bool eof;
 	struct strbuf seg;  /* raw bytes since the last member line */
 	struct strbuf name, link, tmp;
+	struct strbuf hname; /* the name the header itself gives */
 	uint64_t pos;       /* lines decoded */
 	size_t pad;         /* zeros that end the previous member's data */
 };
@@ -513,8 +514,15 @@ static size_t field_len(const unsigned char *f, size_t max)
 	return z ? (size_t)(z - f) : max;
 }
 
-/* "linkpath" of a PAX extended header's records ("LEN key=value\n"...). */
-static bool pax_linkpath(const unsigned char *d, size_t n, struct strbuf *link, bool *found)
+/* What a PAX extended header overrides: path, linkpath, size. */
+struct pax_over {
+	bool path, link, size;
+	uint64_t size_value;
+};
+
+/* Parse a PAX extended header's records ("LEN key=value\n"...). */
+static bool pax_records(const unsigned char *d, size_t n, struct strbuf *path, struct strbuf *link,
+			struct pax_over *over)
 {
 	size_t i = 0;
 
@@ -530,10 +538,26 @@ static bool pax_linkpath(const unsigned char *d, size_t n, struct strbuf *link, 
 		const unsigned char *eq = memchr(kv, '=', (size_t)(rec_end - kv));
 		if (!eq)
 			return false;
-		if ((size_t)(eq - kv) == 8 && !memcmp(kv, "linkpath", 8)) {
+		size_t klen = (size_t)(eq - kv), vlen = (size_t)(rec_end - eq - 1);
+		if (klen == 8 && !memcmp(kv, "linkpath", 8)) {
 			strbuf_reset(link);
-			strbuf_add(link, eq + 1, (size_t)(rec_end - eq - 1));
-			*found = true;
+			strbuf_add(link, eq + 1, vlen);
+			over->link = true;
+		} else if (klen == 4 && !memcmp(kv, "path", 4)) {
+			strbuf_reset(path);
+			strbuf_add(path, eq + 1, vlen);
+			over->path = true;
+		} else if (klen == 4 && !memcmp(kv, "size", 4)) {
+			uint64_t v = 0;
+			if (!vlen)
+				return false;
+			for (size_t k = 0; k < vlen; k++) {
+				if (eq[1 + k] < '0' || eq[1 + k] > '9' || v > UINT64_MAX / 10 - 1)
+					return false;
+				v = v * 10 + (uint64_t)(eq[1 + k] - '0');
+			}
+			over->size = true;
+			over->size_value = v;
 		}
 		i += len;
 	}
@@ -559,11 +583,12 @@ static size_t padding_of(uint64_t size)
  * header is a member of its own whose data ends the segment unpadded (its
  * padding opens the next one), as tar-split records it.
  */
-static int parse_header(struct fscan *s, char *typeflag, struct strata_error **err)
+static int parse_header(struct fscan *s, char *typeflag, uint64_t *hsize, struct strata_error **err)
 {
 	const unsigned char *seg = (const unsigned char *)s->seg.buf;
 	size_t n = s->seg.len, off = s->pad;
-	bool have_link = false;
+	struct pax_over over = { 0 };
+	bool have_link = false, have_name = false;
 
 	if (off > n)
 		return corrupt(s, "member entry without a tar header", err);
@@ -589,12 +614,15 @@ static int parse_header(struct fscan *s, char *typeflag, struct strata_error **e
 			uint64_t padded = size + padding_of(size);
 			if (padded > n - off)
 				return corrupt(s, "extension header data missing", err);
-			if (tf == 'x' && !pax_linkpath(seg + off, (size_t)size, &s->link, &have_link))
+			if (tf == 'x' && !pax_records(seg + off, (size_t)size, &s->hname, &s->link, &over))
 				return corrupt(s, "invalid PAX record", err);
-			if (tf == 'K') {
-				strbuf_reset(&s->link);
-				strbuf_add(&s->link, seg + off, field_len(seg + off, (size_t)size));
-				have_link = true;
+			have_link |= over.link;
+			have_name |= over.path;
+			if (tf == 'K' || tf == 'L') {
+				struct strbuf *dst = tf == 'K' ? &s->link : &s->hname;
+				strbuf_reset(dst);
+				strbuf_add(dst, seg + off, field_len(seg + off, (size_t)size));
+				*(tf == 'K' ? &have_link : &have_name) = true;
 			}
 			off += (size_t)padded;
 			continue;
@@ -605,6 +633,16 @@ static int parse_header(struct fscan *s, char *typeflag, struct strata_error **e
 			strbuf_reset(&s->link);
 			strbuf_add(&s->link, b + 157, field_len(b + 157, 100));
 		}
+		if (!have_name) {
+			/* POSIX ustar splits long names into prefix/name; GNU and v7 have no prefix */
+			strbuf_reset(&s->hname);
+			if (!memcmp(b + 257, "ustar\0", 6) && b[345]) {
+				strbuf_add(&s->hname, b + 345, field_len(b + 345, 155));
+				strbuf_addch(&s->hname, '/');
+			}
+			strbuf_add(&s->hname, b, field_len(b, 100));
+		}
+		*hsize = over.size ? over.size_value : size;
 		*typeflag = tf;
 		return 0;
 	}
@@ -614,6 +652,7 @@ static int parse_header(struct fscan *s, char *typeflag, struct strata_error **e
 static int member_line(struct fscan *s, const struct jline *j, struct strata_error **err)
 {
 	uint64_t crc = 0;
+	uint64_t hsize = 0;
 	char tf = 0;
 	int rc;
 
@@ -642,8 +681,13 @@ static int member_line(struct fscan *s, const struct jline *j, struct strata_err
 		for (int i = 0; i < 8; i++)
 			crc = crc << 8 | (unsigned char)s->tmp.buf[i];
 	}
-	if ((rc = parse_header(s, &tf, err)) < 0)
+	if ((rc = parse_header(s, &tf, &hsize, err)) < 0)
 		return rc;
+	/* the member line must say what its header says: a damaged line is caught */
+	if (tf != TAR_XGLOBAL && (s->hname.len != s->name.len || memcmp(s->hname.buf, s->name.buf, s->name.len)))
+		return corrupt(s, "member name differs from its tar header", err);
+	if (tf != TAR_XGLOBAL && hsize != (j->has_size ? (uint64_t)j->size : 0))
+		return corrupt(s, "member size differs from its tar header", err);
 	strbuf_reset(&s->seg);
 	if (tf == '\0') /* V7 and pre-POSIX: a trailing slash makes a directory, as in Go */
 		tf = s->name.len && s->name.buf[s->name.len - 1] == '/' ? TAR_DIR : TAR_REG;
@@ -710,6 +754,7 @@ int analyze_scan_layer(int fd, struct alayer *l, struct strata_error **err)
 	strbuf_init(&s.name, 0);
 	strbuf_init(&s.link, 0);
 	strbuf_init(&s.tmp, 0);
+	strbuf_init(&s.hname, 0);
 	s.cap = READ_CHUNK * 2;
 	s.buf = xmalloc(s.cap);
 	rc = decomp_reader_detect(s.d, &kind, err);
@@ -759,6 +804,7 @@ int analyze_scan_layer(int fd, struct alayer *l, struct strata_error **err)
 	strbuf_release(&s.name);
 	strbuf_release(&s.link);
 	strbuf_release(&s.tmp);
+	strbuf_release(&s.hname);
 	decomp_reader_free(s.d);
 	return rc;
 }

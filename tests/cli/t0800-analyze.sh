@@ -711,6 +711,26 @@ lines[0] = json.dumps(j).encode()
 gzip.open(sys.argv[1], \"wb\").write(b\"\\n\".join(lines))
 " "$TS" && refused
 '
+test_expect_success 'a member line that disagrees with its header (name, size)' '
+	for field in name size; do
+		python3 - "$field" "$TS" <<-\PY &&
+		import gzip, json, sys
+		field, out = sys.argv[1], sys.argv[2]
+		lines = gzip.open("ts.orig").read().split(b"\n")
+		for i, l in enumerate(lines):
+		    j = json.loads(l) if l else {}
+		    if j.get("type") == 1 and j.get("size"):
+		        if field == "name":
+		            j["name"] = j["name"][:-1] + "X"
+		        else:
+		            j["size"] += 1
+		        lines[i] = json.dumps(j, separators=(",", ":")).encode()
+		        break
+		gzip.open(out, "wb").write(b"\n".join(lines))
+		PY
+		refused && grep "member $field differs from its tar header" err || return 1
+	done
+'
 test_expect_success 'a missing tar-split; check reports the same layer' '
 	rm "$TS" && must_fail S analyze seed:1 >out 2>err && test ! -s out &&
 	grep -F "layer 1 ($DIFF)" err &&
