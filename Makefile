@@ -13,7 +13,7 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 DESTDIR ?=
 CC ?= cc
-PKGS := libcrypto jansson zlib libzstd libisal libcurl
+PKGS := libcrypto jansson zlib libzstd libisal libcurl yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lpthread
 

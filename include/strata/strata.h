@@ -13,6 +13,7 @@
 #ifndef STRATA_STRATA_H
 #define STRATA_STRATA_H
 
+#include "strata/analyze.h"
 #include "strata/archive.h"
 #include "strata/cancel.h"
 #include "strata/check.h"
