@@ -1,6 +1,6 @@
 #!/bin/bash
-# pull killed at every rename, fsync and syncfs (t0610's sweep): the next
-# pull finishes the job, the store passes `check` without --repair and holds
+# pull (and push) killed at every rename, fsync and syncfs (t0610's sweep):
+# the next pull (push) finishes the job, the store passes `check` without --repair and holds
 # the image with the ID a clean pull gives (partial downloads may stay for a
 # resume; check does not count them as problems).
 . "$(dirname "$0")/../lib/lib.sh"
@@ -37,6 +37,14 @@ test_expect_success STRACE 'pull killed at every point into a store that has the
 		S s check >out && grep -q \": 0 problems$\" out &&
 		S s images -q --no-trunc base:1 | grep -q . " &&
 	sweep "tar -C rootfs -cf - . | S base import - base:1 >/dev/null" pull "$IMG"
+'
+
+test_expect_success STRACE 'push killed at every point: the next push completes, check is clean, the image pulls' '
+	AFTER="S s push \"\$REGISTRY/t/pushed:1\" >after.out" &&
+	VERIFY="S s check >out && grep -q \": 0 problems$\" out &&
+		rm -rf p && S p pull \"\$REGISTRY/t/pushed:1\" >/dev/null &&
+		test \"\$(S p images -q --no-trunc \"\$REGISTRY/t/pushed:1\")\" = \"\$ID\"" &&
+	sweep "cp -a ref base && S base tag \"\$IMG\" \"\$REGISTRY/t/pushed:1\"" push "$REGISTRY/t/pushed:1"
 '
 
 test_done
