@@ -34,17 +34,36 @@ short_of() { awk 'NR > 1 && prev ~ /^Usage:/ && $0 == "" { getline; print; exit 
 
 top_help=$("$bin" --help)
 mapfile -t top < <(commands_of "$top_help")
-image_help=$("$bin" image --help)
-mapfile -t subs < <(commands_of "$image_help")
+# the management commands (image, container, ...) and their subcommands
+mapfile -t mgmt < <(awk '/^Management Commands:$/ { on = 1; next } /^$/ { on = 0 }
+	on && /^  [a-z]/ { print $1 }' <<<"$top_help")
+declare -A subs_of
+for m in "${mgmt[@]}"; do
+	subs_of[$m]=$(commands_of "$("$bin" "$m" --help)")
+done
 
 # every command as "path<TAB>description": "images", "image ls", ...
 all=()
 for c in "${top[@]}"; do
 	all+=("$c")
-	if [ "${c%%$'\t'*}" = image ]; then
-		for s in "${subs[@]}"; do all+=("image $s"); done
+	name=${c%%$'\t'*}
+	if [ -n "${subs_of[$name]+x}" ]; then
+		while IFS= read -r s; do all+=("$name $s"); done <<<"${subs_of[$name]}"
 	fi
 done
+is_mgmt() { [ -n "${subs_of[$1]+x}" ]; }
+sub_names() { cut -f1 <<<"${subs_of[$1]}" | tr '\n' ' '; }
+# what a command's first argument names, from its usage line: image, container, file or none
+arg_kind() { # HELP-TEXT
+	local u
+	u=$(usage_of "$1" | sed -E 's/^strata ([a-z]+ )+\[OPTIONS\] ?//; s/^strata ([a-z]+ )+//')
+	case $u in
+	CONTAINER*) echo container ;;
+	IMAGE* | NAME* | SOURCE_IMAGE* | "[REPOSITORY"*) echo image ;;
+	file*) echo file ;;
+	*) echo none ;;
+	esac
+}
 
 declare -A help_of
 for c in "${all[@]}"; do
@@ -127,6 +146,11 @@ string_flags() { # HELP-TEXT: the flags that take a value, "-f|--filter|--format
 	printf '\t[ -n "${1:-}" ] && root=(--data-root "$1")\n'
 	printf '\tstrata "${root[@]}" images --format "{{.Repository}}:{{.Tag}}" 2>/dev/null | grep -v "<none>"\n'
 	printf '}\n\n'
+	printf '_strata_containers() {\n'
+	printf '\tlocal root=()\n'
+	printf '\t[ -n "${1:-}" ] && root=(--data-root "$1")\n'
+	printf '\tstrata "${root[@]}" ps -a --format "{{.Names}}" 2>/dev/null\n'
+	printf '}\n\n'
 	printf '_strata() {\n'
 	printf '\tlocal cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n'
 	printf '\tlocal i=1 cmd= root=\n'
@@ -145,20 +169,27 @@ string_flags() { # HELP-TEXT: the flags that take a value, "-f|--filter|--format
 	printf '\t\tesac\n'
 	printf '\t\treturn\n'
 	printf '\tfi\n'
-	printf '\tif [ "$cmd" = image ]; then\n'
+	printf '\tlocal subs=\n'
+	printf '\tcase $cmd in\n'
+	for m in "${mgmt[@]}"; do
+		printf '\t%s) subs="%s" ;;\n' "$m" "$(sub_names "$m")"
+	done
+	printf '\tesac\n'
+	printf '\tif [ -n "$subs" ]; then\n'
 	printf '\t\tif [ $((i + 1)) -eq $COMP_CWORD ]; then\n'
-	printf '\t\t\tCOMPREPLY=($(compgen -W "%s" -- "$cur"))\n' "$(for s in "${subs[@]}"; do printf '%s ' "${s%%$'\t'*}"; done)"
+	printf '\t\t\tCOMPREPLY=($(compgen -W "$subs" -- "$cur"))\n'
 	printf '\t\t\treturn\n'
 	printf '\t\tfi\n'
-	printf '\t\tcmd="image ${COMP_WORDS[i+1]}"\n'
+	printf '\t\tcmd="$cmd ${COMP_WORDS[i+1]}"\n'
 	printf '\tfi\n'
-	printf '\tlocal flags= values=\n'
+	printf '\tlocal flags= values= args=none\n'
 	printf '\tcase $cmd in\n'
 	for c in "${all[@]}"; do
 		path=${c%%$'\t'*}
-		[ "$path" = image ] && continue
+		is_mgmt "$path" && continue
 		h=${help_of[$path]}
-		printf '\t"%s") flags="%s"; values="%s" ;;\n' "$path" "$(flags_words "$h") --help" "$(string_flags "$h")"
+		printf '\t"%s") flags="%s"; values="%s"; args=%s ;;\n' "$path" "$(flags_words "$h") --help" \
+			"$(string_flags "$h")" "$(arg_kind "$h")"
 	done
 	printf '\tesac\n'
 	printf '\t# a flag value: files for -i/-o, nothing to offer for the others\n'
@@ -169,10 +200,10 @@ string_flags() { # HELP-TEXT: the flags that take a value, "-f|--filter|--format
 	printf '\tcase $cur in\n'
 	printf '\t-*) COMPREPLY=($(compgen -W "$flags" -- "$cur")) ;;\n'
 	printf '\t*)\n'
-	printf '\t\tcase $cmd in\n'
-	printf '\t\timport|"image import") COMPREPLY=($(compgen -f -- "$cur")) ;;\n'
-	printf '\t\tlogin|logout|check|version|info|load|"image load"|"image prune") ;;\n'
-	printf '\t\t*) COMPREPLY=($(compgen -W "$(_strata_images "$root")" -- "$cur")) ;;\n'
+	printf '\t\tcase $args in\n'
+	printf '\t\tfile) COMPREPLY=($(compgen -f -- "$cur")) ;;\n'
+	printf '\t\timage) COMPREPLY=($(compgen -W "$(_strata_images "$root")" -- "$cur")) ;;\n'
+	printf '\t\tcontainer) COMPREPLY=($(compgen -W "$(_strata_containers "$root")" -- "$cur")) ;;\n'
 	printf '\t\tesac ;;\n'
 	printf '\tesac\n'
 	printf '}\n'
@@ -203,14 +234,24 @@ zsh_specs() { # HELP-TEXT: _arguments specs, one per line
 	printf '  imgs=(${(f)"$(strata images --format "{{.Repository}}:{{.Tag}}" 2>/dev/null | grep -v "<none>")"})\n'
 	printf "  _describe 'image' imgs\n"
 	printf '}\n\n'
+	printf '_strata_containers() {\n'
+	printf '  local -a ctrs\n'
+	printf '  ctrs=(${(f)"$(strata ps -a --format "{{.Names}}" 2>/dev/null)"})\n'
+	printf "  _describe 'container' ctrs\n"
+	printf '}\n\n'
 	printf '_strata_command() {\n'
 	printf '  case $1 in\n'
 	for c in "${all[@]}"; do
 		path=${c%%$'\t'*}
-		[ "$path" = image ] && continue
+		is_mgmt "$path" && continue
 		printf '  "%s")\n    _arguments -s \\\n' "$path"
 		zsh_specs "${help_of[$path]}"
-		printf "    '*:image:_strata_images' ;;\n"
+		case $(arg_kind "${help_of[$path]}") in
+		image) printf "    '*:image:_strata_images' ;;\n" ;;
+		container) printf "    '*:container:_strata_containers' ;;\n" ;;
+		file) printf "    '*:file:_files' ;;\n" ;;
+		*) printf "    ;;\n" ;;
+		esac
 	done
 	printf '  esac\n'
 	printf '}\n\n'
@@ -218,12 +259,7 @@ zsh_specs() { # HELP-TEXT: _arguments specs, one per line
 	printf '  local -a commands subs\n'
 	printf '  commands=(\n'
 	for c in "${top[@]}"; do
-		printf "    '%s:%s'\n" "${c%%$'\t'*}" "$(zsh_quote <<<"${c#*$'\t'}" | sed 's/\\:/:/g; s/:/\\:/2g')"
-	done
-	printf '  )\n'
-	printf '  subs=(\n'
-	for s in "${subs[@]}"; do
-		printf "    '%s:%s'\n" "${s%%$'\t'*}" "$(zsh_quote <<<"${s#*$'\t'}" | sed 's/\\:/:/g; s/:/\\:/2g')"
+		printf "    '%s:%s'\n" "${c%%$'\t'*}" "$(zsh_quote <<<"${c#*$'\t'}")"
 	done
 	printf '  )\n'
 	printf '  local curcontext=$curcontext state line\n'
@@ -234,10 +270,20 @@ zsh_specs() { # HELP-TEXT: _arguments specs, one per line
 	printf '  case $state in\n'
 	printf "  command) _describe 'command' commands ;;\n"
 	printf '  args)\n'
-	printf '    if [[ $words[1] == image ]]; then\n'
-	printf "      if (( CURRENT == 2 )); then _describe 'image command' subs; return; fi\n"
+	printf '    case $words[1] in\n'
+	for m in "${mgmt[@]}"; do
+		printf '    %s)\n      subs=(\n' "$m"
+		while IFS=$'\t' read -r n d; do
+			printf "        '%s:%s'\n" "$n" "$(zsh_quote <<<"$d")"
+		done <<<"${subs_of[$m]}"
+		printf '      ) ;;\n'
+	done
+	printf '    esac\n'
+	printf '    if (( ${#subs} )); then\n'
+	printf "      if (( CURRENT == 2 )); then _describe 'command' subs; return; fi\n"
+	printf '      local m=$words[1]\n'
 	printf '      shift words; (( CURRENT-- ))\n'
-	printf '      _strata_command "image $words[1]"\n'
+	printf '      _strata_command "$m $words[1]"\n'
 	printf '    else\n'
 	printf '      _strata_command "$words[1]"\n'
 	printf '    fi ;;\n'

@@ -17,7 +17,8 @@ static const struct command_usage usage = {
 
 static void print_line(void *cookie, const char *line)
 {
-	printf("%s\n", line);
+	/* the end of the layer lines, if any were drawn */
+	cli_print_progress(cookie, NULL, line);
 }
 
 int cmd_load(int argc, char **argv, struct cli_ctx *ctx)
@@ -33,6 +34,7 @@ int cmd_load(int argc, char **argv, struct cli_ctx *ctx)
 	struct strata_image_index *idx = NULL;
 	struct strata_store *store = NULL;
 	struct strata_error *err = NULL;
+	struct cli_progress progress;
 	char **args;
 	int nargs, ret;
 
@@ -43,8 +45,12 @@ int cmd_load(int argc, char **argv, struct cli_ctx *ctx)
 	/* no -i, or "-": the archive comes on stdin */
 	opts.path = input && strcmp(input, "-") ? input : NULL;
 	opts.fd = STDIN_FILENO;
-	/* docker: progress goes away when stdout is no terminal; the
-	 * "Loaded image" lines stay even with -q. */
+	/* docker: "Loading layer" bars only on a terminal and without -q;
+	 * the "Loaded image" lines stay even with -q. */
+	cli_progress_init(&progress, false);
+	opts.report_cookie = &progress;
+	if (!quiet && progress.tty)
+		opts.progress = cli_print_progress_bytes;
 	ret = cli_open_images(ctx, true, &store, &idx);
 	/* dockerd reports a load's failure in its output stream, which the
 	 * client prints without "Error response from daemon: " */
@@ -52,5 +58,6 @@ int cmd_load(int argc, char **argv, struct cli_ctx *ctx)
 		ret = cli_fail_bare(err);
 	strata_image_index_free(idx);
 	strata_store_free(store);
+	cli_progress_release(&progress);
 	return ret;
 }

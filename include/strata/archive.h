@@ -14,6 +14,8 @@
 #include <stddef.h>
 
 #include "strata/cancel.h"
+#include <stdint.h>
+
 #include "strata/error.h"
 #include "strata/export.h"
 
@@ -26,12 +28,22 @@ struct strata_image_index;
 /* One line of docker load's output (no newline), e.g. "Loaded image: busybox:latest". */
 typedef void (*strata_load_report_fn)(void *cookie, const char *line);
 
+/*
+ * Bytes of one layer read from the archive while it is loaded: id is the
+ * short diff ID, action "Loading layer", current of total (the layer's
+ * bytes in the archive).  Called from worker threads, one call at a time,
+ * every 512 KiB and at the end of the layer.
+ */
+typedef void (*strata_load_progress_fn)(void *cookie, const char *id, const char *action,
+					int64_t current, int64_t total);
+
 struct strata_load_options {
 	const char *path;     /* archive file or OCI layout folder; NULL: read fd */
 	int fd;               /* the archive stream when path is NULL (not closed) */
 	strata_load_report_fn report; /* NULL: no output */
 	void *report_cookie;
 	struct strata_cancel *cancel; /* NULL: not cancellable */
+	strata_load_progress_fn progress; /* NULL: none; its cookie is report_cookie */
 };
 
 /*

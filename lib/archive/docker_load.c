@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,9 @@ struct loader {
 	char (*new_configs)[STRATA_HEX_LEN + 1];
 	size_t nr_new_cfg, alloc_new_cfg;
 	const struct strata_cancel *cancel;
+	strata_load_progress_fn progress; /* "Loading layer" byte counts, or NULL */
+	void *progress_cookie;
+	pthread_mutex_t progress_mu;      /* one progress call at a time */
 };
 
 void load_image_release(struct load_image *img)
@@ -356,9 +360,39 @@ static ssize_t membuf_read(void *cookie, void *buf, size_t len, struct strata_er
 	return (ssize_t)n;
 }
 
-static ssize_t tar_member_read(void *cookie, void *buf, size_t len, struct strata_error **err)
+/* docker load's "Loading layer" counts of one layer being read */
+struct layer_progress {
+	struct loader *l;
+	char short_id[13];
+	uint64_t read, reported, total;
+};
+
+static void layer_progress_add(struct layer_progress *lp, ssize_t n)
 {
-	return tar_reader_read_data(cookie, buf, len, err);
+	if (n <= 0 || !lp->l->progress)
+		return;
+	lp->read += (uint64_t)n;
+	if (lp->read - lp->reported < (512u << 10) && lp->read != lp->total)
+		return;
+	lp->reported = lp->read;
+	pthread_mutex_lock(&lp->l->progress_mu);
+	lp->l->progress(lp->l->progress_cookie, lp->short_id, "Loading layer", (int64_t)lp->read,
+			(int64_t)lp->total);
+	pthread_mutex_unlock(&lp->l->progress_mu);
+}
+
+struct counted_member {
+	struct tar_reader *r;
+	struct layer_progress lp;
+};
+
+static ssize_t counted_member_read(void *cookie, void *buf, size_t len, struct strata_error **err)
+{
+	struct counted_member *cm = cookie;
+	ssize_t n = tar_reader_read_data(cm->r, buf, len, err);
+
+	layer_progress_add(&cm->lp, n);
+	return n;
 }
 
 static void note_chain(char (**arr)[STRATA_DIGEST_LEN + 1], size_t *nr, size_t *alloc, const char *chain)
@@ -392,6 +426,7 @@ struct load_job {
 	int fd;                 /* source file, or -1 for a member in memory */
 	struct membuf mb;
 	uint64_t size;          /* source bytes: bigger layers are read first */
+	struct layer_progress lp; /* named by the diff ID, as docker's progress */
 	const struct strata_cancel *cancel;
 };
 
@@ -865,7 +900,11 @@ static int stream_member(struct loader *l, struct tar_reader *r, const struct ta
 			return 0;
 		}
 		if (!p.parent || layerstore_has(l->store, p.parent)) {
-			ret = layerstore_register(l->store, p.parent, tar_member_read, r, p.diff, &res, err);
+			struct counted_member cm = { r, { .l = l, .total = e->size } };
+
+			snprintf(cm.lp.short_id, sizeof(cm.lp.short_id), "%.12s", p.diff + 7);
+			ret = layerstore_register(l->store, p.parent, counted_member_read, &cm, p.diff,
+						  &res, err);
 			if (ret < 0)
 				return strata_error_wrap(err, "layer '%s'", m->name);
 			note_chain(&l->new_chains, &l->nr_new, &l->alloc_new, res.chain_id);
@@ -1120,10 +1159,14 @@ static ssize_t job_read(void *cookie, void *buf, size_t len, struct strata_error
 {
 	struct load_job *j = cookie;
 	int ret = cancel_check(j->cancel, err);
+	ssize_t n;
 
 	if (ret < 0)
 		return ret;
-	return j->fd >= 0 ? compress_fd_read(&j->fd, buf, len, err) : membuf_read(&j->mb, buf, len, err);
+	n = j->fd >= 0 ? compress_fd_read(&j->fd, buf, len, err) : membuf_read(&j->mb, buf, len, err);
+	j->lp.total = j->size;
+	layer_progress_add(&j->lp, n);
+	return n;
 }
 
 /* The load's side of the layer pipeline: one job per layer not in the store yet. */
@@ -1232,7 +1275,10 @@ static int register_layers(struct loader *l, struct load_image *imgs, size_t nr,
 				dup = !strcmp(items[e].chain_id, chain);
 			if (dup)
 				continue;
-			r.jobs[n] = (struct load_job){ .img = i, .k = k, .fd = -1, .cancel = l->cancel };
+			r.jobs[n] = (struct load_job){ .img = i, .k = k, .fd = -1, .cancel = l->cancel,
+						       .lp = { .l = l } };
+			snprintf(r.jobs[n].lp.short_id, sizeof(r.jobs[n].lp.short_id), "%.12s",
+				 imgs[i].diff_ids[k] + 7);
 			items[n++] = (struct layer_pipeline_item){ chain, k ? imgs[i].chain_ids[k - 1] : NULL,
 								   imgs[i].diff_ids[k] };
 		}
@@ -1362,7 +1408,9 @@ int strata_image_load(struct strata_image_index *idx, const struct strata_load_o
 		      struct strata_error **err)
 {
 	struct loader l = { .idx = idx, .store = idx->store, .dir_fd = -1, .stage_fd = -1,
-			    .cancel = opts->cancel };
+			    .cancel = opts->cancel, .progress = opts->progress,
+			    .progress_cookie = opts->report_cookie,
+			    .progress_mu = PTHREAD_MUTEX_INITIALIZER };
 	const char *path = opts->path;
 	struct load_image *imgs = NULL;
 	size_t nr = 0;

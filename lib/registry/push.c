@@ -693,7 +693,8 @@ int strata_push(struct strata_image_index *idx, const char *name,
 				       "An image does not exist locally with the tag: %s", familiar);
 		goto out;
 	}
-	qsort(tags, n_tags, sizeof(*tags), cmp_str);
+	if (n_tags) /* none: a missing tag, reported after the registry is reached */
+		qsort(tags, n_tags, sizeof(*tags), cmp_str);
 	ret = registry_config_load(&p.cfg, opts->config_path, err);
 	if (ret < 0)
 		goto out;

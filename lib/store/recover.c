@@ -140,6 +140,9 @@ int store_recover(struct strata_store *store, struct strata_error **err)
 	    (ret = each_leftover(store, LAYOUT_LAYERDB_TMP, is_staging, remove_entry, err)) < 0 ||
 	    (ret = each_leftover(store, LAYOUT_LAYERDB_LAYERS, layout_layer_is_removing, finish_removal, err)) < 0 ||
 	    (ret = each_leftover(store, LAYOUT_IMAGEDB_CONTENT, fs_is_atomic_tmp, remove_entry, err)) < 0 ||
+	    /* a pull or push killed while it recorded the distribution metadata */
+	    (ret = each_leftover(store, LAYOUT_DIFFID_BY_DIGEST, fs_is_atomic_tmp, remove_entry, err)) < 0 ||
+	    (ret = each_leftover(store, LAYOUT_V2METADATA_BY_DIFFID, fs_is_atomic_tmp, remove_entry, err)) < 0 ||
 	    (ret = each_leftover(store, ".", fs_is_atomic_tmp, remove_entry, err)) < 0)
 		return strata_error_wrap(err, "finish what an interrupted command left in '%s'", store->root);
 	return 0;

@@ -6,35 +6,11 @@
 # injection kills the process at the Nth one), plus leftovers written by hand.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$TEST_LIB_DIR/store.sh"
+. "$TEST_LIB_DIR/crashpoints.sh"
 
 A=$TEST_FIXTURES/corpus/images/docker-archive/ggcr-whiteout_image.tar
 B=$TEST_FIXTURES/corpus/images/docker-archive/ggcr-test_image_1.tar
 S() { strata --data-root "$@"; }
-# the points a process is killed at
-POINTS=rename,renameat,renameat2,fsync,fdatasync,syncfs
-if command -v strace >/dev/null 2>&1 &&
-	strace -f -qq -o /dev/null -e trace=$POINTS -e inject=$POINTS:signal=SIGKILL:when=1 true 2>/dev/null; then
-	test_set_prereq STRACE
-else
-	test_prereq_missing STRACE "strace with fault injection (-e inject=...:signal=) is not usable here"
-fi
-
-# killed_at N ROOT ARGS...: strata ARGS on ROOT, killed at its Nth kill point;
-# prints "killed" or "finished" (exit 0); anything else is a failure
-killed_at() {
-	local n=$1 root=$2 rc
-	shift 2
-	# LeakSanitizer cannot run under ptrace: a sanitizer build leaves it off here
-	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-		strace -f -qq -o /dev/null -e trace=$POINTS -e inject=$POINTS:signal=SIGKILL:when="$n" \
-		"$STRATA_BIN" --data-root "$root" "$@" >/dev/null 2>killed.err
-	rc=$?
-	case $rc in
-	0) echo finished ;;
-	137) echo killed ;;
-	*) echo "exit $rc: $(cat killed.err)" ;;
-	esac
-}
 clean() { # ROOT SUMMARY: check passes without --repair
 	echo "$2: 0 problems" >expect && S "$1" check >out && test_cmp expect out
 }
@@ -81,29 +57,6 @@ test_expect_success 'a release intent whose image is still there removes nothing
 	S s tag "$IMG_A" z:1 && test ! -e $I/layerdb/tmp/release-4242 &&
 	S s save "$IMG_A" >/dev/null && S s check >out && grep -q ": 0 problems$" out
 '
-
-# sweep NAME SETUP CMD...: for N = 1, 2, ... kill "strata CMD" at point N on a
-# fresh copy of the store SETUP made, run the next write command (AFTER) and
-# the checks (VERIFY), until the command runs to its end
-sweep() {
-	local setup=$1 n=1 how
-	shift
-	rm -rf base && eval "$setup" || return 1
-	while [ $n -le 400 ]; do
-		rm -rf s && cp -a base s &&
-		how=$(killed_at $n s "$@") || return 1
-		case $how in
-		killed | finished) ;;
-		*) echo "kill point $n: $how"; return 1 ;;
-		esac
-		eval "$AFTER" || { echo "after kill point $n ($how)"; return 1; }
-		eval "$VERIFY" || { echo "after kill point $n ($how)"; return 1; }
-		[ "$how" = finished ] && { say "$* ran to its end after $((n - 1)) kill points"; return 0; }
-		n=$((n + 1))
-	done
-	echo "still killed after $n points"
-	return 1
-}
 
 test_expect_success STRACE 'load killed at every rename and fsync: the next load gives the same images' '
 	AFTER="S s load -i \"\$A\" >out && test_cmp load-a.out out && S s load -i \"\$B\" >out && test_cmp load-b.out out" &&

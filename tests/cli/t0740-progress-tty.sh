@@ -1,5 +1,5 @@
 #!/bin/bash
-# Progress on a terminal as docker 20.10's client draws it: pull and push
+# Progress on a terminal as docker 20.10's client draws it: pull, push and load
 # run under script(1) (a pty) rewrite one line per layer in place
 # (ESC[1A ESC[2K CR "id: status progress" CR ESC[1B), with byte counts and,
 # on a terminal wider than 110 columns, docker's [====>   ] bar; without a
@@ -83,6 +83,19 @@ test_expect_success 'quiet on a terminal prints only the name' '
 	test_cmp q.want q.tty
 '
 
+test_expect_success 'load on a terminal: Loading layer with byte counts, then the Loaded lines' '
+	strata --data-root s1 save -o img.tar "$IMG" &&
+	on_tty 0 strata --data-root s6 load -i img.tar >load.tty &&
+	segments load.tty >load.seg &&
+	grep -qE "^\^\[\[1A\^\[\[2K\^M$LAYER: Loading layer +[0-9.]+[kMG]?B/[0-9.]+MB\^M\^\[\[1B$" load.seg &&
+	tail -n 1 load.seg | grep -qE "Loading layer +([0-9.]+MB)/\1\^M" &&
+	grep -q "${ESC}\[1BLoaded image: $IMG${CR}$" load.tty &&
+	on_tty 0 strata --data-root s7 load -q -i img.tar >loadq.tty &&
+	! grep -q "$ESC" loadq.tty &&
+	strata --data-root s8 load -i img.tar >load.plain &&
+	echo "Loaded image: $IMG" >want && test_cmp want load.plain
+'
+
 if dockerd_usable; then
 	test_set_prereq DOCKERD
 else
@@ -91,14 +104,19 @@ fi
 
 test_expect_success DOCKERD 'docker pull under the same pty draws the same segments' '
 	dockerd_start "$TRASH/d" &&
+	on_tty 0 docker load -i img.tar >dload.tty &&
+	docker rmi "$IMG" >/dev/null &&
 	on_tty 0 docker pull "$IMG" >dpull.tty &&
 	docker rmi "$IMG" >/dev/null &&
 	on_tty 150 docker pull "$IMG" >dwide.tty &&
 	dockerd_stop "$TRASH/d" &&
+	segments dload.tty >dload.seg &&
+	grep -qE "^\^\[\[1A\^\[\[2K\^M$LAYER: Loading layer +[0-9.]+[kMG]?B/[0-9.]+MB\^M\^\[\[1B$" dload.seg &&
 	segments dpull.tty >dpull.seg &&
 	segments dwide.tty >dwide.seg &&
-	# (docker may skip "Verifying Checksum" when the download is quick)
-	for s in "Pulling fs layer" "Download complete" "Pull complete"; do
+	# (docker drops intermediate statuses, "Verifying Checksum" or "Download
+	# complete", when they come quickly; the first and the last stay)
+	for s in "Pulling fs layer" "Pull complete"; do
 		grep -qxF "^[[1A^[[2K^M$BLOB: $s ^M^[[1B" dpull.seg || { echo "docker: no $s"; return 1; }
 	done &&
 	grep -qE "^\^\[\[1A\^\[\[2K\^M$BLOB: Downloading +[0-9.]+[kMG]?B/[0-9.]+MB\^M\^\[\[1B$" dpull.seg &&

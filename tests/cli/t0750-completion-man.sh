@@ -1,8 +1,9 @@
 #!/bin/bash
 # bash and zsh completion and man pages, generated from the commands' own
 # usage tables (scripts/gen-docs.sh reads what the binary prints for
-# --help): every command, image subcommand and flag appears, bash completes
-# commands, flags and image names, and make install puts them in place.
+# --help): every command, management subcommand and flag appears, bash
+# completes commands, flags, files and image names (what the usage line's
+# first argument is), and make install puts them in place.
 . "$(dirname "$0")/../lib/lib.sh"
 
 OUT=$TRASH/docs
@@ -15,12 +16,16 @@ test_expect_success 'gen-docs.sh writes completion and man pages' '
 	test -s "$OUT/man/strata.1"
 '
 
-# the commands strata --help lists, and image's subcommands
+# the commands strata --help lists, and the management commands' subcommands ("image ls")
 strata --help | awk '/^(Management )?Commands:$/ { on = 1; next } /^$/ { on = 0 } on && /^  [a-z]/ { print $1 }' >commands
-strata image --help | awk '/^Commands:$/ { on = 1; next } /^$/ { on = 0 } on && /^  [a-z]/ { print $1 }' >subs
+strata --help | awk '/^Management Commands:$/ { on = 1; next } /^$/ { on = 0 } on && /^  [a-z]/ { print $1 }' >mgmt
+while read -r m; do
+	strata $m --help | awk -v m="$m" '/^Commands:$/ { on = 1; next } /^$/ { on = 0 } on && /^  [a-z]/ { print m " " $1 }'
+done <mgmt >subs
 
 test_expect_success 'strata --help lists the commands the pages are made from' '
 	test "$(wc -l <commands)" -gt 10 && grep -qx images commands && grep -qx version commands &&
+	grep -qx image mgmt && grep -qx "image ls" subs &&
 	test "$(wc -l <subs)" -gt 5
 '
 
@@ -34,7 +39,7 @@ test_expect_success 'every command has a man page naming its usage and flags' '
 		done || return 1
 	done <commands &&
 	while read -r s; do
-		test -s "$OUT/man/strata-image-$s.1" || { echo "no page for image $s"; return 1; }
+		test -s "$OUT/man/strata-${s/ /-}.1" || { echo "no page for $s"; return 1; }
 	done <subs
 '
 
@@ -51,7 +56,7 @@ test_expect_success 'zsh completion names every command, subcommand and flag' '
 		grep -q "^    '\''$c:" "$OUT/completion/_strata" || { echo "$c missing"; return 1; }
 	done <commands &&
 	while read -r s; do
-		grep -q "^  \"image $s\")" "$OUT/completion/_strata" || { echo "image $s missing"; return 1; }
+		grep -q "^  \"$s\")" "$OUT/completion/_strata" || { echo "$s missing"; return 1; }
 	done <subs &&
 	grep -q "'\''(-a --all)'\''{-a,--all}'\''\[Show all images" "$OUT/completion/_strata"
 '
@@ -77,6 +82,9 @@ test_expect_success 'bash completes commands, subcommands and flags' '
 	complete_words strata ima >got && printf "%s\n" image images >want && test_cmp want got &&
 	complete_words strata --data-root /x ver >got && echo version >want && test_cmp want got &&
 	complete_words strata image l >got && printf "%s\n" load ls >want && test_cmp want got &&
+	if grep -qx "container ls" subs; then
+		complete_words strata container l >got && printf "%s\n" logs ls >want && test_cmp want got
+	fi &&
 	complete_words strata images --no >got && echo --no-trunc >want && test_cmp want got &&
 	complete_words strata image ls -q >got && echo -q >want && test_cmp want got &&
 	complete_words strata inspect --ty >got && echo --type >want && test_cmp want got
@@ -89,7 +97,11 @@ test_expect_success 'bash completes image names from the data root given' '
 	complete_words strata --data-root "$R" rmi compl/t >got &&
 	echo compl/two:v2 >want && test_cmp want got &&
 	complete_words strata --data-root "$R" image inspect compl/ | sort >got &&
-	printf "%s\n" compl/one:v1 compl/two:v2 >want && test_cmp want got
+	printf "%s\n" compl/one:v1 compl/two:v2 >want && test_cmp want got &&
+	complete_words strata --data-root "$R" import la >got &&
+	echo layer.tar >want && test_cmp want got &&
+	complete_words strata --data-root "$R" login co >got && test -z "$(cat got)"
+
 '
 
 # make install from the build the tests run against
