@@ -14,6 +14,7 @@
 #define STRATA_STRATA_H
 
 #include "strata/archive.h"
+#include "strata/build.h"
 #include "strata/cancel.h"
 #include "strata/check.h"
 #include "strata/container.h"
