@@ -900,7 +900,8 @@ int build_plan_parse(const char *data, size_t len, const char *name, struct buil
 			plan->stages[plan->nstages++].from = in;
 		} else if (!plan->nstages) {
 			build_instr_release(&in);
-			ret = parse_error(err, df->nodes[i].start_line, "no build stage in current context");
+			/* moby adds only a location to this one, which the message does not show */
+			ret = strata_error_set(err, STRATA_ERR_INVALID, 0, "no build stage in current context");
 		} else {
 			struct build_stage *st = &plan->stages[plan->nstages - 1];
 

@@ -199,7 +199,7 @@ int main(void)
 
 	plan_fails("FROM x\n\nFOO bar\n", "dockerfile parse error line 3: unknown instruction: FOO");
 	plan_fails("FROM x\nrunn \\\n y\n", "dockerfile parse error line 2: unknown instruction: RUNN");
-	plan_fails("LABEL a=b\nFROM x\n", "dockerfile parse error line 1: no build stage in current context");
+	plan_fails("LABEL a=b\nFROM x\n", "no build stage in current context");
 	plan_fails("FROM x\nLABEL a\n", "failed to parse Dockerfile: LABEL must have two arguments");
 	plan_fails("FROM x\nENV a=b c\n",
 		   "failed to parse Dockerfile: Syntax error - can't find = in \"c\". Must be of the form: name=value");

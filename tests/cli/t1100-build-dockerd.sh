@@ -1,0 +1,211 @@
+#!/bin/bash
+# strata build against dockerd 20.10's classic builder (DOCKER_BUILDKIT=0), on
+# the same base image (busybox-static imported by dockerd, docker save'd,
+# strata load'ed): for each Dockerfile the same transcript (IDs aside), the
+# same images along the whole parent chain (config, container_config,
+# history, key order: tests/lib/buildcmp.py), the same errors and exit
+# codes; then the cache both ways: strata on dockerd's stopped store and
+# dockerd started on strata's store say "Using cache" on every step and
+# end at the other's image; dockerd runs strata's image.
+. "$(dirname "$0")/../lib/lib.sh"
+. "$TEST_LIB_DIR/dockerd.sh"
+. "$TEST_LIB_DIR/busybox.sh"
+
+dockerd_usable || skip_all "$DOCKERD_UNUSABLE"
+export DOCKER_BUILDKIT=0
+CMPB="python3 $TEST_LIB_DIR/buildcmp.py"
+
+# case NAME FLAGS...: the Dockerfile is cases/NAME/Dockerfile
+mkdir -p cases
+add_case() {
+	mkdir -p "cases/$1" && cat >"cases/$1/Dockerfile"
+	echo "$1" >>cases/list
+}
+add_case meta <<-\EOF
+	ARG BASE=busybox:local
+	FROM $BASE
+	ARG GREETING=hi
+	ARG UNUSED
+	ENV A=1 B="two words" G=$GREETING
+	ENV C legacy form
+	LABEL "com.x"="y z" k=$A
+	MAINTAINER Someone <a@b>
+	EXPOSE 9000 9001/udp 80-81
+	VOLUME ["/v1", "/v2"]
+	VOLUME /v3
+	STOPSIGNAL SIGTERM
+	HEALTHCHECK --interval=30s --retries=3 CMD ["true"]
+	SHELL ["/bin/sh", "-e", "-c"]
+	ONBUILD LABEL from=trigger
+	ONBUILD ENV T=$A
+	USER 65534:65534
+	ENTRYPOINT ["/bin/sh"]
+	CMD ["-c", "echo hi"]
+	CMD echo shell form
+EOF
+echo "--build-arg GREETING=yo --build-arg NOTUSED=1 --label z=1 --label a=2" >cases/meta/flags
+add_case onbuild <<-\EOF
+	FROM meta:1
+	HEALTHCHECK --timeout=5s CMD ["x"]
+	HEALTHCHECK NONE
+	ENTRYPOINT ["echo"]
+EOF
+add_case stages <<-\EOF
+	FROM busybox:local AS one
+	LABEL stage=one
+	FROM one AS Two
+	ENV X=2
+	FROM busybox:local
+	LABEL stage=last
+EOF
+echo "--target two" >cases/stages/flags
+add_case scratch <<-\EOF
+	FROM scratch
+	LABEL empty=yes
+	CMD ["/nothing"]
+EOF
+add_case run <<-\EOF
+	# escape=`
+	ARG V=meta
+	FROM busybox:local
+	ARG V
+	LABEL v=$V w=${NOPE:-dflt} x=${V:+set} `
+	      y="a`"b"
+	ENV V=env
+	ARG V=2
+	LABEL v2=$V
+	ENTRYPOINT ["echo"]
+	CMD ["built", "by", "strata"]
+EOF
+# failing builds: message and exit code as docker's
+add_case bad-instr <<-\EOF
+	FROM busybox:local
+	FOO bar
+EOF
+add_case bad-label <<-\EOF
+	FROM busybox:local
+	LABEL a
+EOF
+add_case bad-signal <<-\EOF
+	FROM busybox:local
+	STOPSIGNAL FOO
+EOF
+add_case bad-proto <<-\EOF
+	FROM busybox:local
+	EXPOSE 80/foo
+EOF
+add_case bad-target <<-\EOF
+	FROM busybox:local AS a
+EOF
+echo "--target nope" >cases/bad-target/flags
+add_case bad-subst <<-\EOF
+	FROM busybox:local
+	ENV X=${Y:?must be set}
+EOF
+add_case bad-from <<-\EOF
+	LABEL a=b
+	FROM busybox:local
+EOF
+
+# the transcript without what depends on the run: IDs, the context size line
+normalize() { grep -v '^Sending build context' "$1" | sed -E 's/[0-9a-f]{12}/<id>/g'; }
+
+D=$TRASH/d
+docker_side() {
+	dockerd_start "$D" || return 77
+	make_busybox_rootfs rootfs &&
+		tar -C rootfs -cf - . | docker import - busybox:local >/dev/null &&
+		docker save -o base.tar busybox:local || return 1
+	for c in $(cat cases/list); do
+		# shellcheck disable=SC2046
+		docker build $(cat "cases/$c/flags" 2>/dev/null) -t "$c:1" "cases/$c" \
+			>"cases/$c/docker.out" 2>"cases/$c/docker.err"
+		echo $? >"cases/$c/docker.rc"
+		docker images -q --no-trunc "$c:1" >"cases/$c/docker.id"
+	done
+	dockerd_stop "$D"
+}
+docker_side 2>docker-side.err
+rc=$?
+[ $rc -eq 77 ] && skip_all "dockerd does not start here: $(tail -n 3 docker-side.err | tr '\n' ' ')"
+test_expect_success 'dockerd built the cases' '
+	if [ $rc -ne 0 ]; then cat docker-side.err; false; fi &&
+	test -s cases/meta/docker.id && test -s cases/run/docker.id
+'
+[ $rc -eq 0 ] || test_done
+
+S=$TRASH/s
+test_expect_success 'strata loads the same base image' '
+	strata --data-root "$S" load -i base.tar >out && grep -qx "Loaded image: busybox:local" out
+'
+
+for c in $(cat cases/list); do
+	test_expect_success "$c: same transcript, status and stderr as dockerd" "
+		strata --data-root \"\$S\" build \$(cat cases/$c/flags 2>/dev/null) -t $c:1 cases/$c \
+			>cases/$c/strata.out 2>cases/$c/strata.err
+		echo \$? >cases/$c/strata.rc &&
+		test_cmp cases/$c/docker.rc cases/$c/strata.rc &&
+		normalize cases/$c/docker.out >want && normalize cases/$c/strata.out >got &&
+		test_cmp want got &&
+		test_cmp cases/$c/docker.err cases/$c/strata.err
+	"
+	if [ "$(cat "cases/$c/docker.rc")" = 0 ]; then
+		test_expect_success "$c: same images along the parent chain" "
+			strata --data-root \"\$S\" images -q --no-trunc $c:1 >cases/$c/strata.id &&
+			test -s cases/$c/strata.id &&
+			\$CMPB \"\$D/root\" \$(cat cases/$c/docker.id) \"\$S\" \$(cat cases/$c/strata.id)
+		"
+	else
+		test_expect_success "$c: the failed build tagged nothing" "
+			strata --data-root \"\$S\" images -q $c:1 >ids && test_line_count ids 0
+		"
+	fi
+done
+
+test_expect_success 'only the tagged image has lastUpdated' '
+	md=$S/image/overlay2/imagedb/metadata/sha256 &&
+	id=$(cat cases/meta/strata.id) && test -f "$md/${id#sha256:}/lastUpdated" &&
+	parent=$(cat "$md/${id#sha256:}/parent") && test ! -e "$md/${parent#sha256:}/lastUpdated"
+'
+
+test_expect_success 'intermediate images are listed by images -a only' '
+	strata --data-root "$S" images -a -q >all && strata --data-root "$S" images -q >top &&
+	test $(wc -l <all) -gt 20 && test $(wc -l <top) -lt 10
+'
+
+test_expect_success 'a rebuild is cached on every step' '
+	strata --data-root "$S" build $(cat cases/meta/flags) -t meta:2 cases/meta >again &&
+	test $(grep -c "^ ---> Using cache" again) = 20 && ! grep -q "Running in" again &&
+	grep -qx "Successfully built $(cut -c8-19 cases/meta/strata.id)" again
+'
+
+test_expect_success '-q prints the ID only, --iidfile writes it, --no-cache builds anew' '
+	strata --data-root "$S" build -q cases/run >q && test_cmp cases/run/strata.id q &&
+	strata --data-root "$S" build -q --iidfile iid cases/run >/dev/null &&
+	printf %s "$(cat cases/run/strata.id)" >want && test_cmp want iid &&
+	strata --data-root "$S" build --no-cache cases/scratch >nc && ! grep -q "Using cache" nc &&
+	grep -q "Running in" nc
+'
+
+test_expect_success 'strata reuses what dockerd built: Using cache on every step' '
+	for c in meta onbuild run; do
+		strata --data-root "$D/root" build $(cat cases/$c/flags 2>/dev/null) cases/$c >out || return 1
+		! grep -q "Running in" out || { cat out; return 1; }
+		grep -qx "Successfully built $(cut -c8-19 cases/$c/docker.id)" out || { cat out; return 1; }
+	done
+'
+
+test_expect_success 'dockerd reuses what strata built: Using cache on every step' '
+	dockerd_start "$TRASH/d2" --data-root "$S" 2>d2.err || { cat d2.err; false; }
+'
+test_expect_success 'dockerd on strata'"'"'s store: cache hits and the image runs' '
+	for c in meta onbuild run; do
+		docker build $(cat cases/$c/flags 2>/dev/null) cases/$c >out || { cat out; return 1; }
+		! grep -q "Running in" out || { cat out; return 1; }
+		grep -qx "Successfully built $(cut -c8-19 cases/$c/strata.id)" out || { cat out; return 1; }
+	done &&
+	docker run --rm --network none run:1 >ran && echo "built by strata" >want && test_cmp want ran
+'
+dockerd_stop "$TRASH/d2"
+
+test_done
