@@ -8,8 +8,9 @@
  *
  * This version builds the metadata instructions (FROM, ARG, ENV, LABEL,
  * MAINTAINER, EXPOSE, ENTRYPOINT, CMD, VOLUME, USER, ONBUILD, STOPSIGNAL,
- * HEALTHCHECK, SHELL); RUN, COPY, ADD and WORKDIR, which change the image's
- * files, fail with STRATA_ERR_UNSUPPORTED.
+ * HEALTHCHECK, SHELL, WORKDIR of a folder the image has); RUN, COPY, ADD and
+ * a WORKDIR that would create its folder change the image's files and fail
+ * with STRATA_ERR_UNSUPPORTED.
  */
 #ifndef STRATA_BUILD_H
 #define STRATA_BUILD_H

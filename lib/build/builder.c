@@ -18,7 +18,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
 #include <sys/utsname.h>
 #include <jansson.h>
 
@@ -26,6 +31,7 @@
 #include "build/instructions.h"
 #include "build/lex.h"
 #include "digest/digest.h"
+#include "driver/driver.h"
 #include "image/config.h"
 #include "image/image-private.h"
 #include "image/imagedb.h"
@@ -828,6 +834,99 @@ static json_t *resolve_cmdline(struct builder *b, const struct build_instr *in)
 	return cmd;
 }
 
+enum path_state { PATH_DIR, PATH_ABSENT, PATH_OTHER };
+
+/*
+ * What path (absolute, clean) is in one layer folder: *stop says that lower
+ * layers cannot show it (a whiteout or an opaque folder on the way, or a
+ * file in place of a folder); symlinks on the way are not followed: OTHER.
+ */
+static enum path_state layer_path(int root, const char *path, bool diff_only, bool *stop)
+{
+	_cleanup_free_ char *copy = xstrdup(path);
+	char *comp = copy;
+	int fd = dup(root);
+	enum path_state state = PATH_DIR;
+
+	*stop = false;
+	while (fd >= 0 && *comp) {
+		char *next;
+		struct stat st;
+		int sub;
+
+		while (*comp == '/')
+			comp++;
+		if (!*comp)
+			break;
+		next = strchr(comp, '/');
+		if (next)
+			*next++ = '\0';
+		else
+			next = comp + strlen(comp);
+		if (fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			state = PATH_ABSENT;
+			break;
+		}
+		if (diff_only && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+			state = PATH_ABSENT;
+			*stop = true;
+			break;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			state = PATH_OTHER;
+			*stop = true;
+			break;
+		}
+		sub = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = sub;
+		if (fd >= 0 && diff_only) {
+			char v[2];
+
+			/* an opaque folder hides what lower layers have below it */
+			if (fgetxattr(fd, "trusted.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y' && *next)
+				*stop = true;
+		}
+		comp = next;
+	}
+	if (fd < 0)
+		return PATH_OTHER;
+	close(fd);
+	return state;
+}
+
+/* Whether path is a folder in the current image's merged files (root always is). */
+static int image_has_dir(struct builder *b, const char *path, enum path_state *out, struct strata_error **err)
+{
+	struct strata_image *img = *b->image_id ? strata_image_index_find(b->idx, b->image_id) : NULL;
+	bool diff_only = store_parallel_apply(b->store);
+	struct graph_driver *d;
+	int ret;
+
+	*out = PATH_ABSENT;
+	if (!strcmp(path, "/")) {
+		*out = PATH_DIR;
+		return 0;
+	}
+	if (!img || !img->nr_layers)
+		return 0;
+	ret = store_driver(b->store, &d, err);
+	if (ret < 0)
+		return ret;
+	for (size_t i = img->nr_layers; i-- > 0;) {
+		int fd = graph_driver_diff_fd(d, img->layers[i].rec.cache_id, err);
+		bool stop;
+
+		if (fd < 0)
+			return fd;
+		*out = layer_path(fd, path, diff_only, &stop);
+		close(fd);
+		if (*out != PATH_ABSENT || stop || !diff_only)
+			return 0;
+	}
+	return 0;
+}
+
 static int workdir_normalize(const char *current, const char *requested, char **out,
 			     struct strata_error **err)
 {
@@ -901,8 +1000,18 @@ static int dispatch(struct builder *b, struct build_instr *in, struct strata_err
 		json_object_set_new(b->run, "WorkingDir", json_string(wd));
 		strbuf_addf(&msg, "WORKDIR %s", wd);
 		free(wd);
-		ret = strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
-				       "WORKDIR is not supported yet: strata build cannot create its folder without containers");
+		{
+			_cleanup_free_ char *clean = build_path_clean(jstr(b->run, "WorkingDir"));
+			enum path_state st;
+
+			ret = image_has_dir(b, clean, &st, err);
+			if (ret >= 0 && st != PATH_DIR)
+				ret = strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
+						       "WORKDIR %s: creating the folder is not supported yet "
+						       "(strata build cannot make layers without containers)", clean);
+		}
+		if (ret >= 0)
+			ret = commit_step(b, msg.buf, true, err);
 		goto out;
 	}
 	case BI_CMD:

@@ -77,6 +77,14 @@ add_case run <<-\EOF
 	ENTRYPOINT ["echo"]
 	CMD ["built", "by", "strata"]
 EOF
+add_case workdir <<-\EOF
+	FROM busybox:local
+	WORKDIR /bin
+	WORKDIR ../bin/
+	ENV D=bin
+	WORKDIR /
+	WORKDIR $D
+EOF
 # failing builds: message and exit code as docker's
 add_case bad-instr <<-\EOF
 	FROM busybox:local
