@@ -24,7 +24,6 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-#include <sys/utsname.h>
 #include <jansson.h>
 
 #include "build/dockerignore.h"
@@ -35,6 +34,7 @@
 #include "image/config.h"
 #include "image/image-private.h"
 #include "image/imagedb.h"
+#include "image/manifest.h"
 #include "json/gojson.h"
 #include "store/store-private.h"
 #include "strata/build.h"
@@ -542,22 +542,6 @@ static json_t *history_entry(const json_t *h)
 	return out;
 }
 
-static const char *host_arch(void)
-{
-	static const struct { const char *uname, *go; } map[] = {
-		{ "x86_64", "amd64" }, { "aarch64", "arm64" }, { "armv7l", "arm" }, { "armv6l", "arm" },
-		{ "i686", "386" }, { "i386", "386" }, { "ppc64le", "ppc64le" }, { "s390x", "s390x" },
-		{ "riscv64", "riscv64" },
-	};
-	struct utsname u;
-
-	if (uname(&u) == 0)
-		for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-			if (!strcmp(u.machine, map[i].uname))
-				return map[i].go;
-	return "amd64";
-}
-
 /* image.NewChildImage + imageStore.Create + SetParent, for an empty-layer step. */
 static int commit_image(struct builder *b, const char *container, const json_t *cc, struct strata_error **err)
 {
@@ -577,7 +561,16 @@ static int commit_image(struct builder *b, const char *container, const json_t *
 		return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "No such image: %s", b->image_id);
 	store_format_now(b->store, &created);
 	join_strings(&created_by, json_object_get(cc, "Cmd"), " ");
-	json_object_set_new(image, "architecture", json_string(arch && *arch ? arch : host_arch()));
+	if (arch && *arch) {
+		json_object_set_new(image, "architecture", json_string(arch));
+	} else {
+		struct registry_platform host;
+
+		/* BaseImgArch: the daemon's own architecture for scratch */
+		registry_platform_host(&host);
+		json_object_set_new(image, "architecture", json_string(host.architecture));
+		registry_platform_release(&host);
+	}
 	if (b->maintainer && *b->maintainer)
 		json_object_set_new(image, "author", json_string(b->maintainer));
 	json_object_set_new(image, "config", json_deep_copy(b->run));
