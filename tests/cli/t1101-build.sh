@@ -1,0 +1,105 @@
+#!/bin/bash
+# strata build without a dockerd: Dockerfiles from a folder, -f and stdin,
+# reproducible builds with SOURCE_DATE_EPOCH (two fresh roots, the same
+# image IDs and save archives byte for byte), and bad input: each refused
+# with docker's message and exit code, no tag moved, the store still valid.
+. "$(dirname "$0")/../lib/lib.sh"
+. "$TEST_LIB_DIR/busybox.sh"
+
+make_busybox_rootfs rootfs 2>err || skip_all "$(cat err)"
+tar -C rootfs -cf base.tar .
+R=$TRASH/root
+test_expect_success 'a base image' '
+	strata --data-root "$R" import base.tar busybox:local >id &&
+	strata --data-root "$R" tag busybox:local keep:1
+'
+
+mkdir ctx
+cat >ctx/Dockerfile <<-\EOF
+	FROM busybox:local
+	LABEL a=1
+	CMD ["sh"]
+EOF
+
+test_expect_success 'the Dockerfile of a folder, -f relative to the current folder, stdin' '
+	strata --data-root "$R" build -q -t one ctx >id1 &&
+	mkdir sub && cp ctx/Dockerfile sub/Other &&
+	strata --data-root "$R" build -q -f sub/Other ctx >id2 && test_cmp id1 id2 &&
+	strata --data-root "$R" build -q - <ctx/Dockerfile >id3 && test_cmp id1 id3 &&
+	strata --data-root "$R" history --no-trunc --format "{{.CreatedBy}}" one >h &&
+	head -n 2 h >got && printf "%s\n" "/bin/sh -c #(nop)  CMD [\"sh\"]" "/bin/sh -c #(nop)  LABEL a=1" >want &&
+	test_cmp want got
+'
+
+test_expect_success 'SOURCE_DATE_EPOCH: the same IDs and save archives in two fresh roots' '
+	for r in r1 r2; do
+		SOURCE_DATE_EPOCH=1700000000 strata --data-root "$TRASH/$r" import base.tar busybox:local >/dev/null &&
+		SOURCE_DATE_EPOCH=1700000000 strata --data-root "$TRASH/$r" build -q -t rep:1 ctx >$r.id &&
+		strata --data-root "$TRASH/$r" save rep:1 >$r.tar || return 1
+	done &&
+	test_cmp r1.id r2.id && cmp r1.tar r2.tar &&
+	cfg=$TRASH/r1/image/overlay2/imagedb/content/sha256/$(cut -c8- r1.id) &&
+	grep -q "\"created\":\"2023-11-14T22:13:20Z\"" "$cfg"
+'
+
+# refused NAME STATUS MESSAGE: the last build's status and stderr; keep:1 unmoved
+refused() {
+	echo "$3" >want.err && test_cmp want.err err && test "$rc" = "$2" &&
+	strata --data-root "$R" images -q --no-trunc keep:1 >k && test_cmp id k
+}
+bad() {
+	mkdir -p "bad/$1" && cat >"bad/$1/Dockerfile"
+}
+bad run <<-\EOF
+	FROM busybox:local
+	RUN echo hi
+EOF
+bad heredoc <<-\EOF
+	FROM busybox:local
+	RUN <<EOT
+	echo hi
+	EOT
+EOF
+bad nobase <<-\EOF
+	FROM nonexist:1
+EOF
+bad empty </dev/null
+
+test_expect_success 'RUN is refused mid-build, the tag is not moved' '
+	strata --data-root "$R" build -t keep:1 bad/run >out 2>err; rc=$? &&
+	refused run 1 "RUN is not supported yet: strata build cannot make layers without containers" &&
+	grep -q "^Step 2/2 : RUN echo hi" out
+'
+test_expect_success 'a heredoc is a parse error' '
+	strata --data-root "$R" build -t keep:1 bad/heredoc >out 2>err; rc=$? &&
+	refused heredoc 1 "Error response from daemon: dockerfile parse error line 2: heredocs (<<EOF) are not supported by the classic builder of docker 20.10"
+'
+test_expect_success 'a missing base image' '
+	strata --data-root "$R" build -t keep:1 bad/nobase >out 2>err; rc=$? &&
+	refused nobase 1 "No such image: nonexist:1"
+'
+test_expect_success 'an empty Dockerfile' '
+	strata --data-root "$R" build -t keep:1 bad/empty >out 2>err; rc=$? &&
+	refused empty 1 "Error response from daemon: the Dockerfile (Dockerfile) cannot be empty"
+'
+test_expect_success 'a missing context and a missing Dockerfile' '
+	strata --data-root "$R" build nope >out 2>err; rc=$? &&
+	refused ctx 1 "unable to prepare context: path \"nope\" not found" &&
+	strata --data-root "$R" build -f nope ctx >out 2>err; rc=$? &&
+	refused file 1 "unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat $TRASH/nope: No such file or directory"
+'
+test_expect_success 'an invalid tag is a flag error (125)' '
+	strata --data-root "$R" build -t "Bad:x" ctx >out 2>err; rc=$? &&
+	test $rc = 125 && grep -q "^invalid argument \"Bad:x\" for \"-t, --tag\" flag: " err
+'
+test_expect_success 'a failing quiet build shows its transcript on stderr' '
+	strata --data-root "$R" build -q bad/run >out 2>err; rc=$? &&
+	test $rc = 1 && test_line_count out 0 &&
+	grep -q "^Step 1/2 : FROM busybox:local" err &&
+	tail -n 1 err >last && echo "RUN is not supported yet: strata build cannot make layers without containers" >want &&
+	test_cmp want last
+'
+test_expect_success 'the store is still valid' '
+	strata --data-root "$R" check >out 2>&1 || { cat out; false; }
+'
+test_done
