@@ -233,6 +233,7 @@ int cmd_build(int argc, char **argv, struct cli_ctx *ctx)
 	opts.dockerfile = dockerfile.buf;
 	opts.dockerfile_len = dockerfile.len;
 	opts.dockerfile_name = name;
+	opts.context_dir = strcmp(args[0], "-") ? args[0] : NULL;
 	opts.tags = (const char *const *)tags.items;
 	opts.nr_tags = tags.nr;
 	opts.build_args = (const char *const *)resolved;

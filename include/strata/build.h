@@ -8,9 +8,10 @@
  *
  * This version builds the metadata instructions (FROM, ARG, ENV, LABEL,
  * MAINTAINER, EXPOSE, ENTRYPOINT, CMD, VOLUME, USER, ONBUILD, STOPSIGNAL,
- * HEALTHCHECK, SHELL, WORKDIR of a folder the image has); RUN, COPY, ADD and
- * a WORKDIR that would create its folder change the image's files and fail
- * with STRATA_ERR_UNSUPPORTED.
+ * HEALTHCHECK, SHELL, WORKDIR of a folder the image has) and COPY of files
+ * and folders of a context folder (.dockerignore applied, numeric --chown);
+ * RUN, ADD, COPY --from, wildcard sources and a WORKDIR that would create
+ * its folder fail with STRATA_ERR_UNSUPPORTED.
  */
 #ifndef STRATA_BUILD_H
 #define STRATA_BUILD_H
@@ -33,7 +34,8 @@ typedef void (*strata_build_write_fn)(void *cookie, const char *text, size_t len
 struct strata_build_options {
 	const char *dockerfile;      /* the Dockerfile's bytes */
 	size_t dockerfile_len;
-	const char *dockerfile_name; /* how messages name it, "Dockerfile" when NULL */
+	const char *dockerfile_name; /* how messages name it, "Dockerfile" when NULL; its path in the context */
+	const char *context_dir;     /* the build context's folder, NULL for none (a Dockerfile alone) */
 	const char *const *tags;     /* -t NAME[:TAG] */
 	size_t nr_tags;
 	const char *const *build_args; /* --build-arg "K=V", or "K" for a declared-but-unset value */

@@ -21,11 +21,13 @@
 #include <fcntl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 #include <jansson.h>
 
+#include "build/copy.h"
 #include "build/dockerignore.h"
 #include "build/instructions.h"
 #include "build/lex.h"
@@ -36,6 +38,7 @@
 #include "image/imagedb.h"
 #include "image/manifest.h"
 #include "json/gojson.h"
+#include "layer/layerstore.h"
 #include "store/store-private.h"
 #include "strata/build.h"
 #include "strata/image.h"
@@ -171,6 +174,7 @@ struct builder {
 	size_t nstages, stages_alloc;
 	size_t step, nsteps;
 	unsigned long long container_seq; /* distinguishes derived container IDs */
+	struct build_context *ctx; /* opened at the first COPY */
 };
 
 static void out_write(struct builder *b, const char *s, size_t len)
@@ -543,7 +547,12 @@ static json_t *history_entry(const json_t *h)
 }
 
 /* image.NewChildImage + imageStore.Create + SetParent, for an empty-layer step. */
-static int commit_image(struct builder *b, const char *container, const json_t *cc, struct strata_error **err)
+/*
+ * container NULL: a COPY's image (exportImage), which names none; diff_id
+ * NULL: the step's diff was the empty tar (empty_layer, no new layer).
+ */
+static int commit_image(struct builder *b, const char *container, const json_t *cc, const char *diff_id,
+			struct strata_error **err)
 {
 	_cleanup_json_ json_t *image = json_object();
 	_cleanup_strbuf_ struct strbuf bytes = STRBUF_INIT, created = STRBUF_INIT, created_by = STRBUF_INIT;
@@ -574,7 +583,8 @@ static int commit_image(struct builder *b, const char *container, const json_t *
 	if (b->maintainer && *b->maintainer)
 		json_object_set_new(image, "author", json_string(b->maintainer));
 	json_object_set_new(image, "config", json_deep_copy(b->run));
-	json_object_set_new(image, "container", json_string(container));
+	if (container)
+		json_object_set_new(image, "container", json_string(container));
 	json_object_set_new(image, "container_config", json_deep_copy(cc));
 	json_object_set_new(image, "created", json_string(created.buf));
 	json_object_set_new(image, "docker_version", json_string(DOCKER_VERSION));
@@ -586,7 +596,8 @@ static int commit_image(struct builder *b, const char *container, const json_t *
 		json_object_set_new(entry, "author", json_string(b->maintainer));
 	if (created_by.len)
 		json_object_set_new(entry, "created_by", json_string(created_by.buf));
-	json_object_set_new(entry, "empty_layer", json_true());
+	if (!diff_id)
+		json_object_set_new(entry, "empty_layer", json_true());
 	json_array_append_new(history, entry);
 	json_object_set_new(image, "history", history);
 	json_object_set_new(image, "os", json_string(pc && *jstr(pc, "os") ? jstr(pc, "os") : "linux"));
@@ -596,8 +607,13 @@ static int commit_image(struct builder *b, const char *container, const json_t *
 		json_object_set(image, "os.version", json_object_get(pc, "os.version"));
 	json_object_set_new(rootfs, "type", json_string(pc && *jstr(json_object_get(pc, "rootfs"), "type") ?
 						       jstr(json_object_get(pc, "rootfs"), "type") : "layers"));
-	if (jlen(pdiffs))
-		json_object_set_new(rootfs, "diff_ids", json_deep_copy(pdiffs));
+	if (jlen(pdiffs) || diff_id) {
+		json_t *d = jlen(pdiffs) ? json_deep_copy(pdiffs) : json_array();
+
+		if (diff_id)
+			json_array_append_new(d, json_string(diff_id));
+		json_object_set_new(rootfs, "diff_ids", d);
+	}
 	json_object_set_new(image, "rootfs", rootfs);
 	if (pc && *jstr(pc, "variant"))
 		json_object_set(image, "variant", json_object_get(pc, "variant"));
@@ -654,7 +670,7 @@ static int commit_step(struct builder *b, const char *comment, bool one_arg, str
 		if (!*jstr(cc, "Hostname"))
 			json_object_set_new(cc, "Hostname", json_string(host));
 	}
-	ret = commit_image(b, id, cc, err);
+	ret = commit_image(b, id, cc, NULL, err);
 	if (ret < 0)
 		return ret;
 	out_printf(b, "Removing intermediate container %.12s\n", id);
@@ -827,97 +843,191 @@ static json_t *resolve_cmdline(struct builder *b, const struct build_instr *in)
 	return cmd;
 }
 
-enum path_state { PATH_DIR, PATH_ABSENT, PATH_OTHER };
-
-/*
- * What path (absolute, clean) is in one layer folder: *stop says that lower
- * layers cannot show it (a whiteout or an opaque folder on the way, or a
- * file in place of a folder); symlinks on the way are not followed: OTHER.
- */
-static enum path_state layer_path(int root, const char *path, bool diff_only, bool *stop)
+/* "Now" in seconds for file times: the store's fixed time when there is one. */
+static int64_t store_now(const struct strata_store *store)
 {
-	_cleanup_free_ char *copy = xstrdup(path);
-	char *comp = copy;
-	int fd = dup(root);
-	enum path_state state = PATH_DIR;
-
-	*stop = false;
-	while (fd >= 0 && *comp) {
-		char *next;
-		struct stat st;
-		int sub;
-
-		while (*comp == '/')
-			comp++;
-		if (!*comp)
-			break;
-		next = strchr(comp, '/');
-		if (next)
-			*next++ = '\0';
-		else
-			next = comp + strlen(comp);
-		if (fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			state = PATH_ABSENT;
-			break;
-		}
-		if (diff_only && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
-			state = PATH_ABSENT;
-			*stop = true;
-			break;
-		}
-		if (!S_ISDIR(st.st_mode)) {
-			state = PATH_OTHER;
-			*stop = true;
-			break;
-		}
-		sub = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(fd);
-		fd = sub;
-		if (fd >= 0 && diff_only) {
-			char v[2];
-
-			/* an opaque folder hides what lower layers have below it */
-			if (fgetxattr(fd, "trusted.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y' && *next)
-				*stop = true;
-		}
-		comp = next;
-	}
-	if (fd < 0)
-		return PATH_OTHER;
-	close(fd);
-	return state;
+	return store->fixed_time ? store->fixed_sec : (int64_t)time(NULL);
 }
 
-/* Whether path is a folder in the current image's merged files (root always is). */
-static int image_has_dir(struct builder *b, const char *path, enum path_state *out, struct strata_error **err)
+/* The layer folders of the current image, top first, for build_lower_stat. */
+static int open_lower(struct builder *b, struct build_lower *lower, struct strata_error **err)
 {
 	struct strata_image *img = *b->image_id ? strata_image_index_find(b->idx, b->image_id) : NULL;
-	bool diff_only = store_parallel_apply(b->store);
 	struct graph_driver *d;
 	int ret;
 
-	*out = PATH_ABSENT;
-	if (!strcmp(path, "/")) {
-		*out = PATH_DIR;
-		return 0;
-	}
+	memset(lower, 0, sizeof(*lower));
+	lower->diff_only = store_parallel_apply(b->store);
 	if (!img || !img->nr_layers)
 		return 0;
 	ret = store_driver(b->store, &d, err);
 	if (ret < 0)
 		return ret;
+	lower->fds = xcalloc(img->nr_layers, sizeof(int));
 	for (size_t i = img->nr_layers; i-- > 0;) {
 		int fd = graph_driver_diff_fd(d, img->layers[i].rec.cache_id, err);
-		bool stop;
 
 		if (fd < 0)
 			return fd;
-		*out = layer_path(fd, path, diff_only, &stop);
-		close(fd);
-		if (*out != PATH_ABSENT || stop || !diff_only)
-			return 0;
+		lower->fds[lower->n++] = fd;
 	}
 	return 0;
+}
+
+static void close_lower(struct build_lower *lower)
+{
+	for (size_t i = 0; i < lower->n; i++)
+		close(lower->fds[i]);
+	free(lower->fds);
+	memset(lower, 0, sizeof(*lower));
+}
+
+/* Whether path is a folder in the current image's merged files (root always is). */
+static int image_has_dir(struct builder *b, const char *path, bool *is_dir, struct strata_error **err)
+{
+	struct build_lower lower;
+	struct stat st;
+	int ret = open_lower(b, &lower, err);
+
+	if (ret >= 0)
+		*is_dir = build_lower_stat(&lower, path, &st) == BUILD_PATH_DIR;
+	close_lower(&lower);
+	return ret;
+}
+
+struct mem_reader {
+	const char *buf;
+	size_t len, pos;
+};
+
+static ssize_t mem_read(void *cookie, void *buf, size_t len, struct strata_error **err)
+{
+	struct mem_reader *m = cookie;
+	size_t n = m->len - m->pos < len ? m->len - m->pos : len;
+
+	memcpy(buf, m->buf + m->pos, n);
+	m->pos += n;
+	return (ssize_t)n;
+}
+
+/* moby's parseChownFlag for numeric ids ("uid" means uid:uid); names need the image's files. */
+static int parse_chown(const char *s, int64_t *uid, int64_t *gid, struct strata_error **err)
+{
+	char *end;
+	long long u, g;
+
+	errno = 0;
+	u = strtoll(s, &end, 10);
+	if (end == s || (*end && *end != ':') || errno || u < 0 || u > 0xffffffffLL)
+		goto names;
+	g = u;
+	if (*end == ':') {
+		const char *gs = end + 1;
+
+		g = strtoll(gs, &end, 10);
+		if (end == gs || *end || errno || g < 0 || g > 0xffffffffLL)
+			goto names;
+	}
+	*uid = u;
+	*gid = g;
+	return 0;
+names:
+	return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
+				"--chown=%s: only numeric user and group ids are supported yet", s);
+}
+
+/* dispatchCopy + performCopy: the probe on the comment, else the layer and exportImage. */
+static int dispatch_copy(struct builder *b, struct build_instr *in, struct strata_error **err)
+{
+	_cleanup_json_ json_t *cc = NULL;
+	_cleanup_free_ char *hash = NULL, *comment = NULL, *dest = NULL;
+	_cleanup_strbuf_ struct strbuf tar = STRBUF_INIT;
+	struct build_copy c = { 0 };
+	struct build_lower lower;
+	struct strata_image *hit;
+	const char *d = in->words[in->nwords - 1];
+	size_t dl = strlen(d);
+	int ret;
+
+	if (*in->chmod)
+		return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
+					"the --chmod option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled");
+	if (*in->from)
+		return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0, "COPY --from is not supported yet");
+	if (!b->ctx) {
+		ret = b->opts->context_dir ? build_context_open(b->opts->context_dir, b->opts->dockerfile_name, &b->ctx, err) :
+		      build_context_open_empty(&b->ctx, err);
+		if (ret < 0)
+			return ret;
+	}
+	c.sources = in->words;
+	c.nsources = in->nwords - 1;
+	c.name = "COPY";
+	c.now = store_now(b->store);
+	/* normalizeDest: relative to WORKDIR, a trailing slash kept */
+	if (*d == '/')
+		dest = xstrdup(d);
+	else {
+		_cleanup_free_ char *j = xasprintf("/%s/%s", jstr(b->run, "WorkingDir"), d);
+
+		dest = build_path_clean(j);
+		if (dl && d[dl - 1] == '/' && strcmp(dest, "/")) {
+			char *t = xasprintf("%s/", dest);
+
+			free(dest);
+			dest = t;
+		}
+	}
+	c.dest = dest;
+	if (*in->chown) {
+		ret = parse_chown(in->chown, &c.uid, &c.gid, err);
+		if (ret < 0)
+			return ret;
+	}
+	ret = build_copy_layer(b->ctx, NULL, &c, &hash, NULL, err);
+	if (ret < 0)
+		return ret;
+	/* the history names the destination as written */
+	comment = xasprintf("#(nop) COPY %s%s%s in %s ", *in->chown ? "--chown=" : "", in->chown, hash, d);
+	cc = json_deep_copy(b->run);
+	{
+		json_t *cmd = get_shell(b->run);
+
+		json_array_append_new(cmd, json_string(comment));
+		json_object_set_new(cc, "Cmd", cmd);
+	}
+	hit = probe_cache(b, cc);
+	if (hit) {
+		out_printf(b, " ---> Using cache\n");
+		snprintf(b->image_id, sizeof(b->image_id), "%s", hit->id);
+		return 0;
+	}
+	{
+		_cleanup_free_ char *again = NULL;
+
+		ret = open_lower(b, &lower, err);
+		if (ret >= 0)
+			ret = build_copy_layer(b->ctx, &lower, &c, &again, &tar, err);
+		close_lower(&lower);
+		if (ret < 0)
+			return ret;
+	}
+	if (!tar.len)
+		return commit_image(b, NULL, cc, NULL, err);
+	{
+		struct strata_image *cur = *b->image_id ? strata_image_index_find(b->idx, b->image_id) : NULL;
+		const char *parent = cur && cur->nr_layers ? cur->chain_ids[cur->nr_layers - 1] : NULL;
+		struct mem_reader m = { tar.buf, tar.len, 0 };
+		struct layer_register_result res;
+		char hex[STRATA_HEX_LEN + 1], diff[STRATA_DIGEST_LEN + 1];
+
+		sha256_hex(tar.buf, tar.len, hex);
+		snprintf(diff, sizeof(diff), "sha256:%s", hex);
+		ret = layerstore_register(b->store, parent, mem_read, &m, diff, &res, err);
+		if (ret < 0)
+			return strata_error_wrap(err, "failed to export image");
+		return commit_image(b, NULL, cc, res.diff_id, err);
+	}
 }
 
 static int workdir_normalize(const char *current, const char *requested, char **out,
@@ -995,10 +1105,10 @@ static int dispatch(struct builder *b, struct build_instr *in, struct strata_err
 		free(wd);
 		{
 			_cleanup_free_ char *clean = build_path_clean(jstr(b->run, "WorkingDir"));
-			enum path_state st;
+			bool is_dir = false;
 
-			ret = image_has_dir(b, clean, &st, err);
-			if (ret >= 0 && st != PATH_DIR)
+			ret = image_has_dir(b, clean, &is_dir, err);
+			if (ret >= 0 && !is_dir)
 				ret = strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
 						       "WORKDIR %s: creating the folder is not supported yet "
 						       "(strata build cannot make layers without containers)", clean);
@@ -1128,12 +1238,14 @@ static int dispatch(struct builder *b, struct build_instr *in, struct strata_err
 		strbuf_addstr(&msg, "SHELL ");
 		plain_strings(&msg, json_object_get(b->run, "Shell"));
 		break;
-	case BI_RUN:
 	case BI_COPY:
+		ret = dispatch_copy(b, in, err);
+		goto out;
+	case BI_RUN:
 	case BI_ADD:
 		ret = strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
 				       "%s is not supported yet: strata build cannot make layers without containers",
-				       in->kind == BI_RUN ? "RUN" : in->kind == BI_COPY ? "COPY" : "ADD");
+				       in->kind == BI_RUN ? "RUN" : "ADD");
 		goto out;
 	case BI_FROM:
 		ret = strata_error_set(err, STRATA_ERR_INVALID, 0, "unexpected FROM");
@@ -1473,5 +1585,6 @@ out:
 		free(b.stages[i].image_id);
 	}
 	free(b.stages);
+	build_context_free(b.ctx);
 	return ret;
 }

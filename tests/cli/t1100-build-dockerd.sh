@@ -16,7 +16,7 @@ export DOCKER_BUILDKIT=0
 CMPB="python3 $TEST_LIB_DIR/buildcmp.py"
 
 # case NAME FLAGS...: the Dockerfile is cases/NAME/Dockerfile
-mkdir -p cases
+mkdir -p cases res
 add_case() {
 	mkdir -p "cases/$1" && cat >"cases/$1/Dockerfile"
 	echo "$1" >>cases/list
@@ -85,6 +85,31 @@ add_case workdir <<-\EOF
 	WORKDIR /
 	WORKDIR $D
 EOF
+add_case copy <<-\EOF
+	FROM busybox:local
+	COPY f.txt /f.txt
+	WORKDIR /bin
+	COPY f.txt rel/
+	COPY --chown=1000:1000 dir /opt/d/
+	COPY f.txt dir /multi/
+	COPY --chown=7 link-to-f /owned
+	COPY . /all/
+EOF
+mkdir -p cases/copy/dir/sub cases/copy/secret-dir
+printf 'hello\n' >cases/copy/f.txt
+printf x >cases/copy/dir/a
+printf yy >cases/copy/dir/sub/b
+chmod 600 cases/copy/dir/sub/b
+ln -s a cases/copy/dir/lnk
+ln -s ../f.txt cases/copy/dir/up
+ln -s f.txt cases/copy/link-to-f
+ln -s /etc/passwd cases/copy/dir/dangling
+echo skip >cases/copy/dir/skip.log
+echo keep >cases/copy/dir/keep.log
+echo secret >cases/copy/secret-dir/s
+printf 'dir/*.log\n!dir/keep.log\nsecret-dir\n' >cases/copy/.dockerignore
+touch -h -d @1600000000 cases/copy/f.txt cases/copy/dir/a cases/copy/dir/sub/b cases/copy/dir/sub \
+	cases/copy/dir/lnk cases/copy/dir/up cases/copy/link-to-f cases/copy/dir/dangling cases/copy/dir/*.log
 # failing builds: message and exit code as docker's
 add_case bad-instr <<-\EOF
 	FROM busybox:local
@@ -110,6 +135,29 @@ add_case bad-subst <<-\EOF
 	FROM busybox:local
 	ENV X=${Y:?must be set}
 EOF
+add_case copy-missing <<-\EOF
+	FROM busybox:local
+	COPY nope /
+EOF
+add_case copy-forbidden <<-\EOF
+	FROM busybox:local
+	COPY ../x /
+EOF
+add_case copy-ignored <<-\EOF
+	FROM busybox:local
+	COPY secret /
+EOF
+echo secret >cases/copy-ignored/secret
+echo secret >cases/copy-ignored/.dockerignore
+add_case copy-outside <<-\EOF
+	FROM busybox:local
+	COPY outside /o
+EOF
+ln -s /etc/passwd cases/copy-outside/outside
+add_case copy-multi <<-\EOF
+	FROM busybox:local
+	COPY Dockerfile Dockerfile /notdir
+EOF
 add_case bad-from <<-\EOF
 	LABEL a=b
 	FROM busybox:local
@@ -127,9 +175,9 @@ docker_side() {
 	for c in $(cat cases/list); do
 		# shellcheck disable=SC2046
 		docker build $(cat "cases/$c/flags" 2>/dev/null) -t "$c:1" "cases/$c" \
-			>"cases/$c/docker.out" 2>"cases/$c/docker.err"
-		echo $? >"cases/$c/docker.rc"
-		docker images -q --no-trunc "$c:1" >"cases/$c/docker.id"
+			>"res/$c.docker.out" 2>"res/$c.docker.err"
+		echo $? >"res/$c.docker.rc"
+		docker images -q --no-trunc "$c:1" >"res/$c.docker.id"
 	done
 	dockerd_stop "$D"
 }
@@ -138,7 +186,7 @@ rc=$?
 [ $rc -eq 77 ] && skip_all "dockerd does not start here: $(tail -n 3 docker-side.err | tr '\n' ' ')"
 test_expect_success 'dockerd built the cases' '
 	if [ $rc -ne 0 ]; then cat docker-side.err; false; fi &&
-	test -s cases/meta/docker.id && test -s cases/run/docker.id
+	test -s res/meta.docker.id && test -s res/run.docker.id
 '
 [ $rc -eq 0 ] || test_done
 
@@ -150,18 +198,18 @@ test_expect_success 'strata loads the same base image' '
 for c in $(cat cases/list); do
 	test_expect_success "$c: same transcript, status and stderr as dockerd" "
 		strata --data-root \"\$S\" build \$(cat cases/$c/flags 2>/dev/null) -t $c:1 cases/$c \
-			>cases/$c/strata.out 2>cases/$c/strata.err
-		echo \$? >cases/$c/strata.rc &&
-		test_cmp cases/$c/docker.rc cases/$c/strata.rc &&
-		normalize cases/$c/docker.out >want && normalize cases/$c/strata.out >got &&
+			>res/$c.strata.out 2>res/$c.strata.err
+		echo \$? >res/$c.strata.rc &&
+		test_cmp res/$c.docker.rc res/$c.strata.rc &&
+		normalize res/$c.docker.out >want && normalize res/$c.strata.out >got &&
 		test_cmp want got &&
-		test_cmp cases/$c/docker.err cases/$c/strata.err
+		test_cmp res/$c.docker.err res/$c.strata.err
 	"
-	if [ "$(cat "cases/$c/docker.rc")" = 0 ]; then
+	if [ "$(cat "res/$c.docker.rc")" = 0 ]; then
 		test_expect_success "$c: same images along the parent chain" "
-			strata --data-root \"\$S\" images -q --no-trunc $c:1 >cases/$c/strata.id &&
-			test -s cases/$c/strata.id &&
-			\$CMPB \"\$D/root\" \$(cat cases/$c/docker.id) \"\$S\" \$(cat cases/$c/strata.id)
+			strata --data-root \"\$S\" images -q --no-trunc $c:1 >res/$c.strata.id &&
+			test -s res/$c.strata.id &&
+			\$CMPB \$(test $c = copy && echo --times-in-layers) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
 		"
 	else
 		test_expect_success "$c: the failed build tagged nothing" "
@@ -170,9 +218,17 @@ for c in $(cat cases/list); do
 	fi
 done
 
+test_expect_success 'copy: the same files in every layer, the same diff ID where no time is in it' '
+	strata --data-root "$D/root" save copy:1 >docker-copy.tar &&
+	strata --data-root "$S" save copy:1 >strata-copy.tar &&
+	python3 "$TEST_LIB_DIR/layercmp.py" docker-copy.tar strata-copy.tar &&
+	strata --data-root "$D/root" inspect -f "{{index .RootFS.Layers 1}}" copy:1 >want &&
+	strata --data-root "$S" inspect -f "{{index .RootFS.Layers 1}}" copy:1 >got && test_cmp want got
+'
+
 test_expect_success 'only the tagged image has lastUpdated' '
 	md=$S/image/overlay2/imagedb/metadata/sha256 &&
-	id=$(cat cases/meta/strata.id) && test -f "$md/${id#sha256:}/lastUpdated" &&
+	id=$(cat res/meta.strata.id) && test -f "$md/${id#sha256:}/lastUpdated" &&
 	parent=$(cat "$md/${id#sha256:}/parent") && test ! -e "$md/${parent#sha256:}/lastUpdated"
 '
 
@@ -184,22 +240,22 @@ test_expect_success 'intermediate images are listed by images -a only' '
 test_expect_success 'a rebuild is cached on every step' '
 	strata --data-root "$S" build $(cat cases/meta/flags) -t meta:2 cases/meta >again &&
 	test $(grep -c "^ ---> Using cache" again) = 20 && ! grep -q "Running in" again &&
-	grep -qx "Successfully built $(cut -c8-19 cases/meta/strata.id)" again
+	grep -qx "Successfully built $(cut -c8-19 res/meta.strata.id)" again
 '
 
 test_expect_success '-q prints the ID only, --iidfile writes it, --no-cache builds anew' '
-	strata --data-root "$S" build -q cases/run >q && test_cmp cases/run/strata.id q &&
+	strata --data-root "$S" build -q cases/run >q && test_cmp res/run.strata.id q &&
 	strata --data-root "$S" build -q --iidfile iid cases/run >/dev/null &&
-	printf %s "$(cat cases/run/strata.id)" >want && test_cmp want iid &&
+	printf %s "$(cat res/run.strata.id)" >want && test_cmp want iid &&
 	strata --data-root "$S" build --no-cache cases/scratch >nc && ! grep -q "Using cache" nc &&
 	grep -q "Running in" nc
 '
 
 test_expect_success 'strata reuses what dockerd built: Using cache on every step' '
-	for c in meta onbuild run; do
+	for c in meta onbuild run copy; do
 		strata --data-root "$D/root" build $(cat cases/$c/flags 2>/dev/null) cases/$c >out || return 1
 		! grep -q "Running in" out || { cat out; return 1; }
-		grep -qx "Successfully built $(cut -c8-19 cases/$c/docker.id)" out || { cat out; return 1; }
+		grep -qx "Successfully built $(cut -c8-19 res/$c.docker.id)" out || { cat out; return 1; }
 	done
 '
 
@@ -207,10 +263,10 @@ test_expect_success 'dockerd reuses what strata built: Using cache on every step
 	dockerd_start "$TRASH/d2" --data-root "$S" 2>d2.err || { cat d2.err; false; }
 '
 test_expect_success 'dockerd on strata'"'"'s store: cache hits and the image runs' '
-	for c in meta onbuild run; do
+	for c in meta onbuild run copy; do
 		docker build $(cat cases/$c/flags 2>/dev/null) cases/$c >out || { cat out; return 1; }
 		! grep -q "Running in" out || { cat out; return 1; }
-		grep -qx "Successfully built $(cut -c8-19 cases/$c/strata.id)" out || { cat out; return 1; }
+		grep -qx "Successfully built $(cut -c8-19 res/$c.strata.id)" out || { cat out; return 1; }
 	done &&
 	docker run --rm --network none run:1 >ran && echo "built by strata" >want && test_cmp want ran
 '

@@ -17,17 +17,23 @@ test_expect_success 'a base image' '
 mkdir ctx
 cat >ctx/Dockerfile <<-\EOF
 	FROM busybox:local
+	COPY sub/ /new/dir/
 	LABEL a=1
 	CMD ["sh"]
 EOF
+mkdir -p ctx/sub && echo data >ctx/sub/file
 
-test_expect_success 'the Dockerfile of a folder, -f relative to the current folder, stdin' '
+test_expect_success 'the Dockerfile of a folder, -f relative to the current folder, stdin (no context)' '
 	strata --data-root "$R" build -q -t one ctx >id1 &&
-	mkdir sub && cp ctx/Dockerfile sub/Other &&
-	strata --data-root "$R" build -q -f sub/Other ctx >id2 && test_cmp id1 id2 &&
-	strata --data-root "$R" build -q - <ctx/Dockerfile >id3 && test_cmp id1 id3 &&
+	mkdir other && cp ctx/Dockerfile other/Other &&
+	strata --data-root "$R" build -q -f other/Other ctx >id2 && test_cmp id1 id2 &&
+	grep -v COPY ctx/Dockerfile >nocopy && strata --data-root "$R" build -q - <nocopy >id3 &&
+	! strata --data-root "$R" build - <ctx/Dockerfile >out 2>err &&
+	echo "COPY failed: file not found in build context or excluded by .dockerignore: stat sub/: file does not exist" >want &&
+	test_cmp want err &&
 	strata --data-root "$R" history --no-trunc --format "{{.CreatedBy}}" one >h &&
-	head -n 2 h >got && printf "%s\n" "/bin/sh -c #(nop)  CMD [\"sh\"]" "/bin/sh -c #(nop)  LABEL a=1" >want &&
+	head -n 3 h | sed "s/dir:[0-9a-f]*/dir:H/" >got &&
+	printf "%s\n" "/bin/sh -c #(nop)  CMD [\"sh\"]" "/bin/sh -c #(nop)  LABEL a=1" "/bin/sh -c #(nop) COPY dir:H in /new/dir/ " >want &&
 	test_cmp want got
 '
 
@@ -98,6 +104,23 @@ test_expect_success 'a failing quiet build shows its transcript on stderr' '
 	grep -q "^Step 1/2 : FROM busybox:local" err &&
 	tail -n 1 err >last && echo "RUN is not supported yet: strata build cannot make layers without containers" >want &&
 	test_cmp want last
+'
+test_expect_success 'a symlink out of the context is never followed out of it' '
+	mkdir -p esc/d && ln -s /etc/hostname esc/out && ln -s /etc/hostname esc/d/out &&
+	printf "FROM busybox:local\nCOPY out /o\n" >esc/Dockerfile &&
+	strata --data-root "$R" build esc >out 2>err; rc=$? &&
+	refused esc 1 "COPY failed: file not found in build context or excluded by .dockerignore: stat out: file does not exist" &&
+	printf "FROM busybox:local\nCOPY d /d/\n" >esc/Dockerfile &&
+	strata --data-root "$R" build -q -t esc:1 esc >/dev/null &&
+	strata --data-root "$R" save esc:1 >esc.tar &&
+	python3 - esc.tar <<-\PY
+	import io, json, sys, tarfile
+	outer = tarfile.open(sys.argv[1])
+	top = json.load(outer.extractfile("manifest.json"))[0]["Layers"][-1]
+	members = {m.name: m for m in tarfile.open(fileobj=io.BytesIO(outer.extractfile(top).read()))}
+	m = members["d/out"]
+	assert m.issym() and m.linkname == "/etc/hostname" and m.size == 0, m
+	PY
 '
 test_expect_success 'the store is still valid' '
 	strata --data-root "$R" check >out 2>&1 || { cat out; false; }

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""buildcmp.py ROOT_A ID_A ROOT_B ID_B: compare two classic-builder results.
+"""buildcmp.py [--times-in-layers] ROOT_A ID_A ROOT_B ID_B: compare two classic-builder results.
 
 Walks both parent chains (imagedb/metadata/<id>/parent) and compares every
 image's config with what depends on the moment and the builder's random
 choices left out: created times, container IDs, container_config.Hostname,
 config/container_config.Image (parent IDs, which differ when times do).
 Key order of the config, its container configs and history entries must be
-the same too: dockerd's bytes, not only its values.  Prints the differences;
-exit 1 when there are any.
+the same too: dockerd's bytes, not only its values.  With --times-in-layers the diff IDs are left out too: layers that hold
+the moment of the build (a folder a COPY made) differ by their mtimes,
+their files are compared by layercmp.py.  Prints the differences; exit 1
+when there are any.
 """
 import json
 import os
@@ -24,8 +26,13 @@ def load(root, iid):
     return cfg, parent
 
 
+TIMES_IN_LAYERS = False
+
+
 def norm(cfg):
     c = json.loads(json.dumps(cfg))
+    if TIMES_IN_LAYERS:
+        c.get("rootfs", {}).pop("diff_ids", None)
     c.pop("created", None)
     c.pop("container", None)
     for k in ("config", "container_config"):
@@ -48,8 +55,13 @@ def chain(root, iid):
 
 
 def main():
-    a = chain(sys.argv[1], sys.argv[2])
-    b = chain(sys.argv[3], sys.argv[4])
+    global TIMES_IN_LAYERS
+    args = sys.argv[1:]
+    if args and args[0] == "--times-in-layers":
+        TIMES_IN_LAYERS = True
+        args = args[1:]
+    a = chain(args[0], args[1])
+    b = chain(args[2], args[3])
     ok = True
     if len(a) != len(b):
         print(f"parent chain length differs: {len(a)} vs {len(b)}")
