@@ -936,7 +936,7 @@ names:
 				"--chown=%s: only numeric user and group ids are supported yet", s);
 }
 
-/* dispatchCopy + performCopy: the probe on the comment, else the layer and exportImage. */
+/* dispatchCopy / dispatchAdd + performCopy: the probe on the comment, else the layer and exportImage. */
 static int dispatch_copy(struct builder *b, struct build_instr *in, struct strata_error **err)
 {
 	_cleanup_json_ json_t *cc = NULL;
@@ -952,7 +952,7 @@ static int dispatch_copy(struct builder *b, struct build_instr *in, struct strat
 	if (*in->chmod)
 		return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
 					"the --chmod option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled");
-	if (*in->from)
+	if (in->kind == BI_COPY && *in->from)
 		return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0, "COPY --from is not supported yet");
 	if (!b->ctx) {
 		ret = b->opts->context_dir ? build_context_open(b->opts->context_dir, b->opts->dockerfile_name, &b->ctx, err) :
@@ -962,7 +962,8 @@ static int dispatch_copy(struct builder *b, struct build_instr *in, struct strat
 	}
 	c.sources = in->words;
 	c.nsources = in->nwords - 1;
-	c.name = "COPY";
+	c.name = in->kind == BI_ADD ? "ADD" : "COPY";
+	c.add = in->kind == BI_ADD;
 	c.now = store_now(b->store);
 	/* normalizeDest: relative to WORKDIR, a trailing slash kept */
 	if (*d == '/')
@@ -988,7 +989,7 @@ static int dispatch_copy(struct builder *b, struct build_instr *in, struct strat
 	if (ret < 0)
 		return ret;
 	/* the history names the destination as written */
-	comment = xasprintf("#(nop) COPY %s%s%s in %s ", *in->chown ? "--chown=" : "", in->chown, hash, d);
+	comment = xasprintf("#(nop) %s %s%s%s in %s ", c.name, *in->chown ? "--chown=" : "", in->chown, hash, d);
 	cc = json_deep_copy(b->run);
 	{
 		json_t *cmd = get_shell(b->run);
@@ -1239,13 +1240,12 @@ static int dispatch(struct builder *b, struct build_instr *in, struct strata_err
 		plain_strings(&msg, json_object_get(b->run, "Shell"));
 		break;
 	case BI_COPY:
+	case BI_ADD:
 		ret = dispatch_copy(b, in, err);
 		goto out;
 	case BI_RUN:
-	case BI_ADD:
 		ret = strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
-				       "%s is not supported yet: strata build cannot make layers without containers",
-				       in->kind == BI_RUN ? "RUN" : "ADD");
+				       "RUN is not supported yet: strata build cannot make layers without containers");
 		goto out;
 	case BI_FROM:
 		ret = strata_error_set(err, STRATA_ERR_INVALID, 0, "unexpected FROM");

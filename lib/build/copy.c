@@ -702,6 +702,38 @@ struct source {
 	char *hash;
 };
 
+/*
+ * What ADD would extract: compressed data (gzip, bzip2, xz, zstd) or a
+ * plain tar header (valid checksum).  dockerd also requires the
+ * decompressed data to start with a tar header; a compressed plain file is
+ * refused here rather than copied.
+ */
+static bool looks_like_archive(const struct build_context *ctx, const char *rel)
+{
+	unsigned char h[512];
+	int fd = openat(ctx->root_fd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, h, sizeof(h)) : -1;
+	unsigned long sum = 0, want = 0;
+
+	if (fd >= 0)
+		close(fd);
+	if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b)
+		return true;
+	if (n >= 3 && !memcmp(h, "BZh", 3))
+		return true;
+	if (n >= 6 && !memcmp(h, "\xfd" "7zXZ\0", 6))
+		return true;
+	if (n >= 4 && !memcmp(h, "\x28\xb5\x2f\xfd", 4))
+		return true;
+	if (n < (ssize_t)sizeof(h))
+		return false;
+	for (size_t i = 0; i < sizeof(h); i++)
+		sum += i >= 148 && i < 156 ? ' ' : h[i];
+	for (size_t i = 148; i < 156 && h[i] >= '0' && h[i] <= '7'; i++)
+		want = want * 8 + (unsigned long)(h[i] - '0');
+	return h[148] >= '0' && h[148] <= '7' && sum == want;
+}
+
 static int stat_source(struct build_context *ctx, const struct build_copy *c, const char *raw, struct source *s,
 		       struct strata_error **err)
 {
@@ -713,6 +745,9 @@ static int stat_source(struct build_context *ctx, const struct build_copy *c, co
 	if (!strncmp(o, "./", 2))
 		o += 2;
 	s->orig = xstrdup(o);
+	if (c->add && (!strncmp(raw, "http://", 7) || !strncmp(raw, "https://", 8)))
+		return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
+					"ADD of the URL %s is not supported: strata build does not download", raw);
 	if (strstr(s->orig, "://"))
 		return strata_error_set(err, STRATA_ERR_INVALID, 0, "%s failed: source can't be a URL for %s",
 					c->name, c->name);
@@ -730,6 +765,9 @@ static int stat_source(struct build_context *ctx, const struct build_copy *c, co
 	if (!S_ISDIR(s->st.st_mode) && !S_ISREG(s->st.st_mode))
 		return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
 					"%s of the special file %s is not supported yet", c->name, s->orig);
+	if (c->add && S_ISREG(s->st.st_mode) && looks_like_archive(ctx, s->rel))
+		return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
+					"ADD of the archive %s is not supported yet (it would be extracted)", s->orig);
 	return 0;
 }
 

@@ -48,7 +48,8 @@ struct build_copy {
 	const char *dest;       /* absolute (WORKDIR applied), a trailing '/' kept */
 	int64_t uid, gid;       /* the identity of what is copied */
 	int64_t now;            /* the mtime of created and changed folders */
-	const char *name;       /* "COPY" (messages) */
+	const char *name;       /* "COPY" or "ADD" (messages) */
+	bool add;               /* ADD: archives would be extracted, URLs downloaded (both refused here) */
 };
 
 /*

@@ -110,6 +110,16 @@ echo secret >cases/copy/secret-dir/s
 printf 'dir/*.log\n!dir/keep.log\nsecret-dir\n' >cases/copy/.dockerignore
 touch -h -d @1600000000 cases/copy/f.txt cases/copy/dir/a cases/copy/dir/sub/b cases/copy/dir/sub \
 	cases/copy/dir/lnk cases/copy/dir/up cases/copy/link-to-f cases/copy/dir/dangling cases/copy/dir/*.log
+add_case add <<-\EOF
+	FROM busybox:local
+	ADD f.txt /f.txt
+	ADD --chown=1000:1000 dir /opt/
+	ADD f.txt dir /multi/
+EOF
+mkdir -p cases/add/dir
+printf 'added\n' >cases/add/f.txt
+printf z >cases/add/dir/z
+touch -d @1600000000 cases/add/f.txt cases/add/dir/z
 # failing builds: message and exit code as docker's
 add_case bad-instr <<-\EOF
 	FROM busybox:local
@@ -209,7 +219,7 @@ for c in $(cat cases/list); do
 		test_expect_success "$c: same images along the parent chain" "
 			strata --data-root \"\$S\" images -q --no-trunc $c:1 >res/$c.strata.id &&
 			test -s res/$c.strata.id &&
-			\$CMPB \$(test $c = copy && echo --times-in-layers) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
+			\$CMPB \$(case $c in copy|add) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
 		"
 	else
 		test_expect_success "$c: the failed build tagged nothing" "

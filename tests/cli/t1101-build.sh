@@ -122,6 +122,17 @@ test_expect_success 'a symlink out of the context is never followed out of it' '
 	assert m.issym() and m.linkname == "/etc/hostname" and m.size == 0, m
 	PY
 '
+test_expect_success 'ADD of a local archive or a URL is refused, not copied unextracted' '
+	mkdir -p arch && tar -C rootfs -cf arch/a.tar bin/cat && gzip -c arch/a.tar >arch/a.tgz &&
+	for src in a.tar a.tgz; do
+		printf "FROM busybox:local\nADD %s /x/\n" $src >arch/Dockerfile &&
+		strata --data-root "$R" build -t keep:1 arch >out 2>err; rc=$?
+		refused add 1 "ADD of the archive $src is not supported yet (it would be extracted)" || return 1
+	done &&
+	printf "FROM busybox:local\nADD http://example.invalid/f /x\n" >arch/Dockerfile &&
+	strata --data-root "$R" build -t keep:1 arch >out 2>err; rc=$? &&
+	refused url 1 "ADD of the URL http://example.invalid/f is not supported: strata build does not download"
+'
 test_expect_success 'the store is still valid' '
 	strata --data-root "$R" check >out 2>&1 || { cat out; false; }
 '
