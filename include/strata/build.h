@@ -8,10 +8,10 @@
  *
  * This version builds the metadata instructions (FROM, ARG, ENV, LABEL,
  * MAINTAINER, EXPOSE, ENTRYPOINT, CMD, VOLUME, USER, ONBUILD, STOPSIGNAL,
- * HEALTHCHECK, SHELL, WORKDIR of a folder the image has) and COPY/ADD of
- * files and folders of a context folder (.dockerignore applied, numeric
- * --chown); RUN, ADD of archives and URLs, COPY --from, wildcard sources and
- * a WORKDIR that would create its folder fail with STRATA_ERR_UNSUPPORTED.
+ * HEALTHCHECK, SHELL, WORKDIR: a folder it creates is the step's layer)
+ * and COPY/ADD of files and folders of a context folder (.dockerignore
+ * applied, numeric --chown); RUN, ADD of archives and URLs, COPY --from and
+ * wildcard sources fail with STRATA_ERR_UNSUPPORTED.
  */
 #ifndef STRATA_BUILD_H
 #define STRATA_BUILD_H

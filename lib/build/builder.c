@@ -635,7 +635,13 @@ static int commit_image(struct builder *b, const char *container, const json_t *
  * (the daemon's merge, its hostname) and commit it.  one_arg: WORKDIR's
  * comment is one argument ("#(nop) WORKDIR /x"), the others' two.
  */
-static int commit_step(struct builder *b, const char *comment, bool one_arg, struct strata_error **err)
+static int register_layer(struct builder *b, const struct strbuf *tar, char diff_id[STRATA_DIGEST_LEN + 1],
+			  struct strata_error **err);
+static int workdir_layer(struct builder *b, const char *path, struct strbuf *tar, struct strata_error **err);
+
+/* mkdir: the folder WORKDIR creates in the step's container (its layer), NULL for none. */
+static int commit_step(struct builder *b, const char *comment, bool one_arg, const char *mkdir,
+		       struct strata_error **err)
 {
 	_cleanup_json_ json_t *cc = json_deep_copy(b->run);
 	json_t *cmd = get_shell(b->run);
@@ -670,7 +676,18 @@ static int commit_step(struct builder *b, const char *comment, bool one_arg, str
 		if (!*jstr(cc, "Hostname"))
 			json_object_set_new(cc, "Hostname", json_string(host));
 	}
-	ret = commit_image(b, id, cc, NULL, err);
+	if (mkdir) {
+		_cleanup_strbuf_ struct strbuf tar = STRBUF_INIT;
+		char diff[STRATA_DIGEST_LEN + 1];
+
+		ret = workdir_layer(b, mkdir, &tar, err);
+		if (ret >= 0)
+			ret = register_layer(b, &tar, diff, err);
+		if (ret >= 0)
+			ret = commit_image(b, id, cc, diff, err);
+	} else {
+		ret = commit_image(b, id, cc, NULL, err);
+	}
 	if (ret < 0)
 		return ret;
 	out_printf(b, "Removing intermediate container %.12s\n", id);
@@ -1016,19 +1033,42 @@ static int dispatch_copy(struct builder *b, struct build_instr *in, struct strat
 	if (!tar.len)
 		return commit_image(b, NULL, cc, NULL, err);
 	{
-		struct strata_image *cur = *b->image_id ? strata_image_index_find(b->idx, b->image_id) : NULL;
-		const char *parent = cur && cur->nr_layers ? cur->chain_ids[cur->nr_layers - 1] : NULL;
-		struct mem_reader m = { tar.buf, tar.len, 0 };
-		struct layer_register_result res;
-		char hex[STRATA_HEX_LEN + 1], diff[STRATA_DIGEST_LEN + 1];
+		char diff[STRATA_DIGEST_LEN + 1];
 
-		sha256_hex(tar.buf, tar.len, hex);
-		snprintf(diff, sizeof(diff), "sha256:%s", hex);
-		ret = layerstore_register(b->store, parent, mem_read, &m, diff, &res, err);
-		if (ret < 0)
-			return strata_error_wrap(err, "failed to export image");
-		return commit_image(b, NULL, cc, res.diff_id, err);
+		ret = register_layer(b, &tar, diff, err);
+		return ret < 0 ? ret : commit_image(b, NULL, cc, diff, err);
 	}
+}
+
+/* The step's layer tar on the current image's chain; diff_id receives its diff ID. */
+static int register_layer(struct builder *b, const struct strbuf *tar, char diff_id[STRATA_DIGEST_LEN + 1],
+			  struct strata_error **err)
+{
+	struct strata_image *cur = *b->image_id ? strata_image_index_find(b->idx, b->image_id) : NULL;
+	const char *parent = cur && cur->nr_layers ? cur->chain_ids[cur->nr_layers - 1] : NULL;
+	struct mem_reader m = { tar->buf, tar->len, 0 };
+	struct layer_register_result res;
+	char hex[STRATA_HEX_LEN + 1];
+	int ret;
+
+	sha256_hex(tar->buf, tar->len, hex);
+	snprintf(diff_id, STRATA_DIGEST_LEN + 1, "sha256:%s", hex);
+	/* the expected diff ID makes the cache-id derive from the content */
+	ret = layerstore_register(b->store, parent, mem_read, &m, diff_id, &res, err);
+	if (ret < 0)
+		return strata_error_wrap(err, "failed to export image");
+	return 0;
+}
+
+static int workdir_layer(struct builder *b, const char *path, struct strbuf *tar, struct strata_error **err)
+{
+	struct build_lower lower;
+	int ret = open_lower(b, &lower, err);
+
+	if (ret >= 0)
+		ret = build_mkdir_layer(&lower, path, store_now(b->store), tar, err);
+	close_lower(&lower);
+	return ret;
 }
 
 static int workdir_normalize(const char *current, const char *requested, char **out,
@@ -1109,13 +1149,10 @@ static int dispatch(struct builder *b, struct build_instr *in, struct strata_err
 			bool is_dir = false;
 
 			ret = image_has_dir(b, clean, &is_dir, err);
-			if (ret >= 0 && !is_dir)
-				ret = strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
-						       "WORKDIR %s: creating the folder is not supported yet "
-						       "(strata build cannot make layers without containers)", clean);
+			/* ContainerCreateWorkdir: a folder the image lacks becomes the step's layer */
+			if (ret >= 0)
+				ret = commit_step(b, msg.buf, true, is_dir ? NULL : clean, err);
 		}
-		if (ret >= 0)
-			ret = commit_step(b, msg.buf, true, err);
 		goto out;
 	}
 	case BI_CMD:
@@ -1255,7 +1292,7 @@ static int dispatch(struct builder *b, struct build_instr *in, struct strata_err
 		strbuf_addstr(&msg, "HEALTHCHECK ");
 		quote_health(&msg, json_object_get(b->run, "Healthcheck"));
 	}
-	ret = commit_step(b, msg.buf, false, err);
+	ret = commit_step(b, msg.buf, false, NULL, err);
 out:
 	argmap_release(&all);
 	holder_release(&envh);

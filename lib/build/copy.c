@@ -904,3 +904,26 @@ int build_copy_layer(struct build_context *ctx, const struct build_lower *lower,
 	unode_free(cp.root);
 	return ret;
 }
+
+int build_mkdir_layer(const struct build_lower *lower, const char *path, int64_t now, struct strbuf *tar,
+		      struct strata_error **err)
+{
+	const struct build_copy c = { .now = now, .name = "WORKDIR" };
+	struct copier cp = { NULL, lower, &c, xcalloc(1, sizeof(struct unode)) };
+	struct unode *dir;
+	int ret;
+
+	cp.root->mode = S_IFDIR | 0755;
+	ret = mkdir_all(&cp, path, 0, 0, &dir, err);
+	if (ret >= 0 && cp.root->n) {
+		struct tar_writer *w = tar_writer_new(sb_write, tar);
+		_cleanup_strbuf_ struct strbuf p = STRBUF_INIT;
+
+		ret = write_tree(&cp, w, cp.root, &p, err);
+		if (ret >= 0)
+			ret = tar_writer_finish(w, err);
+		tar_writer_free(w);
+	}
+	unode_free(cp.root);
+	return ret;
+}

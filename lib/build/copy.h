@@ -61,4 +61,11 @@ struct build_copy {
 int build_copy_layer(struct build_context *ctx, const struct build_lower *lower, const struct build_copy *c,
 		     char **hash, struct strbuf *tar, struct strata_error **err);
 
+/*
+ * WORKDIR's ContainerCreateWorkdir: the layer of the folders MkdirAll makes
+ * for path (root-owned, 0755, now), with the image's folders it changes.
+ */
+int build_mkdir_layer(const struct build_lower *lower, const char *path, int64_t now, struct strbuf *tar,
+		      struct strata_error **err);
+
 #endif

@@ -120,6 +120,14 @@ mkdir -p cases/add/dir
 printf 'added\n' >cases/add/f.txt
 printf z >cases/add/dir/z
 touch -d @1600000000 cases/add/f.txt cases/add/dir/z
+add_case mkdir <<-\EOF
+	FROM busybox:local
+	USER 1000
+	WORKDIR /a/b
+	WORKDIR c
+	WORKDIR /bin/new
+	WORKDIR /bin/new
+EOF
 # failing builds: message and exit code as docker's
 add_case bad-instr <<-\EOF
 	FROM busybox:local
@@ -219,7 +227,7 @@ for c in $(cat cases/list); do
 		test_expect_success "$c: same images along the parent chain" "
 			strata --data-root \"\$S\" images -q --no-trunc $c:1 >res/$c.strata.id &&
 			test -s res/$c.strata.id &&
-			\$CMPB \$(case $c in copy|add) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
+			\$CMPB \$(case $c in copy|add|mkdir) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
 		"
 	else
 		test_expect_success "$c: the failed build tagged nothing" "
@@ -228,10 +236,12 @@ for c in $(cat cases/list); do
 	fi
 done
 
-test_expect_success 'copy: the same files in every layer, the same diff ID where no time is in it' '
-	strata --data-root "$D/root" save copy:1 >docker-copy.tar &&
-	strata --data-root "$S" save copy:1 >strata-copy.tar &&
-	python3 "$TEST_LIB_DIR/layercmp.py" docker-copy.tar strata-copy.tar &&
+test_expect_success 'copy, add, mkdir: the same files in every layer, the same diff ID where no time is in it' '
+	for c in copy add mkdir; do
+		strata --data-root "$D/root" save $c:1 >docker-$c.tar &&
+		strata --data-root "$S" save $c:1 >strata-$c.tar &&
+		python3 "$TEST_LIB_DIR/layercmp.py" docker-$c.tar strata-$c.tar || return 1
+	done &&
 	strata --data-root "$D/root" inspect -f "{{index .RootFS.Layers 1}}" copy:1 >want &&
 	strata --data-root "$S" inspect -f "{{index .RootFS.Layers 1}}" copy:1 >got && test_cmp want got
 '
@@ -244,7 +254,7 @@ test_expect_success 'only the tagged image has lastUpdated' '
 
 test_expect_success 'intermediate images are listed by images -a only' '
 	strata --data-root "$S" images -a -q >all && strata --data-root "$S" images -q >top &&
-	test $(wc -l <all) -gt 20 && test $(wc -l <top) -lt 10
+	test $(wc -l <all) -gt 20 && test $(wc -l <top) -lt $(($(wc -l <all) / 2))
 '
 
 test_expect_success 'a rebuild is cached on every step' '
@@ -262,7 +272,7 @@ test_expect_success '-q prints the ID only, --iidfile writes it, --no-cache buil
 '
 
 test_expect_success 'strata reuses what dockerd built: Using cache on every step' '
-	for c in meta onbuild run copy; do
+	for c in meta onbuild run copy mkdir; do
 		strata --data-root "$D/root" build $(cat cases/$c/flags 2>/dev/null) cases/$c >out || return 1
 		! grep -q "Running in" out || { cat out; return 1; }
 		grep -qx "Successfully built $(cut -c8-19 res/$c.docker.id)" out || { cat out; return 1; }
@@ -273,7 +283,7 @@ test_expect_success 'dockerd reuses what strata built: Using cache on every step
 	dockerd_start "$TRASH/d2" --data-root "$S" 2>d2.err || { cat d2.err; false; }
 '
 test_expect_success 'dockerd on strata'"'"'s store: cache hits and the image runs' '
-	for c in meta onbuild run copy; do
+	for c in meta onbuild run copy mkdir; do
 		docker build $(cat cases/$c/flags 2>/dev/null) cases/$c >out || { cat out; return 1; }
 		! grep -q "Running in" out || { cat out; return 1; }
 		grep -qx "Successfully built $(cut -c8-19 res/$c.strata.id)" out || { cat out; return 1; }
