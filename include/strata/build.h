@@ -10,8 +10,9 @@
  * MAINTAINER, EXPOSE, ENTRYPOINT, CMD, VOLUME, USER, ONBUILD, STOPSIGNAL,
  * HEALTHCHECK, SHELL, WORKDIR: a folder it creates is the step's layer)
  * and COPY/ADD of files and folders of a context folder (.dockerignore
- * applied, numeric --chown); RUN, ADD of archives and URLs, COPY --from and
- * wildcard sources fail with STRATA_ERR_UNSUPPORTED.
+ * applied, numeric --chown) or, with --from, of a stage or an image; RUN,
+ * ADD of archives and URLs and wildcard sources fail with
+ * STRATA_ERR_UNSUPPORTED.
  */
 #ifndef STRATA_BUILD_H
 #define STRATA_BUILD_H

@@ -866,10 +866,10 @@ static int64_t store_now(const struct strata_store *store)
 	return store->fixed_time ? store->fixed_sec : (int64_t)time(NULL);
 }
 
-/* The layer folders of the current image, top first, for build_lower_stat. */
-static int open_lower(struct builder *b, struct build_lower *lower, struct strata_error **err)
+/* The layer folders of image id ("" none), top first. */
+static int open_layers(struct builder *b, const char *id, struct build_lower *lower, struct strata_error **err)
 {
-	struct strata_image *img = *b->image_id ? strata_image_index_find(b->idx, b->image_id) : NULL;
+	struct strata_image *img = *id ? strata_image_index_find(b->idx, id) : NULL;
 	struct graph_driver *d;
 	int ret;
 
@@ -889,6 +889,12 @@ static int open_lower(struct builder *b, struct build_lower *lower, struct strat
 		lower->fds[lower->n++] = fd;
 	}
 	return 0;
+}
+
+/* The layer folders of the current image, top first, for build_lower_stat. */
+static int open_lower(struct builder *b, struct build_lower *lower, struct strata_error **err)
+{
+	return open_layers(b, b->image_id, lower, err);
 }
 
 static void close_lower(struct build_lower *lower)
@@ -953,15 +959,62 @@ names:
 				"--chown=%s: only numeric user and group ids are supported yet", s);
 }
 
+static void build_context_freep(struct build_context **ctx)
+{
+	build_context_free(*ctx);
+}
+
+/* getImageMount: --from names a stage (by name or index) or an image. */
+static int from_source(struct builder *b, const char *from, struct build_context **out, struct strata_error **err)
+{
+	const char *id = NULL;
+	struct strata_image *img;
+	struct build_lower layers;
+	char *end;
+	long ix;
+	int ret;
+
+	for (size_t i = 0; i < b->nstages; i++)
+		if (b->stages[i].name && !strcasecmp(b->stages[i].name, from))
+			id = b->stages[i].image_id;
+	if (!id) {
+		errno = 0;
+		ix = strtol(from, &end, 10);
+		if (*from && !*end && !errno) {
+			if (ix == (long)b->nstages)
+				return strata_error_set(err, STRATA_ERR_INVALID, 0,
+							"invalid from flag value %s: refers to current build stage", from);
+			if (ix < 0 || ix > (long)b->nstages)
+				return strata_error_set(err, STRATA_ERR_INVALID, 0,
+							"invalid from flag value %s: index out of bounds", from);
+			id = b->stages[ix].image_id;
+		}
+	}
+	if (!id) {
+		ret = strata_image_lookup(b->idx, from, &img, err);
+		if (ret < 0)
+			return strata_error_wrap(err, "invalid from flag value %s", from);
+		id = img->id;
+	}
+	ret = open_layers(b, id, &layers, err);
+	if (ret < 0) {
+		close_lower(&layers);
+		return ret;
+	}
+	return build_context_open_image(&layers, out);
+}
+
 /* dispatchCopy / dispatchAdd + performCopy: the probe on the comment, else the layer and exportImage. */
 static int dispatch_copy(struct builder *b, struct build_instr *in, struct strata_error **err)
 {
 	_cleanup_json_ json_t *cc = NULL;
 	_cleanup_free_ char *hash = NULL, *comment = NULL, *dest = NULL;
 	_cleanup_strbuf_ struct strbuf tar = STRBUF_INIT;
+	_cleanup_(build_context_freep) struct build_context *from_ctx = NULL;
 	struct build_copy c = { 0 };
 	struct build_lower lower;
 	struct strata_image *hit;
+	struct build_context *src;
 	const char *d = in->words[in->nwords - 1];
 	size_t dl = strlen(d);
 	int ret;
@@ -969,9 +1022,12 @@ static int dispatch_copy(struct builder *b, struct build_instr *in, struct strat
 	if (*in->chmod)
 		return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
 					"the --chmod option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled");
-	if (in->kind == BI_COPY && *in->from)
-		return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0, "COPY --from is not supported yet");
-	if (!b->ctx) {
+	if (*in->from) {
+		ret = from_source(b, in->from, &from_ctx, err);
+		if (ret < 0)
+			return ret;
+		c.preserve = !*in->chown;
+	} else if (!b->ctx) {
 		ret = b->opts->context_dir ? build_context_open(b->opts->context_dir, b->opts->dockerfile_name, &b->ctx, err) :
 		      build_context_open_empty(&b->ctx, err);
 		if (ret < 0)
@@ -1002,7 +1058,8 @@ static int dispatch_copy(struct builder *b, struct build_instr *in, struct strat
 		if (ret < 0)
 			return ret;
 	}
-	ret = build_copy_layer(b->ctx, NULL, &c, &hash, NULL, err);
+	src = from_ctx ? from_ctx : b->ctx;
+	ret = build_copy_layer(src, NULL, &c, &hash, NULL, err);
 	if (ret < 0)
 		return ret;
 	/* the history names the destination as written */
@@ -1025,7 +1082,7 @@ static int dispatch_copy(struct builder *b, struct build_instr *in, struct strat
 
 		ret = open_lower(b, &lower, err);
 		if (ret >= 0)
-			ret = build_copy_layer(b->ctx, &lower, &c, &again, &tar, err);
+			ret = build_copy_layer(src, &lower, &c, &again, &tar, err);
 		close_lower(&lower);
 		if (ret < 0)
 			return ret;

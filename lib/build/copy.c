@@ -22,6 +22,9 @@ struct build_context {
 	int root_fd;
 	struct build_ignore *ignore;
 	char *dockerfile;
+	/* COPY --from: an image's layer folders instead of a folder (owns the fds) */
+	struct build_lower image;
+	bool is_image;
 };
 
 int build_context_open(const char *dir, const char *dockerfile, struct build_context **out,
@@ -65,10 +68,25 @@ int build_context_open_empty(struct build_context **out, struct strata_error **e
 	return 0;
 }
 
+int build_context_open_image(const struct build_lower *layers, struct build_context **out)
+{
+	struct build_context *ctx = xcalloc(1, sizeof(*ctx));
+
+	ctx->root_fd = -1;
+	ctx->dockerfile = xstrdup("");
+	ctx->image = *layers;
+	ctx->is_image = true;
+	*out = ctx;
+	return 0;
+}
+
 void build_context_free(struct build_context *ctx)
 {
 	if (!ctx)
 		return;
+	for (size_t i = 0; i < ctx->image.n; i++)
+		close(ctx->image.fds[i]);
+	free(ctx->image.fds);
 	if (ctx->root_fd >= 0)
 		close(ctx->root_fd);
 	build_ignore_free(ctx->ignore);
@@ -84,13 +102,105 @@ static bool ctx_ignored(const struct build_context *ctx, const char *rel)
 	return build_ignore_match(ctx->ignore, rel);
 }
 
+/*
+ * In layer folder fd: whether rel is there (*st), and whether lower layers
+ * are hidden from it (a whiteout, a file in place of a folder, an opaque
+ * folder on the way).
+ */
+static bool layer_has(int fd, const char *rel, struct stat *st, bool *stop)
+{
+	_cleanup_strbuf_ struct strbuf prefix = STRBUF_INIT;
+	const char *p = rel;
+
+	*stop = false;
+	if (!*rel)
+		return fstat(fd, st) == 0;
+	while (*p) {
+		const char *e = strchr(p, '/');
+		bool last = !e;
+
+		if (prefix.len)
+			strbuf_addch(&prefix, '/');
+		strbuf_add(&prefix, p, e ? (size_t)(e - p) : strlen(p));
+		if (fstatat(fd, prefix.buf, st, AT_SYMLINK_NOFOLLOW) < 0)
+			return false;
+		if (S_ISCHR(st->st_mode) && st->st_rdev == 0) {
+			*stop = true;
+			return false;
+		}
+		if (last)
+			return true;
+		if (!S_ISDIR(st->st_mode)) {
+			*stop = true;
+			return false;
+		}
+		{
+			int dfd = openat(fd, prefix.buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			char v[2];
+
+			if (dfd >= 0) {
+				if (fgetxattr(dfd, "trusted.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y')
+					*stop = true;
+				close(dfd);
+			}
+		}
+		p = e + 1;
+	}
+	return true;
+}
+
+/* The folder fd that holds rel: the context's root, or the image layer that shows it; -1 when none does. */
+static int src_fd(const struct build_context *ctx, const char *rel, struct stat *st)
+{
+	struct stat tmp;
+
+	if (!st)
+		st = &tmp;
+	if (!ctx->is_image) {
+		if (ctx->root_fd < 0 || ctx_ignored(ctx, rel) ||
+		    fstatat(ctx->root_fd, *rel ? rel : ".", st, AT_SYMLINK_NOFOLLOW) < 0)
+			return -1;
+		return ctx->root_fd;
+	}
+	for (size_t i = 0; i < ctx->image.n; i++) {
+		bool stop, stop_here = false;
+
+		if (layer_has(ctx->image.fds[i], rel, st, &stop))
+			return ctx->image.fds[i];
+		/* an opaque folder above rel in this layer hides the lower ones */
+		stop_here = stop;
+		if (stop_here || !ctx->image.diff_only)
+			break;
+	}
+	return -1;
+}
+
 static int ctx_lstat(const struct build_context *ctx, const char *rel, struct stat *st)
 {
-	if (ctx->root_fd < 0 || ctx_ignored(ctx, rel)) {
+	if (src_fd(ctx, rel, st) < 0) {
 		errno = ENOENT;
 		return -1;
 	}
-	return fstatat(ctx->root_fd, *rel ? rel : ".", st, AT_SYMLINK_NOFOLLOW);
+	return 0;
+}
+
+/* readlinkat / openat of rel where it lives. */
+static ssize_t src_readlink(const struct build_context *ctx, const char *rel, char *buf, size_t len)
+{
+	int fd = src_fd(ctx, rel, NULL);
+
+	return fd < 0 ? -1 : readlinkat(fd, rel, buf, len);
+}
+
+static int src_open(const struct build_context *ctx, const char *rel, int flags)
+{
+	int fd = src_fd(ctx, rel, NULL);
+
+	if (fd < 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return openat(fd, *rel ? rel : ".", flags | O_CLOEXEC);
 }
 
 /*
@@ -117,7 +227,7 @@ static int ctx_resolve(const struct build_context *ctx, const char *rel, char **
 			return -1;
 		if (S_ISLNK(st->st_mode)) {
 			char target[4096];
-			ssize_t n = readlinkat(ctx->root_fd, cand, target, sizeof(target) - 1);
+			ssize_t n = src_readlink(ctx, cand, target, sizeof(target) - 1);
 			char *next;
 
 			if (n < 0 || ++hops > MAX_LINKS) {
@@ -168,7 +278,7 @@ static const char *group_name(int64_t gid, char *buf, size_t len)
 /* security.capability of a file or folder of the context, the only xattr dockerd keeps; -1 when none. */
 static ssize_t ctx_capability(const struct build_context *ctx, const char *rel, char *buf, size_t len)
 {
-	int fd = openat(ctx->root_fd, *rel ? rel : ".", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int fd = src_open(ctx, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
 	ssize_t n;
 
 	if (fd < 0)
@@ -196,10 +306,23 @@ static int hash_entry(const struct build_context *ctx, const char *rel, const st
 	ncap = ctx_capability(ctx, rel, cap, sizeof(cap));
 	strbuf_addf(&sel, "name%s%s", rel, S_ISDIR(st->st_mode) && *rel ? "/" : "");
 	strbuf_addf(&sel, "mode%u", (unsigned)((st->st_mode & 07777) | type_bits(st->st_mode)));
-	strbuf_addf(&sel, "uid0gid0size%lld", S_ISREG(st->st_mode) ? (long long)st->st_size : 0LL);
+	/* the context the client sends is 0:0; an image's files keep their owners */
+	strbuf_addf(&sel, "uid%lldgid%lldsize%lld", ctx->is_image ? (long long)st->st_uid : 0LL,
+		    ctx->is_image ? (long long)st->st_gid : 0LL,
+		    S_ISREG(st->st_mode) ? (long long)st->st_size : 0LL);
 	strbuf_addf(&sel, "typeflag%c", S_ISDIR(st->st_mode) ? '5' : '0');
-	/* symlinks never get here (resolved first); the daemon's FileInfoHeader finds no user names */
-	strbuf_addstr(&sel, "linknameunamegnamedevmajor0devminor0");
+	/*
+	 * Symlinks never get here (resolved first).  User names: none for the
+	 * context (as dockerd hashes it), this host's for an image's files.
+	 */
+	if (ctx->is_image) {
+		char uname[256], gname[256];
+
+		strbuf_addf(&sel, "linknameuname%sgname%sdevmajor0devminor0", user_name(st->st_uid, uname, sizeof(uname)),
+			    group_name(st->st_gid, gname, sizeof(gname)));
+	} else {
+		strbuf_addstr(&sel, "linknameunamegnamedevmajor0devminor0");
+	}
 	if (ncap > 0) {
 		strbuf_addstr(&sel, "security.capability");
 		strbuf_add(&sel, cap, (size_t)ncap);
@@ -207,7 +330,7 @@ static int hash_entry(const struct build_context *ctx, const char *rel, const st
 	sha256_init(&h);
 	sha256_update(&h, sel.buf, sel.len);
 	if (S_ISREG(st->st_mode) && st->st_size > 0) {
-		int fd = openat(ctx->root_fd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		int fd = src_open(ctx, rel, O_RDONLY | O_NOFOLLOW);
 		char buf[65536];
 		ssize_t n;
 
@@ -249,32 +372,84 @@ static void names_release(struct names *n)
 	memset(n, 0, sizeof(*n));
 }
 
-/* The entries of a context folder the client sends, sorted as Go's Walk reads them. */
-static int ctx_list(const struct build_context *ctx, const char *rel, struct names *out, struct strata_error **err)
+static bool names_has(const struct names *n, const char *name)
 {
-	int fd = openat(ctx->root_fd, *rel ? rel : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	for (size_t i = 0; i < n->n; i++)
+		if (!strcmp(n->v[i], name))
+			return true;
+	return false;
+}
+
+/* One folder's entries in one folder fd; whiteouts (image layers) go to *gone. */
+static int list_one(const struct build_context *ctx, int root, const char *rel, struct names *out,
+		    struct names *gone, struct strata_error **err)
+{
+	int fd = openat(root, *rel ? rel : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d;
 	struct dirent *de;
 
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);
-		return strata_error_set(err, STRATA_ERR_IO, errno, "open '%s' in the build context", rel);
+		return strata_error_set(err, STRATA_ERR_IO, errno, "open '%s' in the build %s", rel,
+					ctx->is_image ? "source image" : "context");
 	}
 	while ((de = readdir(d))) {
 		_cleanup_free_ char *child = NULL;
+		struct stat st;
 
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || names_has(out, de->d_name) ||
+		    names_has(gone, de->d_name))
 			continue;
 		child = *rel ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
 		if (ctx_ignored(ctx, child))
 			continue;
+		if (ctx->is_image && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISCHR(st.st_mode) && st.st_rdev == 0) {
+			ALLOC_GROW(gone->v, gone->n + 1, gone->alloc);
+			gone->v[gone->n++] = xstrdup(de->d_name);
+			continue;
+		}
 		ALLOC_GROW(out->v, out->n + 1, out->alloc);
 		out->v[out->n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(out->v, out->n, sizeof(*out->v), cmp_strp);
 	return 0;
+}
+
+/* The entries of a source folder (what the client sends, or the image shows), sorted as Go's Walk reads them. */
+static int ctx_list(const struct build_context *ctx, const char *rel, struct names *out, struct strata_error **err)
+{
+	struct names gone = { 0 };
+	int ret = 0;
+
+	if (!ctx->is_image) {
+		ret = list_one(ctx, ctx->root_fd, rel, out, &gone, err);
+	} else {
+		for (size_t i = 0; ret >= 0 && i < ctx->image.n; i++) {
+			struct stat st;
+			bool stop, opaque = false;
+
+			if (layer_has(ctx->image.fds[i], rel, &st, &stop) && S_ISDIR(st.st_mode)) {
+				int dfd = openat(ctx->image.fds[i], *rel ? rel : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				char v[2];
+
+				if (dfd >= 0) {
+					opaque = fgetxattr(dfd, "trusted.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y';
+					close(dfd);
+				}
+				ret = list_one(ctx, ctx->image.fds[i], rel, out, &gone, err);
+			} else if (layer_has(ctx->image.fds[i], rel, &st, &stop) || stop) {
+				break;
+			}
+			if (opaque || stop || !ctx->image.diff_only)
+				break;
+		}
+	}
+	names_release(&gone);
+	if (ret >= 0 && out->n)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_strp);
+	return ret;
 }
 
 /* Every hash below a folder (itself included unless it is the context root). */
@@ -312,7 +487,7 @@ static int hash_tree(const struct build_context *ctx, const char *rel, const str
 		_cleanup_free_ char *child = *rel ? xasprintf("%s/%s", rel, kids.v[i]) : xstrdup(kids.v[i]);
 		struct stat cst;
 
-		if (fstatat(ctx->root_fd, child, &cst, AT_SYMLINK_NOFOLLOW) < 0)
+		if (ctx_lstat(ctx, child, &cst) < 0)
 			ret = strata_error_set(err, STRATA_ERR_IO, errno, "stat '%s' in the build context", child);
 		else
 			ret = hash_tree(ctx, child, &cst, hashes, err);
@@ -536,15 +711,15 @@ static struct unode *put(struct copier *cp, struct unode *dir, const char *name,
 		u = unode_add(dir, name);
 	touched(cp, dir);
 	u->mode = (st->st_mode & 07777) | type_bits(st->st_mode);
-	u->uid = cp->c->uid;
-	u->gid = cp->c->gid;
+	u->uid = cp->c->preserve ? st->st_uid : cp->c->uid;
+	u->gid = cp->c->preserve ? st->st_gid : cp->c->gid;
 	u->mtime = st->st_mtim.tv_sec;
 	u->size = 0;
 	if (S_ISREG(st->st_mode)) {
 		u->size = (uint64_t)st->st_size;
 		u->src = xstrdup(rel);
 	} else if (S_ISLNK(st->st_mode)) {
-		ssize_t n = readlinkat(cp->ctx->root_fd, rel, link, sizeof(link) - 1);
+		ssize_t n = src_readlink(cp->ctx, rel, link, sizeof(link) - 1);
 
 		link[n > 0 ? n : 0] = '\0';
 		u->link = xstrdup(link);
@@ -566,7 +741,7 @@ static int copy_tree(struct copier *cp, struct unode *dir, const char *rel, stru
 		struct stat st;
 		struct unode *u;
 
-		if (fstatat(cp->ctx->root_fd, child, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (ctx_lstat(cp->ctx, child, &st) < 0) {
 			ret = strata_error_set(err, STRATA_ERR_IO, errno, "stat '%s' in the build context", child);
 			break;
 		}
@@ -596,7 +771,8 @@ static int write_tree(struct copier *cp, struct tar_writer *w, struct unode *dir
 {
 	int ret = 0;
 
-	qsort(dir->kids, dir->n, sizeof(*dir->kids), cmp_node);
+	if (dir->n)
+		qsort(dir->kids, dir->n, sizeof(*dir->kids), cmp_node);
 	for (size_t i = 0; ret >= 0 && i < dir->n; i++) {
 		struct unode *u = dir->kids[i];
 		size_t keep = path->len;
@@ -616,7 +792,7 @@ static int write_tree(struct copier *cp, struct tar_writer *w, struct unode *dir
 		e.size = u->size;
 		ret = tar_writer_add(w, &e, err);
 		if (ret >= 0 && u->src && u->size) {
-			int fd = openat(cp->ctx->root_fd, u->src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			int fd = src_open(cp->ctx, u->src, O_RDONLY | O_NOFOLLOW);
 			char buf[65536];
 			uint64_t left = u->size;
 
@@ -711,7 +887,7 @@ struct source {
 static bool looks_like_archive(const struct build_context *ctx, const char *rel)
 {
 	unsigned char h[512];
-	int fd = openat(ctx->root_fd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = src_open(ctx, rel, O_RDONLY | O_NOFOLLOW);
 	ssize_t n = fd >= 0 ? read(fd, h, sizeof(h)) : -1;
 	unsigned long sum = 0, want = 0;
 
@@ -783,7 +959,8 @@ static int hash_source(struct build_context *ctx, struct source *s, struct strat
 
 		ret = hash_tree(ctx, s->rel, &s->st, &all, err);
 		if (ret >= 0) {
-			qsort(all.v, all.n, sizeof(*all.v), cmp_strp);
+			if (all.n)
+				qsort(all.v, all.n, sizeof(*all.v), cmp_strp);
 			for (size_t i = 0; i < all.n; i++)
 				strbuf_addf(&joined, "%s%s", i ? "," : "", all.v[i]);
 			sha256_hex(joined.buf, joined.len, hex);
@@ -816,7 +993,8 @@ static int copy_source(struct copier *cp, const struct source *s, const char *de
 		ret = mkdir_all(cp, dest, 0, 0, &dir, err);
 		if (ret < 0)
 			return ret;
-		if (!existed && dir != cp->root) {
+		/* without an identity (preserve) there is no fixPermissions */
+		if (!existed && dir != cp->root && !cp->c->preserve) {
 			dir->uid = cp->c->uid;
 			dir->gid = cp->c->gid;
 		}
@@ -834,8 +1012,9 @@ static int copy_source(struct copier *cp, const struct source *s, const char *de
 			path = xstrdup(dest);
 		slash = strrchr(path, '/');
 		parent = xstrndup(path, (size_t)(slash - path));
-		/* copyFile: MkdirAllAndChownNew with the identity */
-		ret = mkdir_all(cp, *parent ? parent : "/", cp->c->uid, cp->c->gid, &dir, err);
+		/* copyFile: MkdirAllAndChownNew with the identity (plain MkdirAll, root, without one) */
+		ret = mkdir_all(cp, *parent ? parent : "/", cp->c->preserve ? 0 : cp->c->uid,
+				cp->c->preserve ? 0 : cp->c->gid, &dir, err);
 		if (ret < 0)
 			return ret;
 		u = unode_find(dir, slash + 1);

@@ -22,12 +22,18 @@
 
 /* The build context: a folder, its .dockerignore. */
 struct build_context;
+struct build_lower;
 
 /* dockerfile: the Dockerfile's path in the context ("" when it is not in it). */
 int build_context_open(const char *dir, const char *dockerfile, struct build_context **out,
 		       struct strata_error **err);
 /* The context of a Dockerfile given alone (on stdin): nothing in it. */
 int build_context_open_empty(struct build_context **out, struct strata_error **err);
+/*
+ * COPY --from: the merged files of an image's layer folders (layers: top
+ * first; the context takes the fds over).
+ */
+int build_context_open_image(const struct build_lower *layers, struct build_context **out);
 void build_context_free(struct build_context *ctx);
 
 /* The files of the image a step starts from: layer folders, top first. */
@@ -50,6 +56,7 @@ struct build_copy {
 	int64_t now;            /* the mtime of created and changed folders */
 	const char *name;       /* "COPY" or "ADD" (messages) */
 	bool add;               /* ADD: archives would be extracted, URLs downloaded (both refused here) */
+	bool preserve;          /* COPY --from without --chown: files keep their owners */
 };
 
 /*

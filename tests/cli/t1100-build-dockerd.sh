@@ -128,6 +128,23 @@ add_case mkdir <<-\EOF
 	WORKDIR /bin/new
 	WORKDIR /bin/new
 EOF
+add_case from <<-\EOF
+	FROM busybox:local AS build
+	COPY --chown=1000:1000 dir /out/
+	COPY f.txt /out/f
+	WORKDIR /bin/x
+	FROM busybox:local
+	COPY --from=build /out /app/
+	COPY --from=0 /out/f /g
+	COPY --from=build --chown=5:6 /out/a /h
+	COPY --from=busybox:local /bin/cat /bin/busybox /bb/
+EOF
+mkdir -p cases/from/dir/sub
+printf 'from\n' >cases/from/f.txt
+printf a >cases/from/dir/a
+printf b >cases/from/dir/sub/b
+ln -s a cases/from/dir/l
+touch -h -d @1600000000 cases/from/f.txt cases/from/dir/a cases/from/dir/sub/b cases/from/dir/sub cases/from/dir/l
 # failing builds: message and exit code as docker's
 add_case bad-instr <<-\EOF
 	FROM busybox:local
@@ -227,7 +244,7 @@ for c in $(cat cases/list); do
 		test_expect_success "$c: same images along the parent chain" "
 			strata --data-root \"\$S\" images -q --no-trunc $c:1 >res/$c.strata.id &&
 			test -s res/$c.strata.id &&
-			\$CMPB \$(case $c in copy|add|mkdir) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
+			\$CMPB \$(case $c in copy|add|mkdir|from) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
 		"
 	else
 		test_expect_success "$c: the failed build tagged nothing" "
@@ -236,8 +253,8 @@ for c in $(cat cases/list); do
 	fi
 done
 
-test_expect_success 'copy, add, mkdir: the same files in every layer, the same diff ID where no time is in it' '
-	for c in copy add mkdir; do
+test_expect_success 'copy, add, mkdir, from: the same files in every layer, the same diff ID where no time is in it' '
+	for c in copy add mkdir from; do
 		strata --data-root "$D/root" save $c:1 >docker-$c.tar &&
 		strata --data-root "$S" save $c:1 >strata-$c.tar &&
 		python3 "$TEST_LIB_DIR/layercmp.py" docker-$c.tar strata-$c.tar || return 1
@@ -272,7 +289,7 @@ test_expect_success '-q prints the ID only, --iidfile writes it, --no-cache buil
 '
 
 test_expect_success 'strata reuses what dockerd built: Using cache on every step' '
-	for c in meta onbuild run copy mkdir; do
+	for c in meta onbuild run copy mkdir from; do
 		strata --data-root "$D/root" build $(cat cases/$c/flags 2>/dev/null) cases/$c >out || return 1
 		! grep -q "Running in" out || { cat out; return 1; }
 		grep -qx "Successfully built $(cut -c8-19 res/$c.docker.id)" out || { cat out; return 1; }
@@ -283,7 +300,7 @@ test_expect_success 'dockerd reuses what strata built: Using cache on every step
 	dockerd_start "$TRASH/d2" --data-root "$S" 2>d2.err || { cat d2.err; false; }
 '
 test_expect_success 'dockerd on strata'"'"'s store: cache hits and the image runs' '
-	for c in meta onbuild run copy mkdir; do
+	for c in meta onbuild run copy mkdir from; do
 		docker build $(cat cases/$c/flags 2>/dev/null) cases/$c >out || { cat out; return 1; }
 		! grep -q "Running in" out || { cat out; return 1; }
 		grep -qx "Successfully built $(cut -c8-19 res/$c.strata.id)" out || { cat out; return 1; }
