@@ -194,7 +194,7 @@ int cmd_build(int argc, char **argv, struct cli_ctx *ctx)
 	struct strata_error *err = NULL;
 	char **args = NULL, **resolved = NULL, *name = NULL;
 	char id[72];
-	int nargs, ret;
+	int nargs, ret, run_status = 0;
 
 	ret = flags_parse(argc, argv, flags, &usage, &args, &nargs);
 	if (ret) {
@@ -242,6 +242,9 @@ int cmd_build(int argc, char **argv, struct cli_ctx *ctx)
 	opts.nr_labels = labels.nr;
 	opts.target = target;
 	opts.no_cache = no_cache;
+	opts.force_rm = force_rm;
+	opts.network = network && !strcmp(network, "host") ? "host" : "none";
+	opts.run_status = &run_status;
 	opts.write = write_transcript;
 	opts.cookie = &t;
 	t.quiet = quiet;
@@ -252,6 +255,9 @@ int cmd_build(int argc, char **argv, struct cli_ctx *ctx)
 		if (quiet)
 			fwrite(t.held.buf, 1, t.held.len, stderr);
 		ret = t.written ? cli_fail_bare(err) : cli_fail_daemon(err);
+		/* a failed RUN's status is the build's, as the client's jsonmessage code */
+		if (run_status > 0)
+			ret = run_status;
 		goto out;
 	}
 	if (quiet)

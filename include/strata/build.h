@@ -9,10 +9,10 @@
  * This version builds the metadata instructions (FROM, ARG, ENV, LABEL,
  * MAINTAINER, EXPOSE, ENTRYPOINT, CMD, VOLUME, USER, ONBUILD, STOPSIGNAL,
  * HEALTHCHECK, SHELL, WORKDIR: a folder it creates is the step's layer)
- * and COPY/ADD of files and folders of a context folder (.dockerignore
- * applied, numeric --chown) or, with --from, of a stage or an image; RUN,
- * ADD of archives and URLs and wildcard sources fail with
- * STRATA_ERR_UNSUPPORTED.
+ * COPY/ADD of files and folders of a context folder (.dockerignore
+ * applied, numeric --chown) or, with --from, of a stage or an image, and
+ * RUN in a container through the OCI runtime; ADD of archives and URLs and
+ * wildcard sources fail with STRATA_ERR_UNSUPPORTED.
  */
 #ifndef STRATA_BUILD_H
 #define STRATA_BUILD_H
@@ -45,6 +45,10 @@ struct strata_build_options {
 	size_t nr_labels;
 	const char *target;          /* --target STAGE, NULL for the last */
 	bool no_cache;
+	bool force_rm;               /* remove a failed RUN's container too (--force-rm) */
+	const char *network;         /* RUN's network: "none" (NULL) or "host" */
+	const char *runtime;         /* the OCI runtime's path; NULL: runc, else crun */
+	int *run_status;             /* receives a failed RUN's exit status (the build's exit status) */
 	strata_build_write_fn write; /* the transcript; NULL discards it */
 	void *cookie;
 };

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -28,6 +30,7 @@
 #include <jansson.h>
 
 #include "build/copy.h"
+#include "container/container.h"
 #include "build/dockerignore.h"
 #include "build/instructions.h"
 #include "build/lex.h"
@@ -1128,6 +1131,219 @@ static int workdir_layer(struct builder *b, const char *path, struct strbuf *tar
 	return ret;
 }
 
+/* The output of a RUN step's process, relayed into the transcript (stderr in red, as dockerd streams it). */
+struct relay {
+	struct builder *b;
+	int out_fd, err_fd; /* read ends */
+};
+
+static void *relay_run(void *arg)
+{
+	struct relay *r = arg;
+	struct pollfd p[2] = { { r->out_fd, POLLIN, 0 }, { r->err_fd, POLLIN, 0 } };
+	char buf[65536];
+
+	while (p[0].fd >= 0 || p[1].fd >= 0) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
+
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			n = read(p[i].fd, buf, sizeof(buf));
+			if (n <= 0) {
+				if (n < 0 && errno == EINTR)
+					continue;
+				p[i].fd = -1;
+				continue;
+			}
+			if (i == 0)
+				out_write(r->b, buf, (size_t)n);
+			else
+				out_printf(r->b, "\033[91m%.*s\033[0m", (int)n, buf);
+		}
+	}
+	return NULL;
+}
+
+/* Run c with its output in the transcript; *status its exit status. */
+static int run_relayed(struct builder *b, struct container *c, int *status, struct strata_error **err)
+{
+	int out[2], errp[2];
+	struct relay r;
+	pthread_t t;
+	struct container_run_opts o = { 0 };
+	int ret;
+
+	if (pipe2(out, O_CLOEXEC) < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "pipe");
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		close(out[0]);
+		close(out[1]);
+		return strata_error_set(err, STRATA_ERR_IO, errno, "pipe");
+	}
+	r.b = b;
+	r.out_fd = out[0];
+	r.err_fd = errp[0];
+	if (pthread_create(&t, NULL, relay_run, &r) != 0) {
+		close(out[0]);
+		close(out[1]);
+		close(errp[0]);
+		close(errp[1]);
+		return strata_error_set(err, STRATA_ERR_IO, 0, "start the output relay");
+	}
+	o.in_fd = -1;
+	o.out_fd = out[1];
+	o.err_fd = errp[1];
+	o.runtime = b->opts->runtime;
+	ret = container_run(c, &o, status, err);
+	close(out[1]);
+	close(errp[1]);
+	pthread_join(t, NULL);
+	close(out[0]);
+	close(errp[0]);
+	return ret;
+}
+
+static int cmp_cstr(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/*
+ * dispatchRun: the cache is probed with the command behind "|N K=V..."
+ * (the build args the run sees, sorted) and no entrypoint; the container
+ * runs the command with the build args in its Env, entrypoint [""] and no
+ * healthcheck; the probe config is the image's container_config.
+ */
+static int dispatch_run(struct builder *b, struct build_instr *in, struct strata_error **err)
+{
+	_cleanup_json_ json_t *probe = json_deep_copy(b->run), *run = json_deep_copy(b->run);
+	json_t *cmd = resolve_cmdline(b, in), *save = json_array(), *env, *hc;
+	struct argmap all = { 0 };
+	const char **args;
+	size_t nargs = 0;
+	struct strata_image *hit, *img;
+	struct container *c = NULL;
+	struct container_create_opts co = { 0 };
+	char derived[STRATA_HEX_LEN + 1], id[72];
+	int status = 0, ret;
+
+	args_all(&b->args, &b->args.allowed, &all);
+	args = xcalloc(all.n + 1, sizeof(*args));
+	for (size_t i = 0; i < all.n; i++) {
+		if (env_has(b->run, all.v[i].key))
+			continue;
+		/* IsReferencedOrNotBuiltin */
+		if (argmap_find(&b->args.allowed, all.v[i].key) || !is_builtin_arg(all.v[i].key))
+			args[nargs++] = xasprintf("%s=%s", all.v[i].key, all.v[i].value);
+	}
+	qsort(args, nargs, sizeof(*args), cmp_cstr);
+	if (nargs) {
+		_cleanup_free_ char *n = xasprintf("|%zu", nargs);
+
+		json_array_append_new(save, json_string(n));
+		for (size_t i = 0; i < nargs; i++)
+			json_array_append_new(save, json_string(args[i]));
+	}
+	json_array_extend(save, cmd);
+	json_object_set_new(probe, "Cmd", save);
+	json_object_del(probe, "ArgsEscaped");
+	if (jlen(save))
+		json_object_set_new(probe, "Entrypoint", json_null());
+	hit = probe_cache(b, probe);
+	if (hit) {
+		out_printf(b, " ---> Using cache\n");
+		snprintf(b->image_id, sizeof(b->image_id), "%s", hit->id);
+		ret = 0;
+		goto out;
+	}
+	json_object_set(run, "Cmd", cmd);
+	json_object_del(run, "ArgsEscaped");
+	env = json_deep_copy(json_object_get(b->run, "Env"));
+	if (!json_is_array(env)) {
+		json_decref(env);
+		env = json_array();
+	}
+	for (size_t i = 0; i < all.n; i++)
+		if (!env_has(b->run, all.v[i].key)) {
+			_cleanup_free_ char *kv = xasprintf("%s=%s", all.v[i].key, all.v[i].value);
+
+			json_array_append_new(env, json_string(kv));
+		}
+	json_object_set_new(run, "Env", env);
+	/*
+	 * withEntrypointOverride: dockerd passes [""] so that the image's
+	 * entrypoint is not merged in and runs the command alone; the
+	 * container module reads an empty list the same way.
+	 */
+	if (jlen(save))
+		json_object_set_new(run, "Entrypoint", json_array());
+	hc = json_object();
+	json_object_set_new(hc, "Test", json_array());
+	json_array_append_new(json_object_get(hc, "Test"), json_string("NONE"));
+	json_object_set_new(run, "Healthcheck", hc);
+	img = *b->image_id ? strata_image_index_find(b->idx, b->image_id) : NULL;
+	if (!img) {
+		ret = strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0, "RUN on FROM scratch is not supported");
+		goto out;
+	}
+	co.config = run;
+	co.network = b->opts->network;
+	if (b->store->fixed_time) {
+		container_id(b, run, derived);
+		co.id = derived;
+	}
+	ret = container_create(b->idx, img, &co, &c, err);
+	if (ret < 0)
+		goto out;
+	out_printf(b, " ---> Running in %.12s\n", c->id);
+	ret = run_relayed(b, c, &status, err);
+	if (ret >= 0 && status != 0) {
+		_cleanup_strbuf_ struct strbuf line = STRBUF_INIT;
+
+		join_strings(&line, cmd, " ");
+		ret = strata_error_set(err, STRATA_ERR_INVALID, 0, "The command '%s' returned a non-zero code: %d",
+				       line.buf, status);
+	}
+	if (ret < 0) {
+		if (b->opts->run_status)
+			*b->opts->run_status = status;
+		/* dockerd keeps a failed step's container unless --force-rm */
+		if (b->opts->force_rm) {
+			out_printf(b, "Removing intermediate container %.12s\n", c->id);
+			container_remove(c, true, NULL);
+		}
+		goto out;
+	}
+	{
+		struct container_commit_opts cm = { 0 };
+
+		cm.config = b->run;
+		cm.container_config = probe;
+		cm.author = b->maintainer && *b->maintainer ? b->maintainer : NULL;
+		cm.mtime_clamp = b->store->fixed_time ? b->store->fixed_sec : -1;
+		ret = container_commit(b->idx, c, &cm, id, err);
+	}
+	if (ret >= 0) {
+		snprintf(b->image_id, sizeof(b->image_id), "%s", id);
+		out_printf(b, "Removing intermediate container %.12s\n", c->id);
+		ret = container_remove(c, true, err);
+	}
+out:
+	container_free(c);
+	for (size_t i = 0; i < nargs; i++)
+		free((char *)args[i]);
+	free(args);
+	argmap_release(&all);
+	json_decref(cmd);
+	return ret;
+}
+
 static int workdir_normalize(const char *current, const char *requested, char **out,
 			     struct strata_error **err)
 {
@@ -1338,8 +1554,7 @@ static int dispatch(struct builder *b, struct build_instr *in, struct strata_err
 		ret = dispatch_copy(b, in, err);
 		goto out;
 	case BI_RUN:
-		ret = strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
-				       "RUN is not supported yet: strata build cannot make layers without containers");
+		ret = dispatch_run(b, in, err);
 		goto out;
 	case BI_FROM:
 		ret = strata_error_set(err, STRATA_ERR_INVALID, 0, "unexpected FROM");

@@ -145,6 +145,26 @@ printf a >cases/from/dir/a
 printf b >cases/from/dir/sub/b
 ln -s a cases/from/dir/l
 touch -h -d @1600000000 cases/from/f.txt cases/from/dir/a cases/from/dir/sub/b cases/from/dir/sub cases/from/dir/l
+add_case runs <<-\EOF
+	FROM busybox:local
+	ARG WHO=world
+	ARG HTTP_PROXY
+	LABEL app=seed
+	RUN mkdir -p /opt/app && echo "hello $WHO" >/opt/app/hello && echo built
+	RUN echo second >/opt/app/second && echo err >&2
+	COPY start.sh /start.sh
+	RUN rm /opt/app/hello
+	SHELL ["/bin/sh", "-e", "-c"]
+	RUN ["/bin/sh", "-c", "echo exec >/opt/exec"]
+	CMD ["/bin/sh", "/start.sh"]
+EOF
+printf 'cat /opt/app/second /opt/exec\n' >cases/runs/start.sh
+touch -d @1600000000 cases/runs/start.sh
+echo "--build-arg WHO=strata" >cases/runs/flags
+add_case run-fails <<-\EOF
+	FROM busybox:local
+	RUN exit 3
+EOF
 # failing builds: message and exit code as docker's
 add_case bad-instr <<-\EOF
 	FROM busybox:local
@@ -244,7 +264,7 @@ for c in $(cat cases/list); do
 		test_expect_success "$c: same images along the parent chain" "
 			strata --data-root \"\$S\" images -q --no-trunc $c:1 >res/$c.strata.id &&
 			test -s res/$c.strata.id &&
-			\$CMPB \$(case $c in copy|add|mkdir|from) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
+			\$CMPB \$(case $c in copy|add|mkdir|from|runs) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
 		"
 	else
 		test_expect_success "$c: the failed build tagged nothing" "
@@ -253,8 +273,8 @@ for c in $(cat cases/list); do
 	fi
 done
 
-test_expect_success 'copy, add, mkdir, from: the same files in every layer, the same diff ID where no time is in it' '
-	for c in copy add mkdir from; do
+test_expect_success 'copy, add, mkdir, from, runs: the same files in every layer, the same diff ID where no time is in it' '
+	for c in copy add mkdir from runs; do
 		strata --data-root "$D/root" save $c:1 >docker-$c.tar &&
 		strata --data-root "$S" save $c:1 >strata-$c.tar &&
 		python3 "$TEST_LIB_DIR/layercmp.py" docker-$c.tar strata-$c.tar || return 1
@@ -289,7 +309,7 @@ test_expect_success '-q prints the ID only, --iidfile writes it, --no-cache buil
 '
 
 test_expect_success 'strata reuses what dockerd built: Using cache on every step' '
-	for c in meta onbuild run copy mkdir from; do
+	for c in meta onbuild run copy mkdir from runs; do
 		strata --data-root "$D/root" build $(cat cases/$c/flags 2>/dev/null) cases/$c >out || return 1
 		! grep -q "Running in" out || { cat out; return 1; }
 		grep -qx "Successfully built $(cut -c8-19 res/$c.docker.id)" out || { cat out; return 1; }
@@ -300,12 +320,13 @@ test_expect_success 'dockerd reuses what strata built: Using cache on every step
 	dockerd_start "$TRASH/d2" --data-root "$S" 2>d2.err || { cat d2.err; false; }
 '
 test_expect_success 'dockerd on strata'"'"'s store: cache hits and the image runs' '
-	for c in meta onbuild run copy mkdir from; do
+	for c in meta onbuild run copy mkdir from runs; do
 		docker build $(cat cases/$c/flags 2>/dev/null) cases/$c >out || { cat out; return 1; }
 		! grep -q "Running in" out || { cat out; return 1; }
 		grep -qx "Successfully built $(cut -c8-19 res/$c.strata.id)" out || { cat out; return 1; }
 	done &&
-	docker run --rm --network none run:1 >ran && echo "built by strata" >want && test_cmp want ran
+	docker run --rm --network none run:1 >ran && echo "built by strata" >want && test_cmp want ran &&
+	docker run --rm --network none runs:1 >ran && printf "second\nexec\n" >want && test_cmp want ran
 '
 dockerd_stop "$TRASH/d2"
 

@@ -9,6 +9,12 @@
 make_busybox_rootfs rootfs 2>err || skip_all "$(cat err)"
 tar -C rootfs -cf base.tar .
 R=$TRASH/root
+# RUN needs root and an OCI runtime, as the containers it runs in
+if [ "$(id -u)" -eq 0 ] && { command -v runc || command -v crun; } >/dev/null 2>&1; then
+	test_set_prereq RUNTIME
+else
+	test_prereq_missing RUNTIME "RUN needs root and runc or crun"
+fi
 test_expect_success 'a base image' '
 	strata --data-root "$R" import base.tar busybox:local >id &&
 	strata --data-root "$R" tag busybox:local keep:1
@@ -58,7 +64,7 @@ bad() {
 }
 bad run <<-\EOF
 	FROM busybox:local
-	RUN echo hi
+	RUN exit 3
 EOF
 bad heredoc <<-\EOF
 	FROM busybox:local
@@ -71,10 +77,13 @@ bad nobase <<-\EOF
 EOF
 bad empty </dev/null
 
-test_expect_success 'RUN is refused mid-build, the tag is not moved' '
+test_expect_success RUNTIME 'a failing RUN: its status and message, the tag not moved' '
 	strata --data-root "$R" build -t keep:1 bad/run >out 2>err; rc=$? &&
-	refused run 1 "RUN is not supported yet: strata build cannot make layers without containers" &&
-	grep -q "^Step 2/2 : RUN echo hi" out
+	refused run 3 "The command '"'"'/bin/sh -c exit 3'"'"' returned a non-zero code: 3" &&
+	grep -q "^ ---> Running in " out && ! grep -q "^Removing intermediate" out &&
+	strata --data-root "$R" build --force-rm bad/run >out 2>err; rc=$? &&
+	refused run 3 "The command '"'"'/bin/sh -c exit 3'"'"' returned a non-zero code: 3" &&
+	grep -q "^Removing intermediate container" out
 '
 test_expect_success 'a heredoc is a parse error' '
 	strata --data-root "$R" build -t keep:1 bad/heredoc >out 2>err; rc=$? &&
@@ -98,11 +107,11 @@ test_expect_success 'an invalid tag is a flag error (125)' '
 	strata --data-root "$R" build -t "Bad:x" ctx >out 2>err; rc=$? &&
 	test $rc = 125 && grep -q "^invalid argument \"Bad:x\" for \"-t, --tag\" flag: " err
 '
-test_expect_success 'a failing quiet build shows its transcript on stderr' '
+test_expect_success RUNTIME 'a failing quiet build shows its transcript on stderr' '
 	strata --data-root "$R" build -q bad/run >out 2>err; rc=$? &&
-	test $rc = 1 && test_line_count out 0 &&
+	test $rc = 3 && test_line_count out 0 &&
 	grep -q "^Step 1/2 : FROM busybox:local" err &&
-	tail -n 1 err >last && echo "RUN is not supported yet: strata build cannot make layers without containers" >want &&
+	tail -n 1 err >last && echo "The command '"'"'/bin/sh -c exit 3'"'"' returned a non-zero code: 3" >want &&
 	test_cmp want last
 '
 test_expect_success 'a symlink out of the context is never followed out of it' '
