@@ -161,6 +161,9 @@ for c in "$IMA"/layerdb/sha256/*; do
 		"$(cat "$c/size")" "$(cat "$c/parent" 2>/dev/null || echo -)"
 done
 
+echo "the image runs its CMD:"
+run S run --rm seed-image:latest
+
 section "13. the opening problem: deleting in a later RUN does not shrink the image"
 mkdir -p "$WORK/big" "$WORK/fixed"
 cat >"$WORK/big/Dockerfile" <<'DOCKERFILE'
