@@ -54,6 +54,18 @@ test_expect_success 'SOURCE_DATE_EPOCH: the same IDs and save archives in two fr
 	grep -q "\"created\":\"2023-11-14T22:13:20Z\"" "$cfg"
 '
 
+test_expect_success RUNTIME 'SOURCE_DATE_EPOCH with RUN: the same IDs and save archives in two fresh roots' '
+	mkdir -p repro && echo f >repro/f &&
+	printf "FROM busybox:local\nCOPY f /f\nRUN mkdir -p /opt/x && echo hi >/opt/x/y\nCMD [\"sh\"]\n" >repro/Dockerfile &&
+	for r in p1 p2; do
+		SOURCE_DATE_EPOCH=1700000000 strata --data-root "$TRASH/$r" import base.tar busybox:local >/dev/null &&
+		SOURCE_DATE_EPOCH=1700000000 strata --data-root "$TRASH/$r" build -q -t rep:2 repro >$r.id &&
+		strata --data-root "$TRASH/$r" save rep:2 >$r.tar || return 1
+		sleep 1
+	done &&
+	test_cmp p1.id p2.id && cmp p1.tar p2.tar
+'
+
 # refused NAME STATUS MESSAGE: the last build's status and stderr; keep:1 unmoved
 refused() {
 	echo "$3" >want.err && test_cmp want.err err && test "$rc" = "$2" &&
