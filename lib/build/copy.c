@@ -1,6 +1,7 @@
 /* COPY without a container: source hashes and the layer tar dockerd's diff would give. */
 #include <dirent.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -927,9 +928,6 @@ static int stat_source(struct build_context *ctx, const struct build_copy *c, co
 	if (strstr(s->orig, "://"))
 		return strata_error_set(err, STRATA_ERR_INVALID, 0, "%s failed: source can't be a URL for %s",
 					c->name, c->name);
-	if (has_wildcards(s->orig))
-		return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
-					"%s of wildcard sources (%s) is not supported yet", c->name, s->orig);
 	clean = build_path_clean(*s->orig ? s->orig : ".");
 	if (!strcmp(clean, "..") || !strncmp(clean, "../", 3) || !strcmp(clean, "/..") || !strncmp(clean, "/../", 4))
 		return strata_error_set(err, STRATA_ERR_INVALID, 0,
@@ -1026,10 +1024,72 @@ static int copy_source(struct copier *cp, const struct source *s, const char *de
 	}
 }
 
+/* copyWithWildcards: every path of the source (Go's Walk order) that filepath.Match accepts. */
+static int match_walk(struct build_context *ctx, const char *rel, const char *pattern, struct names *out,
+		      struct strata_error **err)
+{
+	struct names kids = { 0 };
+	int ret = ctx_list(ctx, rel, &kids, err);
+
+	for (size_t i = 0; ret >= 0 && i < kids.n; i++) {
+		_cleanup_free_ char *child = *rel ? xasprintf("%s/%s", rel, kids.v[i]) : xstrdup(kids.v[i]);
+		struct stat st;
+
+		if (fnmatch(pattern, child, FNM_PATHNAME) == 0) {
+			ALLOC_GROW(out->v, out->n + 1, out->alloc);
+			out->v[out->n++] = xstrdup(child);
+		}
+		if (ctx_lstat(ctx, child, &st) == 0 && S_ISDIR(st.st_mode))
+			ret = match_walk(ctx, child, pattern, out, err);
+	}
+	names_release(&kids);
+	return ret;
+}
+
+/* getCopyInfosForSourcePaths: the sources, wildcards expanded, each stat'ed and hashed. */
+static int collect_sources(struct build_context *ctx, const struct build_copy *c, struct source **out, size_t *nout,
+			   struct strata_error **err)
+{
+	struct source *v = NULL;
+	size_t n = 0, alloc = 0;
+	int ret = 0;
+
+	for (size_t i = 0; ret >= 0 && i < c->nsources; i++) {
+		const char *o = c->sources[i];
+		struct names matches = { 0 };
+
+		while (*o == '/')
+			o++;
+		if (!strncmp(o, "./", 2))
+			o += 2;
+		if (!strstr(c->sources[i], "://") && has_wildcards(o)) {
+			ret = match_walk(ctx, "", o, &matches, err);
+		} else {
+			ALLOC_GROW(matches.v, matches.n + 1, matches.alloc);
+			matches.v[matches.n++] = xstrdup(c->sources[i]);
+		}
+		for (size_t k = 0; ret >= 0 && k < matches.n; k++) {
+			ALLOC_GROW(v, n + 1, alloc);
+			memset(&v[n], 0, sizeof(v[n]));
+			ret = stat_source(ctx, c, matches.v[k], &v[n], err);
+			if (ret >= 0)
+				ret = hash_source(ctx, &v[n], err);
+			n++;
+		}
+		names_release(&matches);
+	}
+	if (ret >= 0 && !n)
+		ret = strata_error_set(err, STRATA_ERR_INVALID, 0, "%s failed: no source files were specified", c->name);
+	*out = v;
+	*nout = n;
+	return ret;
+}
+
 int build_copy_layer(struct build_context *ctx, const struct build_lower *lower, const struct build_copy *c,
 		     char **hash, struct strbuf *tar, struct strata_error **err)
 {
-	struct source *srcs = xcalloc(c->nsources + 1, sizeof(*srcs));
+	struct source *srcs = NULL;
+	size_t nsrc = 0;
 	struct copier cp = { ctx, lower, c, xcalloc(1, sizeof(struct unode)) };
 	_cleanup_free_ char *dest = build_path_clean(c->dest);
 	size_t dl = strlen(c->dest);
@@ -1037,25 +1097,21 @@ int build_copy_layer(struct build_context *ctx, const struct build_lower *lower,
 	int ret = 0;
 
 	cp.root->mode = S_IFDIR | 0755;
-	for (size_t i = 0; ret >= 0 && i < c->nsources; i++) {
-		ret = stat_source(ctx, c, c->sources[i], &srcs[i], err);
-		if (ret >= 0)
-			ret = hash_source(ctx, &srcs[i], err);
-	}
-	if (ret >= 0 && c->nsources > 1 && !ends_in_slash)
+	ret = collect_sources(ctx, c, &srcs, &nsrc, err);
+	if (ret >= 0 && nsrc > 1 && !ends_in_slash)
 		ret = strata_error_set(err, STRATA_ERR_INVALID, 0,
 				       "When using %s with more than one source file, the destination must be a directory and end with a /",
 				       c->name);
-	for (size_t i = 0; tar && ret >= 0 && i < c->nsources; i++)
+	for (size_t i = 0; tar && ret >= 0 && i < nsrc; i++)
 		ret = copy_source(&cp, &srcs[i], dest, ends_in_slash, err);
 	if (ret >= 0) {
-		if (c->nsources == 1) {
+		if (nsrc == 1) {
 			*hash = xstrdup(srcs[0].hash);
 		} else {
 			_cleanup_strbuf_ struct strbuf joined = STRBUF_INIT;
 			char hex[STRATA_HEX_LEN + 1];
 
-			for (size_t i = 0; i < c->nsources; i++)
+			for (size_t i = 0; i < nsrc; i++)
 				strbuf_addf(&joined, "%s%s", i ? "," : "", srcs[i].hash);
 			sha256_hex(joined.buf, joined.len, hex);
 			*hash = xasprintf("multi:%s", hex);
@@ -1074,7 +1130,7 @@ int build_copy_layer(struct build_context *ctx, const struct build_lower *lower,
 			*hash = NULL;
 		}
 	}
-	for (size_t i = 0; i < c->nsources; i++) {
+	for (size_t i = 0; i < nsrc; i++) {
 		free(srcs[i].orig);
 		free(srcs[i].rel);
 		free(srcs[i].hash);

@@ -165,6 +165,19 @@ add_case run-fails <<-\EOF
 	FROM busybox:local
 	RUN exit 3
 EOF
+add_case glob <<-\EOF
+	FROM busybox:local
+	COPY *.txt /txt/
+	COPY d?r/*.c src/ /code/
+	COPY one.txt /single
+EOF
+mkdir -p cases/glob/dir cases/glob/src
+for f in one.txt two.txt dir/a.c dir/b.h src/m.c; do printf '%s\n' "$f" >"cases/glob/$f"; done
+touch -d @1600000000 cases/glob/*.txt cases/glob/dir/* cases/glob/src/m.c
+add_case copy-nomatch <<-\EOF
+	FROM busybox:local
+	COPY *.none /x/
+EOF
 # failing builds: message and exit code as docker's
 add_case bad-instr <<-\EOF
 	FROM busybox:local
@@ -264,7 +277,7 @@ for c in $(cat cases/list); do
 		test_expect_success "$c: same images along the parent chain" "
 			strata --data-root \"\$S\" images -q --no-trunc $c:1 >res/$c.strata.id &&
 			test -s res/$c.strata.id &&
-			\$CMPB \$(case $c in copy|add|mkdir|from|runs) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
+			\$CMPB \$(case $c in copy|add|mkdir|from|runs|glob) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
 		"
 	else
 		test_expect_success "$c: the failed build tagged nothing" "
@@ -273,8 +286,8 @@ for c in $(cat cases/list); do
 	fi
 done
 
-test_expect_success 'copy, add, mkdir, from, runs: the same files in every layer, the same diff ID where no time is in it' '
-	for c in copy add mkdir from runs; do
+test_expect_success 'copy, add, mkdir, from, runs, glob: the same files in every layer, the same diff ID where no time is in it' '
+	for c in copy add mkdir from runs glob; do
 		strata --data-root "$D/root" save $c:1 >docker-$c.tar &&
 		strata --data-root "$S" save $c:1 >strata-$c.tar &&
 		python3 "$TEST_LIB_DIR/layercmp.py" docker-$c.tar strata-$c.tar || return 1
