@@ -10,7 +10,7 @@
  * MAINTAINER, EXPOSE, ENTRYPOINT, CMD, VOLUME, USER, ONBUILD, STOPSIGNAL,
  * HEALTHCHECK, SHELL, WORKDIR: a folder it creates is the step's layer)
  * COPY/ADD of files and folders of a context folder (.dockerignore
- * applied, numeric --chown) or, with --from, of a stage or an image, and
+ * applied, --chown) or, with --from, of a stage or an image, and
  * RUN in a container through the OCI runtime; ADD of archives and URLs
  * fails with STRATA_ERR_UNSUPPORTED.
  */

@@ -936,30 +936,77 @@ static ssize_t mem_read(void *cookie, void *buf, size_t len, struct strata_error
 	return (ssize_t)n;
 }
 
-/* moby's parseChownFlag for numeric ids ("uid" means uid:uid); names need the image's files. */
-static int parse_chown(const char *s, int64_t *uid, int64_t *gid, struct strata_error **err)
+/* strconv.Atoi */
+static bool go_atoi(const char *s, int64_t *out)
 {
 	char *end;
-	long long u, g;
+	long long v;
 
 	errno = 0;
-	u = strtoll(s, &end, 10);
-	if (end == s || (*end && *end != ':') || errno || u < 0 || u > 0xffffffffLL)
-		goto names;
-	g = u;
-	if (*end == ':') {
-		const char *gs = end + 1;
+	v = strtoll(s, &end, 10);
+	if (!*s || *end || errno)
+		return false;
+	*out = v;
+	return true;
+}
 
-		g = strtoll(gs, &end, 10);
-		if (end == gs || *end || errno || g < 0 || g > 0xffffffffLL)
-			goto names;
+/* lookupUser / lookupGroup: a number as is, else the first entry of that name in the image's file. */
+static int lookup_id(struct builder *b, const char *name, bool group, int64_t *out, struct strata_error **err)
+{
+	_cleanup_strbuf_ struct strbuf data = STRBUF_INIT;
+	struct build_lower lower;
+	int ret;
+
+	if (go_atoi(name, out))
+		return 0;
+	ret = open_lower(b, &lower, err);
+	if (ret >= 0)
+		ret = build_lower_read(&lower, group ? "etc/group" : "etc/passwd", &data, err);
+	close_lower(&lower);
+	if (ret < 0)
+		return ret;
+	for (char *line = data.buf; line && *line;) {
+		char *nl = strchr(line, '\n'), *f1, *f2;
+
+		if (nl)
+			*nl = '\0';
+		/* name:password:id:... */
+		f1 = strchr(line, ':');
+		f2 = f1 ? strchr(f1 + 1, ':') : NULL;
+		if (f2 && (size_t)(f1 - line) == strlen(name) && !strncmp(line, name, strlen(name))) {
+			char *e = strchr(f2 + 1, ':');
+
+			if (e)
+				*e = '\0';
+			if (go_atoi(f2 + 1, out))
+				return 0;
+		}
+		line = nl ? nl + 1 : NULL;
 	}
-	*uid = u;
-	*gid = g;
+	return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "no such %s: %s", group ? "group" : "user", name);
+}
+
+/* parseChownFlag: "user[:group]" (names from the image's /etc/passwd and /etc/group), group defaulting to user. */
+static int parse_chown(struct builder *b, const char *s, int64_t *uid, int64_t *gid, struct strata_error **err)
+{
+	_cleanup_free_ char *user = xstrdup(s);
+	char *grp = strchr(user, ':');
+	int ret;
+
+	if (grp && strchr(grp + 1, ':'))
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid chown string format: %s", s);
+	if (grp)
+		*grp++ = '\0';
+	else
+		grp = user;
+	ret = lookup_id(b, user, false, uid, err);
+	if (ret < 0)
+		strata_error_wrap(err, "can't find uid for user %s", user);
+	else if ((ret = lookup_id(b, grp, true, gid, err)) < 0)
+		strata_error_wrap(err, "can't find gid for group %s", grp);
+	if (ret < 0)
+		return strata_error_wrap(err, "unable to convert uid/gid chown string to host mapping");
 	return 0;
-names:
-	return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
-				"--chown=%s: only numeric user and group ids are supported yet", s);
 }
 
 static void build_context_freep(struct build_context **ctx)
@@ -1057,7 +1104,7 @@ static int dispatch_copy(struct builder *b, struct build_instr *in, struct strat
 	}
 	c.dest = dest;
 	if (*in->chown) {
-		ret = parse_chown(in->chown, &c.uid, &c.gid, err);
+		ret = parse_chown(b, in->chown, &c.uid, &c.gid, err);
 		if (ret < 0)
 			return ret;
 	}

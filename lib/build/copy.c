@@ -1162,3 +1162,24 @@ int build_mkdir_layer(const struct build_lower *lower, const char *path, int64_t
 	unode_free(cp.root);
 	return ret;
 }
+
+int build_lower_read(const struct build_lower *lower, const char *path, struct strbuf *out, struct strata_error **err)
+{
+	struct build_context ctx = { .root_fd = -1, .image = *lower, .is_image = true };
+	_cleanup_free_ char *rel = NULL;
+	struct stat st;
+	char buf[8192];
+	ssize_t n;
+	int fd;
+
+	ctx.dockerfile = (char *)"";
+	if (ctx_resolve(&ctx, path, &rel, &st) < 0 || !S_ISREG(st.st_mode))
+		return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "open %s: no such file or directory", path);
+	fd = src_open(&ctx, rel, O_RDONLY | O_NOFOLLOW);
+	if (fd < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "open %s", path);
+	while ((n = read(fd, buf, sizeof(buf))) > 0 && out->len < (4u << 20))
+		strbuf_add(out, buf, (size_t)n);
+	close(fd);
+	return n < 0 ? strata_error_set(err, STRATA_ERR_IO, errno, "read %s", path) : 0;
+}

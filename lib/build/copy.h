@@ -68,6 +68,9 @@ struct build_copy {
 int build_copy_layer(struct build_context *ctx, const struct build_lower *lower, const struct build_copy *c,
 		     char **hash, struct strbuf *tar, struct strata_error **err);
 
+/* The content of the image file path (symlinks resolved in the image), e.g. etc/passwd. */
+int build_lower_read(const struct build_lower *lower, const char *path, struct strbuf *out, struct strata_error **err);
+
 /*
  * WORKDIR's ContainerCreateWorkdir: the layer of the folders MkdirAll makes
  * for path (root-owned, 0755, now), with the image's folders it changes.

@@ -178,6 +178,23 @@ add_case copy-nomatch <<-\EOF
 	FROM busybox:local
 	COPY *.none /x/
 EOF
+add_case chown-names <<-\EOF
+	FROM busybox:local
+	COPY passwd group /etc/
+	COPY --chown=app:staff f /f1
+	ADD --chown=app f /f2
+	COPY --chown=app:7 f /f3
+EOF
+printf 'root:x:0:0:root:/root:/bin/sh\napp:x:1234:1234::/:/bin/sh\n' >cases/chown-names/passwd
+printf 'root:x:0:\napp:x:1234:\nstaff:x:50:\n' >cases/chown-names/group
+echo f >cases/chown-names/f
+touch -d @1600000000 cases/chown-names/passwd cases/chown-names/group cases/chown-names/f
+add_case chown-nouser <<-\EOF
+	FROM busybox:local
+	COPY passwd /etc/passwd
+	COPY --chown=nobody passwd /x
+EOF
+printf 'root:x:0:0:root:/root:/bin/sh\n' >cases/chown-nouser/passwd
 # failing builds: message and exit code as docker's
 add_case bad-instr <<-\EOF
 	FROM busybox:local
@@ -277,7 +294,7 @@ for c in $(cat cases/list); do
 		test_expect_success "$c: same images along the parent chain" "
 			strata --data-root \"\$S\" images -q --no-trunc $c:1 >res/$c.strata.id &&
 			test -s res/$c.strata.id &&
-			\$CMPB \$(case $c in copy|add|mkdir|from|runs|glob) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
+			\$CMPB \$(case $c in copy|add|mkdir|from|runs|glob|chown-names) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
 		"
 	else
 		test_expect_success "$c: the failed build tagged nothing" "
@@ -286,8 +303,8 @@ for c in $(cat cases/list); do
 	fi
 done
 
-test_expect_success 'copy, add, mkdir, from, runs, glob: the same files in every layer, the same diff ID where no time is in it' '
-	for c in copy add mkdir from runs glob; do
+test_expect_success 'copy, add, mkdir, from, runs, glob, chown-names: the same files in every layer, the same diff ID where no time is in it' '
+	for c in copy add mkdir from runs glob chown-names; do
 		strata --data-root "$D/root" save $c:1 >docker-$c.tar &&
 		strata --data-root "$S" save $c:1 >strata-$c.tar &&
 		python3 "$TEST_LIB_DIR/layercmp.py" docker-$c.tar strata-$c.tar || return 1
