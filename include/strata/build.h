@@ -11,8 +11,9 @@
  * HEALTHCHECK, SHELL, WORKDIR: a folder it creates is the step's layer)
  * COPY/ADD of files and folders of a context folder (.dockerignore
  * applied, --chown) or, with --from, of a stage or an image, and
- * RUN in a container through the OCI runtime; ADD of archives and URLs
- * fails with STRATA_ERR_UNSUPPORTED.
+ * RUN in a container through the OCI runtime; ADD extracts local tar,
+ * .tar.gz and .tar.zst archives; ADD of bzip2/xz archives and of URLs fails
+ * with STRATA_ERR_UNSUPPORTED.
  */
 #ifndef STRATA_BUILD_H
 #define STRATA_BUILD_H

@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include "build/copy.h"
+#include "compress/compress.h"
 #include "digest/digest.h"
 #include "tar/tar.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
+#include "util/safepath.h"
 
 #define MAX_LINKS 40
 
@@ -581,6 +583,7 @@ struct unode {
 	int64_t uid, gid, mtime;
 	uint64_t size;
 	char *src;          /* a file's data: its path in the context */
+	char *data;         /* or the data itself (a member of an archive ADD extracts) */
 	char *link;
 	bool keep_mtime;    /* a folder whose times the untar restores */
 	struct unode **kids;
@@ -596,6 +599,7 @@ static void unode_free(struct unode *u)
 	free(u->kids);
 	free(u->name);
 	free(u->src);
+	free(u->data);
 	free(u->link);
 	free(u);
 }
@@ -705,8 +709,9 @@ static struct unode *put(struct copier *cp, struct unode *dir, const char *name,
 			unode_free(u->kids[i]);
 		u->n = 0;
 		free(u->src);
+		free(u->data);
 		free(u->link);
-		u->src = u->link = NULL;
+		u->src = u->link = u->data = NULL;
 	}
 	if (!u)
 		u = unode_add(dir, name);
@@ -792,7 +797,9 @@ static int write_tree(struct copier *cp, struct tar_writer *w, struct unode *dir
 		e.mtime_sec = u->mtime;
 		e.size = u->size;
 		ret = tar_writer_add(w, &e, err);
-		if (ret >= 0 && u->src && u->size) {
+		if (ret >= 0 && u->data && u->size)
+			ret = tar_writer_write_data(w, u->data, u->size, err);
+		else if (ret >= 0 && u->src && u->size) {
 			int fd = src_open(cp->ctx, u->src, O_RDONLY | O_NOFOLLOW);
 			char buf[65536];
 			uint64_t left = u->size;
@@ -877,38 +884,56 @@ struct source {
 	char *rel;      /* resolved in the context */
 	struct stat st;
 	char *hash;
+	bool archive;   /* ADD: a tar (plain, gzip or zstd) to extract */
 };
 
-/*
- * What ADD would extract: compressed data (gzip, bzip2, xz, zstd) or a
- * plain tar header (valid checksum).  dockerd also requires the
- * decompressed data to start with a tar header; a compressed plain file is
- * refused here rather than copied.
- */
-static bool looks_like_archive(const struct build_context *ctx, const char *rel)
+enum archive_kind { NOT_ARCHIVE, ARCHIVE, ARCHIVE_UNSUPPORTED };
+
+static ssize_t fd_read(void *cookie, void *buf, size_t len, struct strata_error **err)
 {
-	unsigned char h[512];
+	ssize_t n;
+
+	do
+		n = read(*(int *)cookie, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? strata_error_set(err, STRATA_ERR_IO, errno, "read") : n;
+}
+
+/*
+ * isArchivePath: the file decompresses (plain, gzip, zstd here) to data
+ * starting with a tar header.  bzip2 and xz, which dockerd also
+ * decompresses, are recognised and refused: strata has no decompressor
+ * for them.
+ */
+static enum archive_kind archive_kind(const struct build_context *ctx, const char *rel)
+{
+	unsigned char h[6];
 	int fd = src_open(ctx, rel, O_RDONLY | O_NOFOLLOW);
 	ssize_t n = fd >= 0 ? read(fd, h, sizeof(h)) : -1;
-	unsigned long sum = 0, want = 0;
+	struct decomp_reader *d;
+	struct tar_reader *t;
+	const struct tar_entry *e;
+	struct strata_error *e2 = NULL;
+	int got;
 
-	if (fd >= 0)
+	if (n < 0) {
+		if (fd >= 0)
+			close(fd);
+		return NOT_ARCHIVE;
+	}
+	if ((n >= 3 && !memcmp(h, "BZh", 3)) || (n >= 6 && !memcmp(h, "\xfd" "7zXZ\0", 6))) {
 		close(fd);
-	if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b)
-		return true;
-	if (n >= 3 && !memcmp(h, "BZh", 3))
-		return true;
-	if (n >= 6 && !memcmp(h, "\xfd" "7zXZ\0", 6))
-		return true;
-	if (n >= 4 && !memcmp(h, "\x28\xb5\x2f\xfd", 4))
-		return true;
-	if (n < (ssize_t)sizeof(h))
-		return false;
-	for (size_t i = 0; i < sizeof(h); i++)
-		sum += i >= 148 && i < 156 ? ' ' : h[i];
-	for (size_t i = 148; i < 156 && h[i] >= '0' && h[i] <= '7'; i++)
-		want = want * 8 + (unsigned long)(h[i] - '0');
-	return h[148] >= '0' && h[148] <= '7' && sum == want;
+		return ARCHIVE_UNSUPPORTED;
+	}
+	lseek(fd, 0, SEEK_SET);
+	d = decomp_reader_new(fd_read, &fd, 0);
+	t = tar_reader_new(decomp_reader_read, d);
+	got = tar_reader_next(t, &e, &e2);
+	strata_error_free(e2);
+	tar_reader_free(t);
+	decomp_reader_free(d);
+	close(fd);
+	return got > 0 ? ARCHIVE : NOT_ARCHIVE;
 }
 
 static int stat_source(struct build_context *ctx, const struct build_copy *c, const char *raw, struct source *s,
@@ -939,9 +964,15 @@ static int stat_source(struct build_context *ctx, const struct build_copy *c, co
 	if (!S_ISDIR(s->st.st_mode) && !S_ISREG(s->st.st_mode))
 		return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
 					"%s of the special file %s is not supported yet", c->name, s->orig);
-	if (c->add && S_ISREG(s->st.st_mode) && looks_like_archive(ctx, s->rel))
-		return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
-					"ADD of the archive %s is not supported yet (it would be extracted)", s->orig);
+	if (c->add && S_ISREG(s->st.st_mode)) {
+		enum archive_kind k = archive_kind(ctx, s->rel);
+
+		if (k == ARCHIVE_UNSUPPORTED)
+			return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
+						"ADD of the bzip2 or xz archive %s is not supported (strata reads gzip and zstd)",
+						s->orig);
+		s->archive = k == ARCHIVE;
+	}
 	return 0;
 }
 
@@ -977,12 +1008,107 @@ static int hash_source(struct build_context *ctx, struct source *s, struct strat
 	return 0;
 }
 
+/*
+ * UntarPath into dest: members keep their owners, modes and times (no
+ * --chown), missing parents are made 0755 as root, an existing folder takes
+ * the member's metadata, folder times are restored.
+ */
+static int extract_archive(struct copier *cp, const struct source *s, const char *dest, struct strata_error **err)
+{
+	int fd = src_open(cp->ctx, s->rel, O_RDONLY | O_NOFOLLOW);
+	struct decomp_reader *d;
+	struct tar_reader *t;
+	const struct tar_entry *e;
+	struct unode *root;
+	int ret;
+
+	if (fd < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "open '%s' in the build context", s->rel);
+	/* Untar: a missing destination is made as root, 0755 */
+	ret = mkdir_all(cp, dest, 0, 0, &root, err);
+	d = decomp_reader_new(fd_read, &fd, 0);
+	t = tar_reader_new(decomp_reader_read, d);
+	while (ret >= 0 && (ret = tar_reader_next(t, &e, err)) > 0) {
+		_cleanup_free_ char *name = NULL, *full = NULL;
+		struct unode *dir, *u;
+		const char *base;
+		char *slash;
+
+		ret = safepath_clean(e->name, &name, "archive member", err);
+		if (ret < 0)
+			break;
+		if (e->typeflag == TAR_LINK || (e->typeflag != TAR_REG && e->typeflag != TAR_DIR &&
+						     e->typeflag != TAR_SYMLINK)) {
+			ret = strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
+					       "ADD of %s: the member %s is a hard link or special file, not supported yet",
+					       s->orig, e->name);
+			break;
+		}
+		/* the archive's own root ("./") leaves the destination folder as it is, as dockerd's untar */
+		if (!*name)
+			continue;
+		slash = strrchr(name, '/');
+		base = slash ? slash + 1 : name;
+		full = slash ? xasprintf("%s/%.*s", strcmp(dest, "/") ? dest : "", (int)(slash - name), name) :
+		       xstrdup(dest);
+		ret = mkdir_all(cp, full, 0, 0, &dir, err);
+		if (ret < 0)
+			break;
+		u = unode_find(dir, base);
+		if (u && !(S_ISDIR(u->mode) && e->typeflag == TAR_DIR)) {
+			for (size_t i = 0; i < u->n; i++)
+				unode_free(u->kids[i]);
+			u->n = 0;
+			free(u->src);
+			free(u->data);
+			free(u->link);
+			u->src = u->data = u->link = NULL;
+		}
+		if (!u)
+			u = unode_add(dir, base);
+		touched(cp, dir);
+		u->uid = e->uid;
+		u->gid = e->gid;
+		u->mtime = e->mtime_sec;
+		u->size = 0;
+		if (e->typeflag == TAR_DIR) {
+			u->mode = S_IFDIR | (e->mode & 07777);
+			u->keep_mtime = true;
+		} else if (e->typeflag == TAR_SYMLINK) {
+			u->mode = 0120777;
+			u->link = xstrdup(e->linkname);
+		} else {
+			struct strbuf data = STRBUF_INIT;
+			char buf[65536];
+			ssize_t n;
+
+			u->mode = S_IFREG | (e->mode & 07777);
+			while ((n = tar_reader_read_data(t, buf, sizeof(buf), err)) > 0)
+				strbuf_add(&data, buf, (size_t)n);
+			if (n < 0) {
+				strbuf_release(&data);
+				ret = (int)n;
+				break;
+			}
+			u->size = data.len;
+			u->data = strbuf_detach(&data, NULL);
+		}
+	}
+	tar_reader_free(t);
+	decomp_reader_free(d);
+	close(fd);
+	return ret < 0 ? strata_error_wrap(err, "failed to copy files") : 0;
+}
+
 /* performCopyForInfo for one source. */
 static int copy_source(struct copier *cp, const struct source *s, const char *dest, bool ends_in_slash,
 		       struct strata_error **err)
 {
 	struct unode *dir;
 	int ret;
+
+	if (s->archive)
+		return extract_archive(cp, s, dest, err);
 
 	if (S_ISDIR(s->st.st_mode)) {
 		bool existed = dest_is_dir(cp, dest);

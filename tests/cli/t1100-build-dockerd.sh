@@ -195,6 +195,23 @@ add_case chown-nouser <<-\EOF
 	COPY --chown=nobody passwd /x
 EOF
 printf 'root:x:0:0:root:/root:/bin/sh\n' >cases/chown-nouser/passwd
+add_case extract <<-\EOF
+	FROM busybox:local
+	ADD a.tgz /x/
+	ADD --chown=7:7 b.tar /y
+	ADD plain.gz /z/
+EOF
+mkdir -p cases/extract/src/sub
+printf 'one\n' >cases/extract/src/one
+printf 'two\n' >cases/extract/src/sub/two
+ln -s one cases/extract/src/link
+chmod 0750 cases/extract/src/sub
+touch -h -d @1600000000 cases/extract/src/one cases/extract/src/sub/two cases/extract/src/link \
+	cases/extract/src/sub cases/extract/src
+tar --owner=1000 --group=1000 -C cases/extract/src -czf cases/extract/a.tgz .
+tar --owner=0 --group=0 -C cases/extract/src -cf cases/extract/b.tar sub one
+echo "not a tar" | gzip -n >cases/extract/plain.gz
+touch -d @1600000000 cases/extract/a.tgz cases/extract/b.tar cases/extract/plain.gz
 # failing builds: message and exit code as docker's
 add_case bad-instr <<-\EOF
 	FROM busybox:local
@@ -294,7 +311,7 @@ for c in $(cat cases/list); do
 		test_expect_success "$c: same images along the parent chain" "
 			strata --data-root \"\$S\" images -q --no-trunc $c:1 >res/$c.strata.id &&
 			test -s res/$c.strata.id &&
-			\$CMPB \$(case $c in copy|add|mkdir|from|runs|glob|chown-names) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
+			\$CMPB \$(case $c in copy|add|mkdir|from|runs|glob|chown-names|extract) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
 		"
 	else
 		test_expect_success "$c: the failed build tagged nothing" "
@@ -303,8 +320,8 @@ for c in $(cat cases/list); do
 	fi
 done
 
-test_expect_success 'copy, add, mkdir, from, runs, glob, chown-names: the same files in every layer, the same diff ID where no time is in it' '
-	for c in copy add mkdir from runs glob chown-names; do
+test_expect_success 'copy, add, mkdir, from, runs, glob, chown-names, extract: the same files in every layer, the same diff ID where no time is in it' '
+	for c in copy add mkdir from runs glob chown-names extract; do
 		strata --data-root "$D/root" save $c:1 >docker-$c.tar &&
 		strata --data-root "$S" save $c:1 >strata-$c.tar &&
 		python3 "$TEST_LIB_DIR/layercmp.py" docker-$c.tar strata-$c.tar || return 1
