@@ -3,7 +3,10 @@
 #   local registry on 127.0.0.1 -> busybox-static rootfs imported as a base ->
 #   tag -> push (and push again to a sibling repository: "Mounted from") ->
 #   pull into a second data root -> images --digests, inspect, history and
-#   the store tree (imagedb, layerdb, distribution, repositories.json).
+#   the store tree (imagedb, layerdb, distribution, repositories.json) ->
+#   strata build of the seed's test image (parent chain, empty layers, the
+#   layerdb chain each RUN/COPY made) -> the opening problem: a later RUN
+#   that deletes does not shrink the image, one RUN does.
 # Run as root on a fresh machine after `make` (scripts/install-deps.sh first).
 # Everything lives in a temp dir that is removed at the end (KEEP=1 keeps it).
 set -euo pipefail
@@ -112,7 +115,78 @@ echo
 printf '\n--- tar-split.json.gz (first lines)\n'
 gzip -dc "$IMG"/layerdb/sha256/*/tar-split.json.gz | head -n 3 | cut -c1-160
 
-section "8. check both stores"
+section "8. build the seed's test image: LABEL, two RUNs that add files, COPY a script, CMD"
+mkdir -p "$WORK/ctx"
+cat >"$WORK/ctx/Dockerfile" <<'DOCKERFILE'
+FROM busybox:local
+LABEL maintainer="seed" purpose="layers demo"
+RUN mkdir -p /opt && echo "first run" >/opt/one.txt
+RUN echo "second run" >/opt/two.txt
+COPY startService.sh /startService.sh
+CMD ["/bin/sh", "/startService.sh"]
+DOCKERFILE
+printf '#!/bin/sh\ncat /opt/one.txt /opt/two.txt\n' >"$WORK/ctx/startService.sh"
+cat "$WORK/ctx/Dockerfile"
+run S build -t seed-image:latest "$WORK/ctx"
+echo '(build it again: every step comes from the cache)'
+run S build -t seed-image:latest "$WORK/ctx"
+
+section "9. images -a (the intermediate images) and --digests (none for a built image)"
+run S images -a
+run S images --digests seed-image
+
+section "10. the parent chain in imagedb/metadata: one image per instruction"
+IMA=$(ls -d "$A"/image/* | head -n1)
+id=$(S images -q --no-trunc seed-image:latest)
+while [ -n "$id" ]; do
+	hex=${id#sha256:}
+	by=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["history"][-1].get("created_by", "(base)"))' \
+		"$IMA/imagedb/content/sha256/$hex")
+	printf '%.19s  %s\n' "$id" "$by"
+	id=$(cat "$IMA/imagedb/metadata/sha256/$hex/parent" 2>/dev/null || true)
+done
+
+section "11. history: metadata steps are empty layers, RUN and COPY add one"
+run S history seed-image:latest
+python3 - "$IMA/imagedb/content/sha256/$(S images -q --no-trunc seed-image:latest | cut -c8-)" <<'PY'
+import json, sys
+for h in json.load(open(sys.argv[1]))["history"]:
+    print("empty_layer" if h.get("empty_layer") else "layer      ", h.get("created_by", h.get("comment", "")))
+PY
+
+section "12. which layerdb chain each RUN and COPY made"
+run S inspect -f '{{range .RootFS.Layers}}{{println .}}{{end}}' seed-image:latest
+for c in "$IMA"/layerdb/sha256/*; do
+	printf '%.19s  diff %.19s  size %s  parent %.19s\n' "sha256:${c##*/}" "$(cat "$c/diff")" \
+		"$(cat "$c/size")" "$(cat "$c/parent" 2>/dev/null || echo -)"
+done
+
+echo "the image runs its CMD:"
+run S run --rm seed-image:latest
+
+section "13. the opening problem: deleting in a later RUN does not shrink the image"
+mkdir -p "$WORK/big" "$WORK/fixed"
+cat >"$WORK/big/Dockerfile" <<'DOCKERFILE'
+FROM busybox:local
+RUN busybox dd if=/dev/zero of=/big.bin bs=1024 count=5120 2>/dev/null
+RUN rm /big.bin
+DOCKERFILE
+cat >"$WORK/fixed/Dockerfile" <<'DOCKERFILE'
+FROM busybox:local
+RUN busybox dd if=/dev/zero of=/big.bin bs=1024 count=5120 2>/dev/null && rm /big.bin
+DOCKERFILE
+cat "$WORK/big/Dockerfile"
+run S build -q -t grows:latest "$WORK/big"
+echo "the rm is a layer of its own (a whiteout); the 5 MB stay in the layer below it:"
+run S history grows:latest
+echo
+cat "$WORK/fixed/Dockerfile"
+run S build -q -t fixed:latest "$WORK/fixed"
+run S history fixed:latest
+run S images grows
+run S images fixed
+
+section "14. check both stores"
 run S check
 run "$STRATA" --data-root "$B" check
 

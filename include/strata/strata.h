@@ -15,6 +15,7 @@
 
 #include "strata/analyze.h"
 #include "strata/archive.h"
+#include "strata/build.h"
 #include "strata/cancel.h"
 #include "strata/check.h"
 #include "strata/container.h"

@@ -10,12 +10,6 @@
 #include "util/cleanup.h"
 #include "util/strbuf.h"
 
-static const char *const instructions[] = {
-	"add", "arg", "cmd", "copy", "entrypoint", "env", "expose", "from",
-	"healthcheck", "label", "maintainer", "onbuild", "run", "shell",
-	"stopsignal", "user", "volume", "workdir",
-};
-
 static bool is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
@@ -177,13 +171,11 @@ static void add_warning(struct build_dockerfile *df, char *w)
 	df->warnings[df->nwarnings++] = w;
 }
 
-static int add_node(struct build_dockerfile *df, const char *line, size_t start, size_t end,
-		    struct strata_error **err)
+static void add_node(struct build_dockerfile *df, const char *line, size_t start, size_t end)
 {
 	const char *s = skip_space(line), *e = s;
 	struct build_node *node;
 	_cleanup_free_ char *cmd = NULL;
-	bool known = false;
 
 	while (*e && !is_space(*e))
 		e++;
@@ -191,16 +183,6 @@ static int add_node(struct build_dockerfile *df, const char *line, size_t start,
 	for (size_t i = 0; i < (size_t)(e - s); i++)
 		cmd[i] = (char)tolower((unsigned char)s[i]);
 	cmd[e - s] = '\0';
-	for (size_t i = 0; i < sizeof(instructions) / sizeof(instructions[0]); i++)
-		if (!strcmp(cmd, instructions[i]))
-			known = true;
-	if (!known) {
-		for (char *c = cmd; *c; c++)
-			*c = (char)toupper((unsigned char)*c);
-		return strata_error_set(err, STRATA_ERR_INVALID, 0,
-					"Dockerfile parse error line %zu: unknown instruction: %s",
-					start, cmd);
-	}
 	ALLOC_GROW(df->nodes, df->n + 1, df->alloc);
 	node = &df->nodes[df->n++];
 	node->cmd = steal_pointer(&cmd);
@@ -217,7 +199,6 @@ static int add_node(struct build_dockerfile *df, const char *line, size_t start,
 	}
 	node->start_line = start;
 	node->end_line = end;
-	return 0;
 }
 
 struct line_reader {
@@ -294,7 +275,7 @@ int build_dockerfile_parse(const char *data, size_t len, struct build_dockerfile
 				    joined.buf);
 			add_warning(df, strbuf_detach(&w, NULL));
 		}
-		rc = add_node(df, joined.buf, start, current, err);
+		add_node(df, joined.buf, start, current);
 	}
 	strbuf_release(&r.line);
 	strbuf_release(&joined);

@@ -4,10 +4,10 @@
  * `syntax` accepted and ignored), '#' comment lines, line continuations with
  * the escape token (comment lines inside a continuation skipped, empty ones
  * warned about as dockerd does), then one node per instruction: its name
- * lower-cased and the rest of its line.  Unknown instructions are refused
- * with docker's message.  Each node's leading --flags are split off as
- * moby's extractBuilderFlags does; the per-instruction argument parsers
- * (beyond build_parse_maybe_json) and variable substitution are not here yet.
+ * lower-cased and the rest of its line.  Each node's leading --flags are
+ * split off as moby's extractBuilderFlags does.  Names are not checked
+ * here: as in moby, an unknown instruction is the instruction layer's
+ * error (build/instructions.h), which also splits the arguments.
  */
 #ifndef STRATA_BUILD_DOCKERFILE_H
 #define STRATA_BUILD_DOCKERFILE_H

@@ -1,0 +1,69 @@
+/*
+ * strata build: a Dockerfile built into the store with docker 20.10's
+ * classic builder semantics: one committed image per instruction (parent
+ * metadata, config, container_config and history as dockerd writes them),
+ * the classic build cache (children of the parent image compared as
+ * dockerd compares them), multi-stage builds, --target, build args and
+ * --label, and the transcript dockerd streams ("Step N/M : ...").
+ *
+ * This version builds the metadata instructions (FROM, ARG, ENV, LABEL,
+ * MAINTAINER, EXPOSE, ENTRYPOINT, CMD, VOLUME, USER, ONBUILD, STOPSIGNAL,
+ * HEALTHCHECK, SHELL, WORKDIR: a folder it creates is the step's layer)
+ * COPY/ADD of files and folders of a context folder (.dockerignore
+ * applied, --chown) or, with --from, of a stage or an image, and
+ * RUN in a container through the OCI runtime; ADD extracts local tar,
+ * .tar.gz and .tar.zst archives; ADD of bzip2/xz archives and of URLs fails
+ * with STRATA_ERR_UNSUPPORTED.
+ */
+#ifndef STRATA_BUILD_H
+#define STRATA_BUILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "strata/error.h"
+#include "strata/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct strata_image_index;
+
+/* Receives the transcript, as dockerd streams it (stderr parts in red, as it sends them). */
+typedef void (*strata_build_write_fn)(void *cookie, const char *text, size_t len);
+
+struct strata_build_options {
+	const char *dockerfile;      /* the Dockerfile's bytes */
+	size_t dockerfile_len;
+	const char *dockerfile_name; /* how messages name it, "Dockerfile" when NULL; its path in the context */
+	const char *context_dir;     /* the build context's folder, NULL for none (a Dockerfile alone) */
+	const char *const *tags;     /* -t NAME[:TAG] */
+	size_t nr_tags;
+	const char *const *build_args; /* --build-arg "K=V", or "K" for a declared-but-unset value */
+	size_t nr_build_args;
+	const char *const *labels;   /* --label "K=V" (or "K": empty value) */
+	size_t nr_labels;
+	const char *target;          /* --target STAGE, NULL for the last */
+	bool no_cache;
+	bool force_rm;               /* remove a failed RUN's container too (--force-rm) */
+	const char *network;         /* RUN's network: "none" (NULL) or "host" */
+	const char *runtime;         /* the OCI runtime's path; NULL: runc, else crun */
+	int *run_status;             /* receives a failed RUN's exit status (the build's exit status) */
+	strata_build_write_fn write; /* the transcript; NULL discards it */
+	void *cookie;
+};
+
+/*
+ * Build; id receives "sha256:<image id>" of the result, which is tagged
+ * with every -t name only when the whole build succeeded.  Errors carry
+ * dockerd's message.
+ */
+STRATA_PUBLIC int strata_build(struct strata_image_index *idx, const struct strata_build_options *opts,
+			       char id[72], struct strata_error **err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * COPY as the classic builder does it, without a container: the sources'
+ * content hashes (moby's tarsum v1 of each file's header and data, as the
+ * daemon sees the context: owned by 0:0), and the layer tar dockerd's
+ * overlay2 diff of the step's container would be: the files copied with
+ * their mode and mtime, owned by the --chown identity (default root), the
+ * folders created on the way (0755, now) and the image's folders that the
+ * copy changed (copied up: their mode and owner, mtime now), walked as Go's
+ * filepath.Walk, uname/gname from this host's user database.
+ */
+#ifndef STRATA_BUILD_COPY_H
+#define STRATA_BUILD_COPY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "build/dockerignore.h"
+#include "strata/error.h"
+#include "util/strbuf.h"
+
+/* The build context: a folder, its .dockerignore. */
+struct build_context;
+struct build_lower;
+
+/* dockerfile: the Dockerfile's path in the context ("" when it is not in it). */
+int build_context_open(const char *dir, const char *dockerfile, struct build_context **out,
+		       struct strata_error **err);
+/* The context of a Dockerfile given alone (on stdin): nothing in it. */
+int build_context_open_empty(struct build_context **out, struct strata_error **err);
+/*
+ * COPY --from: the merged files of an image's layer folders (layers: top
+ * first; the context takes the fds over).
+ */
+int build_context_open_image(const struct build_lower *layers, struct build_context **out);
+void build_context_free(struct build_context *ctx);
+
+/* The files of the image a step starts from: layer folders, top first. */
+struct build_lower {
+	int *fds;
+	size_t n;
+	bool diff_only; /* a folder holds only its layer's changes (overlay2), else a full copy (vfs) */
+};
+
+enum build_path_state { BUILD_PATH_DIR, BUILD_PATH_ABSENT, BUILD_PATH_OTHER };
+
+/* What the clean absolute path is in the image; *st gets a folder's metadata. */
+enum build_path_state build_lower_stat(const struct build_lower *lower, const char *path, struct stat *st);
+
+struct build_copy {
+	char *const *sources;   /* as the instruction names them (substituted) */
+	size_t nsources;
+	const char *dest;       /* absolute (WORKDIR applied), a trailing '/' kept */
+	int64_t uid, gid;       /* the identity of what is copied */
+	int64_t now;            /* the mtime of created and changed folders */
+	const char *name;       /* "COPY" or "ADD" (messages) */
+	bool add;               /* ADD: archives would be extracted, URLs downloaded (both refused here) */
+	bool preserve;          /* COPY --from without --chown: files keep their owners */
+};
+
+/*
+ * Hash the sources (*hash: "file:<h>", "dir:<h>" or "multi:<h>") and,
+ * unless tar is NULL (a cache probe needs only the hash), write the step's
+ * layer tar to *tar (nothing when the copy changes nothing).  Errors carry
+ * dockerd's messages.
+ */
+int build_copy_layer(struct build_context *ctx, const struct build_lower *lower, const struct build_copy *c,
+		     char **hash, struct strbuf *tar, struct strata_error **err);
+
+/* The content of the image file path (symlinks resolved in the image), e.g. etc/passwd. */
+int build_lower_read(const struct build_lower *lower, const char *path, struct strbuf *out, struct strata_error **err);
+
+/*
+ * WORKDIR's ContainerCreateWorkdir: the layer of the folders MkdirAll makes
+ * for path (root-owned, 0755, now), with the image's folders it changes.
+ */
+int build_mkdir_layer(const struct build_lower *lower, const char *path, int64_t now, struct strbuf *tar,
+		      struct strata_error **err);
+
+#endif

@@ -1,0 +1,170 @@
+#!/bin/bash
+# strata build without a dockerd: Dockerfiles from a folder, -f and stdin,
+# reproducible builds with SOURCE_DATE_EPOCH (two fresh roots, the same
+# image IDs and save archives byte for byte), and bad input: each refused
+# with docker's message and exit code, no tag moved, the store still valid.
+. "$(dirname "$0")/../lib/lib.sh"
+. "$TEST_LIB_DIR/busybox.sh"
+
+make_busybox_rootfs rootfs 2>err || skip_all "$(cat err)"
+tar -C rootfs -cf base.tar .
+R=$TRASH/root
+# RUN needs root and an OCI runtime, as the containers it runs in
+if [ "$(id -u)" -eq 0 ] && { command -v runc || command -v crun; } >/dev/null 2>&1; then
+	test_set_prereq RUNTIME
+else
+	test_prereq_missing RUNTIME "RUN needs root and runc or crun"
+fi
+test_expect_success 'a base image' '
+	strata --data-root "$R" import base.tar busybox:local >id &&
+	strata --data-root "$R" tag busybox:local keep:1
+'
+
+mkdir ctx
+cat >ctx/Dockerfile <<-\EOF
+	FROM busybox:local
+	COPY sub/ /new/dir/
+	LABEL a=1
+	CMD ["sh"]
+EOF
+mkdir -p ctx/sub && echo data >ctx/sub/file
+
+test_expect_success 'the Dockerfile of a folder, -f relative to the current folder, stdin (no context)' '
+	strata --data-root "$R" build -q -t one ctx >id1 &&
+	mkdir other && cp ctx/Dockerfile other/Other &&
+	strata --data-root "$R" build -q -f other/Other ctx >id2 && test_cmp id1 id2 &&
+	grep -v COPY ctx/Dockerfile >nocopy && strata --data-root "$R" build -q - <nocopy >id3 &&
+	! strata --data-root "$R" build - <ctx/Dockerfile >out 2>err &&
+	echo "COPY failed: file not found in build context or excluded by .dockerignore: stat sub/: file does not exist" >want &&
+	test_cmp want err &&
+	strata --data-root "$R" history --no-trunc --format "{{.CreatedBy}}" one >h &&
+	head -n 3 h | sed "s/dir:[0-9a-f]*/dir:H/" >got &&
+	printf "%s\n" "/bin/sh -c #(nop)  CMD [\"sh\"]" "/bin/sh -c #(nop)  LABEL a=1" "/bin/sh -c #(nop) COPY dir:H in /new/dir/ " >want &&
+	test_cmp want got
+'
+
+test_expect_success 'SOURCE_DATE_EPOCH: the same IDs and save archives in two fresh roots' '
+	for r in r1 r2; do
+		SOURCE_DATE_EPOCH=1700000000 strata --data-root "$TRASH/$r" import base.tar busybox:local >/dev/null &&
+		SOURCE_DATE_EPOCH=1700000000 strata --data-root "$TRASH/$r" build -q -t rep:1 ctx >$r.id &&
+		strata --data-root "$TRASH/$r" save rep:1 >$r.tar || return 1
+	done &&
+	test_cmp r1.id r2.id && cmp r1.tar r2.tar &&
+	cfg=$TRASH/r1/image/overlay2/imagedb/content/sha256/$(cut -c8- r1.id) &&
+	grep -q "\"created\":\"2023-11-14T22:13:20Z\"" "$cfg"
+'
+
+test_expect_success RUNTIME 'SOURCE_DATE_EPOCH with RUN: the same IDs and save archives in two fresh roots' '
+	mkdir -p repro && echo f >repro/f &&
+	printf "FROM busybox:local\nCOPY f /f\nRUN mkdir -p /opt/x && echo hi >/opt/x/y\nCMD [\"sh\"]\n" >repro/Dockerfile &&
+	for r in p1 p2; do
+		SOURCE_DATE_EPOCH=1700000000 strata --data-root "$TRASH/$r" import base.tar busybox:local >/dev/null &&
+		SOURCE_DATE_EPOCH=1700000000 strata --data-root "$TRASH/$r" build -q -t rep:2 repro >$r.id &&
+		strata --data-root "$TRASH/$r" save rep:2 >$r.tar || return 1
+		sleep 1
+	done &&
+	test_cmp p1.id p2.id && cmp p1.tar p2.tar
+'
+
+# refused NAME STATUS MESSAGE: the last build's status and stderr; keep:1 unmoved
+refused() {
+	echo "$3" >want.err && test_cmp want.err err && test "$rc" = "$2" &&
+	strata --data-root "$R" images -q --no-trunc keep:1 >k && test_cmp id k
+}
+bad() {
+	mkdir -p "bad/$1" && cat >"bad/$1/Dockerfile"
+}
+bad run <<-\EOF
+	FROM busybox:local
+	RUN exit 3
+EOF
+bad heredoc <<-\EOF
+	FROM busybox:local
+	RUN <<EOT
+	echo hi
+	EOT
+EOF
+bad nobase <<-\EOF
+	FROM nonexist:1
+EOF
+bad empty </dev/null
+
+test_expect_success RUNTIME 'a failing RUN: its status and message, the tag not moved' '
+	strata --data-root "$R" build -t keep:1 bad/run >out 2>err; rc=$? &&
+	refused run 3 "The command '"'"'/bin/sh -c exit 3'"'"' returned a non-zero code: 3" &&
+	grep -q "^ ---> Running in " out && ! grep -q "^Removing intermediate" out &&
+	strata --data-root "$R" build --force-rm bad/run >out 2>err; rc=$? &&
+	refused run 3 "The command '"'"'/bin/sh -c exit 3'"'"' returned a non-zero code: 3" &&
+	grep -q "^Removing intermediate container" out
+'
+test_expect_success 'a heredoc is a parse error' '
+	strata --data-root "$R" build -t keep:1 bad/heredoc >out 2>err; rc=$? &&
+	refused heredoc 1 "Error response from daemon: dockerfile parse error line 2: heredocs (<<EOF) are not supported by the classic builder of docker 20.10"
+'
+test_expect_success 'a missing base image' '
+	strata --data-root "$R" build -t keep:1 bad/nobase >out 2>err; rc=$? &&
+	refused nobase 1 "No such image: nonexist:1"
+'
+test_expect_success 'an empty Dockerfile' '
+	strata --data-root "$R" build -t keep:1 bad/empty >out 2>err; rc=$? &&
+	refused empty 1 "Error response from daemon: the Dockerfile (Dockerfile) cannot be empty"
+'
+test_expect_success 'a missing context and a missing Dockerfile' '
+	strata --data-root "$R" build nope >out 2>err; rc=$? &&
+	refused ctx 1 "unable to prepare context: path \"nope\" not found" &&
+	strata --data-root "$R" build -f nope ctx >out 2>err; rc=$? &&
+	refused file 1 "unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat $TRASH/nope: No such file or directory"
+'
+test_expect_success 'an invalid tag is a flag error (125)' '
+	strata --data-root "$R" build -t "Bad:x" ctx >out 2>err; rc=$? &&
+	test $rc = 125 && grep -q "^invalid argument \"Bad:x\" for \"-t, --tag\" flag: " err
+'
+test_expect_success RUNTIME 'a failing quiet build shows its transcript on stderr' '
+	strata --data-root "$R" build -q bad/run >out 2>err; rc=$? &&
+	test $rc = 3 && test_line_count out 0 &&
+	grep -q "^Step 1/2 : FROM busybox:local" err &&
+	tail -n 1 err >last && echo "The command '"'"'/bin/sh -c exit 3'"'"' returned a non-zero code: 3" >want &&
+	test_cmp want last
+'
+test_expect_success 'a symlink out of the context is never followed out of it' '
+	mkdir -p esc/d && ln -s /etc/hostname esc/out && ln -s /etc/hostname esc/d/out &&
+	printf "FROM busybox:local\nCOPY out /o\n" >esc/Dockerfile &&
+	strata --data-root "$R" build esc >out 2>err; rc=$? &&
+	refused esc 1 "COPY failed: file not found in build context or excluded by .dockerignore: stat out: file does not exist" &&
+	printf "FROM busybox:local\nCOPY d /d/\n" >esc/Dockerfile &&
+	strata --data-root "$R" build -q -t esc:1 esc >/dev/null &&
+	strata --data-root "$R" save esc:1 >esc.tar &&
+	python3 - esc.tar <<-\PY
+	import io, json, sys, tarfile
+	outer = tarfile.open(sys.argv[1])
+	top = json.load(outer.extractfile("manifest.json"))[0]["Layers"][-1]
+	members = {m.name: m for m in tarfile.open(fileobj=io.BytesIO(outer.extractfile(top).read()))}
+	m = members["d/out"]
+	assert m.issym() and m.linkname == "/etc/hostname" and m.size == 0, m
+	PY
+'
+test_expect_success 'ADD extracts a local .tar.gz; bzip2 and URLs are refused, not copied unextracted' '
+	mkdir -p arch && tar -C rootfs -czf arch/a.tgz bin/cat &&
+	printf "FROM busybox:local\nADD a.tgz /x/\n" >arch/Dockerfile &&
+	strata --data-root "$R" build -q -t arch:1 arch >/dev/null &&
+	strata --data-root "$R" save arch:1 >arch.tar &&
+	python3 - arch.tar <<-\PY &&
+	import io, json, sys, tarfile
+	outer = tarfile.open(sys.argv[1])
+	top = json.load(outer.extractfile("manifest.json"))[0]["Layers"][-1]
+	names = [m.name for m in tarfile.open(fileobj=io.BytesIO(outer.extractfile(top).read()))]
+	assert names == ["x", "x/bin", "x/bin/cat"], names
+	PY
+	# a bzip2 archive (made by hand: its magic is all strata looks at)
+	printf "BZh91AY&SY" >arch/a.bz2 &&
+	printf "FROM busybox:local\nADD a.bz2 /x/\n" >arch/Dockerfile &&
+	strata --data-root "$R" build -t keep:1 arch >out 2>err; rc=$?
+	refused add 1 "ADD of the bzip2 or xz archive a.bz2 is not supported (strata reads gzip and zstd)" &&
+	printf "FROM busybox:local\nADD http://example.invalid/f /x\n" >arch/Dockerfile &&
+	strata --data-root "$R" build -t keep:1 arch >out 2>err; rc=$? &&
+	refused url 1 "ADD of the URL http://example.invalid/f is not supported: strata build does not download"
+'
+test_expect_success 'the store is still valid' '
+	strata --data-root "$R" check >out 2>&1 || { cat out; false; }
+'
+test_done
