@@ -6,7 +6,8 @@
 #   the store tree (imagedb, layerdb, distribution, repositories.json) ->
 #   strata build of the seed's test image (parent chain, empty layers, the
 #   layerdb chain each RUN/COPY made) -> the opening problem: a later RUN
-#   that deletes does not shrink the image, one RUN does.
+#   that deletes does not shrink the image, one RUN does -> strata analyze
+#   names the wasted bytes, strata squash removes them in place.
 # Run as root on a fresh machine after `make` (scripts/install-deps.sh first).
 # Everything lives in a temp dir that is removed at the end (KEEP=1 keeps it).
 set -euo pipefail
@@ -186,7 +187,14 @@ run S history fixed:latest
 run S images grows
 run S images fixed
 
-section "14. check both stores"
+section "14. why it does not shrink, and fixing it in place"
+echo "strata analyze reads only the layers' tar-split: which bytes each layer adds that a later one hides"
+run S analyze --top 3 grows:latest
+echo "strata squash merges the layers above the base into one, straight from the driver folders:"
+run S squash --keep-base busybox:local -t grows:squashed grows:latest
+run S images grows
+
+section "15. check both stores"
 run S check
 run "$STRATA" --data-root "$B" check
 
