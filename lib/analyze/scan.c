@@ -306,12 +306,14 @@ static bool parse_line(const char *p, const char *end, struct jline *j)
 	}
 }
 
-static int hex4(const char *p)
+/* Four hex digits into *out (a JSON \\u escape); false when they are not. */
+static bool hex4(const char *p, int *out)
 {
 	int v = 0;
 
 	for (int i = 0; i < 4; i++) {
 		char c = p[i];
+
 		v <<= 4;
 		if (c >= '0' && c <= '9')
 			v |= c - '0';
@@ -320,9 +322,10 @@ static int hex4(const char *p)
 		else if (c >= 'A' && c <= 'F')
 			v |= c - 'A' + 10;
 		else
-			return -1;
+			return false;
 	}
-	return v;
+	*out = v;
+	return true;
 }
 
 static void add_utf8(struct strbuf *sb, uint32_t r)
@@ -372,14 +375,14 @@ static bool json_unescape(const struct jstr *s, struct strbuf *sb)
 		case 'r': strbuf_addch(sb, '\r'); break;
 		case 't': strbuf_addch(sb, '\t'); break;
 		case 'u': {
-			int hi = end - p >= 4 ? hex4(p) : -1;
-			if (hi < 0)
+			int hi, lo;
+
+			if (end - p < 4 || !hex4(p, &hi))
 				return false;
 			p += 4;
 			uint32_t r = (uint32_t)hi;
 			if (hi >= 0xd800 && hi < 0xdc00 && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
-				int lo = hex4(p + 2);
-				if (lo >= 0xdc00 && lo < 0xe000) {
+				if (hex4(p + 2, &lo) && lo >= 0xdc00 && lo < 0xe000) {
 					r = 0x10000 + ((uint32_t)(hi - 0xd800) << 10) + (uint32_t)(lo - 0xdc00);
 					p += 6;
 				}

@@ -152,7 +152,7 @@ static bool layer_has(int fd, const char *rel, struct stat *st, bool *stop)
 	return true;
 }
 
-/* The folder fd that holds rel: the context's root, or the image layer that shows it; -1 when none does. */
+/* The folder fd that holds rel: the context's root, or the image layer that shows it; -ENOENT when none does. */
 static int src_fd(const struct build_context *ctx, const char *rel, struct stat *st)
 {
 	struct stat tmp;
@@ -162,7 +162,7 @@ static int src_fd(const struct build_context *ctx, const char *rel, struct stat 
 	if (!ctx->is_image) {
 		if (ctx->root_fd < 0 || ctx_ignored(ctx, rel) ||
 		    fstatat(ctx->root_fd, *rel ? rel : ".", st, AT_SYMLINK_NOFOLLOW) < 0)
-			return -1;
+			return -ENOENT;
 		return ctx->root_fd;
 	}
 	for (size_t i = 0; i < ctx->image.n; i++) {
@@ -175,14 +175,14 @@ static int src_fd(const struct build_context *ctx, const char *rel, struct stat 
 		if (stop_here || !ctx->image.diff_only)
 			break;
 	}
-	return -1;
+	return -ENOENT;
 }
 
 static int ctx_lstat(const struct build_context *ctx, const char *rel, struct stat *st)
 {
 	if (src_fd(ctx, rel, st) < 0) {
 		errno = ENOENT;
-		return -1;
+		return -ENOENT;
 	}
 	return 0;
 }
@@ -192,7 +192,11 @@ static ssize_t src_readlink(const struct build_context *ctx, const char *rel, ch
 {
 	int fd = src_fd(ctx, rel, NULL);
 
-	return fd < 0 ? -1 : readlinkat(fd, rel, buf, len);
+	if (fd < 0) {
+		errno = ENOENT;
+		return fd;
+	}
+	return readlinkat(fd, rel, buf, len);
 }
 
 static int src_open(const struct build_context *ctx, const char *rel, int flags)
@@ -201,7 +205,7 @@ static int src_open(const struct build_context *ctx, const char *rel, int flags)
 
 	if (fd < 0) {
 		errno = ENOENT;
-		return -1;
+		return -ENOENT;
 	}
 	return openat(fd, *rel ? rel : ".", flags | O_CLOEXEC);
 }
@@ -227,7 +231,7 @@ static int ctx_resolve(const struct build_context *ctx, const char *rel, char **
 		cand = *done ? xasprintf("%s/%.*s", done, slash ? (int)(slash - p) : (int)strlen(p), p) :
 		       xstrndup(p, slash ? (size_t)(slash - p) : strlen(p));
 		if (ctx_lstat(ctx, cand, st) < 0)
-			return -1;
+			return -errno;
 		if (S_ISLNK(st->st_mode)) {
 			char target[4096];
 			ssize_t n = src_readlink(ctx, cand, target, sizeof(target) - 1);
@@ -235,7 +239,7 @@ static int ctx_resolve(const struct build_context *ctx, const char *rel, char **
 
 			if (n < 0 || ++hops > MAX_LINKS) {
 				errno = n < 0 ? errno : ELOOP;
-				return -1;
+				return -errno;
 			}
 			target[n] = '\0';
 			next = xasprintf("/%s/%s/%s", target[0] == '/' ? "" : done, target, slash ? slash + 1 : "");
@@ -251,7 +255,7 @@ static int ctx_resolve(const struct build_context *ctx, const char *rel, char **
 		memmove(todo, slash ? slash + 1 : p + strlen(p), strlen(slash ? slash + 1 : "") + 1);
 	}
 	if (ctx_lstat(ctx, done, st) < 0)
-		return -1;
+		return -errno;
 	*out = steal_pointer(&done);
 	return 0;
 }
@@ -278,14 +282,14 @@ static const char *group_name(int64_t gid, char *buf, size_t len)
 	return buf;
 }
 
-/* security.capability of a file or folder of the context, the only xattr dockerd keeps; -1 when none. */
+/* security.capability of a file or folder of the context, the only xattr dockerd keeps; < 0 when none. */
 static ssize_t ctx_capability(const struct build_context *ctx, const char *rel, char *buf, size_t len)
 {
 	int fd = src_open(ctx, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
 	ssize_t n;
 
 	if (fd < 0)
-		return -1;
+		return fd;
 	n = fgetxattr(fd, "security.capability", buf, len);
 	close(fd);
 	return n;

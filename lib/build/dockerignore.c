@@ -111,9 +111,9 @@ static size_t repeat_len(const char *p, long *max)
  * moby hands characters other than * ? . $ \ to Go's regexp as they are,
  * which refuses a repetition of a repetition ("a++", "*+") and counts
  * above 1000; glibc would accept them and grow without bound, so they are
- * refused here with Go's message.  Returns 0 or -1 with *bad the operator.
+ * refused here with Go's message.  Returns false with *bad the operator.
  */
-static int pattern_regex(const char *p, struct strbuf *re, char **bad)
+static bool pattern_regex(const char *p, struct strbuf *re, char **bad)
 {
 	const char *rep = NULL; /* the last token, when it repeats what precedes it */
 
@@ -129,11 +129,11 @@ static int pattern_regex(const char *p, struct strbuf *re, char **bad)
 				/* Go names both operators */
 				*bad = xasprintf("invalid nested repetition operator: `%.*s`",
 						 (int)(p + n - rep), rep);
-				return -1;
+				return false;
 			}
 			if (rl && count > 1000) {
 				*bad = xasprintf("invalid repeat count: `%.*s`", (int)n, p);
-				return -1;
+				return false;
 			}
 			strbuf_add(re, p, n);
 			rep = p;
@@ -174,7 +174,7 @@ static int pattern_regex(const char *p, struct strbuf *re, char **bad)
 		}
 	}
 	strbuf_addch(re, '$');
-	return 0;
+	return true;
 }
 
 static void add_pattern(struct build_ignore *ig, const char *line, size_t len)
@@ -249,7 +249,7 @@ int build_ignore_parse(const char *data, size_t len, struct build_ignore **out,
 
 		_cleanup_free_ char *bad = NULL;
 
-		if (pattern_regex(pat->text, &re, &bad) < 0) {
+		if (!pattern_regex(pat->text, &re, &bad)) {
 			int r = strata_error_set(err, STRATA_ERR_INVALID, 0,
 						 "Error checking context: 'error parsing regexp: %s'", bad);
 

@@ -276,8 +276,8 @@ static void default_empty(char **v)
 		*v = xstrdup("");
 }
 
-/* time.ParseDuration */
-static int parse_duration(const char *s, int64_t *out)
+/* Go's time.ParseDuration; false when s is not a duration. */
+static bool parse_duration(const char *s, int64_t *out)
 {
 	static const struct { const char *unit; double ns; } units[] = {
 		{ "ns", 1 }, { "us", 1e3 }, { "\xc2\xb5s", 1e3 }, { "\xce\xbcs", 1e3 }, { "ms", 1e6 },
@@ -291,10 +291,10 @@ static int parse_duration(const char *s, int64_t *out)
 		neg = *p++ == '-';
 	if (!strcmp(p, "0")) {
 		*out = 0;
-		return 0;
+		return true;
 	}
 	if (!*p)
-		return -1;
+		return false;
 	while (*p) {
 		char *end;
 		double v;
@@ -302,12 +302,12 @@ static int parse_duration(const char *s, int64_t *out)
 		bool found = false;
 
 		if (!isdigit((unsigned char)*p) && *p != '.')
-			return -1;
+			return false;
 		errno = 0;
 		v = strtod(p, &end);
 		if (end == p || errno || strchr("eExXpP", *(end - 1)) || memchr(p, 'e', (size_t)(end - p)) ||
 		    memchr(p, 'E', (size_t)(end - p)))
-			return -1;
+			return false;
 		p = end;
 		for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
 			ulen = strlen(units[u].unit);
@@ -317,14 +317,14 @@ static int parse_duration(const char *s, int64_t *out)
 			}
 		}
 		if (!found)
-			return -1;
+			return false;
 		total += v * units[best].ns;
 		p += strlen(units[best].unit);
 	}
 	if (total > 9.2e18)
-		return -1;
+		return false;
 	*out = (int64_t)(neg ? -total : total);
-	return 0;
+	return true;
 }
 
 /* Go's fmtFrac/fmtInt as Duration.String uses them. */
@@ -433,7 +433,7 @@ static int parse_interval(const struct build_node *node, const char *name, const
 	*out = 0;
 	if (!value || !*value)
 		return 0;
-	if (parse_duration(value, out) < 0)
+	if (!parse_duration(value, out))
 		return parse_error(err, node->start_line, "time: invalid duration \"%s\"", value);
 	if (*out < 1000000)
 		return parse_error(err, node->start_line, "Interval \"%s\" cannot be less than 1ms", name);
