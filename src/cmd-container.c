@@ -784,7 +784,8 @@ int cmd_diff(int argc, char **argv, struct cli_ctx *ctx)
 	ret = flags_parse(argc, argv, flags, &diff_usage, &args, &nargs);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	if (cli_open_store(ctx, false, &store, &err) < 0 || strata_container_open(store, args[0], &c, &err) < 0 ||
+	/* for writing: the layers are mounted to compare them, as dockerd does */
+	if (cli_open_store(ctx, true, &store, &err) < 0 || strata_container_open(store, args[0], &c, &err) < 0 ||
 	    strata_container_changes(c, print_change, NULL, &err) < 0)
 		ret = cli_fail_daemon(err);
 	strata_container_free(c);

@@ -912,11 +912,20 @@ int container_remove(struct container *c, bool force, struct strata_error **err)
 	ret = container_unmount(c, err);
 	if (ret < 0)
 		return ret;
-	/* the config first: a crash leaves only layers that name no container, which recovery drops */
+	/* the config first: a crash leaves a folder and layers without one, which recovery drops */
 	cfd = fs_open_dir_at(c->store->root_fd, LAYOUT_CONTAINERS, err);
 	if (cfd < 0)
 		return strata_error_wrap(err, "remove container %s", c->id);
-	ret = fs_remove_tree_at(cfd, c->id, err);
+	{
+		_cleanup_strbuf_ struct strbuf cfg = STRBUF_INIT;
+
+		strbuf_addf(&cfg, "%s/config.v2.json", c->id);
+		ret = unlinkat(cfd, cfg.buf, 0) < 0 && errno != ENOENT
+			      ? strata_error_set(err, fs_errcode(errno), errno, "remove %s", cfg.buf)
+			      : 0;
+	}
+	if (ret >= 0)
+		ret = fs_remove_tree_at(cfd, c->id, err);
 	if (ret >= 0)
 		ret = container_remove_layers(c->store, c->id, c->mount_id, err);
 	if (ret < 0)

@@ -30,12 +30,6 @@
 #define LOG_LINE_MAX 16384 /* dockerd's copier splits longer lines */
 #define HOST_RESOLV_CONF "/etc/resolv.conf"
 
-static const char *default_runtime(void)
-{
-	return access("/usr/sbin/runc", X_OK) == 0 ? "/usr/sbin/runc" :
-	       access("/usr/bin/runc", X_OK) == 0 ? "/usr/bin/runc" : "/usr/bin/crun";
-}
-
 int container_mount(struct container *c, struct strata_error **err)
 {
 	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
@@ -72,7 +66,7 @@ int container_unmount(struct container *c, struct strata_error **err)
 
 int container_kill(struct container *c, int sig, struct strata_error **err)
 {
-	return runtime_kill(default_runtime(), c->id, sig, err);
+	return runtime_kill(runtime_default(), c->id, sig, err);
 }
 
 /* ---- files written at start ---- */
@@ -387,37 +381,37 @@ static const char *errmsg(struct strata_error **err)
 	return err && *err ? (*err)->msg : "";
 }
 
-static void bundle_path(struct container *c, struct strbuf *sb)
+static void bundle_name(struct container *c, struct strbuf *sb)
 {
-	strbuf_addf(sb, "%s/tmp/strata-%.12s", c->store->root, c->id);
+	strbuf_addf(sb, LAYOUT_RUN_BUNDLE_PREFIX "%s", c->id);
 }
 
+/* Made before anything is mounted, removed after all is undone: recovery's mark of a run (recover.c). */
 static int prepare_bundle(struct container *c, struct strbuf *bundle, struct strata_error **err)
 {
+	_cleanup_strbuf_ struct strbuf name = STRBUF_INIT;
 	_cleanup_close_ int tfd = -1;
-	int ret = fs_mkdir_at(c->store->root_fd, "tmp", 0700, err);
+	int ret = fs_mkdir_at(c->store->root_fd, LAYOUT_TMP, 0700, err);
 
 	if (ret < 0)
 		return ret;
-	tfd = fs_open_dir_at(c->store->root_fd, "tmp", err);
+	tfd = fs_open_dir_at(c->store->root_fd, LAYOUT_TMP, err);
 	if (tfd < 0)
 		return tfd;
-	bundle_path(c, bundle);
-	{
-		_cleanup_free_ char *name = xasprintf("strata-%.12s", c->id);
-
-		fs_remove_tree_at(tfd, name, NULL);
-		return fs_mkdir_at(tfd, name, 0700, err);
-	}
+	bundle_name(c, &name);
+	strbuf_addf(bundle, "%s/" LAYOUT_TMP "/%s", c->store->root, name.buf);
+	fs_remove_tree_at(tfd, name.buf, NULL);
+	return fs_mkdir_at(tfd, name.buf, 0700, err);
 }
 
 static void remove_bundle(struct container *c)
 {
-	_cleanup_close_ int tfd = openat(c->store->root_fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_free_ char *name = xasprintf("strata-%.12s", c->id);
+	_cleanup_close_ int tfd = openat(c->store->root_fd, LAYOUT_TMP, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_strbuf_ struct strbuf name = STRBUF_INIT;
 
+	bundle_name(c, &name);
 	if (tfd >= 0)
-		fs_remove_tree_at(tfd, name, NULL);
+		fs_remove_tree_at(tfd, name.buf, NULL);
 }
 
 static void strv_from_json(const json_t *arr, const char *first, char ***out)
@@ -456,8 +450,8 @@ static size_t parse_binds(const json_t *host, struct runtime_bind **out, char **
 	return k;
 }
 
-static int run_mounted(struct container *c, const struct container_run_opts *o, int dfd, int *status,
-		       struct strata_error **err)
+static int run_mounted(struct container *c, const struct container_run_opts *o, int dfd, const char *bundle,
+		       int *status, struct strata_error **err)
 {
 	const json_t *config = json_object_get(c->cfg, "Config");
 	const char *path = gojson_get_string(c->cfg, "Path");
@@ -466,8 +460,7 @@ static int run_mounted(struct container *c, const struct container_run_opts *o, 
 	const char *network = gojson_get_string(c->host, "NetworkMode");
 	bool host_net = network && !strcmp(network, "host");
 	_cleanup_close_ int rootfd = -1, logfd = -1, devnull = -1;
-	_cleanup_strbuf_ struct strbuf bundle = STRBUF_INIT, hosts = STRBUF_INIT, hostname = STRBUF_INIT,
-				       resolv = STRBUF_INIT;
+	_cleanup_strbuf_ struct strbuf hosts = STRBUF_INIT, hostname = STRBUF_INIT, resolv = STRBUF_INIT;
 	_cleanup_json_ json_t *spec = NULL;
 	_cleanup_free_ char *logname = xasprintf("%s-json.log", c->id);
 	_cleanup_free_ struct runtime_bind *binds = NULL;
@@ -533,8 +526,6 @@ static int run_mounted(struct container *c, const struct container_run_opts *o, 
 	ret = runtime_spec_build(&so, &spec, err);
 	strv_free(env);
 	strv_free(args);
-	if (ret >= 0)
-		ret = prepare_bundle(c, &bundle, err);
 	if (ret < 0)
 		goto out;
 	logfd = openat(dfd, logname, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
@@ -557,7 +548,7 @@ static int run_mounted(struct container *c, const struct container_run_opts *o, 
 		record_exit(c, 128, "start the log writer", NULL);
 		goto out;
 	}
-	ret = runtime_run(o->runtime ? o->runtime : default_runtime(), bundle.buf, c->id, spec,
+	ret = runtime_run(o->runtime ? o->runtime : runtime_default(), bundle, c->id, spec,
 			  json_is_true(json_object_get(config, "OpenStdin")) && o->in_fd >= 0 ? o->in_fd : devnull,
 			  out_pipe[1], err_pipe[1], status, err);
 	close(out_pipe[1]);
@@ -579,7 +570,6 @@ static int run_mounted(struct container *c, const struct container_run_opts *o, 
 			ret = r2;
 	}
 out:
-	remove_bundle(c);
 	for (int i = 0; i < 2; i++) {
 		if (out_pipe[i] >= 0)
 			close(out_pipe[i]);
@@ -593,6 +583,7 @@ out:
 int container_run(struct container *c, const struct container_run_opts *o, int *status,
 		  struct strata_error **err)
 {
+	_cleanup_strbuf_ struct strbuf bundle = STRBUF_INIT;
 	_cleanup_close_ int dfd = -1;
 	int ret, r2;
 
@@ -602,10 +593,14 @@ int container_run(struct container *c, const struct container_run_opts *o, int *
 	dfd = container_dir_fd(c->store, c->id, err);
 	if (dfd < 0)
 		return strata_error_wrap(err, "container %s", c->id);
-	ret = container_mount(c, err);
-	if (ret < 0)
-		return ret;
-	ret = run_mounted(c, o, dfd, status, err);
+	ret = prepare_bundle(c, &bundle, err);
+	if (ret >= 0)
+		ret = container_mount(c, err);
+	if (ret < 0) {
+		remove_bundle(c);
+		return strata_error_wrap(err, "start container %s", c->id);
+	}
+	ret = run_mounted(c, o, dfd, bundle.buf, status, err);
 	if (ret < 0 && *status == 125) {
 		/* dockerd records a start that failed before the process ran */
 		struct strata_error *e = NULL;
@@ -619,5 +614,7 @@ int container_run(struct container *c, const struct container_run_opts *o, int *
 		strata_error_free(e);
 	}
 	r2 = container_unmount(c, ret < 0 ? NULL : err);
+	if (r2 >= 0)
+		remove_bundle(c);
 	return ret < 0 ? ret : r2;
 }

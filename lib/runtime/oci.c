@@ -38,14 +38,29 @@ static int spawn_wait(const char *runtime, char *const argv[], int in_fd, int ou
 	return 0;
 }
 
+const char *runtime_default(void)
+{
+	return access("/usr/sbin/runc", X_OK) == 0 ? "/usr/sbin/runc" :
+	       access("/usr/bin/runc", X_OK) == 0 ? "/usr/bin/runc" : "/usr/bin/crun";
+}
+
+void runtime_delete(const char *runtime, const char *id)
+{
+	char *argv[] = { (char *)runtime, "delete", "-f", (char *)id, NULL };
+	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int ws;
+
+	if (devnull >= 0)
+		spawn_wait(runtime, argv, devnull, devnull, devnull, &ws, NULL);
+}
+
 int runtime_run(const char *runtime, const char *bundle, const char *id, const json_t *spec,
 		int in_fd, int out_fd, int err_fd, int *status, struct strata_error **err)
 {
 	_cleanup_free_ char *text = json_dumps(spec, JSON_COMPACT);
-	_cleanup_close_ int bfd = -1, devnull = -1;
+	_cleanup_close_ int bfd = -1;
 	char *run_argv[] = { (char *)runtime, "run", "--bundle", (char *)bundle, (char *)id, NULL };
-	char *del_argv[] = { (char *)runtime, "delete", "-f", (char *)id, NULL };
-	int ws, dws, ret;
+	int ws, ret;
 
 	if (!text)
 		return strata_error_set(err, STRATA_ERR_INVALID, 0, "runtime spec for %s", id);
@@ -59,9 +74,7 @@ int runtime_run(const char *runtime, const char *bundle, const char *id, const j
 	if (ret < 0)
 		return ret;
 	/* runc keeps state of a container that failed to start; drop it quietly */
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull >= 0)
-		spawn_wait(runtime, del_argv, devnull, devnull, devnull, &dws, NULL);
+	runtime_delete(runtime, id);
 	if (WIFEXITED(ws))
 		*status = WEXITSTATUS(ws);
 	else if (WIFSIGNALED(ws))

@@ -16,6 +16,12 @@
 int runtime_run(const char *runtime, const char *bundle, const char *id, const json_t *spec,
 		int in_fd, int out_fd, int err_fd, int *status, struct strata_error **err);
 
+/* The installed runtime: /usr/sbin/runc, /usr/bin/runc, else /usr/bin/crun. */
+const char *runtime_default(void);
+
+/* "RUNTIME delete -f ID": stop and forget a container the runtime may still run; none is fine. */
+void runtime_delete(const char *runtime, const char *id);
+
 /* "RUNTIME kill ID SIG": signal a container the runtime runs (a missing one is STRATA_ERR_NOT_FOUND). */
 int runtime_kill(const char *runtime, const char *id, int sig, struct strata_error **err);
 

@@ -64,6 +64,12 @@
 
 /* In the data root. */
 #define LAYOUT_CONTAINERS "containers"
+/*
+ * DATA_ROOT/tmp/strata-<container id>/: the runtime bundle of a container
+ * a strata process runs; there while the container may run or be mounted.
+ */
+#define LAYOUT_TMP "tmp"
+#define LAYOUT_RUN_BUNDLE_PREFIX "strata-"
 #define LAYOUT_DOCKERD_VOLUMES_DB "volumes/metadata.db"
 
 /* "image/<driver>", relative to the data root; the caller frees it. */

@@ -7,20 +7,29 @@
  * atomic writes, image removals interrupted after the config was removed
  * (their release intent names the layers to delete), and layer removals
  * interrupted after the layer folder was moved aside (dockerd's order:
- * aside, driver folder, the rest).
+ * aside, driver folder, the rest), and containers: the runtime of a
+ * foreground run whose strata died (its bundle in tmp/ says so) is killed
+ * and its State set to exited, stale mounts of container layers are
+ * undone, and a container half created or half removed (a layerdb mounts
+ * entry or a containers/<id>/ folder without config.v2.json) is removed.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "digest/digest.h"
+#include "json/gojson.h"
+#include "runtime/oci.h"
 #include "driver/driver.h"
 #include "store/layout.h"
 #include "store/store-private.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/gotime.h"
+#include "util/strbuf.h"
 
 typedef int (*leftover_fn)(struct strata_store *store, const char *dir, const char *name,
 			   struct strata_error **err);
@@ -131,6 +140,132 @@ static int finish_release(struct strata_store *store, const char *dir, const cha
 	return remove_entry(store, dir, name, err);
 }
 
+/* containers/<id>/config.v2.json: a run that died is exited (137: its process was killed) */
+static int mark_exited(int cdir, const char *id, struct strata_error **err)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_json_ json_t *cfg = NULL;
+	_cleanup_strbuf_ struct strbuf out = STRBUF_INIT, now = STRBUF_INIT;
+	_cleanup_close_ int dfd = -1;
+	struct strata_error *e = NULL;
+	json_t *state;
+	size_t len;
+
+	dfd = openat(cdir, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 || fs_read_file_at(dfd, "config.v2.json", 16u << 20, &buf, &len, &e) < 0 ||
+	    gojson_parse(buf, len, "config.v2.json", &cfg, &e) < 0) {
+		strata_error_free(e); /* no config: the mounts pass removes the rest */
+		return 0;
+	}
+	state = json_object_get(cfg, "State");
+	if (!json_is_object(state) || !json_is_true(json_object_get(state, "Running")))
+		return 0;
+	gotime_format_now(&now);
+	json_object_set_new(state, "Running", json_false());
+	json_object_set_new(state, "Pid", json_integer(0));
+	json_object_set_new(state, "ExitCode", json_integer(137));
+	json_object_set_new(state, "FinishedAt", json_string(now.buf));
+	gojson_encode(&out, cfg, 0);
+	strbuf_addch(&out, '\n');
+	return fs_write_file_atomic_at(dfd, "config.v2.json", out.buf, out.len, 0600, err);
+}
+
+static bool has_config(int cdir, const char *id)
+{
+	_cleanup_strbuf_ struct strbuf p = STRBUF_INIT;
+
+	strbuf_addf(&p, "%s/config.v2.json", id);
+	return cdir >= 0 && fs_exists_at(cdir, p.buf);
+}
+
+static int recover_containers(struct strata_store *store, struct strata_error **err)
+{
+	_cleanup_close_ int cdir = openat(store->root_fd, LAYOUT_CONTAINERS, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int tdir = openat(store->root_fd, LAYOUT_TMP, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_closedir_ DIR *d = NULL;
+	struct strata_error *e = NULL;
+	struct graph_driver *drv = NULL;
+	struct dirent *de;
+	const size_t plen = strlen(LAYOUT_RUN_BUNDLE_PREFIX);
+	int ret;
+
+	/* runs whose strata is gone: every live run holds the store lock we now hold */
+	if (tdir >= 0 && fs_opendir_at(tdir, ".", &d, NULL) >= 0) {
+		while ((de = readdir(d))) {
+			const char *id = de->d_name + plen;
+
+			if (strncmp(de->d_name, LAYOUT_RUN_BUNDLE_PREFIX, plen) || strlen(id) != 64 || !digest_hex_valid(id))
+				continue;
+			runtime_delete(runtime_default(), id);
+			if (cdir >= 0 && (ret = mark_exited(cdir, id, err)) < 0)
+				return ret;
+		}
+		closedir(d);
+		d = NULL;
+	}
+	ret = fs_opendir_at(store->image_fd, LAYOUT_LAYERDB_MOUNTS, &d, &e);
+	if (ret == -STRATA_ERR_NOT_FOUND) {
+		strata_error_free(e);
+		e = NULL;
+	} else if (ret < 0) {
+		return strata_error_propagate(err, e);
+	} else {
+		ret = store_driver(store, &drv, err);
+		if (ret < 0)
+			return ret;
+		while ((de = readdir(d))) {
+			_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+			_cleanup_free_ char *mount_id = NULL, *init_id = NULL;
+			size_t len;
+
+			if (strlen(de->d_name) != 64 || !digest_hex_valid(de->d_name))
+				continue;
+			strbuf_addf(&path, LAYOUT_LAYERDB_MOUNTS "/%s/" LAYOUT_MOUNT_MOUNT_ID, de->d_name);
+			if (fs_read_file_at(store->image_fd, path.buf, 128, &mount_id, &len, &e) < 0) {
+				strata_error_free(e);
+				e = NULL;
+			} else if (graph_driver_id_valid(mount_id)) {
+				init_id = xasprintf("%s-init", mount_id);
+				/* nothing of ours is mounted while we hold the lock */
+				graph_driver_put(drv, mount_id, NULL);
+				graph_driver_put(drv, init_id, NULL);
+			}
+			if (has_config(cdir, de->d_name))
+				continue;
+			if (mount_id && graph_driver_id_valid(mount_id) &&
+			    ((ret = graph_driver_remove(drv, mount_id, err)) < 0 ||
+			     (ret = graph_driver_remove(drv, init_id, err)) < 0))
+				return ret;
+			strbuf_reset(&path);
+			strbuf_addf(&path, LAYOUT_LAYERDB_MOUNTS "/%s", de->d_name);
+			if ((ret = fs_remove_tree_at(store->image_fd, path.buf, err)) < 0)
+				return ret;
+			if (cdir >= 0 && (ret = fs_remove_tree_at(cdir, de->d_name, err)) < 0)
+				return ret;
+		}
+		closedir(d);
+		d = NULL;
+	}
+	/* a container folder without its config was being created or removed */
+	if (cdir >= 0 && fs_opendir_at(cdir, ".", &d, NULL) >= 0)
+		while ((de = readdir(d)))
+			if (strlen(de->d_name) == 64 && digest_hex_valid(de->d_name) && !has_config(cdir, de->d_name) &&
+			    (ret = fs_remove_tree_at(cdir, de->d_name, err)) < 0)
+				return ret;
+	/* the bundles last: until here they mark what was left to do */
+	if (tdir >= 0) {
+		if (d)
+			closedir(d);
+		d = NULL;
+		if (fs_opendir_at(tdir, ".", &d, NULL) >= 0)
+			while ((de = readdir(d)))
+				if (!strncmp(de->d_name, LAYOUT_RUN_BUNDLE_PREFIX, plen) &&
+				    (ret = fs_remove_tree_at(tdir, de->d_name, err)) < 0)
+					return ret;
+	}
+	return 0;
+}
+
 int store_recover(struct strata_store *store, struct strata_error **err)
 {
 	int ret;
@@ -143,7 +278,8 @@ int store_recover(struct strata_store *store, struct strata_error **err)
 	    /* a pull or push killed while it recorded the distribution metadata */
 	    (ret = each_leftover(store, LAYOUT_DIFFID_BY_DIGEST, fs_is_atomic_tmp, remove_entry, err)) < 0 ||
 	    (ret = each_leftover(store, LAYOUT_V2METADATA_BY_DIFFID, fs_is_atomic_tmp, remove_entry, err)) < 0 ||
-	    (ret = each_leftover(store, ".", fs_is_atomic_tmp, remove_entry, err)) < 0)
+	    (ret = each_leftover(store, ".", fs_is_atomic_tmp, remove_entry, err)) < 0 ||
+	    (ret = recover_containers(store, err)) < 0)
 		return strata_error_wrap(err, "finish what an interrupted command left in '%s'", store->root);
 	return 0;
 }

@@ -98,7 +98,8 @@ static int create_layout(struct strata_store *store, struct strata_error **err)
 /* flock the data root (LOCK_EX: the writer; LOCK_SH: a reader that needs a still store). */
 static int lock_root(struct strata_store *store, int how, struct strata_error **err)
 {
-	store->lock_fd = dup(store->root_fd);
+	/* close-on-exec: children (the runtime) must not hold the lock */
+	store->lock_fd = fcntl(store->root_fd, F_DUPFD_CLOEXEC, 0);
 	if (store->lock_fd < 0 || flock(store->lock_fd, how) < 0)
 		return strata_error_set(err, STRATA_ERR_IO, errno, "lock data root '%s'", store->root);
 	return 0;
