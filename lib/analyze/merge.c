@@ -31,6 +31,12 @@ struct node {
 	uint32_t cur;      /* that layer's latest entry here */
 };
 
+/* A table slot keeps the hash beside the node: probes touch no node until one matches. */
+struct slot {
+	uint32_t hash;
+	struct node *node;
+};
+
 #define POOL_NODES 4096
 
 struct pool {
@@ -42,7 +48,7 @@ struct merge {
 	struct alayer *layers;
 	size_t nr_layers;
 	struct node root;
-	struct node **table; /* open addressing, linear probing */
+	struct slot *table;  /* open addressing, linear probing */
 	size_t cap, used;
 	struct pool *pools;
 	size_t pool_used;
@@ -68,21 +74,21 @@ static void table_insert(struct merge *m, struct node *n)
 {
 	size_t i = n->hash & (m->cap - 1);
 
-	while (m->table[i])
+	while (m->table[i].node)
 		i = (i + 1) & (m->cap - 1);
-	m->table[i] = n;
+	m->table[i] = (struct slot){ n->hash, n };
 }
 
 static void table_grow(struct merge *m)
 {
-	struct node **old = m->table;
+	struct slot *old = m->table;
 	size_t old_cap = m->cap;
 
 	m->cap = m->cap ? m->cap * 2 : 1024;
 	m->table = xcalloc(m->cap, sizeof(*m->table));
 	for (size_t i = 0; i < old_cap; i++)
-		if (old[i])
-			table_insert(m, old[i]);
+		if (old[i].node)
+			table_insert(m, old[i].node);
 	free(old);
 }
 
@@ -91,17 +97,17 @@ static void table_delete(struct merge *m, struct node *n)
 {
 	size_t mask = m->cap - 1, i = n->hash & mask;
 
-	while (m->table[i] != n)
+	while (m->table[i].node != n)
 		i = (i + 1) & mask;
-	for (size_t j = (i + 1) & mask; m->table[j]; j = (j + 1) & mask) {
-		size_t home = m->table[j]->hash & mask;
+	for (size_t j = (i + 1) & mask; m->table[j].node; j = (j + 1) & mask) {
+		size_t home = m->table[j].hash & mask;
 		/* move j into the hole at i unless its home lies in (i, j] */
 		if (((j - home) & mask) >= ((j - i) & mask)) {
 			m->table[i] = m->table[j];
 			i = j;
 		}
 	}
-	m->table[i] = NULL;
+	m->table[i] = (struct slot){ 0, NULL };
 	m->used--;
 }
 
@@ -112,9 +118,11 @@ static struct node *child(struct merge *m, struct node *parent, const char *name
 	size_t i = h & (m->cap - 1);
 	struct node *n;
 
-	for (; (n = m->table[i]); i = (i + 1) & (m->cap - 1))
-		if (n->hash == h && n->parent == parent && n->name_len == len && !memcmp(n->name, name, len))
+	for (; m->table[i].node; i = (i + 1) & (m->cap - 1)) {
+		n = m->table[i].node;
+		if (m->table[i].hash == h && n->parent == parent && n->name_len == len && !memcmp(n->name, name, len))
 			return n;
+	}
 	if (!create)
 		return NULL;
 	if (m->free_nodes) {
