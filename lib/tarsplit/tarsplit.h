@@ -67,22 +67,4 @@ int tarsplit_assemble_sha256(int tarsplit_fd, tarsplit_open_fn open_file, void *
 			     char hex[STRATA_HEX_LEN + 1], uint64_t *size,
 			     struct strata_error **err);
 
-/* One member as tar-split records it: its parsed header and data checksum. */
-struct tarsplit_member {
-	const struct tar_entry *entry;
-	uint64_t size; /* size tar-split recorded: the header's claim (entry->size is the data) */
-	uint64_t crc64; /* CRC-64/ISO of the data when size > 0 */
-};
-
-typedef int (*tarsplit_member_fn)(void *cookie, const struct tarsplit_member *m,
-				  struct strata_error **err);
-
-/*
- * Walk the headers of a layer from its tar-split.json.gz alone (no file
- * data is read): the raw segments are parsed as tar headers, member data
- * is stood in for, and fn is called once per member in tar order.
- */
-int tarsplit_scan(int tarsplit_fd, tarsplit_member_fn fn, void *cookie,
-		  struct strata_error **err);
-
 #endif

@@ -1,4 +1,5 @@
-/* The tar-split reader: JSON lines (gzip'd by the harness) walked and assembled. */
+/* The tar-split readers: JSON lines (gzip'd by the harness) scanned as analyze does, and assembled. */
+#include "analyze/analyze-private.h"
 #include "compress/compress.h"
 #include "fuzz.h"
 #include "tarsplit/tarsplit.h"
@@ -20,14 +21,6 @@ static int open_zeros(void *cookie, const char *name, uint64_t size, struct stra
 	return fd;
 }
 
-static int on_member(void *cookie, const struct tarsplit_member *m, struct strata_error **err)
-{
-	(void)cookie;
-	(void)m;
-	(void)err;
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct strata_error *err = NULL;
@@ -42,7 +35,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gz = gzip_writer_new_fd(fd);
 	if (gzip_writer_write(gz, data, size, &err) == 0 && gzip_writer_close(gz, &err) == 0) {
 		lseek(fd, 0, SEEK_SET);
-		tarsplit_scan(fd, on_member, NULL, &err);
+		struct alayer l = { .arena = STRBUF_INIT };
+
+		analyze_scan_layer(fd, &l, &err);
+		alayer_release(&l);
 		strata_error_free(err);
 		err = NULL;
 		lseek(fd, 0, SEEK_SET);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "analyze/analyze-private.h"
 #include "fuzz.h"
 #include "tarsplit/tarsplit.h"
 
@@ -31,14 +32,6 @@ static int open_zeros(void *cookie, const char *name, uint64_t size, struct stra
 	}
 }
 
-static int count_member(void *cookie, const struct tarsplit_member *m, struct strata_error **err)
-{
-	(void)m;
-	(void)err;
-	(*(size_t *)cookie)++;
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_input in = { data, size, 0 };
@@ -46,17 +39,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct strata_error *err = NULL;
 	char hex[STRATA_HEX_LEN + 1];
 	uint64_t tar_size;
-	size_t members = 0;
 	int ts = memfd_create("tar-split", MFD_CLOEXEC);
 
 	if (ts < 0)
 		return 0;
 	if (tarsplit_ingest(fuzz_read, &in, ts, NULL, NULL, &res, &err) == 0) {
+		struct alayer l = { .arena = STRBUF_INIT };
+
 		lseek(ts, 0, SEEK_SET);
-		if (tarsplit_scan(ts, count_member, &members, &err) < 0) {
+		/* what strata writes, analyze must read */
+		if (analyze_scan_layer(ts, &l, &err) < 0) {
 			fprintf(stderr, "tar-split written by ingest does not scan: %s\n", err->msg);
 			abort();
 		}
+		alayer_release(&l);
 		lseek(ts, 0, SEEK_SET);
 		/* zeros stand in for the data: a CRC mismatch is expected unless all are empty */
 		if (tarsplit_assemble_sha256(ts, open_zeros, NULL, hex, &tar_size, &err) == 0 &&
