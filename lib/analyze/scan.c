@@ -581,7 +581,7 @@ static size_t padding_of(uint64_t size)
 
 /*
  * The member's header in the raw bytes since the previous member: the
- * previous member's padding (zeros), then extension headers with their
+ * previous member's padding, then extension headers with their
  * data, then the header itself.  Sets the type and link target.  A global
  * header is a member of its own whose data ends the segment unpadded (its
  * padding opens the next one), as tar-split records it.
@@ -593,11 +593,9 @@ static int parse_header(struct fscan *s, char *typeflag, uint64_t *hsize, struct
 	struct pax_over over = { 0 };
 	bool have_link = false, have_name = false;
 
+	/* the padding's bytes are not looked at: Go's reader skips them whatever they hold */
 	if (off > n)
 		return corrupt(s, "member entry without a tar header", err);
-	for (size_t i = 0; i < off; i++)
-		if (seg[i])
-			return corrupt(s, "raw segment is not block-aligned", err);
 	while (off + TAR_BLOCK <= n) {
 		const unsigned char *b = seg + off;
 		uint64_t size;
@@ -798,8 +796,12 @@ int analyze_scan_layer(int fd, struct alayer *l, struct strata_error **err)
 		s.len += (size_t)got;
 		s.eof = got == 0;
 	}
-	/* what follows the last member is the archive's end: zeros only */
-	for (size_t i = 0; rc == 0 && i < s.seg.len; i++)
+	/*
+	 * What follows the last member is the archive's end: two zero blocks
+	 * (Go's reader stops there; whatever comes after them, tar-split keeps
+	 * as padding and the tar reader drains).
+	 */
+	for (size_t i = 0; rc == 0 && i < s.seg.len && i < 2 * TAR_BLOCK; i++)
 		if (s.seg.buf[i])
 			rc = corrupt(&s, "tar header without a member entry", err);
 	free(s.buf);
