@@ -151,7 +151,7 @@ struct fscan {
 	struct strbuf name, link, tmp;
 	struct strbuf hname; /* the name the header itself gives */
 	uint64_t pos;       /* lines decoded */
-	size_t pad;         /* zeros that end the previous member's data */
+	size_t pad;         /* padding that ends the previous member's data */
 };
 
 struct jstr {
@@ -460,56 +460,17 @@ static bool b64_append(const char *s, size_t n, struct strbuf *out)
 }
 
 /* A tar number field: octal (spaces/NULs around it) or base-256. */
+/* A header's size field, as the tar reader parses it; negative is malformed. */
 static bool tar_number(const unsigned char *f, size_t n, uint64_t *out)
 {
-	uint64_t v = 0;
-	size_t i = 0;
+	int64_t v;
 
-	if (f[0] & 0x80) {
-		if (f[0] == 0xff)
-			return false; /* negative */
-		v = f[0] & 0x7f;
-		for (i = 1; i < n; i++) {
-			if (v >> 56)
-				return false;
-			v = v << 8 | f[i];
-		}
-		*out = v;
-		return true;
-	}
-	while (i < n && (f[i] == ' ' || f[i] == 0))
-		i++;
-	for (; i < n && f[i] >= '0' && f[i] <= '7'; i++) {
-		if (v >> 61)
-			return false;
-		v = v << 3 | (uint64_t)(f[i] - '0');
-	}
-	for (; i < n; i++)
-		if (f[i] != ' ' && f[i] != 0)
-			return false;
-	*out = v;
+	if (!tar_parse_number(f, n, &v) || v < 0)
+		return false;
+	*out = (uint64_t)v;
 	return true;
 }
 
-static bool header_checksum_ok(const unsigned char *b)
-{
-	uint64_t want;
-	uint32_t u = 0;
-	int32_t sg = 0;
-
-	if (!tar_number(b + 148, 8, &want))
-		return false;
-	for (int i = 0; i < TAR_BLOCK; i++)
-		u += b[i];
-	for (int i = 148; i < 156; i++)
-		u += (uint32_t)' ' - b[i];
-	if (want == u)
-		return true;
-	/* some old writers summed signed bytes; Go accepts either */
-	for (int i = 0; i < TAR_BLOCK; i++)
-		sg += i >= 148 && i < 156 ? ' ' : (signed char)b[i];
-	return (int64_t)want == sg;
-}
 
 static size_t field_len(const unsigned char *f, size_t max)
 {
@@ -580,6 +541,37 @@ static size_t padding_of(uint64_t size)
 }
 
 /*
+ * What follows the last member's padding is the archive's end: extension
+ * headers that no member follows (Go's reader drops them at the end), then
+ * a zero block; whatever comes after it, tar-split keeps and Go ignores.
+ * A regular header there means a member line is missing.
+ */
+static int check_end(struct fscan *s, struct strata_error **err)
+{
+	const unsigned char *seg = (const unsigned char *)s->seg.buf;
+	size_t n = s->seg.len, off = s->pad;
+
+	while (off + TAR_BLOCK <= n) {
+		const unsigned char *b = seg + off;
+		uint64_t size;
+		char tf = (char)b[156];
+		bool zero = true;
+
+		for (size_t i = 0; i < TAR_BLOCK && zero; i++)
+			zero = !b[i];
+		if (zero)
+			return 0;
+		if (!strchr("xgLK", tf) || !tf || !tar_checksum_ok(b) || !tar_number(b + 124, 12, &size))
+			return corrupt(s, "tar header without a member entry", err);
+		off += TAR_BLOCK + (size_t)(size + padding_of(size));
+	}
+	for (; off < n; off++)
+		if (seg[off])
+			return corrupt(s, "tar header without a member entry", err);
+	return 0;
+}
+
+/*
  * The member's header in the raw bytes since the previous member: the
  * previous member's padding, then extension headers with their
  * data, then the header itself.  Sets the type and link target.  A global
@@ -601,7 +593,7 @@ static int parse_header(struct fscan *s, char *typeflag, uint64_t *hsize, struct
 		uint64_t size;
 		char tf = (char)b[156];
 
-		if (!header_checksum_ok(b))
+		if (!tar_checksum_ok(b))
 			return corrupt(s, "tar header checksum mismatch", err);
 		if (!tar_number(b + 124, 12, &size))
 			return corrupt(s, "invalid size in tar header", err);
@@ -670,7 +662,7 @@ static int member_line(struct fscan *s, const struct jline *j, struct strata_err
 		if (!json_unescape(&j->name, &s->name))
 			return corrupt(s, "invalid name", err);
 	} else {
-		return corrupt(s, "member without a name", err);
+		strbuf_reset(&s->name); /* tar-split omits an empty name (omitempty) */
 	}
 	if (memchr(s->name.buf, 0, s->name.len))
 		return corrupt(s, "NUL byte in a name", err);
@@ -796,14 +788,8 @@ int analyze_scan_layer(int fd, struct alayer *l, struct strata_error **err)
 		s.len += (size_t)got;
 		s.eof = got == 0;
 	}
-	/*
-	 * What follows the last member is the archive's end: two zero blocks
-	 * (Go's reader stops there; whatever comes after them, tar-split keeps
-	 * as padding and the tar reader drains).
-	 */
-	for (size_t i = 0; rc == 0 && i < s.seg.len && i < 2 * TAR_BLOCK; i++)
-		if (s.seg.buf[i])
-			rc = corrupt(&s, "tar header without a member entry", err);
+	if (rc == 0)
+		rc = check_end(&s, err);
 	free(s.buf);
 	strbuf_release(&s.seg);
 	strbuf_release(&s.name);

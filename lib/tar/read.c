@@ -208,7 +208,7 @@ static size_t field_strlen(const unsigned char *f, size_t n)
  * Numeric header field: base-256 (two's complement, first bit set) or
  * octal padded with spaces/NULs.  Returns false on a malformed value.
  */
-static bool parse_numeric(const unsigned char *f, size_t n, int64_t *out)
+bool tar_parse_number(const unsigned char *f, size_t n, int64_t *out)
 {
 	if (n && (f[0] & 0x80)) {
 		unsigned char inv = (f[0] & 0x40) ? 0xff : 0;
@@ -254,13 +254,13 @@ static bool parse_numeric(const unsigned char *f, size_t n, int64_t *out)
 	return true;
 }
 
-static bool checksum_ok(const unsigned char *b)
+bool tar_checksum_ok(const unsigned char *b)
 {
 	int64_t want;
 	uint64_t usum = 0;
 	int64_t ssum = 0;
 
-	if ((b[148] & 0x80) || !parse_numeric(b + 148, 8, &want))
+	if ((b[148] & 0x80) || !tar_parse_number(b + 148, 8, &want))
 		return false;
 	for (size_t i = 0; i < TAR_BLOCK; i++) {
 		unsigned char c = (i >= 148 && i < 156) ? ' ' : b[i];
@@ -497,14 +497,14 @@ static int parse_header(struct tar_reader *r, struct strata_error **err)
 	strbuf_reset(&r->uname);
 	strbuf_reset(&r->gname);
 	strbuf_add(&r->name, b, field_strlen(b, 100));
-	if (!parse_numeric(b + 124, 12, &size) || !parse_numeric(b + 100, 8, &mode) ||
-	    !parse_numeric(b + 108, 8, &uid) || !parse_numeric(b + 116, 8, &gid) ||
-	    !parse_numeric(b + 136, 12, &mtime))
+	if (!tar_parse_number(b + 124, 12, &size) || !tar_parse_number(b + 100, 8, &mode) ||
+	    !tar_parse_number(b + 108, 8, &uid) || !tar_parse_number(b + 116, 8, &gid) ||
+	    !tar_parse_number(b + 136, 12, &mtime))
 		goto bad;
 	if (ustar || gnu) {
 		strbuf_add(&r->uname, b + 265, field_strlen(b + 265, 32));
 		strbuf_add(&r->gname, b + 297, field_strlen(b + 297, 32));
-		if (!parse_numeric(b + 329, 8, &dmaj) || !parse_numeric(b + 337, 8, &dmin))
+		if (!tar_parse_number(b + 329, 8, &dmaj) || !tar_parse_number(b + 337, 8, &dmin))
 			goto bad;
 		if (star) {
 			prefix = b + 345;
@@ -515,8 +515,8 @@ static int parse_header(struct tar_reader *r, struct strata_error **err)
 		} else {
 			/* Old Go wrote a ustar prefix into GNU headers; Go still reads it back. */
 			int64_t t;
-			bool bad_times = (b[345] && !parse_numeric(b + 345, 12, &t)) ||
-					 (b[357] && !parse_numeric(b + 357, 12, &t));
+			bool bad_times = (b[345] && !tar_parse_number(b + 345, 12, &t)) ||
+					 (b[357] && !tar_parse_number(b + 357, 12, &t));
 			if (bad_times) {
 				size_t pl = field_strlen(b + 345, 155);
 				if (is_ascii_cstr((const char *)b + 345, pl)) {
@@ -720,7 +720,7 @@ int tar_reader_next(struct tar_reader *r, const struct tar_entry **entry,
 			r->ended = true;
 			return 0;
 		}
-		if (!checksum_ok(r->blk))
+		if (!tar_checksum_ok(r->blk))
 			return strata_error_set(err, STRATA_ERR_CORRUPT, 0,
 						"tar: entry %.100s: header checksum mismatch",
 						(const char *)r->blk);

@@ -61,6 +61,15 @@ struct tar_entry {
 	bool mode_raw;  /* writer only: mode written as is, without file-type bits (dockerd's whiteouts) */
 };
 
+/*
+ * A numeric header field as Go's archive/tar reads it: base-256 (first bit
+ * set) or octal, spaces and NULs trimmed, cut at the first NUL; false when
+ * malformed.
+ */
+bool tar_parse_number(const unsigned char *f, size_t n, int64_t *out);
+/* The 512-byte header's checksum field matches its unsigned or signed byte sum (Go accepts either). */
+bool tar_checksum_ok(const unsigned char *block);
+
 struct tar_reader;
 
 struct tar_reader *tar_reader_new(stream_read_fn read, void *cookie);
