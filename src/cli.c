@@ -198,6 +198,9 @@ void cli_print_progress(void *cookie, const char *id, const char *status)
 {
 	struct cli_progress *pr = cookie;
 
+	/* the default tag is the docker client's own line, before its request */
+	if (id || strcmp(status, "Using default tag: latest"))
+		pr->streamed = true;
 	if (pr->quiet)
 		return;
 	/* docker's per-layer updates; "TAG: Pulling from REPO" is a message of its own */

@@ -61,6 +61,9 @@ void cli_created_since(struct strbuf *out, int64_t created);
  */
 struct cli_progress {
 	bool quiet, tty;
+	/* a message of dockerd's stream has gone out (even with -q): docker then
+	 * reads a later error from the stream, without "Error response from daemon:" */
+	bool streamed;
 	int width;         /* terminal columns; docker's 200 when unknown */
 	struct cli_progress_line {
 		char *id;

@@ -153,6 +153,19 @@ static void print_info(const json_t *info)
 	putchar('\n'); /* docker ends the block with an empty line */
 }
 
+/* printServerWarnings: each on its own line on stderr, after the block */
+static void print_warnings(const json_t *info)
+{
+	const json_t *v;
+	size_t i;
+
+	fflush(stdout);
+	json_array_foreach(json_object_get(info, "Warnings"), i, v) {
+		cli_put_escaped(stderr, json_string_value(v));
+		fputc('\n', stderr);
+	}
+}
+
 int cmd_info(int argc, char **argv, struct cli_ctx *ctx)
 {
 	const char *format = NULL;
@@ -193,6 +206,7 @@ int cmd_info(int argc, char **argv, struct cli_ctx *ctx)
 	add_host(info);
 	if (!tmpl) {
 		print_info(info);
+		print_warnings(info);
 		return 0;
 	}
 	ret = template_execute_struct(tmpl, info, &info_type, 0, &out, &err);
@@ -200,5 +214,8 @@ int cmd_info(int argc, char **argv, struct cli_ctx *ctx)
 	strbuf_addch(&out, '\n');
 	fwrite(out.buf, 1, out.len, stdout);
 	fflush(stdout);
+	/* docker prints Warnings only without --format; a skipped object is worth
+	 * saying in both, and stderr keeps the template's output clean */
+	print_warnings(info);
 	return ret < 0 ? cli_fail_bare(err) : 0;
 }

@@ -6,6 +6,7 @@
 #include "flags.h"
 #include "format/template.h"
 #include "json/gojson.h"
+#include "strata/container.h"
 #include "strata/image.h"
 #include "strata/store.h"
 #include "util/cleanup.h"
@@ -21,7 +22,7 @@ static const struct command_usage image_usage = {
 	1, -1,
 };
 
-/* docker inspect --type's values; strata's store holds images only */
+/* docker inspect --type's values; strata's store holds images and containers */
 static const char *const object_types[] = {
 	"config", "container", "image", "network", "node", "plugin", "secret", "service", "task", "volume",
 };
@@ -48,6 +49,38 @@ static const struct template_field inspect_fields[] = {
 };
 static const struct template_type inspect_type = { "types.ImageInspect", inspect_fields };
 
+/* types.ContainerJSON's nested structs (the Go types docker's errors name) */
+static const struct template_type state_type = { "*types.ContainerState", NULL };
+static const struct template_type hostconfig_type = { "*container.HostConfig", NULL };
+static const struct template_type network_type = { "*types.NetworkSettings", NULL };
+static const struct template_field container_fields[] = {
+	{ "State", &state_type },
+	{ "HostConfig", &hostconfig_type },
+	{ "GraphDriver", &graphdriver_type },
+	{ "Config", &config_type },
+	{ "NetworkSettings", &network_type },
+	{ NULL },
+};
+static const struct template_type container_type = { "types.ContainerJSON", container_fields };
+
+/*
+ * The container NAME as JSON text: 1 when there is none (*err set), 0 when
+ * found, < 0 on any other error.
+ */
+static int inspect_container(struct strata_store *store, const char *name, bool size, char **text,
+			     struct strata_error **err)
+{
+	struct strata_container *c = NULL;
+	int ret = strata_container_open(store, name, &c, err);
+
+	if (ret == -STRATA_ERR_NOT_FOUND)
+		return 1;
+	if (ret >= 0)
+		ret = strata_container_inspect(c, size, text, err);
+	strata_container_free(c);
+	return ret < 0 ? ret : 0;
+}
+
 /*
  * top: `strata inspect`, which has --type and, without it, looks for any
  * object ("No such object: X"); else `strata image inspect`.
@@ -55,8 +88,10 @@ static const struct template_type inspect_type = { "types.ImageInspect", inspect
 static int inspect(int argc, char **argv, struct cli_ctx *ctx, bool top)
 {
 	const char *format = NULL, *type = NULL;
+	bool size = false;
 	const struct flag flags[] = {
 		{ "format", 'f', FLAG_STRING, &format, "Format the output using the given Go template" },
+		{ "size", 's', FLAG_BOOL, &size, "Display total file sizes if the type is container" },
 		{ "type", 0, FLAG_STRING, &type, "Return JSON for specified type" },
 		{ 0 },
 	};
@@ -67,6 +102,7 @@ static int inspect(int argc, char **argv, struct cli_ctx *ctx, bool top)
 	_cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
 	_cleanup_strbuf_ struct strbuf errors = STRBUF_INIT;
 	_cleanup_json_ json_t *found = json_array();
+	_cleanup_free_ const struct template_type **types = NULL;
 	char **args;
 	int nargs, ret;
 
@@ -99,28 +135,48 @@ static int inspect(int argc, char **argv, struct cli_ctx *ctx, bool top)
 		}
 	}
 	ret = cli_open_images(ctx, false, &store, &idx);
+	types = calloc(nargs ? (size_t)nargs : 1, sizeof(*types));
 	for (int i = 0; !ret && i < nargs; i++) {
 		struct strata_error *err = NULL;
 		struct strata_image *img;
 		_cleanup_free_ char *text = NULL;
+		bool any = top && !(type && *type);
+		const struct template_type *t = &inspect_type;
 		json_t *obj;
+		int r = 1;
 
-		if (type && *type && strcmp(type, "image")) {
-			/* a container, volume, ... of that name is none strata could show */
+		if (type && *type && strcmp(type, "image") && strcmp(type, "container")) {
+			/* a volume, network, ... of that name is none strata could show */
 			strbuf_addf(&errors, "Error: No such %s: %s\n", type, args[i]);
 			continue;
 		}
+		/* docker's inspectAll looks for a container first, then an image */
+		if (any || (type && !strcmp(type, "container"))) {
+			r = inspect_container(store, args[i], size, &text, &err);
+			t = &container_type;
+			if (r > 0 && any) {
+				strata_error_free(err);
+				err = NULL;
+			}
+		}
+		if (r > 0 && !(type && !strcmp(type, "container"))) {
+			t = &inspect_type;
+			r = strata_image_lookup(idx, args[i], &img, &err);
+			if (r >= 0)
+				r = strata_image_inspect(idx, img, &text, &err);
+		}
 		/* the library hands the object over as JSON text: templates need it parsed */
-		if (strata_image_lookup(idx, args[i], &img, &err) < 0 ||
-		    strata_image_inspect(idx, img, &text, &err) < 0 ||
-		    gojson_parse(text, strlen(text), "image inspect", &obj, &err) < 0) {
-			if (top && !(type && *type) && err->code == STRATA_ERR_NOT_FOUND)
+		if (r == 0)
+			r = gojson_parse(text, strlen(text), "inspect", &obj, &err);
+		if (r) {
+			if (any && err->code == STRATA_ERR_NOT_FOUND)
 				strbuf_addf(&errors, "Error: No such object: %s\n", args[i]);
 			else
 				strbuf_addf(&errors, "Error: %s\n", err->msg);
 			strata_error_free(err);
 			continue;
 		}
+		types[json_array_size(found)] = t;
 		json_array_append_new(found, obj);
 	}
 	if (!ret && tmpl) {
@@ -132,7 +188,7 @@ static int inspect(int argc, char **argv, struct cli_ctx *ctx, bool top)
 
 			/* docker runs the template on its typed struct first, and after a
 			 * failure on the raw map with missingkey=error, reporting that */
-			if (template_execute_struct(tmpl, obj, &inspect_type, 0, &out, &err) < 0) {
+			if (template_execute_struct(tmpl, obj, types[i], 0, &out, &err) < 0) {
 				strata_error_free(err);
 				err = NULL;
 				if (template_execute(tmpl, obj, TEMPLATE_MISSINGKEY_ERROR, &out, &err) < 0) {

@@ -46,7 +46,7 @@ int cmd_pull(int argc, char **argv, struct cli_ctx *ctx)
 	if (cli_open_store(ctx, true, &store, &err) < 0) {
 		ret = cli_fail(err);
 	} else if (strata_pull(store, args[0], &opts, &full, &err) < 0) {
-		ret = cli_fail_daemon(err);
+		ret = progress.streamed ? cli_fail_bare(err) : cli_fail_daemon(err);
 	} else {
 		printf("%s\n", full);
 		ret = 0;

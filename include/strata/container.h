@@ -98,6 +98,13 @@ STRATA_PUBLIC int strata_container_size(struct strata_container *c, int64_t *rw,
 					struct strata_error **err);
 
 /*
+ * docker inspect [--size] of a container: the Engine API's ContainerJSON
+ * as JSON text (caller frees), with SizeRw and SizeRootFs when size.
+ */
+STRATA_PUBLIC int strata_container_inspect(struct strata_container *c, bool size, char **json,
+					   struct strata_error **err);
+
+/*
  * docker start -a / run in the foreground: run the process through the OCI
  * runtime (runtime NULL: runc, else crun) with stdin in_fd (when the
  * container is interactive), its output written to out_fd/err_fd (-1:

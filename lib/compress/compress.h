@@ -7,6 +7,7 @@
 #ifndef STRATA_COMPRESS_H
 #define STRATA_COMPRESS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -51,6 +52,20 @@ ssize_t decomp_reader_read(void *d, void *buf, size_t len, struct strata_error *
 /* Detect the format now (reads the first bytes); *kind is set on success. */
 int decomp_reader_detect(struct decomp_reader *d, enum compress_kind *kind,
 			 struct strata_error **err);
+
+/*
+ * How Go's readers hand the decompressed bytes out, which tar-split's
+ * segments after the archive end record (one per read): gzip output comes
+ * in pieces that end at each GO_FLATE_WINDOW bytes from the start of a
+ * member (decomp_reader_member_start: the output offset where the current
+ * member began, 0 for other formats).  After the end, true when Go's
+ * reader would give the last bytes without io.EOF and then a read of
+ * nothing: always for plain input (a file), for gzip when the last member
+ * ended on a flush point.
+ */
+#define GO_FLATE_WINDOW 32768u
+uint64_t decomp_reader_member_start(const struct decomp_reader *d);
+bool decomp_reader_go_separate_eof(const struct decomp_reader *d);
 
 /*
  * Read and discard the rest of the output (still hashed), check the input is

@@ -29,6 +29,10 @@ struct decomp_reader {
 	size_t in_pos, in_len;
 
 	struct inflate_state *gz;
+	uint64_t gz_member_start;   /* output offset where the current member began */
+	unsigned char gz_tail[16];  /* the last compressed bytes inflated */
+	size_t gz_tail_len;
+	bool gz_flushed_end;        /* the last member ended on a flush point */
 	ZSTD_DStream *zs;
 	bool zs_frame_end; /* the decoder sits at a frame boundary */
 
@@ -140,6 +144,8 @@ static int refill(struct decomp_reader *d, struct strata_error **err)
 
 static void gz_start_member(struct decomp_reader *d)
 {
+	d->gz_member_start = d->out_total;
+	d->gz_tail_len = 0;
 	isal_inflate_init(d->gz);
 	d->gz->crc_flag = ISAL_GZIP;
 }
@@ -202,6 +208,59 @@ static ssize_t read_plain(struct decomp_reader *d, void *buf, size_t len,
 	return got;
 }
 
+/* Keep the last sizeof(gz_tail) compressed bytes of the member. */
+static void gz_keep_tail(struct decomp_reader *d, const unsigned char *in, size_t n)
+{
+	size_t cap = sizeof(d->gz_tail);
+
+	if (n >= cap) {
+		memcpy(d->gz_tail, in + n - cap, cap);
+		d->gz_tail_len = cap;
+		return;
+	}
+	if (d->gz_tail_len + n > cap) {
+		size_t drop = d->gz_tail_len + n - cap;
+
+		memmove(d->gz_tail, d->gz_tail + drop, d->gz_tail_len - drop);
+		d->gz_tail_len -= drop;
+	}
+	memcpy(d->gz_tail + d->gz_tail_len, in, n);
+	d->gz_tail_len += n;
+}
+
+/*
+ * A member ended at output offset end.  Go's compress/flate hands its
+ * window out when it is full (every 32 KiB of a member) and at an empty
+ * stored block (a sync flush); what is still in the window when the final
+ * block ends comes with io.EOF.  So the last bytes come without io.EOF,
+ * and a read of nothing but io.EOF follows, when the member ends on a
+ * window boundary, or when its deflate data ends with a sync flush
+ * (00 00 ff ff) and an empty final block: stored (01 00 00 ff ff, Go's
+ * Flush then Close) or fixed (03 00, klauspost's pgzip, which skopeo
+ * uses).  The 8 bytes after the deflate data are the gzip trailer.
+ */
+static void gz_end_member(struct decomp_reader *d, uint64_t end)
+{
+	static const unsigned char stored[] = { 0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff };
+	static const unsigned char fixed[] = { 0x00, 0x00, 0xff, 0xff, 0x03, 0x00 };
+	uint64_t len = end - d->gz_member_start;
+	size_t n = d->gz_tail_len >= 8 ? d->gz_tail_len - 8 : 0;
+
+	d->gz_flushed_end = (len && len % GO_FLATE_WINDOW == 0) ||
+			    (n >= sizeof(stored) && !memcmp(d->gz_tail + n - sizeof(stored), stored, sizeof(stored))) ||
+			    (n >= sizeof(fixed) && !memcmp(d->gz_tail + n - sizeof(fixed), fixed, sizeof(fixed)));
+}
+
+uint64_t decomp_reader_member_start(const struct decomp_reader *d)
+{
+	return d->kind == COMPRESS_GZIP ? d->gz_member_start : 0;
+}
+
+bool decomp_reader_go_separate_eof(const struct decomp_reader *d)
+{
+	return d->kind != COMPRESS_GZIP || d->gz_flushed_end;
+}
+
 static ssize_t read_gzip(struct decomp_reader *d, void *buf, size_t len,
 			 struct strata_error **err)
 {
@@ -233,14 +292,18 @@ static ssize_t read_gzip(struct decomp_reader *d, void *buf, size_t len,
 		s->avail_in = (uint32_t)(d->in_len - d->in_pos);
 		s->next_out = buf;
 		s->avail_out = (uint32_t)len;
+		size_t before = d->in_pos;
 		int ret = isal_inflate(s);
 		d->in_pos = (size_t)(s->next_in - d->in);
+		gz_keep_tail(d, d->in + before, d->in_pos - before);
 		if (ret < 0)
 			return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "gzip: %s",
 						ret == ISAL_INCORRECT_CHECKSUM ? "checksum mismatch"
 						: ret == ISAL_INVALID_WRAPPER ? "invalid header"
 						: "invalid compressed data");
 		size_t produced = len - s->avail_out;
+		if (s->block_state == ISAL_BLOCK_FINISH)
+			gz_end_member(d, d->out_total + produced);
 		if (produced)
 			return (ssize_t)produced;
 		if (s->block_state != ISAL_BLOCK_FINISH && d->in_pos == d->in_len && d->src_eof)

@@ -236,6 +236,24 @@ int strata_container_size(struct strata_container *c, int64_t *rw, int64_t *virt
 	return 0;
 }
 
+int strata_container_inspect(struct strata_container *c, bool size, char **json, struct strata_error **err)
+{
+	_cleanup_json_ json_t *o = NULL;
+	struct strbuf sb = STRBUF_INIT;
+	int64_t sizes[2];
+	int ret = 0;
+
+	if (size)
+		ret = strata_container_size(c, &sizes[0], &sizes[1], err);
+	if (ret >= 0)
+		ret = container_inspect(c->c, size ? sizes : NULL, &o, err);
+	if (ret < 0)
+		return ret;
+	gojson_encode(&sb, o, 0);
+	*json = strbuf_detach(&sb, NULL);
+	return 0;
+}
+
 int strata_container_start(struct strata_container *c, const char *runtime, int in_fd, int out_fd, int err_fd,
 			   int *status, struct strata_error **err)
 {

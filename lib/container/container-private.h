@@ -13,5 +13,10 @@ int container_remove_layers(struct strata_store *store, const char *id, const ch
 			    struct strata_error **err);
 /* Send signal sig to c's running process (through the runtime). */
 int container_kill(struct container *c, int sig, struct strata_error **err);
+/*
+ * docker inspect's ContainerJSON of c (sizes: SizeRw and SizeRootFs, as
+ * inspect --size adds them; NULL: left out).  Works on a read-only store.
+ */
+int container_inspect(struct container *c, const int64_t sizes[2], json_t **out, struct strata_error **err);
 
 #endif

@@ -177,6 +177,7 @@ static int load(struct strata_store *store, const char *id, struct container **o
 		ret = fs_read_file_at(dfd, "hostconfig.json", CONTAINER_JSON_MAX, &hbuf, &hlen, &e);
 		if (ret == -STRATA_ERR_NOT_FOUND) {
 			strata_error_free(e);
+			e = NULL; /* reused for the parent file below */
 			c->host = json_object();
 			ret = 0;
 		} else if (ret < 0) {
@@ -280,8 +281,9 @@ int container_list(struct strata_store *store, struct container ***out, size_t *
 		struct strata_error *e = NULL;
 
 		ret = load(store, ids[i], &c, &e);
-		if (ret == -STRATA_ERR_NOT_FOUND) {
-			/* a folder without config.v2.json is no container (dockerd skips it too) */
+		if (ret == -STRATA_ERR_NOT_FOUND || ret == -STRATA_ERR_CORRUPT) {
+			/* a folder without config.v2.json is no container, and one
+			 * that does not parse costs only itself: dockerd skips both */
 			strata_error_free(e);
 			ret = 0;
 			continue;

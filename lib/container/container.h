@@ -94,7 +94,11 @@ int container_open(struct strata_store *store, const char *name, struct containe
 		   struct strata_error **err);
 void container_free(struct container *c);
 
-/* Every container of the store (a read-only store is fine), newest first. */
+/*
+ * Every container of the store (a read-only store is fine), newest first;
+ * a damaged one (config.v2.json or mount-id that does not parse) is left
+ * out, as dockerd leaves it out when it starts.
+ */
 int container_list(struct strata_store *store, struct container ***out, size_t *nr, struct strata_error **err);
 void container_list_free(struct container **v, size_t nr);
 

@@ -1,6 +1,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,7 +52,8 @@ static int load_one(struct strata_store *store, int dfd, const char *id, struct 
 	return 0;
 }
 
-int containers_load(struct strata_store *store, struct container_list *out, struct strata_error **err)
+int containers_load(struct strata_store *store, struct container_list *out, bool skip_damaged,
+		    struct strata_error **err)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct strata_error *e = NULL;
@@ -73,7 +75,20 @@ int containers_load(struct strata_store *store, struct container_list *out, stru
 	while ((de = readdir(d))) {
 		if (!digest_hex_valid(de->d_name))
 			continue;
-		if (load_one(store, dirfd(d), de->d_name, out, err) < 0) {
+		struct strata_error *why = NULL;
+
+		if (load_one(store, dirfd(d), de->d_name, out, &why) < 0) {
+			if (skip_damaged) {
+				struct damaged_container *dc;
+
+				ALLOC_GROW(out->damaged, out->nr_damaged + 1, out->alloc_damaged);
+				dc = &out->damaged[out->nr_damaged++];
+				/* digest_hex_valid: 64 hex digits */
+				memcpy(dc->id, de->d_name, 65);
+				dc->why = why;
+				continue;
+			}
+			strata_error_propagate(err, why);
 			containers_release(out);
 			return -STRATA_ERR_CORRUPT;
 		}
@@ -88,6 +103,9 @@ void containers_release(struct container_list *list)
 		free(list->items[i].image_id);
 	}
 	free(list->items);
+	for (size_t i = 0; i < list->nr_damaged; i++)
+		strata_error_free(list->damaged[i].why);
+	free(list->damaged);
 	memset(list, 0, sizeof(*list));
 }
 

@@ -394,7 +394,7 @@ int strata_image_remove(struct strata_image_index *idx, const char *name, bool f
 	struct removal r = { .idx = idx, .report = report, .cookie = cookie };
 	int ret;
 
-	ret = containers_load(idx->store, &r.containers, err);
+	ret = containers_load(idx->store, &r.containers, false, err);
 	if (ret < 0)
 		return ret;
 	ret = image_delete(&r, name, force, prune, err);
@@ -424,7 +424,7 @@ int strata_image_prune(struct strata_image_index *idx, bool all, strata_removal_
 	size_t nr_targets = 0;
 	int ret;
 
-	ret = containers_load(idx->store, &r.containers, err);
+	ret = containers_load(idx->store, &r.containers, false, err);
 	if (ret < 0)
 		return ret;
 	/* Choose first: deleting changes the index under us. */

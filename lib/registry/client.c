@@ -726,16 +726,12 @@ int registry_get_manifest(struct registry_client *c, const char *repo, const cha
 			goto out;
 		if (resp.status == 200 && resp.digest && digest_valid(resp.digest)) {
 			want = xstrdup(resp.digest);
-		} else if (resp.status != 200) {
-			if (resp.status == 404) {
-				ret = strata_error_set(err, STRATA_ERR_NOT_FOUND, 0,
-						       "manifest unknown: manifest for %s:%s not found",
-						       repo, reference);
-			} else {
-				ret = registry_error_from_response(&resp, NULL, err);
-			}
+		} else if (resp.status != 200 && resp.status != 404) {
+			ret = registry_error_from_response(&resp, NULL, err);
 			goto out;
 		}
+		/* a HEAD's 404 has no body: the GET by tag below gets the
+		 * registry's own error, which docker (a GET by tag) prints */
 		free(url);
 	}
 	url = xasprintf("/v2/%s/manifests/%s", path, want ? want : reference);

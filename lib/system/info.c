@@ -98,6 +98,16 @@ static json_t *registry_config(const struct registry_config *cfg)
 			 "IndexConfigs", indexes, "Mirrors", mirrors);
 }
 
+static void add_warning(json_t *warnings, const char *kind, const char *id, const char *why)
+{
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addf(&sb, "WARNING: skipped damaged %s %s: %s", kind, id, why);
+	/* the message may quote bytes of a damaged file: the encoder writes
+	 * invalid UTF-8 as Go does (U+FFFD) */
+	json_array_append_new(warnings, json_stringn_nocheck(sb.buf, sb.len));
+}
+
 int strata_system_info(const struct strata_image_index *idx, const char *config_path, char **out,
 		       struct strata_error **err)
 {
@@ -116,7 +126,7 @@ int strata_system_info(const struct strata_image_index *idx, const char *config_
 		registry_config_release(&cfg);
 		return ret;
 	}
-	ret = containers_load(store, &containers, err);
+	ret = containers_load(store, &containers, true, err);
 	if (ret < 0) {
 		registry_config_release(&cfg);
 		return ret;
@@ -134,6 +144,20 @@ int strata_system_info(const struct strata_image_index *idx, const char *config_
 			 "DockerRootDir", store->root,
 			 "IndexServerAddress", "https://index.docker.io/v1/",
 			 "RegistryConfig", registry_config(&cfg));
+	/* types.Info's Warnings, which docker info prints on stderr: what dockerd
+	 * would only have logged when it skipped an object at its start */
+	if (containers.nr_damaged || strata_image_index_damaged_count(idx)) {
+		json_t *w = json_array();
+
+		for (size_t i = 0; i < strata_image_index_damaged_count(idx); i++)
+			add_warning(w, "image", strata_image_index_damaged_id(idx, i),
+				    strata_image_index_damaged_why(idx, i));
+		for (size_t i = 0; i < containers.nr_damaged; i++)
+			add_warning(w, "container", containers.damaged[i].id, containers.damaged[i].why->msg);
+		json_object_set_new(info, "Warnings", w);
+	} else {
+		json_object_set_new(info, "Warnings", json_null());
+	}
 	containers_release(&containers);
 	registry_config_release(&cfg);
 	gojson_encode(&sb, info, 0);

@@ -142,6 +142,9 @@ struct packer {
 	uint64_t crc;
 	bool trailer;
 	uint64_t trailer_len; /* bytes after the archive end */
+	uint64_t off;         /* tar bytes seen so far */
+	struct decomp_reader *d;
+	bool gz_input;        /* the tar came gzip-compressed */
 	struct nameset names;
 };
 
@@ -184,18 +187,29 @@ static int packer_raw(void *cookie, const void *data, size_t len, struct strata_
 
 	if (!p->trailer) {
 		strbuf_add(&p->seg, data, len);
+		p->off += len;
 		return 0;
 	}
 	p->trailer_len += len;
-	/* After the archive end tar-split copies the rest in 1 MiB reads. */
+	/*
+	 * After the archive end tar-split copies the rest in 1 MiB reads, each
+	 * of which Go's gzip reader ends at its window's boundaries too.
+	 */
 	while (len) {
 		size_t take = TARSPLIT_TRAILER_CHUNK - p->seg.len;
+		uint64_t in_member = p->off - decomp_reader_member_start(p->d);
+		uint64_t to_window = GO_FLATE_WINDOW - in_member % GO_FLATE_WINDOW;
+		if (p->gz_input && take > to_window)
+			take = (size_t)to_window;
 		if (take > len)
 			take = len;
 		strbuf_add(&p->seg, d, take);
 		d += take;
 		len -= take;
-		if (p->seg.len == TARSPLIT_TRAILER_CHUNK && (ret = flush_segment(p, err)) < 0)
+		p->off += take;
+		if ((p->seg.len == TARSPLIT_TRAILER_CHUNK ||
+		     (p->gz_input && (p->off - decomp_reader_member_start(p->d)) % GO_FLATE_WINDOW == 0)) &&
+		    (ret = flush_segment(p, err)) < 0)
 			return ret;
 	}
 	return 0;
@@ -206,6 +220,7 @@ static int packer_data(void *cookie, const void *data, size_t len, struct strata
 	struct packer *p = cookie;
 
 	p->crc = tarsplit_crc64(p->crc, data, len);
+	p->off += len;
 	return 0;
 }
 
@@ -253,7 +268,7 @@ int tarsplit_ingest(stream_read_fn src, void *src_cookie, int tarsplit_fd,
 	struct decomp_reader *d = decomp_reader_new(src, src_cookie,
 						    DECOMP_HASH_INPUT | DECOMP_HASH_OUTPUT);
 	struct tar_reader *r = tar_reader_new(decomp_reader_read, d);
-	struct packer p = { 0 };
+	struct packer p = { .d = d };
 	struct decomp_sums sums;
 	enum compress_kind kind;
 	const struct tar_entry *e;
@@ -285,18 +300,19 @@ int tarsplit_ingest(stream_read_fn src, void *src_cookie, int tarsplit_fd,
 		goto out;
 	if (flush_segment(&p, err) < 0)
 		goto out;
+	if (decomp_reader_detect(d, &kind, err) < 0)
+		goto out;
 	p.trailer = true;
+	p.gz_input = kind == COMPRESS_GZIP;
 	if (tar_reader_drain(r, err) < 0 || flush_segment(&p, err) < 0)
 		goto out;
 	/*
 	 * tar-split records one more (empty) read at the end, unless the last
-	 * bytes came with io.EOF: Go's gzip reader does that, so dockerd's pull
-	 * of a layer with bytes after the archive end records none, while a
-	 * plain tar (docker import) gets the empty segment.
+	 * bytes after the archive end came with io.EOF, as Go's gzip reader
+	 * mostly gives them (compress.h says when not); a plain tar (docker
+	 * import) always gets the empty segment.
 	 */
-	if (decomp_reader_detect(d, &kind, err) < 0)
-		goto out;
-	if (!(kind == COMPRESS_GZIP && p.trailer_len) && emit_segment(&p, "", 0, err) < 0)
+	if ((!p.trailer_len || decomp_reader_go_separate_eof(d)) && emit_segment(&p, "", 0, err) < 0)
 		goto out;
 	if (p.gz && gzip_writer_close(p.gz, err) < 0)
 		goto out;

@@ -98,6 +98,25 @@ writer_loop() {
 	done
 }
 
+test_expect_success 'a truncated container config: info counts the other containers and says which it skipped, inspect and ps skip it' '
+	damage "mkdir -p containers/$(printf %064d 1) containers/$(printf %064d 2) $I/layerdb/mounts/$(printf %064d 1) &&
+		printf %064d 9 >$I/layerdb/mounts/$(printf %064d 1)/mount-id" &&
+	echo "{\"ID\":\"$(printf %064d 1)\",\"Image\":\"$IMG_B\",\"State\":{\"Running\":false}}" \
+		>"$C/containers/$(printf %064d 1)/config.v2.json" &&
+	echo "{\"ID\":\"$(printf %064d 2)\",\"Image\":\"$IMG_B\",\"Sta" \
+		>"$C/containers/$(printf %064d 2)/config.v2.json" &&
+	S "$C" info >out 2>err &&
+	grep -qx " Containers: 1" out && grep -qx "  Stopped: 1" out && grep -qx " Images: 2" out &&
+	grep -q "^WARNING: skipped damaged container $(printf %064d 2): .*config" err &&
+	test_line_count err 1 &&
+	S "$C" info --format "{{.Containers}} {{len .Warnings}}" >out 2>err &&
+	echo "1 1" >expect && test_cmp expect out && test_line_count err 1 &&
+	S "$C" inspect --format "{{.Id}}" $NAME_B >out && echo "$IMG_B" >expect && test_cmp expect out &&
+	S "$C" ps -a -q --no-trunc >out && printf "%064d\n" 1 >expect && test_cmp expect out &&
+	S s info --format "{{.Containers}} {{json .Warnings}}" >out 2>err &&
+	echo "0 null" >expect && test_cmp expect out && test_line_count err 0
+'
+
 test_expect_success 'readers of image B beside loads and removals of image A never fail' '
 	rm -f writer.err && { writer_loop & } && wpid=$! && fails=0 rounds=0 &&
 	while kill -0 $wpid 2>/dev/null; do
