@@ -14,4 +14,7 @@ int container_remove_layers(struct strata_store *store, const char *id, const ch
 /* Send signal sig to c's running process (through the runtime). */
 int container_kill(struct container *c, int sig, struct strata_error **err);
 
+/* Re-read config.v2.json and hostconfig.json (another process may have changed State). */
+int container_reload(struct container *c, struct strata_error **err);
+
 #endif
