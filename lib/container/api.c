@@ -431,6 +431,8 @@ int strata_container_logs_follow(struct strata_container *c, long tail, bool tim
 		ret = print_log(c, -1, end, timestamps, out_fd, err_fd, &end, err);
 		if (ret < 0 || !running)
 			break;
+		if (container_monitor_dead(c->c))
+			return container_monitor_died(c->c, err);
 		usleep(100 * 1000);
 	}
 	return ret;

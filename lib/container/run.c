@@ -840,8 +840,14 @@ static bool bundle_exists(struct container *c)
 	return c->store->root_fd >= 0 && fs_exists_at(c->store->root_fd, name.buf);
 }
 
+int container_monitor_died(struct container *c, struct strata_error **err)
+{
+	return strata_error_set(err, STRATA_ERR_IO, 0,
+				"the monitor of container %s died; the next strata write command recovers it", c->id);
+}
+
 /* A detached run whose monitor was killed: its bundle stays until the next write command recovers it. */
-static bool monitor_dead(struct container *c)
+bool container_monitor_dead(struct container *c)
 {
 	_cleanup_strbuf_ struct strbuf name = STRBUF_INIT;
 	_cleanup_free_ char *buf = NULL;
@@ -862,10 +868,8 @@ static bool monitor_dead(struct container *c)
 static int wait_done(struct container *c, long ms, struct strata_error **err)
 {
 	for (long waited = 0; bundle_exists(c) && (ms < 0 || waited < ms); waited += 50) {
-		if (monitor_dead(c))
-			return strata_error_set(err, STRATA_ERR_IO, 0,
-						"the monitor of container %s died; the next strata write command recovers it",
-						c->id);
+		if (container_monitor_dead(c))
+			return container_monitor_died(c, err);
 		usleep(50 * 1000);
 	}
 	if (bundle_exists(c))

@@ -149,6 +149,7 @@ test_expect_success 'a monitor killed with -9: the next write command recovers t
 	M=$(monitor "$X") && kill -9 "$M" &&
 	for i in $(seq 50); do kill -0 "$M" 2>/dev/null || break; sleep 0.1; done &&
 	test_expect_code 1 s wait mk 2>err && grep -q "monitor of container $X died" err &&
+	test_expect_code 1 s logs -f mk 2>err && grep -q "monitor of container $X died" err &&
 	s tag bb:1 bb:after-kill &&
 	test ! -e "$R/tmp/strata-$X" && ! runc state "$X" >/dev/null 2>&1 &&
 	! mounted "$MID" &&
