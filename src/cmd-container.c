@@ -329,6 +329,7 @@ int cmd_start(int argc, char **argv, struct cli_ctx *ctx)
 		return cli_fail(err);
 	}
 	for (int i = 0; i < nargs; i++) {
+		struct strata_container_state state;
 		struct strata_container *c = NULL;
 
 		if (strata_container_open(store, args[i], &c, &err) < 0) {
@@ -336,10 +337,13 @@ int cmd_start(int argc, char **argv, struct cli_ctx *ctx)
 			err = NULL;
 			continue;
 		}
+		strata_container_state(c, &state);
 		if (attach || interactive) {
 			int st;
 
 			ret = start_foreground(c, true, interactive, "start", &st) < 0 ? (st == 125 ? 1 : st) : st;
+		} else if (state.running) {
+			printf("%s\n", args[i]); /* docker start of a running container does nothing */
 		} else if (strata_container_start_detached(c, NULL, &(int){ 0 }, &err) < 0) {
 			fputs("Error response from daemon: ", stderr);
 			cli_put_escaped(stderr, err->msg);

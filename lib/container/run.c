@@ -498,8 +498,8 @@ static int supervise(struct container *c, const struct container_run_opts *o, in
 		ret = l.ret;
 	}
 	strata_error_free(l.err);
-	/* docker stop leaves its mark in the bundle (a detached run has no other channel) */
-	if (o->detach) {
+	/* docker stop from another process leaves its mark in the bundle */
+	{
 		_cleanup_strbuf_ struct strbuf mark = STRBUF_INIT;
 
 		strbuf_addf(&mark, "%s/stopped", bundle);

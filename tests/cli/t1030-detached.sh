@@ -78,6 +78,7 @@ test_expect_success 'stop -t 1 of a process that ignores SIGTERM: Exited (137) a
 	test "$(exit_code "$ID")" = "\"ExitCode\":137" &&
 	test ! -e "$R/tmp/strata-$ID" && ! runc state "$ID" >/dev/null 2>&1 &&
 	! mounted "$MID" &&
+	grep -q "\"HasBeenManuallyStopped\":true" "$R/containers/$ID/config.v2.json" &&
 	s stop up >out && test_cmp expect out
 '
 
@@ -124,6 +125,7 @@ test_expect_success 'start (without -a) runs a stopped container detached' '
 	s create --name st bb:1 sh -c "echo started; exec /bin/busybox sleep 100" >/dev/null &&
 	s start st >out && echo st >expect && test_cmp expect out &&
 	status st >out && grep -q "^Up " out &&
+	s start st >out && echo st >expect && test_cmp expect out &&
 	for i in $(seq 50); do s logs st | grep -q started && break; sleep 0.1; done &&
 	s logs st >out && echo started >expect && test_cmp expect out &&
 	s rm -f st >/dev/null && test -z "$(status st)"
