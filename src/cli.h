@@ -84,7 +84,7 @@ void cli_progress_string(struct strbuf *out, int width, int64_t current, int64_t
 	X(build) X(images) X(inspect) X(history) X(tag) X(rmi) X(image) X(import) X(check) \
 	X(login) X(logout) X(load) X(save) X(pull) X(push) X(version) X(info) \
 	X(create) X(run) X(start) X(ps) X(logs) X(rm) X(diff) X(export) X(commit) X(container) \
-	X(analyze) X(squash)
+	X(analyze) X(squash) X(stop) X(kill) X(wait)
 
 #define CLI_DECLARE(name) int cmd_##name(int argc, char **argv, struct cli_ctx *ctx);
 CLI_COMMANDS(CLI_DECLARE)

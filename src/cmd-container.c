@@ -265,12 +265,21 @@ int cmd_run(int argc, char **argv, struct cli_ctx *ctx)
 		return ret < 0 ? 0 : ret == 1 ? 125 : ret;
 	}
 	f.entrypoint_set = has_flag(argc, argv, "--entrypoint");
-	if (f.detach) {
-		ret = run_error("run", "--detach is not supported: strata runs containers in the foreground");
-		goto out;
-	}
 	ret = create_container(ctx, "run", &f, args, nargs, &store, &c);
-	if (!ret) {
+	if (!ret && f.detach) {
+		struct strata_error *err = NULL;
+		int st = 125;
+
+		if (strata_container_start_detached(c, NULL, &st, &err) < 0) {
+			fputs("strata: Error response from daemon: ", stderr);
+			cli_put_escaped(stderr, err->msg);
+			fputs(".\n", stderr);
+			strata_error_free(err);
+			ret = st == 126 || st == 127 ? st : 125;
+		} else {
+			printf("%s\n", strata_container_id(c));
+		}
+	} else if (!ret) {
 		start_foreground(c, true, f.interactive, "run", &ret);
 		if (f.rm) {
 			struct strata_error *err = NULL;
@@ -283,7 +292,6 @@ int cmd_run(int argc, char **argv, struct cli_ctx *ctx)
 			}
 		}
 	}
-out:
 	strata_container_free(c);
 	strata_store_free(store);
 	run_flags_release(&f);
@@ -321,6 +329,7 @@ int cmd_start(int argc, char **argv, struct cli_ctx *ctx)
 		return cli_fail(err);
 	}
 	for (int i = 0; i < nargs; i++) {
+		struct strata_container_state state;
 		struct strata_container *c = NULL;
 
 		if (strata_container_open(store, args[i], &c, &err) < 0) {
@@ -328,13 +337,19 @@ int cmd_start(int argc, char **argv, struct cli_ctx *ctx)
 			err = NULL;
 			continue;
 		}
-		/* without -a the process still runs to its end here (strata has no daemon to hand it to) */
+		strata_container_state(c, &state);
 		if (attach || interactive) {
 			int st;
 
 			ret = start_foreground(c, true, interactive, "start", &st) < 0 ? (st == 125 ? 1 : st) : st;
-		} else if (start_foreground(c, false, false, "start", &(int){ 0 }) < 0) {
-			fprintf(stderr, "Error: failed to start containers: %s\n", args[i]);
+		} else if (state.running) {
+			printf("%s\n", args[i]); /* docker start of a running container does nothing */
+		} else if (strata_container_start_detached(c, NULL, &(int){ 0 }, &err) < 0) {
+			fputs("Error response from daemon: ", stderr);
+			cli_put_escaped(stderr, err->msg);
+			fprintf(stderr, "\nError: failed to start containers: %s\n", args[i]);
+			strata_error_free(err);
+			err = NULL;
 			ret = 1;
 		} else {
 			printf("%s\n", args[i]);
@@ -701,13 +716,9 @@ int cmd_logs(int argc, char **argv, struct cli_ctx *ctx)
 		if (errno || *end || end == tail)
 			n = -1; /* dockerd treats a bad --tail as all */
 	}
-	if (follow) {
-		fputs("Error: --follow is not supported: strata containers run in the foreground\n", stderr);
-		free(args);
-		return 1;
-	}
 	if (cli_open_store(ctx, false, &store, &err) < 0 || strata_container_open(store, args[0], &c, &err) < 0 ||
-	    strata_container_logs(c, n, timestamps, STDOUT_FILENO, STDERR_FILENO, &err) < 0)
+	    (follow ? strata_container_logs_follow(c, n, timestamps, STDOUT_FILENO, STDERR_FILENO, &err)
+		    : strata_container_logs(c, n, timestamps, STDOUT_FILENO, STDERR_FILENO, &err)) < 0)
 		ret = cli_fail_daemon(err);
 	strata_container_free(c);
 	strata_store_free(store);
@@ -891,6 +902,122 @@ int cmd_commit(int argc, char **argv, struct cli_ctx *ctx)
 	return ret;
 }
 
+/*
+ * stop, kill and wait open the store without the lock: the process they
+ * wait for (a monitor, or a foreground strata holding the lock) records
+ * the exit itself.
+ */
+enum signal_cmd { SIG_STOP, SIG_KILL, SIG_WAIT };
+
+static int each_container(struct cli_ctx *ctx, enum signal_cmd what, int nargs, char **args, int timeout,
+			  const char *signal)
+{
+	struct strata_store *store = NULL;
+	struct strata_error *err = NULL;
+	int ret = 0;
+
+	if (cli_open_store(ctx, false, &store, &err) < 0)
+		return cli_fail(err);
+	for (int i = 0; i < nargs; i++) {
+		struct strata_container *c = NULL;
+		int code = 0, r;
+
+		r = strata_container_open(store, args[i], &c, &err);
+		if (r >= 0)
+			r = what == SIG_STOP ? strata_container_stop(c, timeout, &err) :
+			    what == SIG_KILL ? strata_container_kill(c, signal, &err) :
+					       strata_container_wait(c, &code, &err);
+		if (r < 0) {
+			fputs(err->code == STRATA_ERR_NOT_FOUND ? "Error: " : "Error response from daemon: ", stderr);
+			cli_put_escaped(stderr, err->msg);
+			fputc('\n', stderr);
+			strata_error_free(err);
+			err = NULL;
+			ret = 1;
+		} else if (what == SIG_WAIT) {
+			printf("%d\n", code);
+		} else {
+			printf("%s\n", args[i]);
+		}
+		fflush(stdout);
+		strata_container_free(c);
+	}
+	strata_store_free(store);
+	return ret;
+}
+
+static const struct command_usage stop_usage = {
+	"stop", "strata stop [OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers", 1, -1,
+};
+
+int cmd_stop(int argc, char **argv, struct cli_ctx *ctx)
+{
+	const char *time_s = "10";
+	const struct flag flags[] = {
+		{ "time", 't', FLAG_STRING, &time_s, "Seconds to wait for stop before killing it" },
+		{ 0 },
+	};
+	char **args, *end;
+	int nargs, ret;
+	long t;
+
+	ret = flags_parse(argc, argv, flags, &stop_usage, &args, &nargs);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	errno = 0;
+	t = strtol(time_s, &end, 10);
+	if (errno || *end || end == time_s || t < 0 || t > 86400) {
+		fprintf(stderr, "invalid argument \"%s\" for \"-t, --time\" flag: strconv.ParseInt: parsing \"%s\": invalid syntax\nSee 'strata stop --help'.\n",
+			time_s, time_s);
+		free(args);
+		return 125;
+	}
+	ret = each_container(ctx, SIG_STOP, nargs, args, (int)t, NULL);
+	free(args);
+	return ret;
+}
+
+static const struct command_usage kill_usage = {
+	"kill", "strata kill [OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers", 1, -1,
+};
+
+int cmd_kill(int argc, char **argv, struct cli_ctx *ctx)
+{
+	const char *signal = "KILL";
+	const struct flag flags[] = {
+		{ "signal", 's', FLAG_STRING, &signal, "Signal to send to the container" },
+		{ 0 },
+	};
+	char **args;
+	int nargs, ret;
+
+	ret = flags_parse(argc, argv, flags, &kill_usage, &args, &nargs);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	ret = each_container(ctx, SIG_KILL, nargs, args, 0, signal);
+	free(args);
+	return ret;
+}
+
+static const struct command_usage wait_usage = {
+	"wait", "strata wait CONTAINER [CONTAINER...]",
+	"Block until one or more containers stop, then print their exit codes", 1, -1,
+};
+
+int cmd_wait(int argc, char **argv, struct cli_ctx *ctx)
+{
+	const struct flag flags[] = { { 0 } };
+	char **args;
+	int nargs, ret;
+
+	ret = flags_parse(argc, argv, flags, &wait_usage, &args, &nargs);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	ret = each_container(ctx, SIG_WAIT, nargs, args, 0, NULL);
+	free(args);
+	return ret;
+}
+
 /* ---- container prune and the management command ---- */
 
 static const struct command_usage prune_usage = {
@@ -971,6 +1098,7 @@ int cmd_container(int argc, char **argv, struct cli_ctx *ctx)
 		{ "create", cmd_create, "Create a new container" },
 		{ "diff", cmd_diff, "Inspect changes to files or directories on a container's filesystem" },
 		{ "export", cmd_export, "Export a container's filesystem as a tar archive" },
+		{ "kill", cmd_kill, "Kill one or more running containers" },
 		{ "list", cmd_ps, NULL },
 		{ "logs", cmd_logs, "Fetch the logs of a container" },
 		{ "ls", cmd_ps, "List containers" },
@@ -980,6 +1108,8 @@ int cmd_container(int argc, char **argv, struct cli_ctx *ctx)
 		{ "rm", cmd_rm, "Remove one or more containers" },
 		{ "run", cmd_run, "Run a command in a new container" },
 		{ "start", cmd_start, "Start one or more stopped containers" },
+		{ "stop", cmd_stop, "Stop one or more running containers" },
+		{ "wait", cmd_wait, "Block until one or more containers stop, then print their exit codes" },
 	};
 
 	if (argc < 2 || !strcmp(argv[1], "--help")) {

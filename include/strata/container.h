@@ -114,6 +114,22 @@ STRATA_PUBLIC int strata_container_inspect(struct strata_container *c, bool size
 STRATA_PUBLIC int strata_container_start(struct strata_container *c, const char *runtime, int in_fd, int out_fd,
 					 int err_fd, int *status, struct strata_error **err);
 
+/*
+ * docker run -d / docker start: the same through a monitor process that
+ * outlives the caller (it logs, records the exit, unmounts; with --rm it
+ * removes the container); returns once the runtime's container exists, so
+ * that stop, kill and rm -f reach it at once.  *status is 125, 126 or 127
+ * (as docker run's) when it could not start.
+ */
+STRATA_PUBLIC int strata_container_start_detached(struct strata_container *c, const char *runtime, int *status,
+						  struct strata_error **err);
+/* docker stop -t: StopSignal (SIGTERM), SIGKILL after timeout seconds; returns when it exited. */
+STRATA_PUBLIC int strata_container_stop(struct strata_container *c, int timeout, struct strata_error **err);
+/* docker kill -s: signal ("KILL", "SIGTERM", "9"; NULL: KILL). */
+STRATA_PUBLIC int strata_container_kill(struct strata_container *c, const char *signal, struct strata_error **err);
+/* docker wait: blocks until the container is not running; *exit_code its exit status. */
+STRATA_PUBLIC int strata_container_wait(struct strata_container *c, int *exit_code, struct strata_error **err);
+
 /* docker rm: a running container only with force (killed first). */
 STRATA_PUBLIC int strata_container_remove(struct strata_container *c, bool force, struct strata_error **err);
 
@@ -128,6 +144,9 @@ STRATA_PUBLIC int strata_container_export(struct strata_container *c, int fd, st
 /* docker logs [--tail N] [-t]: tail < 0 for all lines. */
 STRATA_PUBLIC int strata_container_logs(struct strata_container *c, long tail, bool timestamps, int out_fd,
 					int err_fd, struct strata_error **err);
+/* docker logs -f: the same, then new lines as they come until the container stops. */
+STRATA_PUBLIC int strata_container_logs_follow(struct strata_container *c, long tail, bool timestamps, int out_fd,
+					       int err_fd, struct strata_error **err);
 
 struct strata_commit_options {
 	const char *const *changes; /* -c */

@@ -262,6 +262,36 @@ int strata_container_start(struct strata_container *c, const char *runtime, int 
 			     status, err);
 }
 
+int strata_container_start_detached(struct strata_container *c, const char *runtime, int *status,
+				    struct strata_error **err)
+{
+	return container_run(c->c, &(struct container_run_opts){ .runtime = runtime, .in_fd = -1, .out_fd = -1,
+								  .err_fd = -1, .detach = true },
+			     status, err);
+}
+
+int strata_container_stop(struct strata_container *c, int timeout, struct strata_error **err)
+{
+	return container_stop(c->c, timeout, err);
+}
+
+int strata_container_kill(struct strata_container *c, const char *signal, struct strata_error **err)
+{
+	int sig;
+	int ret = container_parse_signal(signal ? signal : "KILL", &sig, err);
+
+	return ret < 0 ? ret : container_signal(c->c, sig, err);
+}
+
+int strata_container_wait(struct strata_container *c, int *exit_code, struct strata_error **err)
+{
+	int ret = container_wait(c->c, err);
+
+	if (ret >= 0)
+		*exit_code = (int)json_integer_value(json_object_get(json_object_get(c->c->cfg, "State"), "ExitCode"));
+	return ret;
+}
+
 int strata_container_remove(struct strata_container *c, bool force, struct strata_error **err)
 {
 	return container_remove(c->c, force, err);
@@ -341,8 +371,9 @@ static int log_line(const char *line, size_t len, bool timestamps, int out_fd, i
 	return fs_write_all(fd, msg, strlen(msg), "write the log", err);
 }
 
-int strata_container_logs(struct strata_container *c, long tail, bool timestamps, int out_fd, int err_fd,
-			  struct strata_error **err)
+/* Print the log from the tail-th last line (tail < 0: all); *end gets the bytes consumed (whole lines). */
+static int print_log(struct strata_container *c, long tail, size_t from, bool timestamps, int out_fd, int err_fd,
+		     size_t *end, struct strata_error **err)
 {
 	_cleanup_close_ int dfd = container_dir_fd(c->c->store, c->c->id, err);
 	_cleanup_free_ char *name = xasprintf("%s-json.log", c->c->id), *buf = NULL;
@@ -356,13 +387,20 @@ int strata_container_logs(struct strata_container *c, long tail, bool timestamps
 	ret = fs_read_file_at(dfd, name, LOG_MAX, &buf, &len, &e);
 	if (ret == -STRATA_ERR_NOT_FOUND) {
 		strata_error_free(e);
+		*end = 0;
 		return 0; /* never started: no log yet */
 	}
 	if (ret < 0) {
 		strata_error_propagate(err, e);
 		return ret;
 	}
-	start = buf;
+	if (from > len)
+		from = 0; /* the log was replaced */
+	start = buf + from;
+	/* only whole lines: a line being written is printed next time */
+	while (len > from && buf[len - 1] != '\n')
+		len--;
+	*end = len;
 	if (tail == 0) {
 		start = buf + len;
 	} else if (tail > 0) {
@@ -385,6 +423,37 @@ int strata_container_logs(struct strata_container *c, long tail, bool timestamps
 		p += l + 1;
 	}
 	return 0;
+}
+
+int strata_container_logs(struct strata_container *c, long tail, bool timestamps, int out_fd, int err_fd,
+			  struct strata_error **err)
+{
+	size_t end;
+
+	return print_log(c, tail, 0, timestamps, out_fd, err_fd, &end, err);
+}
+
+int strata_container_logs_follow(struct strata_container *c, long tail, bool timestamps, int out_fd, int err_fd,
+				 struct strata_error **err)
+{
+	size_t end = 0;
+	int ret = print_log(c, tail, 0, timestamps, out_fd, err_fd, &end, err);
+
+	while (ret >= 0) {
+		bool running;
+
+		ret = container_reload(c->c, err);
+		if (ret < 0)
+			break;
+		running = container_running(c->c);
+		ret = print_log(c, -1, end, timestamps, out_fd, err_fd, &end, err);
+		if (ret < 0 || !running)
+			break;
+		if (container_monitor_dead(c->c))
+			return container_monitor_died(c->c, err);
+		usleep(100 * 1000);
+	}
+	return ret;
 }
 
 int strata_container_commit(struct strata_image_index *idx, struct strata_container *c,

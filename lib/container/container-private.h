@@ -19,4 +19,12 @@ int container_kill(struct container *c, int sig, struct strata_error **err);
  */
 int container_inspect(struct container *c, const int64_t sizes[2], json_t **out, struct strata_error **err);
 
+/* Re-read config.v2.json and hostconfig.json (another process may have changed State). */
+int container_reload(struct container *c, struct strata_error **err);
+
+/* Whether c's detached run lost its monitor (killed): its State says running until recovery. */
+bool container_monitor_dead(struct container *c);
+/* The error for that (always < 0). */
+int container_monitor_died(struct container *c, struct strata_error **err);
+
 #endif

@@ -211,6 +211,21 @@ static int load(struct strata_store *store, const char *id, struct container **o
 	return 0;
 }
 
+int container_reload(struct container *c, struct strata_error **err)
+{
+	struct container *fresh;
+	int ret = load(c->store, c->id, &fresh, err);
+
+	if (ret < 0)
+		return ret;
+	json_decref(c->cfg);
+	json_decref(c->host);
+	c->cfg = steal_pointer(&fresh->cfg);
+	c->host = steal_pointer(&fresh->host);
+	container_free(fresh);
+	return 0;
+}
+
 static int list_ids(struct strata_store *store, char ***ids, size_t *nr, struct strata_error **err)
 {
 	_cleanup_closedir_ DIR *d = NULL;
@@ -907,9 +922,22 @@ int container_remove(struct container *c, bool force, struct strata_error **err)
 			return strata_error_set(err, STRATA_ERR_CONFLICT, 0,
 						"You cannot remove a running container %s. Stop the container before attempting removal or force remove",
 						c->id);
-		ret = container_kill(c, 9, err);
+		struct strata_error *e = NULL;
+
+		/* a failed kill is a process that just exited: its monitor still records that */
+		container_kill(c, 9, &e);
+		strata_error_free(e);
+		e = NULL;
+		ret = container_wait(c, &e);
+		if (ret == -STRATA_ERR_NOT_FOUND) {
+			strata_error_free(e);
+			return 0; /* its monitor removed it (run --rm) */
+		}
 		if (ret < 0)
-			return ret;
+			return strata_error_propagate(err, e);
+		if (container_running(c))
+			return strata_error_set(err, STRATA_ERR_BUSY, 0, "Could not kill running container %s, cannot remove",
+						c->id);
 	}
 	ret = container_unmount(c, err);
 	if (ret < 0)

@@ -115,6 +115,7 @@ struct container_run_opts {
 	const char *runtime; /* the OCI runtime's path; NULL: /usr/sbin/runc, else /usr/bin/crun */
 	int in_fd;           /* the process's stdin when Config.OpenStdin; otherwise /dev/null */
 	int out_fd, err_fd;  /* also receive the output (which goes to <id>-json.log); -1: only the log */
+	bool detach;         /* docker run -d / start: a monitor process runs it; return once started */
 };
 
 /*
@@ -166,6 +167,19 @@ int container_changes(struct container *c, struct diff_changes *out, struct stra
  * c stays allocated (container_free it).
  */
 int container_remove(struct container *c, bool force, struct strata_error **err);
+
+/*
+ * docker stop: the StopSignal (default SIGTERM), SIGKILL after timeout
+ * seconds; returns once the process holding c (its monitor, or a
+ * foreground strata) recorded the exit.  A stopped container is fine.
+ */
+int container_stop(struct container *c, int timeout, struct strata_error **err);
+/* docker kill: signal sig to the running process ("Cannot kill container: ..." otherwise). */
+int container_signal(struct container *c, int sig, struct strata_error **err);
+/* "KILL", "SIGKILL", "9" -> 9; docker's "Invalid signal: X" otherwise. */
+int container_parse_signal(const char *name, int *sig, struct strata_error **err);
+/* docker wait: until the process holding c recorded its exit; c reloaded. */
+int container_wait(struct container *c, struct strata_error **err);
 
 /* Accessors of the loaded state. */
 const char *container_name(const struct container *c); /* without '/' */

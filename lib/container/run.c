@@ -1,12 +1,16 @@
 /* Mounting a container's root and running its process in the foreground, logging as json-file. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "container/container-private.h"
@@ -450,6 +454,239 @@ static size_t parse_binds(const json_t *host, struct runtime_bind **out, char **
 	return k;
 }
 
+/*
+ * Record the start, run the process with its output logged (and passed to
+ * the caller's fds), record the exit.  *ready_fd (NULL: none) gets one byte
+ * and is closed once the runtime's container exists; it is left open when
+ * the process never started.
+ */
+static int supervise(struct container *c, const struct container_run_opts *o, int dfd, const char *bundle,
+		     const json_t *spec, int logfd, int devnull, int out_pipe[2], int err_pipe[2], int *ready_fd,
+		     int *status, struct strata_error **err)
+{
+	const json_t *config = json_object_get(c->cfg, "Config");
+	struct logger l = { .log_fd = -1 };
+	pthread_t thread;
+	int ret;
+
+	ret = record_start(c, dfd, err);
+	if (ret < 0)
+		return ret;
+	l.log_fd = logfd;
+	l.s[0] = (struct log_stream){ .fd = out_pipe[0], .tee = o->out_fd, .name = "stdout", .line = STRBUF_INIT };
+	l.s[1] = (struct log_stream){ .fd = err_pipe[0], .tee = o->err_fd, .name = "stderr", .line = STRBUF_INIT };
+	out_pipe[0] = err_pipe[0] = -1;
+	if (pthread_create(&thread, NULL, logger_main, &l)) {
+		close(l.s[0].fd);
+		close(l.s[1].fd);
+		ret = strata_error_set(err, STRATA_ERR_IO, 0, "start the log writer");
+		record_exit(c, 128, "start the log writer", NULL);
+		return ret;
+	}
+	ret = runtime_run(o->runtime ? o->runtime : runtime_default(), bundle, c->id, spec,
+			  json_is_true(json_object_get(config, "OpenStdin")) && o->in_fd >= 0 ? o->in_fd : devnull,
+			  out_pipe[1], err_pipe[1], ready_fd, status, err);
+	close(out_pipe[1]);
+	close(err_pipe[1]);
+	out_pipe[1] = err_pipe[1] = -1;
+	pthread_join(thread, NULL);
+	strbuf_release(&l.s[0].line);
+	strbuf_release(&l.s[1].line);
+	if (ret >= 0 && l.ret < 0) {
+		strata_error_propagate(err, l.err);
+		l.err = NULL;
+		ret = l.ret;
+	}
+	strata_error_free(l.err);
+	/* docker stop from another process leaves its mark in the bundle */
+	{
+		_cleanup_strbuf_ struct strbuf mark = STRBUF_INIT;
+
+		strbuf_addf(&mark, "%s/stopped", bundle);
+		if (access(mark.buf, F_OK) == 0)
+			json_object_set_new(c->cfg, "HasBeenManuallyStopped", json_true());
+	}
+	{
+		int r2 = record_exit(c, ret < 0 ? 128 : *status, ret < 0 ? errmsg(err) : NULL, ret < 0 ? NULL : err);
+
+		if (ret >= 0)
+			ret = r2;
+	}
+	return ret;
+}
+
+/* *fd (a directory) gets a fresh open file description of the same folder, one the lock is not on. */
+static void reopen_dir(int *fd)
+{
+	int fresh;
+
+	if (*fd < 0)
+		return;
+	fresh = openat(*fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fresh < 0 || dup3(fresh, *fd, O_CLOEXEC) < 0)
+		_exit(1);
+	close(fresh);
+}
+
+static bool kept(int fd, const int *keep, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (keep[i] == fd)
+			return true;
+	return false;
+}
+
+/*
+ * The monitor keeps only what it uses: its stdio (/dev/null), the
+ * container's folder, log and pipes, the ready pipe and the store's and the
+ * driver's directory fds.  Those directory fds are dups of the data root's
+ * description, on which the store lock is an flock: each gets a
+ * description of its own, and the lock's fd and every fd inherited from the
+ * caller (its terminal, its files) is closed, so that the command that
+ * started the monitor releases the lock when it exits.
+ */
+static void monitor_fds(struct container *c, int dfd, int logfd, int devnull, int out_pipe[2], int err_pipe[2],
+			int ready_fd)
+{
+	struct strata_store *store = c->store;
+	struct graph_driver *d = store->driver;
+	int keep[16] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, dfd, logfd, devnull, out_pipe[0], out_pipe[1],
+			 err_pipe[0], err_pipe[1], ready_fd, store->root_fd, store->image_fd,
+			 d ? d->root_fd : -1, d ? d->home_fd : -1, d ? d->dir_fd : -1 };
+	_cleanup_closedir_ DIR *fds = NULL;
+	struct dirent *de;
+
+	reopen_dir(&store->root_fd);
+	reopen_dir(&store->image_fd);
+	if (d) {
+		reopen_dir(&d->root_fd);
+		reopen_dir(&d->home_fd);
+		reopen_dir(&d->dir_fd);
+	}
+	store->lock_fd = store->dockerd_guard_fd = -1;
+	fds = opendir("/proc/self/fd");
+	if (!fds)
+		_exit(1);
+	while ((de = readdir(fds))) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+
+		if (*end || end == de->d_name || fd == dirfd(fds) || kept((int)fd, keep, sizeof(keep) / sizeof(*keep)))
+			continue;
+		close((int)fd);
+	}
+	dup2(devnull, STDIN_FILENO);
+	dup2(devnull, STDOUT_FILENO);
+	dup2(devnull, STDERR_FILENO);
+}
+
+/* The monitor's life: never returns. */
+static void monitor_main(struct container *c, const struct container_run_opts *o, int dfd, const char *bundle,
+			 const json_t *spec, int logfd, int devnull, int out_pipe[2], int err_pipe[2], int ready[2])
+	__attribute__((noreturn));
+static void monitor_main(struct container *c, const struct container_run_opts *o, int dfd, const char *bundle,
+			 const json_t *spec, int logfd, int devnull, int out_pipe[2], int err_pipe[2], int ready[2])
+{
+	_cleanup_strbuf_ struct strbuf pid = STRBUF_INIT, msg = STRBUF_INIT;
+	struct strata_error *e = NULL;
+	int status = 125, ready_fd = ready[1], bfd, ret;
+
+	/* nothing relative: the caller's folder may go away while the container runs */
+	if (chdir("/") < 0)
+		_exit(1);
+	close(ready[0]);
+	monitor_fds(c, dfd, logfd, devnull, out_pipe, err_pipe, ready_fd);
+	strbuf_addf(&pid, "%ld", (long)getpid());
+	bfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (bfd < 0 || fs_write_file_atomic_at(bfd, "monitor.pid", pid.buf, pid.len, 0600, NULL) < 0)
+		_exit(1);
+	close(bfd);
+	ret = supervise(c, o, dfd, bundle, spec, logfd, devnull, out_pipe, err_pipe, &ready_fd, &status, &e);
+	if (ready_fd >= 0) {
+		/* never started: the caller reports why, after the exit was recorded */
+		if (ret < 0)
+			strbuf_addf(&msg, "E%d %s", status, e->msg);
+		else
+			strbuf_addf(&msg, "E%d the runtime did not create the container (exit status %d); see its logs",
+				    status == 126 || status == 127 ? status : 125, status);
+		fs_write_all(ready_fd, msg.buf, msg.len, "report the start", NULL);
+	}
+	strata_error_free(e);
+	container_unmount(c, NULL);
+	remove_bundle(c);
+	if (ready_fd >= 0)
+		close(ready_fd);
+	if (json_is_true(json_object_get(c->host, "AutoRemove")))
+		container_remove(c, false, NULL);
+	_exit(0);
+}
+
+/*
+ * A detached start: a monitor process (forked twice, in its own session,
+ * holding neither the store lock nor the caller's terminal) supervises the
+ * process as a foreground run would, then unmounts and removes the bundle
+ * (and the container with --rm).  Returns once the runtime's container
+ * exists, so that kill, stop and rm -f can reach it at once; a start that
+ * failed returns its error after the monitor recorded it and cleaned up.
+ * The monitor takes no store lock: while the container runs no writer
+ * changes its files, and the monitor's pid in the bundle keeps recovery
+ * away from it.
+ */
+static int spawn_monitor(struct container *c, const struct container_run_opts *o, int dfd, const char *bundle,
+			 const json_t *spec, int logfd, int devnull, int out_pipe[2], int err_pipe[2], int *status,
+			 struct strata_error **err)
+{
+	_cleanup_strbuf_ struct strbuf reply = STRBUF_INIT;
+	int ready[2];
+	pid_t child;
+	char buf[512];
+	ssize_t n;
+	int ws;
+
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return strata_error_set(err, fs_errcode(errno), errno, "pipe");
+	child = fork();
+	if (child < 0) {
+		close(ready[0]);
+		close(ready[1]);
+		return strata_error_set(err, fs_errcode(errno), errno, "fork the monitor");
+	}
+	if (child == 0) {
+		pid_t mon;
+
+		setsid();
+		mon = fork();
+		if (mon != 0)
+			_exit(mon < 0 ? 1 : 0);
+		monitor_main(c, o, dfd, bundle, spec, logfd, devnull, out_pipe, err_pipe, ready);
+	}
+	close(ready[1]);
+	while (waitpid(child, &ws, 0) < 0 && errno == EINTR)
+		;
+	while ((n = read(ready[0], buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		strbuf_add(&reply, buf, (size_t)n);
+		if (reply.len == 1 && reply.buf[0] == '\0')
+			break; /* created: the monitor closed its end */
+	}
+	close(ready[0]);
+	if (reply.len == 1 && reply.buf[0] == '\0')
+		return 0;
+	if (reply.len > 1 && reply.buf[0] == 'E') {
+		char *msg;
+		long st = strtol(reply.buf + 1, &msg, 10);
+
+		/* the monitor recorded the failed start: the caller's record builds on it */
+		container_reload(c, NULL);
+		*status = st >= 125 && st <= 127 ? (int)st : 125;
+		return strata_error_set(err, STRATA_ERR_IO, 0, "%s", *msg == ' ' ? msg + 1 : msg);
+	}
+	return strata_error_set(err, STRATA_ERR_IO, 0, "the monitor of container %s did not start it", c->id);
+}
+
 static int run_mounted(struct container *c, const struct container_run_opts *o, int dfd, const char *bundle,
 		       int *status, struct strata_error **err)
 {
@@ -467,9 +704,7 @@ static int run_mounted(struct container *c, const struct container_run_opts *o, 
 	char **env = NULL, **args = NULL, **bind_strings = NULL;
 	struct runtime_user u = { 0 };
 	struct runtime_spec_opts so = { 0 };
-	struct logger l = { .log_fd = -1 };
 	int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 };
-	pthread_t thread;
 	int ret, exec_status;
 
 	rootfd = open(c->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -534,41 +769,10 @@ static int run_mounted(struct container *c, const struct container_run_opts *o, 
 		ret = strata_error_set(err, fs_errcode(errno), errno, "set up the container's output");
 		goto out;
 	}
-	ret = record_start(c, dfd, err);
-	if (ret < 0)
-		goto out;
-	l.log_fd = logfd;
-	l.s[0] = (struct log_stream){ .fd = out_pipe[0], .tee = o->out_fd, .name = "stdout", .line = STRBUF_INIT };
-	l.s[1] = (struct log_stream){ .fd = err_pipe[0], .tee = o->err_fd, .name = "stderr", .line = STRBUF_INIT };
-	out_pipe[0] = err_pipe[0] = -1;
-	if (pthread_create(&thread, NULL, logger_main, &l)) {
-		close(l.s[0].fd);
-		close(l.s[1].fd);
-		ret = strata_error_set(err, STRATA_ERR_IO, 0, "start the log writer");
-		record_exit(c, 128, "start the log writer", NULL);
-		goto out;
-	}
-	ret = runtime_run(o->runtime ? o->runtime : runtime_default(), bundle, c->id, spec,
-			  json_is_true(json_object_get(config, "OpenStdin")) && o->in_fd >= 0 ? o->in_fd : devnull,
-			  out_pipe[1], err_pipe[1], status, err);
-	close(out_pipe[1]);
-	close(err_pipe[1]);
-	out_pipe[1] = err_pipe[1] = -1;
-	pthread_join(thread, NULL);
-	strbuf_release(&l.s[0].line);
-	strbuf_release(&l.s[1].line);
-	if (ret >= 0 && l.ret < 0) {
-		strata_error_propagate(err, l.err);
-		l.err = NULL;
-		ret = l.ret;
-	}
-	strata_error_free(l.err);
-	{
-		int r2 = record_exit(c, ret < 0 ? 128 : *status, ret < 0 ? errmsg(err) : NULL, ret < 0 ? NULL : err);
-
-		if (ret >= 0)
-			ret = r2;
-	}
+	if (o->detach)
+		ret = spawn_monitor(c, o, dfd, bundle, spec, logfd, devnull, out_pipe, err_pipe, status, err);
+	else
+		ret = supervise(c, o, dfd, bundle, spec, logfd, devnull, out_pipe, err_pipe, NULL, status, err);
 out:
 	for (int i = 0; i < 2; i++) {
 		if (out_pipe[i] >= 0)
@@ -613,8 +817,146 @@ int container_run(struct container *c, const struct container_run_opts *o, int *
 		record_exit(c, *status, errmsg(err), &e);
 		strata_error_free(e);
 	}
+	if (ret >= 0 && o->detach) {
+		/* the monitor unmounts and removes the bundle when the process ends */
+		free(c->rootfs);
+		c->rootfs = NULL;
+		return 0;
+	}
 	r2 = container_unmount(c, ret < 0 ? NULL : err);
 	if (r2 >= 0)
 		remove_bundle(c);
 	return ret < 0 ? ret : r2;
+}
+
+/* ---- a running container seen from another process ---- */
+
+static bool bundle_exists(struct container *c)
+{
+	_cleanup_strbuf_ struct strbuf name = STRBUF_INIT;
+
+	strbuf_addf(&name, LAYOUT_TMP "/");
+	bundle_name(c, &name);
+	return c->store->root_fd >= 0 && fs_exists_at(c->store->root_fd, name.buf);
+}
+
+int container_monitor_died(struct container *c, struct strata_error **err)
+{
+	return strata_error_set(err, STRATA_ERR_IO, 0,
+				"the monitor of container %s died; the next strata write command recovers it", c->id);
+}
+
+/* A detached run whose monitor was killed: its bundle stays until the next write command recovers it. */
+bool container_monitor_dead(struct container *c)
+{
+	_cleanup_strbuf_ struct strbuf name = STRBUF_INIT;
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	char *end;
+	long pid;
+
+	strbuf_addf(&name, LAYOUT_TMP "/");
+	bundle_name(c, &name);
+	strbuf_addstr(&name, "/monitor.pid");
+	if (c->store->root_fd < 0 || fs_read_file_at(c->store->root_fd, name.buf, 32, &buf, &len, NULL) < 0)
+		return false;
+	pid = strtol(buf, &end, 10);
+	return pid > 0 && !*end && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+/* Wait up to ms for the process holding c (monitor or foreground strata) to finish, then reload. */
+static int wait_done(struct container *c, long ms, struct strata_error **err)
+{
+	for (long waited = 0; bundle_exists(c) && (ms < 0 || waited < ms); waited += 50) {
+		if (container_monitor_dead(c))
+			return container_monitor_died(c, err);
+		usleep(50 * 1000);
+	}
+	if (bundle_exists(c))
+		return 1;
+	return container_reload(c, err);
+}
+
+int container_wait(struct container *c, struct strata_error **err)
+{
+	int ret = wait_done(c, -1, err);
+
+	return ret < 0 ? ret : 0;
+}
+
+static int signal_of(const char *name)
+{
+	static const struct { const char *n; int s; } sigs[] = {
+		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "KILL", SIGKILL }, { "USR1", SIGUSR1 },
+		{ "USR2", SIGUSR2 }, { "TERM", SIGTERM }, { "ALRM", SIGALRM }, { "CONT", SIGCONT }, { "STOP", SIGSTOP },
+		{ "WINCH", SIGWINCH }, { "PIPE", SIGPIPE },
+	};
+	char *end;
+	long n;
+
+	if (!name || !*name)
+		return SIGTERM;
+	n = strtol(name, &end, 10);
+	if (!*end && n > 0 && n < 65)
+		return (int)n;
+	if (!strncasecmp(name, "SIG", 3))
+		name += 3;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
+		if (!strcasecmp(name, sigs[i].n))
+			return sigs[i].s;
+	return -1;
+}
+
+int container_parse_signal(const char *name, int *sig, struct strata_error **err)
+{
+	*sig = signal_of(name);
+	if (*sig < 0)
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "Invalid signal: %s", name);
+	return 0;
+}
+
+int container_signal(struct container *c, int sig, struct strata_error **err)
+{
+	int ret;
+
+	if (!container_running(c))
+		return strata_error_set(err, STRATA_ERR_CONFLICT, 0,
+					"Cannot kill container: %s: Container %s is not running", container_name(c), c->id);
+	ret = container_kill(c, sig, err);
+	if (ret < 0 || sig != SIGKILL)
+		return ret;
+	/* as dockerd: a SIGKILL returns once the exit is recorded */
+	ret = wait_done(c, 10000, err);
+	return ret > 0 ? strata_error_set(err, STRATA_ERR_BUSY, 0, "container %s did not die", c->id) : ret;
+}
+
+int container_stop(struct container *c, int timeout, struct strata_error **err)
+{
+	const char *stopsig = gojson_get_string(json_object_get(c->cfg, "Config"), "StopSignal");
+	_cleanup_strbuf_ struct strbuf mark = STRBUF_INIT;
+	int sig = signal_of(stopsig), ret;
+
+	if (!container_running(c))
+		return 0; /* docker stop of a stopped container succeeds */
+	/* the monitor records HasBeenManuallyStopped when it finds this mark */
+	strbuf_addf(&mark, "%s/" LAYOUT_TMP "/", c->store->root);
+	bundle_name(c, &mark);
+	strbuf_addstr(&mark, "/stopped");
+	{
+		int fd = open(mark.buf, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+		if (fd >= 0)
+			close(fd);
+	}
+	ret = container_kill(c, sig < 0 ? SIGTERM : sig, NULL);
+	if (ret >= 0) {
+		ret = wait_done(c, (long)timeout * 1000, err);
+		if (ret <= 0)
+			return ret;
+	}
+	container_kill(c, SIGKILL, NULL);
+	ret = wait_done(c, 10000, err);
+	if (ret > 0)
+		return strata_error_set(err, STRATA_ERR_BUSY, 0, "container %s did not stop", c->id);
+	return ret;
 }

@@ -1,5 +1,6 @@
 /* Foreground runs: the runtime is a child of this process, which waits for it. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "runtime/oci.h"
+#include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -16,26 +18,65 @@
 static char *const runtime_env[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 				     NULL };
 
-static int spawn_wait(const char *runtime, char *const argv[], int in_fd, int out_fd, int err_fd,
-		      int *wstatus, struct strata_error **err)
+static int spawn(const char *runtime, char *const argv[], int in_fd, int out_fd, int err_fd, pid_t *pid,
+		 struct strata_error **err)
 {
 	posix_spawn_file_actions_t fa;
-	pid_t pid;
 	int rc;
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
 	posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
 	posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
-	rc = posix_spawn(&pid, runtime, &fa, NULL, argv, runtime_env);
+	rc = posix_spawn(pid, runtime, &fa, NULL, argv, runtime_env);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0)
 		return strata_error_set(err, fs_errcode(rc), rc, "start the runtime %s", runtime);
+	return 0;
+}
+
+static int reap(pid_t pid, int *wstatus, struct strata_error **err)
+{
 	while (waitpid(pid, wstatus, 0) < 0) {
 		if (errno != EINTR)
 			return strata_error_set(err, STRATA_ERR_IO, errno, "wait for the runtime");
 	}
 	return 0;
+}
+
+static int spawn_wait(const char *runtime, char *const argv[], int in_fd, int out_fd, int err_fd,
+		      int *wstatus, struct strata_error **err)
+{
+	pid_t pid;
+	int ret = spawn(runtime, argv, in_fd, out_fd, err_fd, &pid, err);
+
+	return ret < 0 ? ret : reap(pid, wstatus, err);
+}
+
+/*
+ * runc and crun write --pid-file (atomically) once the container exists and
+ * its process runs, before they wait for it: from then on kill, stop and
+ * delete find it.  Poll for it while the runtime lives.
+ */
+static void notify_when_created(pid_t pid, int bfd, int *ready_fd, int *wstatus, bool *reaped)
+{
+	*reaped = false;
+	while (*ready_fd >= 0) {
+		pid_t r = waitpid(pid, wstatus, WNOHANG);
+
+		if (faccessat(bfd, RUNTIME_PID_FILE, F_OK, 0) == 0) {
+			fs_write_all(*ready_fd, "", 1, "signal the start", NULL);
+			close(*ready_fd);
+			*ready_fd = -1;
+		}
+		if (r == pid) {
+			*reaped = true;
+			return;
+		}
+		if (r < 0 && errno != EINTR)
+			return;
+		usleep(5 * 1000);
+	}
 }
 
 const char *runtime_default(void)
@@ -55,11 +96,14 @@ void runtime_delete(const char *runtime, const char *id)
 }
 
 int runtime_run(const char *runtime, const char *bundle, const char *id, const json_t *spec,
-		int in_fd, int out_fd, int err_fd, int *status, struct strata_error **err)
+		int in_fd, int out_fd, int err_fd, int *ready_fd, int *status, struct strata_error **err)
 {
 	_cleanup_free_ char *text = json_dumps(spec, JSON_COMPACT);
+	_cleanup_free_ char *pid_file = xasprintf("%s/" RUNTIME_PID_FILE, bundle);
 	_cleanup_close_ int bfd = -1;
-	char *run_argv[] = { (char *)runtime, "run", "--bundle", (char *)bundle, (char *)id, NULL };
+	char *run_argv[] = { (char *)runtime, "run", "--pid-file", pid_file, "--bundle", (char *)bundle, (char *)id, NULL };
+	bool reaped = false;
+	pid_t pid;
 	int ws, ret;
 
 	if (!text)
@@ -70,8 +114,12 @@ int runtime_run(const char *runtime, const char *bundle, const char *id, const j
 	ret = fs_write_file_atomic_at(bfd, "config.json", text, strlen(text), 0600, err);
 	if (ret < 0)
 		return ret;
-	ret = spawn_wait(runtime, run_argv, in_fd, out_fd, err_fd, &ws, err);
+	ret = spawn(runtime, run_argv, in_fd, out_fd, err_fd, &pid, err);
 	if (ret < 0)
+		return ret;
+	if (ready_fd)
+		notify_when_created(pid, bfd, ready_fd, &ws, &reaped);
+	if (!reaped && (ret = reap(pid, &ws, err)) < 0)
 		return ret;
 	/* runc keeps state of a container that failed to start; drop it quietly */
 	runtime_delete(runtime, id);

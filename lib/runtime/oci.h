@@ -12,9 +12,14 @@
  * remove the runtime's state afterwards ("RUNTIME delete -f ID").
  * *status is the process's exit status, 128+N when signal N killed it (as
  * docker reports). runtime is the runtime's path (e.g. /usr/sbin/runc).
+ * With ready_fd (NULL: none), *ready_fd gets one byte and is closed (set to
+ * -1) once the runtime's container exists (its pid file in the bundle), so
+ * that another process can signal or delete it; it stays open when the
+ * runtime failed to create it.
  */
+#define RUNTIME_PID_FILE "init.pid"
 int runtime_run(const char *runtime, const char *bundle, const char *id, const json_t *spec,
-		int in_fd, int out_fd, int err_fd, int *status, struct strata_error **err);
+		int in_fd, int out_fd, int err_fd, int *ready_fd, int *status, struct strata_error **err);
 
 /* The installed runtime: /usr/sbin/runc, /usr/bin/runc, else /usr/bin/crun. */
 const char *runtime_default(void);

@@ -8,13 +8,15 @@
  * (their release intent names the layers to delete), and layer removals
  * interrupted after the layer folder was moved aside (dockerd's order:
  * aside, driver folder, the rest), and containers: the runtime of a
- * foreground run whose strata died (its bundle in tmp/ says so) is killed
+ * run whose strata or monitor died (its bundle in tmp/ says so) is killed
  * and its State set to exited, stale mounts of container layers are
  * undone, and a container half created or half removed (a layerdb mounts
  * entry or a containers/<id>/ folder without config.v2.json) is removed.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -178,6 +180,33 @@ static bool has_config(int cdir, const char *id)
 	return cdir >= 0 && fs_exists_at(cdir, p.buf);
 }
 
+/* A detached run's monitor (its pid in the bundle) still alive: the container is not ours to clean. */
+static bool monitor_alive(int tdir, const char *bundle)
+{
+	_cleanup_strbuf_ struct strbuf p = STRBUF_INIT;
+	_cleanup_free_ char *buf = NULL;
+	struct strata_error *e = NULL;
+	size_t len;
+	char *end;
+	long pid;
+
+	strbuf_addf(&p, "%s/monitor.pid", bundle);
+	if (fs_read_file_at(tdir, p.buf, 32, &buf, &len, &e) < 0) {
+		strata_error_free(e);
+		return false;
+	}
+	pid = strtol(buf, &end, 10);
+	return pid > 0 && !*end && kill((pid_t)pid, 0) == 0;
+}
+
+static bool live_run(int tdir, const char *id)
+{
+	_cleanup_strbuf_ struct strbuf b = STRBUF_INIT;
+
+	strbuf_addf(&b, LAYOUT_RUN_BUNDLE_PREFIX "%s", id);
+	return tdir >= 0 && monitor_alive(tdir, b.buf);
+}
+
 static int recover_containers(struct strata_store *store, struct strata_error **err)
 {
 	_cleanup_close_ int cdir = openat(store->root_fd, LAYOUT_CONTAINERS, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -194,7 +223,8 @@ static int recover_containers(struct strata_store *store, struct strata_error **
 		while ((de = readdir(d))) {
 			const char *id = de->d_name + plen;
 
-			if (strncmp(de->d_name, LAYOUT_RUN_BUNDLE_PREFIX, plen) || strlen(id) != 64 || !digest_hex_valid(id))
+			if (strncmp(de->d_name, LAYOUT_RUN_BUNDLE_PREFIX, plen) || strlen(id) != 64 ||
+			    !digest_hex_valid(id) || monitor_alive(tdir, de->d_name))
 				continue;
 			runtime_delete(runtime_default(), id);
 			if (cdir >= 0 && (ret = mark_exited(cdir, id, err)) < 0)
@@ -218,7 +248,7 @@ static int recover_containers(struct strata_store *store, struct strata_error **
 			_cleanup_free_ char *mount_id = NULL, *init_id = NULL;
 			size_t len;
 
-			if (strlen(de->d_name) != 64 || !digest_hex_valid(de->d_name))
+			if (strlen(de->d_name) != 64 || !digest_hex_valid(de->d_name) || live_run(tdir, de->d_name))
 				continue;
 			strbuf_addf(&path, LAYOUT_LAYERDB_MOUNTS "/%s/" LAYOUT_MOUNT_MOUNT_ID, de->d_name);
 			if (fs_read_file_at(store->image_fd, path.buf, 128, &mount_id, &len, &e) < 0) {
@@ -259,7 +289,7 @@ static int recover_containers(struct strata_store *store, struct strata_error **
 		d = NULL;
 		if (fs_opendir_at(tdir, ".", &d, NULL) >= 0)
 			while ((de = readdir(d)))
-				if (!strncmp(de->d_name, LAYOUT_RUN_BUNDLE_PREFIX, plen) &&
+				if (!strncmp(de->d_name, LAYOUT_RUN_BUNDLE_PREFIX, plen) && !monitor_alive(tdir, de->d_name) &&
 				    (ret = fs_remove_tree_at(tdir, de->d_name, err)) < 0)
 					return ret;
 	}
