@@ -11,7 +11,9 @@
 #include "strata/image.h"
 #include "strata/store.h"
 #include "strata/system.h"
+#include "util/alloc.h"
 #include "util/cleanup.h"
+#include "util/gotime.h"
 #include "util/strbuf.h"
 
 /* ---- system df ---- */
@@ -21,7 +23,7 @@ static const struct command_usage df_usage = {
 };
 
 #define DF_TABLE "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}"
-#define DF_IMAGES "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}"
+#define DF_IMAGES "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.VirtualSize}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}"
 #define DF_CONTAINERS "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}"
 #define DF_VOLUMES "table {{.Name}}\t{{.Links}}\t{{.Size}}"
 #define DF_CACHE "table {{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.UsageCount}}\t{{.Shared}}"
@@ -34,7 +36,7 @@ static const char *const image_titles[][2] = {
 	{ "Containers", "CONTAINERS" }, { "CreatedAt", "CREATED AT" }, { "CreatedSince", "CREATED" },
 	{ "Digest", "DIGEST" }, { "ID", "IMAGE ID" }, { "Repository", "REPOSITORY" },
 	{ "SharedSize", "SHARED SIZE" }, { "Size", "SIZE" }, { "Tag", "TAG" },
-	{ "UniqueSize", "UNIQUE SIZE" }, { "VirtualSize", "VIRTUAL SIZE" },
+	{ "UniqueSize", "UNIQUE SIZE" }, { "VirtualSize", "SIZE" },
 };
 static const char *const container_titles[][2] = {
 	{ "Command", "COMMAND" }, { "CreatedAt", "CREATED AT" }, { "ID", "CONTAINER ID" }, { "Image", "IMAGE" },
@@ -107,9 +109,10 @@ static json_t *df_summary(const json_t *du)
 		_cleanup_strbuf_ struct strbuf size = STRBUF_INIT;
 
 		units_human_size_prec(&size, (double)r[k].size, 4);
-		row = json_pack("{s:s,s:o,s:o,s:s,s:o}", "Type", r[k].type, "TotalCount",
-				json_sprintf("%zu", r[k].total), "Active", json_sprintf("%zu", r[k].active), "Size",
-				size.buf, "Reclaimable", r[k].reclaim);
+		/* keys sorted: {{json .}} prints them in order, as Go marshals the context */
+		row = json_pack("{s:o,s:o,s:s,s:o,s:s}", "Active", json_sprintf("%zu", r[k].active), "Reclaimable",
+				r[k].reclaim, "Size", size.buf, "TotalCount", json_sprintf("%zu", r[k].total), "Type",
+				r[k].type);
 		json_array_append_new(rows, row);
 	}
 	return rows;
@@ -124,8 +127,12 @@ static json_t *human(int64_t bytes, int precision)
 	return json_string(sb.buf);
 }
 
-/* -v's image rows: the first tag only, "<none>" for a dangling image (docker's verboseWrite). */
-static json_t *image_rows(const json_t *du)
+/*
+ * -v's image rows (docker's imageContext, keys sorted): the first tag only,
+ * "<none>" for a dangling image; the table's SIZE is VirtualSize, 4 digits,
+ * while .Size has 3.  trunc: a table, where the ID is cut to 12 digits.
+ */
+static json_t *image_rows(const json_t *du, bool trunc)
 {
 	json_t *rows = json_array();
 	const json_t *v;
@@ -134,9 +141,10 @@ static json_t *image_rows(const json_t *du)
 	json_array_foreach (json_object_get(du, "Images"), i, v) {
 		const char *id = json_string_value(json_object_get(v, "Id"));
 		const char *tag = json_string_value(json_array_get(json_object_get(v, "RepoTags"), 0));
-		_cleanup_strbuf_ struct strbuf repo = STRBUF_INIT, since = STRBUF_INIT;
+		_cleanup_strbuf_ struct strbuf repo = STRBUF_INIT, since = STRBUF_INIT, at = STRBUF_INIT;
 		const char *colon = tag ? strrchr(tag, ':') : NULL;
 		const char *t = "<none>";
+		int64_t size = jint(v, "Size"), shared = jint(v, "SharedSize");
 
 		if (colon && !strchr(colon, '/')) {
 			strbuf_add(&repo, tag, (size_t)(colon - tag));
@@ -145,18 +153,21 @@ static json_t *image_rows(const json_t *du)
 			strbuf_addstr(&repo, "<none>");
 		}
 		cli_created_since(&since, jint(v, "Created"));
-		json_array_append_new(rows, json_pack("{s:s,s:s,s:s%,s:s,s:o,s:o,s:o,s:o}", "Repository", repo.buf,
-						      "Tag", t, "ID", id + 7, (size_t)12, "CreatedSince", since.buf,
-						      "Size", human(jint(v, "Size"), 4), "SharedSize",
-						      human(jint(v, "SharedSize"), 4), "UniqueSize",
-						      human(jint(v, "Size") - jint(v, "SharedSize"), 4), "Containers",
-						      json_sprintf("%lld", (long long)jint(v, "Containers"))));
+		gotime_format_go_time(&at, jint(v, "Created"), 0, true);
+		json_array_append_new(
+			rows, json_pack("{s:o,s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:s,s:o,s:o}", "Containers",
+					json_sprintf("%lld", (long long)jint(v, "Containers")), "CreatedAt", at.buf,
+					"CreatedSince", since.buf, "Digest", "", "ID",
+					trunc ? json_sprintf("%.12s", id + 7) : json_string(id), "Repository", repo.buf,
+					"SharedSize", human(shared, 4), "Size", human(size, 3), "Tag", t, "UniqueSize",
+					human(size - shared, 4), "VirtualSize", human(size, 4)));
 	}
 	return rows;
 }
 
 /* -v's container rows: docker ps's, the size without the virtual part (as docker's df). */
-static int container_rows(struct strata_store *store, const json_t *du, json_t *rows, struct strata_error **err)
+static int container_rows(struct strata_store *store, const json_t *du, bool trunc, json_t *rows,
+			  struct strata_error **err)
 {
 	struct strata_container **cs = NULL;
 	size_t nr = 0, i;
@@ -174,7 +185,7 @@ static int container_rows(struct strata_store *store, const json_t *du, json_t *
 			if (strcmp(strata_container_id(cs[k]), id))
 				continue;
 			strata_container_state(cs[k], &st);
-			row = cli_ps_row(cs[k], &st, true, false);
+			row = cli_ps_row(cs[k], &st, trunc, false);
 			json_object_set_new(row, "Size", human(jint(v, "SizeRw"), 3));
 			json_array_append_new(rows, row);
 			break;
@@ -196,12 +207,35 @@ static int render(const char *format, const char *type, const char *const (*titl
 	return 0;
 }
 
-static int df_verbose(struct strata_store *store, const json_t *du, struct strata_error **err)
+/* docker's verboseWrite for a template: executed once over all four lists, no newline added. */
+static int df_verbose_template(const char *format, json_t *images, json_t *containers,
+			       struct strata_error **err)
 {
-	_cleanup_json_ json_t *images = image_rows(du), *containers = json_array(), *none = json_array();
+	_cleanup_free_ char *text = format_prepare(format);
+	_cleanup_json_ json_t *dot = json_pack("{s:O,s:O,s:[],s:[]}", "Images", images, "Containers", containers,
+					       "Volumes", "BuildCache");
+	_cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
+	struct template *t = NULL;
+	int ret = template_parse(text, &t, err);
 
-	if (container_rows(store, du, containers, err) < 0)
+	if (ret >= 0)
+		ret = template_execute_typed(t, dot, "*formatter.diskUsageContext", 0, &out, err);
+	template_free(t);
+	if (ret < 0)
+		return ret;
+	fwrite(out.buf, 1, out.len, stdout);
+	return 0;
+}
+
+static int df_verbose(struct strata_store *store, const json_t *du, const char *format, struct strata_error **err)
+{
+	bool table = !format || !*format || format_is_table(format);
+	_cleanup_json_ json_t *images = image_rows(du, table), *containers = json_array(), *none = json_array();
+
+	if (container_rows(store, du, table, containers, err) < 0)
 		return -1;
+	if (!table)
+		return df_verbose_template(format, images, containers, err);
 	fputs("Images space usage:\n\n", stdout);
 	if (render(DF_IMAGES, "*formatter.imageContext", image_titles, NTITLES(image_titles), images, err) < 0)
 		return -1;
@@ -253,18 +287,14 @@ static int system_df(int argc, char **argv, struct cli_ctx *ctx)
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	free(args);
-	if (verbose && format && *format && strcmp(format, "table")) {
-		fputs("Error: --format with --verbose is not supported yet\n", stderr);
-		return 1;
-	}
 	ret = cli_open_images(ctx, false, &store, &idx);
 	if (ret)
 		return ret;
 	if (strata_system_df(idx, &text, &err) < 0 || !(du = json_loads(text, 0, NULL))) {
 		ret = err ? cli_fail_daemon(err) : (fputs("Error: bad disk usage data\n", stderr), 1);
 	} else if (verbose) {
-		if (df_verbose(store, du, &err) < 0)
-			ret = cli_fail_daemon(err);
+		if (df_verbose(store, du, format, &err) < 0)
+			ret = cli_fail_bare(err);
 	} else {
 		rows = df_summary(du);
 		if (render(format && *format ? format : DF_TABLE, "*formatter.diskUsageImagesContext", df_titles,

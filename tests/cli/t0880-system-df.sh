@@ -21,6 +21,7 @@ s() { strata --data-root "$1" "${@:2}"; }
 untime() {
 	sed -E 's/(Less than a second|About a minute|About an hour|[0-9]+ (seconds?|minutes?|hours?)) ago/T ago/g; s/   +/  /g' "$@"
 }
+VRANGE='{{range .Images}}{{.ID}} {{.Size}} {{.VirtualSize}} {{.UniqueSize}}|{{end}}{{range .Containers}}{{.ID}} {{.Image}} {{.Command}} {{.Size}}|{{end}}'
 left() { # the images (ID and tags) and containers (ID) a store holds
 	s "$1" images -a --no-trunc --format '{{.ID}} {{.Repository}}:{{.Tag}}' | sort &&
 	s "$1" ps -a --no-trunc --format '{{.ID}} {{.Names}}' | sort
@@ -46,6 +47,9 @@ test_expect_success 'dockerd: images sharing layers, stopped containers, a dangl
 	docker system df -v >docker-df-v &&
 	docker system df --format "{{.Type}}|{{.TotalCount}}|{{.Active}}|{{.Size}}|{{.Reclaimable}}" >docker-df-format &&
 	docker system df --format "table {{.Type}}\t{{.Reclaimable}}" >docker-df-table &&
+	docker system df --format "{{json .}}" >docker-df-json &&
+	docker system df -v --format "{{json .}}" >docker-df-v-json &&
+	docker system df -v --format "$VRANGE" >docker-df-v-range &&
 	echo n | docker system prune >docker-prompt &&
 	echo n | docker system prune -a --volumes >docker-prompt-a &&
 	dockerd_stop "$D" &&
@@ -63,13 +67,23 @@ test_expect_success 'system df --format: docker'\''s templates' '
 	s "$D/root" system df --format "{{.Type}}|{{.TotalCount}}|{{.Active}}|{{.Size}}|{{.Reclaimable}}" >strata-df-format &&
 	test_cmp docker-df-format strata-df-format &&
 	s "$D/root" system df --format "table {{.Type}}\t{{.Reclaimable}}" >strata-df-table &&
-	test_cmp docker-df-table strata-df-table
+	test_cmp docker-df-table strata-df-table &&
+	s "$D/root" system df --format "{{json .}}" >strata-df-json &&
+	test_cmp docker-df-json strata-df-json
 '
 
 test_expect_success 'system df -v: docker'\''s tables, times aside' '
 	s "$D/root" system df -v >strata-df-v &&
 	untime docker-df-v >expect && untime strata-df-v >actual &&
 	test_cmp expect actual
+'
+
+test_expect_success 'system df -v --format: one execution over all the lists, untruncated' '
+	s "$D/root" system df -v --format "{{json .}}" >strata-df-v-json &&
+	untime docker-df-v-json >expect && untime strata-df-v-json >actual &&
+	test_cmp expect actual &&
+	s "$D/root" system df -v --format "$VRANGE" >strata-df-v-range &&
+	test_cmp docker-df-v-range strata-df-v-range
 '
 
 test_expect_success 'system prune: docker'\''s prompt; no answer, nothing removed' '
