@@ -369,8 +369,13 @@ static int prune_containers(struct strata_store *store, struct strbuf *out, uint
 		strata_container_state(v[i], &st);
 		if (st.running)
 			continue;
-		if (strata_container_size(v[i], &rw, &vsize, err) < 0 ||
-		    strata_container_remove(v[i], false, err) < 0) {
+		/* an unreadable rw layer counts 0, as container prune counts it */
+		if (strata_container_size(v[i], &rw, &vsize, err) < 0) {
+			strata_error_free(*err);
+			*err = NULL;
+			rw = 0;
+		}
+		if (strata_container_remove(v[i], false, err) < 0) {
 			ret = -1;
 			break;
 		}

@@ -103,12 +103,12 @@ static struct chain_ref *count_chains(struct strata_image **v, size_t nr, size_t
 }
 
 /* The image IDs of the containers, to count the containers of each image. */
-struct strata_container_list_view {
+struct container_images {
 	const char **image_ids;
 	size_t nr;
 };
 
-static json_t *image_rows(const struct strata_image_index *idx, const struct strata_container_list_view *cv)
+static json_t *image_rows(const struct strata_image_index *idx, const struct container_images *cv)
 {
 	size_t nr = 0, nr_chains = 0;
 	_cleanup_free_ struct strata_image **v = listed_images(idx, &nr);
@@ -227,7 +227,7 @@ int strata_system_df(const struct strata_image_index *idx, char **out, struct st
 	struct strata_store *store = strata_image_index_store(idx);
 	struct strata_container **cs = NULL;
 	size_t nr = 0;
-	struct strata_container_list_view cv = { 0 };
+	struct container_images cv = { 0 };
 	_cleanup_json_ json_t *du = NULL;
 	json_t *containers, *partials;
 	struct strbuf sb = STRBUF_INIT;
