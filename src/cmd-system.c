@@ -218,7 +218,10 @@ static int df_verbose_template(const char *format, json_t *images, json_t *conta
 	struct template *t = NULL;
 	int ret = template_parse(text, &t, err);
 
-	if (ret >= 0)
+	/* docker wraps the parse error only: the execution runs straight to the output */
+	if (ret < 0)
+		strata_error_wrap(err, "template parsing error");
+	else
 		ret = template_execute_typed(t, dot, "*formatter.diskUsageContext", 0, &out, err);
 	template_free(t);
 	if (ret < 0)

@@ -50,6 +50,10 @@ test_expect_success 'dockerd: images sharing layers, stopped containers, a dangl
 	docker system df --format "{{json .}}" >docker-df-json &&
 	docker system df -v --format "{{json .}}" >docker-df-v-json &&
 	docker system df -v --format "$VRANGE" >docker-df-v-range &&
+	for f in "{{" "{{.Nope}}"; do
+		docker system df --format "$f" >>docker-df-bad 2>&1; echo "rc=$?" >>docker-df-bad
+		docker system df -v --format "$f" >>docker-df-bad 2>&1; echo "rc=$?" >>docker-df-bad
+	done &&
 	echo n | docker system prune >docker-prompt &&
 	echo n | docker system prune -a --volumes >docker-prompt-a &&
 	dockerd_stop "$D" &&
@@ -127,6 +131,14 @@ test_expect_success 'partial pull downloads: a line on stderr by df, removed by 
 	test_cmp expect actual &&
 	s part system df >out 2>err &&
 	test ! -s err
+'
+
+test_expect_success 'bad templates: docker'\''s errors and exit status' '
+	for f in "{{" "{{.Nope}}"; do
+		s "$D/root" system df --format "$f" >>strata-df-bad 2>&1; echo "rc=$?" >>strata-df-bad
+		s "$D/root" system df -v --format "$f" >>strata-df-bad 2>&1; echo "rc=$?" >>strata-df-bad
+	done &&
+	test_cmp docker-df-bad strata-df-bad
 '
 
 test_expect_success 'bad input: unknown subcommand and flag' '
