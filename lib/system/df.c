@@ -243,19 +243,21 @@ int strata_system_df(const struct strata_image_index *idx, char **out, struct st
 	containers = json_array();
 	for (size_t i = 0; i < nr; i++) {
 		struct strata_container_state st;
+		struct strata_error *e = NULL;
 		int64_t rw = 0, vsize = 0;
 
 		strata_container_state(cs[i], &st);
-		ret = strata_container_size(cs[i], &rw, &vsize, err);
-		if (ret < 0)
-			break;
+		/* an unreadable rw layer counts 0, as dockerd's getSize only logs it */
+		if (strata_container_size(cs[i], &rw, &vsize, &e) < 0) {
+			strata_error_free(e);
+			rw = 0;
+		}
 		cv.image_ids[cv.nr++] = strata_container_image_id(cs[i]);
 		json_array_append_new(containers, json_pack("{s:s,s:b,s:I}", "Id", strata_container_id(cs[i]),
 							    "Running", st.running, "SizeRw", (json_int_t)rw));
 	}
 	partials = json_array();
-	if (ret >= 0)
-		ret = each_partial(store, add_partial, partials, err);
+	ret = each_partial(store, add_partial, partials, err);
 	if (ret >= 0) {
 		du = json_pack("{s:I,s:o,s:o,s:[],s:[],s:o}", "LayersSize", (json_int_t)layers, "Images",
 			       image_rows(idx, &cv), "Containers", containers, "Volumes", "BuildCache",
