@@ -133,6 +133,28 @@ test_expect_success 'partial pull downloads: a line on stderr by df, removed by 
 	test ! -s err
 '
 
+command -v runc >/dev/null 2>&1 && test_set_prereq RUNC ||
+	test_prereq_missing RUNC "runc not installed"
+
+test_expect_success RUNC 'a running container is active, its rw size not reclaimable' '
+	cp -a "$D/root" run &&
+	{ "$STRATA_BIN" --data-root "$TRASH/run" run --name r1 bb:1 sh -c \
+		"/bin/busybox head -c 50000 /dev/zero >/big; echo started; exec /bin/busybox sleep 1000" >run.out 2>&1 & } &&
+	PID=$! &&
+	test_atexit "kill -9 $PID" &&
+	for i in $(seq 100); do grep -q started run.out 2>/dev/null && break; sleep 0.1; done &&
+	grep -q started run.out &&
+	ID=$(s run ps -q --no-trunc) && test ${#ID} -eq 64 && test_atexit "runc delete -f $ID" &&
+	stopped=$(awk "/^Containers/ { print \$4 }" docker-df) &&
+	s run system df --format "{{.Type}}|{{.TotalCount}}|{{.Active}}|{{.Reclaimable}}" >out &&
+	grep "^Containers|5|1|$stopped (" out &&
+	grep "^Images|6|3|" out &&
+	s run system df -v --format "{{range .Containers}}{{.Names}} {{.State}} {{.Size}}|{{end}}" >out &&
+	grep "^r1 running 50kB|" out &&
+	runc kill $ID KILL && { wait $PID; test $? -eq 137; } &&
+	! grep -q "$TRASH/run/" /proc/mounts
+'
+
 test_expect_success 'bad templates: docker'\''s errors and exit status' '
 	for f in "{{" "{{.Nope}}"; do
 		s "$D/root" system df --format "$f" >>strata-df-bad 2>&1; echo "rc=$?" >>strata-df-bad
