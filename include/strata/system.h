@@ -33,9 +33,10 @@ STRATA_PUBLIC int strata_system_info(const struct strata_image_index *idx, const
  * Created, Size, SharedSize = the sizes of its layers that another listed
  * image uses too, Containers = how many containers were made from it),
  * Containers (in strata_container_list's order: Id, Running, SizeRw = the rw
- * layer's size, 0 when it cannot be read, as dockerd), Volumes and BuildCache (strata has neither: []), and
- * strata's own PartialDownloads ([{Name, Size}]: the resumable pull downloads
- * in layerdb/tmp, which docker has no row for).  *out is freed with free().
+ * layer's size, 0 when it cannot be read, as dockerd), Volumes and
+ * BuildCache (strata has neither: []), and strata's own PartialDownloads
+ * ([{Name, Size}]: the resumable pull downloads in layerdb/tmp, which docker
+ * has no row for).  *out is freed with free().
  */
 STRATA_PUBLIC int strata_system_df(const struct strata_image_index *idx, char **out, struct strata_error **err);
 
