@@ -84,11 +84,15 @@ void cli_progress_string(struct strbuf *out, int width, int64_t current, int64_t
 	X(build) X(images) X(inspect) X(history) X(tag) X(rmi) X(image) X(import) X(check) \
 	X(login) X(logout) X(load) X(save) X(pull) X(push) X(version) X(info) \
 	X(create) X(run) X(start) X(ps) X(logs) X(rm) X(diff) X(export) X(commit) X(container) \
-	X(analyze) X(squash) X(stop) X(kill) X(wait)
+	X(analyze) X(squash) X(stop) X(kill) X(wait) X(system)
 
 #define CLI_DECLARE(name) int cmd_##name(int argc, char **argv, struct cli_ctx *ctx);
 CLI_COMMANDS(CLI_DECLARE)
 #undef CLI_DECLARE
+struct strata_container;
+struct strata_container_state;
+/* One docker ps row (ContainerContext's fields as strings); size: "RW (virtual V)". */
+json_t *cli_ps_row(struct strata_container *c, const struct strata_container_state *st, bool trunc, bool size);
 /* image inspect: inspect without --type, images only */
 int cmd_image_inspect(int argc, char **argv, struct cli_ctx *ctx);
 

@@ -563,8 +563,8 @@ static void ps_filters_release(struct ps_filters *f)
 	free(f->ancestor_ids);
 }
 
-static json_t *ps_row(struct strata_container *c, const struct strata_container_state *st, bool trunc,
-		      bool size)
+json_t *cli_ps_row(struct strata_container *c, const struct strata_container_state *st, bool trunc,
+		   bool size)
 {
 	_cleanup_strbuf_ struct strbuf cmd = STRBUF_INIT, quoted = STRBUF_INIT, since = STRBUF_INIT, at = STRBUF_INIT,
 				       status = STRBUF_INIT, sz = STRBUF_INIT;
@@ -660,7 +660,7 @@ int cmd_ps(int argc, char **argv, struct cli_ctx *ctx)
 		strata_container_state(v[i], &st);
 		if ((!all && !st.running) || !ps_match(idx, &pf, v[i], &st))
 			continue;
-		json_array_append_new(rows, ps_row(v[i], &st, !no_trunc, size));
+		json_array_append_new(rows, cli_ps_row(v[i], &st, !no_trunc, size));
 	}
 	if (!ret) {
 		if (!format || !*format || !strcmp(format, "table")) {
