@@ -3,10 +3,12 @@
 # does not finish or roll back: after it, `strata check` is clean without
 # --repair, and the images are the ones a clean run gives.  The kill points
 # are every rename, fsync and syncfs of load, tag and rmi (strace's fault
-# injection kills the process at the Nth one), plus leftovers written by hand.
+# injection kills the process at the Nth one), plus leftovers written by hand;
+# dockerd then reads a store recovered after a killed load.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$TEST_LIB_DIR/store.sh"
 . "$TEST_LIB_DIR/crashpoints.sh"
+. "$TEST_LIB_DIR/dockerd.sh"
 
 A=$TEST_FIXTURES/corpus/images/docker-archive/ggcr-whiteout_image.tar
 B=$TEST_FIXTURES/corpus/images/docker-archive/ggcr-test_image_1.tar
@@ -74,5 +76,20 @@ test_expect_success STRACE 'rmi killed at every point: the next write finishes t
 		S s images -q --no-trunc >ids && grep -q -x \"\$IMG_B\" ids &&
 		{ ! grep -q -x \"\$IMG_A\" ids || S s save \"\$IMG_A\" >/dev/null; }" &&
 	sweep "S base load -i \"\$A\" >/dev/null && S base load -i \"\$B\" >/dev/null" rmi -f "$IMG_A"
+'
+if dockerd_usable; then
+	test_set_prereq DOCKERD
+else
+	test_prereq_missing DOCKERD "$DOCKERD_UNUSABLE"
+fi
+
+test_expect_success STRACE,DOCKERD 'dockerd reads what the next write recovered after a killed load' '
+	rm -rf d && mkdir -p d && S d/root load -i "$A" >/dev/null &&
+	how=$(killed_at 10 d/root load -i "$B") && test "$how" = killed &&
+	S d/root load -i "$B" >out && test_cmp load-b.out out && clean d/root "$SUM" &&
+	dockerd_start d &&
+	docker images -q --no-trunc | LC_ALL=C sort >ids && test_cmp ids.ref ids &&
+	docker save "$IMG_A" "$IMG_B" >saved.tar && test -s saved.tar &&
+	dockerd_stop d
 '
 test_done
