@@ -250,3 +250,23 @@ void cli_created_since(struct strbuf *out, int64_t created)
 	units_human_duration(out, ((int64_t)time(NULL) - created) * 1000000000LL);
 	strbuf_addstr(out, " ago");
 }
+
+int cli_dispatch(const char *group, const char *what, const struct cli_subcommand *subs, size_t nr, int argc,
+		 char **argv, struct cli_ctx *ctx)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help")) {
+		printf("\nUsage:  strata %s COMMAND\n\n%s\n\nCommands:\n", group, what);
+		for (size_t i = 0; i < nr; i++)
+			if (subs[i].desc)
+				printf("  %-11s %s\n", subs[i].name, subs[i].desc);
+		printf("\nRun 'strata %s COMMAND --help' for more information on a command.\n", group);
+		return argc < 2 ? 1 : 0;
+	}
+	for (size_t i = 0; i < nr; i++)
+		if (!strcmp(argv[1], subs[i].name))
+			return subs[i].fn(argc - 1, argv + 1, ctx);
+	fprintf(stderr, "strata: '%s ", group);
+	cli_put_escaped(stderr, argv[1]);
+	fprintf(stderr, "' is not a strata command.\nSee 'strata %s --help'\n", group);
+	return 1;
+}

@@ -80,6 +80,21 @@ void cli_print_progress_bytes(void *cookie, const char *id, const char *action, 
 void cli_progress_string(struct strbuf *out, int width, int64_t current, int64_t total,
 			 int64_t elapsed_ns);
 
+/* A management command's subcommand; desc NULL: an alias, not listed. */
+struct cli_subcommand {
+	const char *name;
+	int (*fn)(int argc, char **argv, struct cli_ctx *ctx);
+	const char *desc;
+};
+
+/*
+ * Run argv[1] among subs (sorted by name, as docker lists them), or print
+ * the group's help ("strata GROUP COMMAND", what) or docker's unknown
+ * command error.
+ */
+int cli_dispatch(const char *group, const char *what, const struct cli_subcommand *subs, size_t nr, int argc,
+		 char **argv, struct cli_ctx *ctx);
+
 #define CLI_COMMANDS(X) \
 	X(build) X(images) X(inspect) X(history) X(tag) X(rmi) X(image) X(import) X(check) \
 	X(login) X(logout) X(load) X(save) X(pull) X(push) X(version) X(info) \

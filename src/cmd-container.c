@@ -1089,11 +1089,7 @@ static int container_prune(int argc, char **argv, struct cli_ctx *ctx)
 
 int cmd_container(int argc, char **argv, struct cli_ctx *ctx)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(int, char **, struct cli_ctx *);
-		const char *desc;
-	} subs[] = {
+	static const struct cli_subcommand subs[] = {
 		{ "commit", cmd_commit, "Create a new image from a container's changes" },
 		{ "create", cmd_create, "Create a new container" },
 		{ "diff", cmd_diff, "Inspect changes to files or directories on a container's filesystem" },
@@ -1112,19 +1108,5 @@ int cmd_container(int argc, char **argv, struct cli_ctx *ctx)
 		{ "wait", cmd_wait, "Block until one or more containers stop, then print their exit codes" },
 	};
 
-	if (argc < 2 || !strcmp(argv[1], "--help")) {
-		printf("\nUsage:  strata container COMMAND\n\nManage containers\n\nCommands:\n");
-		for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-			if (subs[i].desc)
-				printf("  %-11s %s\n", subs[i].name, subs[i].desc);
-		printf("\nRun 'strata container COMMAND --help' for more information on a command.\n");
-		return argc < 2 ? 1 : 0;
-	}
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (!strcmp(argv[1], subs[i].name))
-			return subs[i].fn(argc - 1, argv + 1, ctx);
-	fputs("strata: 'container ", stderr);
-	cli_put_escaped(stderr, argv[1]);
-	fputs("' is not a strata command.\nSee 'strata container --help'\n", stderr);
-	return 1;
+	return cli_dispatch("container", "Manage containers", subs, sizeof(subs) / sizeof(subs[0]), argc, argv, ctx);
 }

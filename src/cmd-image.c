@@ -83,11 +83,7 @@ static int image_prune(int argc, char **argv, struct cli_ctx *ctx)
 int cmd_image(int argc, char **argv, struct cli_ctx *ctx)
 {
 	/* sorted by name as docker lists them; aliases (no description) are not listed */
-	static const struct {
-		const char *name;
-		int (*fn)(int, char **, struct cli_ctx *);
-		const char *desc;
-	} subs[] = {
+	static const struct cli_subcommand subs[] = {
 		{ "history", cmd_history, "Show the history of an image" },
 		{ "import", cmd_import, "Import the contents from a tarball to create a filesystem image" },
 		{ "inspect", cmd_image_inspect, "Display detailed information on one or more images" },
@@ -103,19 +99,5 @@ int cmd_image(int argc, char **argv, struct cli_ctx *ctx)
 		{ "tag", cmd_tag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE" },
 	};
 
-	if (argc < 2 || !strcmp(argv[1], "--help")) {
-		printf("\nUsage:  strata image COMMAND\n\nManage images\n\nCommands:\n");
-		for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-			if (subs[i].desc)
-				printf("  %-11s %s\n", subs[i].name, subs[i].desc);
-		printf("\nRun 'strata image COMMAND --help' for more information on a command.\n");
-		return argc < 2 ? 1 : 0;
-	}
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (!strcmp(argv[1], subs[i].name))
-			return subs[i].fn(argc - 1, argv + 1, ctx);
-	fputs("strata: 'image ", stderr);
-	cli_put_escaped(stderr, argv[1]);
-	fputs("' is not a strata command.\nSee 'strata image --help'\n", stderr);
-	return 1;
+	return cli_dispatch("image", "Manage images", subs, sizeof(subs) / sizeof(subs[0]), argc, argv, ctx);
 }

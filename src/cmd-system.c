@@ -448,28 +448,11 @@ out:
 
 int cmd_system(int argc, char **argv, struct cli_ctx *ctx)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(int, char **, struct cli_ctx *);
-		const char *desc;
-	} subs[] = {
+	static const struct cli_subcommand subs[] = {
 		{ "df", system_df, "Show docker disk usage" },
 		{ "info", cmd_info, "Display system-wide information" },
 		{ "prune", system_prune, "Remove unused data" },
 	};
 
-	if (argc < 2 || !strcmp(argv[1], "--help")) {
-		printf("\nUsage:  strata system COMMAND\n\nManage Docker\n\nCommands:\n");
-		for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-			printf("  %-11s %s\n", subs[i].name, subs[i].desc);
-		printf("\nRun 'strata system COMMAND --help' for more information on a command.\n");
-		return argc < 2 ? 1 : 0;
-	}
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (!strcmp(argv[1], subs[i].name))
-			return subs[i].fn(argc - 1, argv + 1, ctx);
-	fputs("strata: 'system ", stderr);
-	cli_put_escaped(stderr, argv[1]);
-	fputs("' is not a strata command.\nSee 'strata system --help'\n", stderr);
-	return 1;
+	return cli_dispatch("system", "Manage Docker", subs, sizeof(subs) / sizeof(subs[0]), argc, argv, ctx);
 }
