@@ -26,6 +26,12 @@ struct strata_ref {
 STRATA_PUBLIC int strata_ref_parse(const char *s, struct strata_ref *out, struct strata_error **err);
 STRATA_PUBLIC void strata_ref_release(struct strata_ref *ref);
 
+/*
+ * A name to tag a new image with (import, commit, build, squash): parsed,
+ * "latest" when it has no tag, and a digest refused as dockerd does.
+ */
+STRATA_PUBLIC int strata_ref_parse_tag(const char *s, struct strata_ref *out, struct strata_error **err);
+
 /* Add the "latest" tag when neither a tag nor a digest is present. */
 STRATA_PUBLIC void strata_ref_default_tag(struct strata_ref *ref);
 

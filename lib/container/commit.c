@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compress/compress.h"
 #include "container/container-private.h"
 #include "digest/digest.h"
 #include "driver/driver.h"
@@ -106,20 +107,6 @@ static int sink_write(void *cookie, const void *data, size_t len, struct strata_
 	return fs_write_all(s->fd, data, len, "write the layer diff", err);
 }
 
-static ssize_t read_fd(void *cookie, void *buf, size_t len, struct strata_error **err)
-{
-	int fd = *(int *)cookie;
-
-	for (;;) {
-		ssize_t n = read(fd, buf, len);
-
-		if (n >= 0)
-			return n;
-		if (errno != EINTR)
-			return strata_error_set(err, STRATA_ERR_IO, errno, "read the layer diff");
-	}
-}
-
 /* The diff into an unnamed file below layerdb/tmp (nothing to clean after a crash), then registered. */
 static int register_diff(struct container *c, const struct container_commit_opts *o, char diff_id[72],
 			 struct strata_error **err)
@@ -159,7 +146,7 @@ static int register_diff(struct container *c, const struct container_commit_opts
 		if (lseek(sink.fd, 0, SEEK_SET) < 0)
 			ret = strata_error_set(err, STRATA_ERR_IO, errno, "rewind the layer diff");
 		else
-			ret = layerstore_register(store, *c->parent_chain ? c->parent_chain : NULL, read_fd, &sink.fd,
+			ret = layerstore_register(store, *c->parent_chain ? c->parent_chain : NULL, compress_fd_read, &sink.fd,
 						  diff_id, &res, err);
 	}
 	close(sink.fd);
@@ -190,16 +177,8 @@ int container_commit(struct strata_image_index *idx, struct container *c, const 
 	if (!parent)
 		return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "No such image: %s", container_image_id(c));
 	pcfg = parent->config;
-	if (o->ref) {
-		ret = strata_ref_parse(o->ref, &ref, err);
-		if (ret < 0)
-			return ret;
-		strata_ref_default_tag(&ref);
-		if (ref.digest) {
-			strata_ref_release(&ref);
-			return strata_error_set(err, STRATA_ERR_INVALID, 0, "refusing to create a tag with a digest reference");
-		}
-	}
+	if (o->ref && (ret = strata_ref_parse_tag(o->ref, &ref, err)) < 0)
+		return ret;
 	/* the config: given, or the container's with the changes (dockerd's BuildFromConfig + merge) */
 	changed = json_deep_copy(o->config ? o->config : json_object_get(c->cfg, "Config"));
 	if (!json_is_object(changed)) {

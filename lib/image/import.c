@@ -71,16 +71,8 @@ int strata_image_import(struct strata_image_index *idx, const char *path,
 	int ret = 0;
 
 	json_object_set_new(image, "config", config);
-	if (opts->ref) {
-		ret = strata_ref_parse(opts->ref, &ref, err);
-		if (ret < 0)
-			return ret;
-		strata_ref_default_tag(&ref);
-		if (ref.digest) {
-			strata_ref_release(&ref);
-			return strata_error_set(err, STRATA_ERR_INVALID, 0, "refusing to create a tag with a digest reference");
-		}
-	}
+	if (opts->ref && (ret = strata_ref_parse_tag(opts->ref, &ref, err)) < 0)
+		return ret;
 	if (opts->platform)
 		ret = parse_platform(opts->platform, &platform, err);
 	else

@@ -218,6 +218,20 @@ void strata_ref_release(struct strata_ref *ref)
 	memset(ref, 0, sizeof(*ref));
 }
 
+int strata_ref_parse_tag(const char *s, struct strata_ref *out, struct strata_error **err)
+{
+	int ret = strata_ref_parse(s, out, err);
+
+	if (ret < 0)
+		return ret;
+	if (out->digest) {
+		strata_ref_release(out);
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "refusing to create a tag with a digest reference");
+	}
+	strata_ref_default_tag(out);
+	return 0;
+}
+
 void strata_ref_default_tag(struct strata_ref *ref)
 {
 	if (!ref->tag && !ref->digest)

@@ -176,15 +176,8 @@ int strata_image_squash(struct strata_image_index *idx, const char *name,
 	bool registered = false;
 	int ret;
 
-	if (opts->tag) {
-		if ((ret = strata_ref_parse(opts->tag, &ref, err)) < 0)
-			return ret;
-		strata_ref_default_tag(&ref);
-		if (ref.digest) {
-			strata_ref_release(&ref);
-			return strata_error_set(err, STRATA_ERR_INVALID, 0, "refusing to create a tag with a digest reference");
-		}
-	}
+	if (opts->tag && (ret = strata_ref_parse_tag(opts->tag, &ref, err)) < 0)
+		return ret;
 	if ((ret = strata_image_lookup(idx, name, &img, err)) < 0)
 		goto out;
 	if (opts->keep_base) {
