@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util/fs.h"
 #include "format/units.h"
 #include "strata/image.h"
 #include "strata/store.h"
@@ -269,4 +270,14 @@ int cli_dispatch(const char *group, const char *what, const struct cli_subcomman
 	cli_put_escaped(stderr, argv[1]);
 	fprintf(stderr, "' is not a strata command.\nSee 'strata %s --help'\n", group);
 	return 1;
+}
+
+const char *cli_errno_text(int e)
+{
+	static _Thread_local char buf[128];
+	char *text = fs_errno_text(e);
+
+	snprintf(buf, sizeof(buf), "%s", text);
+	free(text);
+	return buf;
 }

@@ -80,6 +80,9 @@ void cli_print_progress_bytes(void *cookie, const char *id, const char *action, 
 void cli_progress_string(struct strbuf *out, int width, int64_t current, int64_t total,
 			 int64_t elapsed_ns);
 
+/* strerror(e) worded as Go's, which docker prints ("no such file or directory"); valid until the next call. */
+const char *cli_errno_text(int e);
+
 /* A management command's subcommand; desc NULL: an alias, not listed. */
 struct cli_subcommand {
 	const char *name;

@@ -63,7 +63,7 @@ static int read_all(int fd, struct strbuf *out, const char *what)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			fprintf(stderr, "unable to prepare context: read %s: %s\n", what, strerror(errno));
+			fprintf(stderr, "unable to prepare context: read %s: %s\n", what, cli_errno_text(errno));
 			return 1;
 		}
 		if (n == 0)
@@ -115,7 +115,7 @@ static int load_dockerfile(const char *context, const char *file, struct strbuf 
 		if (errno == ENOENT || (stat(context, &st) == 0 && !S_ISDIR(st.st_mode)))
 			fprintf(stderr, "unable to prepare context: path \"%s\" not found\n", context);
 		else
-			fprintf(stderr, "unable to prepare context: %s: %s\n", context, strerror(errno));
+			fprintf(stderr, "unable to prepare context: %s: %s\n", context, cli_errno_text(errno));
 		return 1;
 	}
 	if (file && *file)
@@ -127,16 +127,16 @@ static int load_dockerfile(const char *context, const char *file, struct strbuf 
 
 		if (path.buf[0] != '/' && getcwd(abs, sizeof(abs)))
 			fprintf(stderr, "unable to prepare context: unable to evaluate symlinks in Dockerfile path: "
-					"lstat %s/%s: %s\n", abs, path.buf, strerror(errno));
+					"lstat %s/%s: %s\n", abs, path.buf, cli_errno_text(errno));
 		else
 			fprintf(stderr, "unable to prepare context: unable to evaluate symlinks in Dockerfile path: "
-					"lstat %s: %s\n", path.buf, strerror(errno));
+					"lstat %s: %s\n", path.buf, cli_errno_text(errno));
 		strbuf_release(&path);
 		return 1;
 	}
 	fd = open(path.buf, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "unable to prepare context: open %s: %s\n", path.buf, strerror(errno));
+		fprintf(stderr, "unable to prepare context: open %s: %s\n", path.buf, cli_errno_text(errno));
 		strbuf_release(&path);
 		return 1;
 	}
@@ -216,7 +216,7 @@ int cmd_build(int argc, char **argv, struct cli_ctx *ctx)
 		goto out;
 	}
 	if (iidfile && unlink(iidfile) < 0 && errno != ENOENT) {
-		fprintf(stderr, "Removing image ID file: %s\n", strerror(errno));
+		fprintf(stderr, "Removing image ID file: %s\n", cli_errno_text(errno));
 		ret = 1;
 		goto out;
 	}
@@ -266,7 +266,7 @@ int cmd_build(int argc, char **argv, struct cli_ctx *ctx)
 		FILE *f = fopen(iidfile, "w");
 
 		if (!f || fputs(id, f) < 0 || fclose(f) != 0) {
-			fprintf(stderr, "Writing image ID file: %s\n", strerror(errno));
+			fprintf(stderr, "Writing image ID file: %s\n", cli_errno_text(errno));
 			ret = 1;
 		}
 	}

@@ -54,7 +54,7 @@ static int read_env_file(const char *path, struct flag_list *out)
 	char line[65536];
 
 	if (!f) {
-		fprintf(stderr, "strata: open %s: %s.\nSee 'strata run --help'.\n", path, strerror(errno));
+		fprintf(stderr, "strata: open %s: %s.\nSee 'strata run --help'.\n", path, cli_errno_text(errno));
 		return 125;
 	}
 	while (fgets(line, sizeof(line), f)) {
@@ -837,14 +837,14 @@ int cmd_export(int argc, char **argv, struct cli_ctx *ctx)
 		goto out;
 	}
 	if (output && (fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-		fprintf(stderr, "Error: failed to export container: open %s: %s\n", output, strerror(errno));
+		fprintf(stderr, "Error: failed to export container: open %s: %s\n", output, cli_errno_text(errno));
 		ret = 1;
 		goto out;
 	}
 	if (strata_container_export(c, fd, &err) < 0)
 		ret = cli_fail_daemon(err);
 	if (output && close(fd) < 0 && !ret) {
-		fprintf(stderr, "Error: failed to export container: close %s: %s\n", output, strerror(errno));
+		fprintf(stderr, "Error: failed to export container: close %s: %s\n", output, cli_errno_text(errno));
 		ret = 1;
 	}
 out:

@@ -55,18 +55,18 @@ static int save_to_file(struct strata_image_index *idx, char **names, int nr, en
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(stderr, "Error: failed to save image: failed to create a temporary file in the output folder: %s\n",
-			strerror(errno));
+			cli_errno_text(errno));
 		free(tmp);
 		return 1;
 	}
 	ret = strata_image_save(idx, (const char *const *)names, (size_t)nr, fmt, fd, &err);
 	if (ret >= 0 && fsync(fd) < 0)
-		ret = -1, fprintf(stderr, "Error: failed to save image: %s\n", strerror(errno));
+		ret = -1, fprintf(stderr, "Error: failed to save image: %s\n", cli_errno_text(errno));
 	else if (ret < 0)
 		cli_fail_daemon(err);
 	close(fd);
 	if (ret >= 0 && rename(tmp, output) < 0) {
-		fprintf(stderr, "Error: failed to save image: rename %s: %s\n", output, strerror(errno));
+		fprintf(stderr, "Error: failed to save image: rename %s: %s\n", output, cli_errno_text(errno));
 		ret = -1;
 	}
 	if (ret < 0)

@@ -650,9 +650,7 @@ static char *go_dial_error(CURL *c, CURLcode rc, const char *method, const char 
 	if (curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK || os_errno <= 0)
 		return NULL;
 	port = b[n] == ':' ? b + n + 1 : !strncmp(url, "https:", 6) ? "443" : "80";
-	/* Go's errno texts are glibc's with a lower-case first letter */
-	why = xstrdup(strerror((int)os_errno));
-	why[0] = (char)tolower((unsigned char)why[0]);
+	why = fs_errno_text((int)os_errno);
 	return xasprintf("%s \"%s\": dial tcp %s:%.*s: connect: %s", op, url, host,
 			 (int)strcspn(port, "/?#"), port, why);
 }

@@ -6,6 +6,7 @@
 
 #include "strata/error.h"
 #include "util/alloc.h"
+#include "util/fs.h"
 
 int strata_error_set(struct strata_error **err, enum strata_errcode code,
 		     int sys_errno, const char *fmt, ...)
@@ -19,7 +20,9 @@ int strata_error_set(struct strata_error **err, enum strata_errcode code,
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	if (sys_errno) {
-		char *full = xasprintf("%s: %s", msg, strerror(sys_errno));
+		char *why = fs_errno_text(sys_errno), *full = xasprintf("%s: %s", msg, why);
+
+		free(why);
 		free(msg);
 		msg = full;
 	}

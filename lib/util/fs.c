@@ -78,6 +78,15 @@ int fs_read_file_at(int dirfd, const char *name, size_t max, char **out,
 	return 0;
 }
 
+char *fs_errno_text(int e)
+{
+	char *s = xstrdup(strerror(e));
+
+	if (s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'a' && s[1] <= 'z')
+		s[0] = (char)(s[0] - 'A' + 'a');
+	return s;
+}
+
 static int write_loop(int fd, const void *data, size_t len, bool socket, const char *what,
 		      struct strata_error **err)
 {

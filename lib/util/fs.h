@@ -9,6 +9,9 @@
 
 #include "strata/error.h"
 
+/* strerror(e) as Go words it, which docker prints: lower case first ("no such file or directory"); free it. */
+char *fs_errno_text(int e);
+
 /* The error code for a failed syscall's errno (ENOENT -> NOT_FOUND, ENOSPC -> NOSPC, ...). */
 enum strata_errcode fs_errcode(int e);
 

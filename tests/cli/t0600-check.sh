@@ -155,7 +155,7 @@ test_expect_success 'a leftover of an interrupted layer removal' '
 '
 test_expect_success 'a layer record without its diff file: its driver folder stays' '
 	damage "rm $L/$T/diff" &&
-	line="layer sha256:$T: layer sha256:$T is damaged: open '\''layerdb/sha256/$T/diff'\'': No such file or directory" &&
+	line="layer sha256:$T: layer sha256:$T is damaged: open '\''layerdb/sha256/$T/diff'\'': no such file or directory" &&
 	found "$line" && kept "$line"
 '
 test_expect_success 'a damaged cache-id: every driver folder stays, repair restores the derived one' '

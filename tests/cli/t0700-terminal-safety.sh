@@ -41,7 +41,7 @@ test_expect_success 'an unknown flag is escaped, globally and per command' '
 '
 
 test_expect_success 'newlines in a message stay newlines' '
-	printf "%s\n" "Error: open '"'"'$TRASH/a'"'"': No such file or directory" >want &&
+	printf "%s\n" "Error: open '"'"'$TRASH/a'"'"': no such file or directory" >want &&
 	test_expect_code 1 strata --data-root "$R" import "$TRASH/a" 2>err &&
 	test_cmp want err
 '

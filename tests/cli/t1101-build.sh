@@ -113,7 +113,7 @@ test_expect_success 'a missing context and a missing Dockerfile' '
 	strata --data-root "$R" build nope >out 2>err; rc=$? &&
 	refused ctx 1 "unable to prepare context: path \"nope\" not found" &&
 	strata --data-root "$R" build -f nope ctx >out 2>err; rc=$? &&
-	refused file 1 "unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat $TRASH/nope: No such file or directory"
+	refused file 1 "unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat $TRASH/nope: no such file or directory"
 '
 test_expect_success 'an invalid tag is a flag error (125)' '
 	strata --data-root "$R" build -t "Bad:x" ctx >out 2>err; rc=$? &&

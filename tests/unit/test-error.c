@@ -42,18 +42,18 @@ int main(void)
 
 	ret = fails_not_found("/x/y", &err);
 	ok(ret == -STRATA_ERR_NOT_FOUND && err->sys_errno == ENOENT, "set with errno");
-	is_str(err->msg, "open '/x/y': No such file or directory", "set appends strerror");
+	is_str(err->msg, "open '/x/y': no such file or directory", "set appends strerror");
 
 	/* wrap */
 	ret = strata_error_wrap(&err, "layer %d", 3);
 	ok(ret == -STRATA_ERR_NOT_FOUND, "wrap returns the held -code");
-	is_str(err->msg, "layer 3: open '/x/y': No such file or directory", "wrap prepends context");
+	is_str(err->msg, "layer 3: open '/x/y': no such file or directory", "wrap prepends context");
 	ok(err->code == STRATA_ERR_NOT_FOUND && err->sys_errno == ENOENT, "wrap keeps code and errno");
 
 	/* recode */
 	ret = strata_error_recode(&err, STRATA_ERR_CORRUPT);
 	ok(ret == -STRATA_ERR_CORRUPT && err->code == STRATA_ERR_CORRUPT, "recode changes the code");
-	is_str(err->msg, "layer 3: open '/x/y': No such file or directory", "recode keeps the message");
+	is_str(err->msg, "layer 3: open '/x/y': no such file or directory", "recode keeps the message");
 	strata_error_freep(&err);
 
 	/* propagate */
