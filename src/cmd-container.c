@@ -74,11 +74,25 @@ static int read_env_file(const char *path, struct flag_list *out)
 	return 0;
 }
 
+/* docker's reportError: "strata: PREFIX MSG." with one final dot, and the help line when cmd is set. */
+static void report_error(const char *cmd, const char *prefix, const char *msg)
+{
+	char *text = xstrdup(msg);
+	size_t n = strlen(text);
+
+	if (n && text[n - 1] == '.')
+		text[n - 1] = '\0';
+	fprintf(stderr, "strata: %s", prefix);
+	cli_put_escaped(stderr, text);
+	fputs(".\n", stderr);
+	if (cmd)
+		fprintf(stderr, "See 'strata %s --help'.\n", cmd);
+	free(text);
+}
+
 static int run_error(const char *cmd, const char *msg)
 {
-	fprintf(stderr, "strata: ");
-	cli_put_escaped(stderr, msg);
-	fprintf(stderr, ".\nSee 'strata %s --help'.\n", cmd);
+	report_error(cmd, "", msg);
 	return 125;
 }
 
@@ -180,9 +194,7 @@ static int create_container(struct cli_ctx *ctx, const char *cmd, struct run_fla
 	if (!ret && strata_container_create(idx, args[0], &o, c, &err) < 0) {
 		if (err->code == STRATA_ERR_NOT_FOUND)
 			fprintf(stderr, "Unable to find image '%s' locally\n", args[0]);
-		fputs("strata: Error response from daemon: ", stderr);
-		cli_put_escaped(stderr, err->msg);
-		fprintf(stderr, ".\nSee 'strata %s --help'.\n", cmd);
+		report_error(cmd, "Error response from daemon: ", err->msg);
 		strata_error_free(err);
 		ret = 125;
 	}
@@ -237,9 +249,13 @@ static int start_foreground(struct strata_container *c, bool attach, bool intera
 				   attach ? STDERR_FILENO : -1, status, &err) < 0) {
 		bool run = !strcmp(cmd, "run");
 
-		fputs(run ? "strata: Error response from daemon: " : "Error response from daemon: ", stderr);
-		cli_put_escaped(stderr, err->msg);
-		fputs(run ? ".\n" : "\n", stderr);
+		if (run) {
+			report_error(NULL, "Error response from daemon: ", err->msg);
+		} else {
+			fputs("Error response from daemon: ", stderr);
+			cli_put_escaped(stderr, err->msg);
+			fputs("\n", stderr);
+		}
 		strata_error_free(err);
 		return -1;
 	}
@@ -271,9 +287,7 @@ int cmd_run(int argc, char **argv, struct cli_ctx *ctx)
 		int st = 125;
 
 		if (strata_container_start_detached(c, NULL, &st, &err) < 0) {
-			fputs("strata: Error response from daemon: ", stderr);
-			cli_put_escaped(stderr, err->msg);
-			fputs(".\n", stderr);
+			report_error(NULL, "Error response from daemon: ", err->msg);
 			strata_error_free(err);
 			ret = st == 126 || st == 127 ? st : 125;
 		} else {

@@ -57,7 +57,9 @@ test_expect_success 'run: docker exit codes 125, 126, 127' '
 	test_expect_code 126 s run --rm bb:1 /etc/passwd 2>err &&
 	grep -q "permission denied" err &&
 	test_expect_code 125 s run --name r1 bb:1 sh 2>err &&
-	grep -q "The container name \"/r1\" is already in use" err
+	grep -q "The container name \"/r1\" is already in use" err &&
+	# one final dot: reportError trims the dot the message ends with
+	grep -q "to be able to reuse that name\.$" err && ! grep -q "\.\.$" err
 '
 
 test_expect_success 'create, then start -a' '
