@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "analyze/analyze-private.h"
+#include "analyze/scan.h"
 #include "compress/compress.h"
 #include "tar/tar.h"
 #include "tarsplit/tarsplit.h"
@@ -798,4 +799,13 @@ int analyze_scan_layer(int fd, struct alayer *l, struct strata_error **err)
 	strbuf_release(&s.hname);
 	decomp_reader_free(s.d);
 	return rc;
+}
+
+int analyze_tarsplit_check(int fd, struct strata_error **err)
+{
+	struct alayer l = { .arena = STRBUF_INIT };
+	int ret = analyze_scan_layer(fd, &l, err);
+
+	alayer_release(&l);
+	return ret;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analyze/scan.h"
 #include "compress/compress.h"
 #include "driver/driver.h"
 #include "image/imagedb.h"
@@ -492,7 +493,9 @@ static void check_layers(struct checker *c)
 				LAYOUT_LAYER_TAR_SPLIT " is missing: save and push cannot rebuild this layer");
 			continue;
 		}
-		if (tarsplit_readable(ts_fd, &err) < 0) {
+		/* whole gzip first (CRC, length), then every line as analyze, save and push read it */
+		if (tarsplit_readable(ts_fd, &err) < 0 ||
+		    (lseek(ts_fd, 0, SEEK_SET) == 0 && analyze_tarsplit_check(ts_fd, &err) < 0)) {
 			problem(c, object, false, LAYOUT_LAYER_TAR_SPLIT " is damaged: %s", err->msg);
 			strata_error_free(err);
 			continue;

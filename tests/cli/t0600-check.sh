@@ -293,6 +293,17 @@ test_expect_success 'a truncated tar-split.json.gz' '
 	found "layer sha256:$T: tar-split.json.gz is damaged: gzip: unexpected end of compressed data" &&
 	kept "layer sha256:$T: tar-split.json.gz is damaged: gzip: unexpected end of compressed data"
 '
+test_expect_success 'a tar-split.json.gz that is whole gzip but holds a damaged line' '
+	cat >"$TRASH/bad-line.py" <<-\PY &&
+	import gzip, sys
+	lines = gzip.open(sys.argv[1]).read().split(b"\n")
+	lines[0] = lines[0].replace(b"\"type\":2", b"\"type\":7")
+	gzip.open(sys.argv[1], "wb").write(b"\n".join(lines))
+	PY
+	damage "python3 $TRASH/bad-line.py $L/$T/tar-split.json.gz" &&
+	S "$C" check >out; test $? = 1 &&
+	grep -q "^layer sha256:$T: tar-split.json.gz is damaged: tar-split: entry [0-9]*: " out
+'
 test_expect_success 'check --deep: a layer file whose bytes changed' '
 	damage "test -s $DRV/$BC/diff/foo.txt && printf X | dd of=$DRV/$BC/diff/foo.txt conv=notrunc 2>/dev/null" &&
 	lines "$SUMMARY: 0 problems" && check_is 0 &&
