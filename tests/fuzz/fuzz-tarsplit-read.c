@@ -1,5 +1,5 @@
 /* The tar-split readers: JSON lines (gzip'd by the harness) scanned as analyze does, and assembled. */
-#include "analyze/analyze-private.h"
+#include "analyze/scan.h"
 #include "compress/compress.h"
 #include "fuzz.h"
 #include "tarsplit/tarsplit.h"
@@ -35,10 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gz = gzip_writer_new_fd(fd);
 	if (gzip_writer_write(gz, data, size, &err) == 0 && gzip_writer_close(gz, &err) == 0) {
 		lseek(fd, 0, SEEK_SET);
-		struct alayer l = { .arena = STRBUF_INIT };
-
-		analyze_scan_layer(fd, &l, &err);
-		alayer_release(&l);
+		analyze_tarsplit_check(fd, &err);
 		strata_error_free(err);
 		err = NULL;
 		lseek(fd, 0, SEEK_SET);
