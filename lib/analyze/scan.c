@@ -3,6 +3,7 @@
  * cleaned path, link target, size and CRC-64, read from tar-split alone.
  */
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analyze/analyze-private.h"
