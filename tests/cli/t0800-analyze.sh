@@ -614,7 +614,7 @@ test_expect_success '--ci: bad values fail their rule; bad or missing files are 
 	grep "^Error: bad.yml: line 2: " err &&
 	printf "rules:\n  lowestEfficiency: [1]\n" >bad.yml &&
 	must_fail S analyze --ci --ci-config bad.yml seed:1 2>err && grep "rules.lowestEfficiency is not a value" err &&
-	must_fail S analyze --ci --ci-config missing.yml seed:1 2>err && grep "open missing.yml: No such file" err
+	must_fail S analyze --ci --ci-config missing.yml seed:1 2>err && grep "open missing.yml: no such file" err
 '
 
 test_expect_success 'html: one self-contained page with the layers, the icicle, the wasted table' '
