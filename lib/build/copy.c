@@ -626,6 +626,29 @@ static struct unode *unode_add(struct unode *dir, const char *name)
 	return u;
 }
 
+/*
+ * The entry name of dir about to be written: a folder written over a
+ * folder keeps it (and its children); anything else replaces what was
+ * there with a fresh entry.
+ */
+static struct unode *unode_put(struct unode *dir, const char *name, bool is_dir)
+{
+	struct unode *u = unode_find(dir, name);
+
+	if (!u)
+		return unode_add(dir, name);
+	if (!(S_ISDIR(u->mode) && is_dir)) {
+		for (size_t i = 0; i < u->n; i++)
+			unode_free(u->kids[i]);
+		u->n = 0;
+		free(u->src);
+		free(u->data);
+		free(u->link);
+		u->src = u->link = u->data = NULL;
+	}
+	return u;
+}
+
 struct copier {
 	struct build_context *ctx;
 	const struct build_lower *lower;
@@ -704,21 +727,9 @@ static int mkdir_all(struct copier *cp, const char *path, int64_t uid, int64_t g
 static struct unode *put(struct copier *cp, struct unode *dir, const char *name, const char *rel,
 			 const struct stat *st)
 {
-	struct unode *u = unode_find(dir, name);
+	struct unode *u = unode_put(dir, name, S_ISDIR(st->st_mode));
 	char link[4096];
 
-	if (u && !(S_ISDIR(u->mode) && S_ISDIR(st->st_mode))) {
-		/* replaced: a fresh entry */
-		for (size_t i = 0; i < u->n; i++)
-			unode_free(u->kids[i]);
-		u->n = 0;
-		free(u->src);
-		free(u->data);
-		free(u->link);
-		u->src = u->link = u->data = NULL;
-	}
-	if (!u)
-		u = unode_add(dir, name);
 	touched(cp, dir);
 	u->mode = (st->st_mode & 07777) | type_bits(st->st_mode);
 	u->uid = cp->c->preserve ? st->st_uid : cp->c->uid;
@@ -1058,18 +1069,7 @@ static int extract_archive(struct copier *cp, const struct source *s, const char
 		ret = mkdir_all(cp, full, 0, 0, &dir, err);
 		if (ret < 0)
 			break;
-		u = unode_find(dir, base);
-		if (u && !(S_ISDIR(u->mode) && e->typeflag == TAR_DIR)) {
-			for (size_t i = 0; i < u->n; i++)
-				unode_free(u->kids[i]);
-			u->n = 0;
-			free(u->src);
-			free(u->data);
-			free(u->link);
-			u->src = u->data = u->link = NULL;
-		}
-		if (!u)
-			u = unode_add(dir, base);
+		u = unode_put(dir, base, e->typeflag == TAR_DIR);
 		touched(cp, dir);
 		u->uid = e->uid;
 		u->gid = e->gid;
