@@ -16,6 +16,10 @@ CC ?= cc
 PKGS := libcrypto jansson zlib libzstd libisal libcurl yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lpthread
+# the API server (src/serve) is the only user of the HTTP server library
+SERVE_PKGS := libmicrohttpd
+SERVE_CFLAGS := $(shell pkg-config --cflags $(SERVE_PKGS))
+SERVE_LIBS := $(shell pkg-config --libs $(SERVE_PKGS))
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-unused-parameter -Wno-missing-field-initializers
@@ -39,7 +43,7 @@ LIB_CFLAGS := -fPIC -fvisibility=hidden
 SONAME := libstrata.so.$(STRATA_SOVERSION)
 
 LIB_SRC := $(sort $(wildcard lib/*/*.c))
-CLI_SRC := $(sort $(wildcard src/*.c))
+CLI_SRC := $(sort $(wildcard src/*.c src/serve/*.c))
 FORMAT_SRC := $(sort $(wildcard src/format/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -72,11 +76,13 @@ $(BUILD)/libformat.a: $(FORMAT_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/strata: $(CLI_OBJ) $(BUILD)/libformat.a $(BUILD)/libstrata.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libformat.a $(BUILD)/libstrata.a $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libformat.a $(BUILD)/libstrata.a $(PKG_LIBS) $(SERVE_LIBS)
 
 $(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CLI_CFLAGS) -c -o $@ $<
+
+$(BUILD)/src/serve/%.o: ALL_CFLAGS += $(SERVE_CFLAGS)
 
 $(BUILD)/lib/%.o: lib/%.c
 	@mkdir -p $(dir $@)

@@ -5,6 +5,7 @@
 #
 # Build:  build-essential pkg-config libssl-dev libjansson-dev zlib1g-dev
 #         libisal-dev libzstd-dev libcurl4-openssl-dev libyaml-dev (analyze --ci's .dive-ci)
+#         libmicrohttpd-dev (the HTTP server of strata serve)
 # Tests:  docker.io (dockerd 20.10 + containerd + runc + the 20.10 client at
 #         /usr/bin/docker), docker-registry, busybox-static, skopeo, tar-split,
 #         python3, valgrind, e2fsprogs, util-linux (setpriv), procps, zstd, openssl,
@@ -14,7 +15,7 @@
 set -u
 
 BUILD_DEPS=(build-essential pkg-config libssl-dev libjansson-dev zlib1g-dev
-	libisal-dev libzstd-dev libcurl4-openssl-dev libyaml-dev)
+	libisal-dev libzstd-dev libcurl4-openssl-dev libyaml-dev libmicrohttpd-dev)
 TEST_DEPS=(docker.io docker-registry busybox-static skopeo tar-split python3
 	valgrind e2fsprogs util-linux procps ca-certificates zstd openssl strace)
 FUZZ_DEPS=(clang libclang-rt-14-dev)

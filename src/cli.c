@@ -281,3 +281,17 @@ const char *cli_errno_text(int e)
 	free(text);
 	return buf;
 }
+
+const char *cli_go_arch(const char *machine)
+{
+	static const char *const names[][2] = {
+		{ "x86_64", "amd64" }, { "aarch64", "arm64" }, { "i686", "386" },
+		{ "i386", "386" },     { "armv7l", "arm" },    { "ppc64le", "ppc64le" },
+		{ "s390x", "s390x" },  { "riscv64", "riscv64" },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(machine, names[i][0]))
+			return names[i][1];
+	return machine;
+}

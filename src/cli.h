@@ -80,6 +80,9 @@ void cli_print_progress_bytes(void *cookie, const char *id, const char *action, 
 void cli_progress_string(struct strbuf *out, int width, int64_t current, int64_t total,
 			 int64_t elapsed_ns);
 
+/* Go's GOARCH name for a machine uname reports (docker prints linux/amd64, not x86_64). */
+const char *cli_go_arch(const char *machine);
+
 /* strerror(e) worded as Go's, which docker prints ("no such file or directory"); valid until the next call. */
 const char *cli_errno_text(int e);
 
@@ -102,7 +105,7 @@ int cli_dispatch(const char *group, const char *what, const struct cli_subcomman
 	X(build) X(images) X(inspect) X(history) X(tag) X(rmi) X(image) X(import) X(check) \
 	X(login) X(logout) X(load) X(save) X(pull) X(push) X(version) X(info) \
 	X(create) X(run) X(start) X(ps) X(logs) X(rm) X(diff) X(export) X(commit) X(container) \
-	X(analyze) X(squash) X(stop) X(kill) X(wait) X(system)
+	X(analyze) X(squash) X(stop) X(kill) X(wait) X(system) X(serve)
 
 #define CLI_DECLARE(name) int cmd_##name(int argc, char **argv, struct cli_ctx *ctx);
 CLI_COMMANDS(CLI_DECLARE)

@@ -7,9 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sysinfo.h>
-#include <sys/utsname.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "flags.h"
@@ -17,7 +14,7 @@
 #include "json/gojson.h"
 #include "strata/image.h"
 #include "strata/store.h"
-#include "strata/strata.h"
+#include "strata/system.h"
 #include "util/cleanup.h"
 
 static const struct command_usage usage = {
@@ -44,26 +41,6 @@ static void bytes_size(struct strbuf *sb, double size)
 		i++;
 	}
 	strbuf_addf(sb, "%.4g%s", size, abbrs[i]);
-}
-
-/* The host's part of types.Info, which the library does not know about. */
-static void add_host(json_t *info)
-{
-	struct utsname u;
-	struct sysinfo si;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-
-	json_object_set_new(info, "ServerVersion", json_string(strata_version()));
-	json_object_set_new(info, "OSType", json_string("linux"));
-	if (uname(&u) == 0) {
-		json_object_set_new(info, "KernelVersion", json_string(u.release));
-		json_object_set_new(info, "Architecture", json_string(u.machine));
-		json_object_set_new(info, "Name", json_string(u.nodename));
-	}
-	json_object_set_new(info, "NCPU", json_integer(ncpu > 0 ? ncpu : 0));
-	if (sysinfo(&si) == 0)
-		json_object_set_new(info, "MemTotal",
-				    json_integer((json_int_t)si.totalram * si.mem_unit));
 }
 
 static const char *str(const json_t *obj, const char *key)
@@ -203,7 +180,6 @@ int cmd_info(int argc, char **argv, struct cli_ctx *ctx)
 		template_free(tmpl);
 		return ret;
 	}
-	add_host(info);
 	if (!tmpl) {
 		print_info(info);
 		print_warnings(info);

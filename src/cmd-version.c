@@ -32,25 +32,10 @@ static const struct template_field version_fields[] = {
 };
 static const struct template_type version_type = { "system.versionInfo", version_fields };
 
-/* Go's GOARCH name for the machine uname reports (docker prints linux/amd64). */
-static const char *go_arch(const char *machine)
-{
-	static const char *const names[][2] = {
-		{ "x86_64", "amd64" }, { "aarch64", "arm64" }, { "i686", "386" },
-		{ "i386", "386" },     { "armv7l", "arm" },    { "ppc64le", "ppc64le" },
-		{ "s390x", "s390x" },  { "riscv64", "riscv64" },
-	};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(machine, names[i][0]))
-			return names[i][1];
-	return machine;
-}
-
 static json_t *version_info(void)
 {
 	struct utsname u;
-	const char *arch = uname(&u) == 0 ? go_arch(u.machine) : "unknown";
+	const char *arch = uname(&u) == 0 ? cli_go_arch(u.machine) : "unknown";
 
 	return json_pack("{s:{s:{s:s},s:s,s:s,s:s},s:n}", "Client", "Platform", "Name", "strata",
 			 "Version", strata_version(), "Os", "linux", "Arch", arch, "Server");

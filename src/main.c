@@ -61,6 +61,7 @@ static const struct command_desc {
 	/* strata's own */
 	{ "analyze", "Show what each layer of an image costs", false },
 	{ "check", "Verify (and with --repair, fix) the whole image store", false },
+	{ "serve", "Serve the Docker Engine API on a data root", false },
 	{ "squash", "Merge an image's layers into one, in a new image", false },
 };
 

@@ -20,7 +20,8 @@ struct strata_store;
  * names: Containers, ContainersRunning, ContainersPaused, ContainersStopped,
  * Images, Driver, DriverStatus ([[name, value]...]), DockerRootDir,
  * IndexServerAddress and RegistryConfig (InsecureRegistryCIDRs,
- * IndexConfigs, Mirrors, ...).  config_path is strata's config file (NULL:
+ * IndexConfigs, Mirrors, ...), and the host's: ServerVersion, OSType,
+ * KernelVersion, Architecture, Name, NCPU, MemTotal.  config_path is strata's config file (NULL:
  * the default); *out is freed with free().
  */
 STRATA_PUBLIC int strata_system_info(const struct strata_image_index *idx, const char *config_path,

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include "registry/config.h"
 #include "store/store-private.h"
 #include "strata/image.h"
+#include "strata/strata.h"
 #include "strata/system.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
@@ -98,6 +101,25 @@ static json_t *registry_config(const struct registry_config *cfg)
 			 "IndexConfigs", indexes, "Mirrors", mirrors);
 }
 
+/* The host's part of types.Info. */
+static void add_host(json_t *info)
+{
+	struct utsname u;
+	struct sysinfo si;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	json_object_set_new(info, "ServerVersion", json_string(strata_version()));
+	json_object_set_new(info, "OSType", json_string("linux"));
+	if (uname(&u) == 0) {
+		json_object_set_new(info, "KernelVersion", json_string(u.release));
+		json_object_set_new(info, "Architecture", json_string(u.machine));
+		json_object_set_new(info, "Name", json_string(u.nodename));
+	}
+	json_object_set_new(info, "NCPU", json_integer(ncpu > 0 ? ncpu : 0));
+	if (sysinfo(&si) == 0)
+		json_object_set_new(info, "MemTotal", json_integer((json_int_t)si.totalram * si.mem_unit));
+}
+
 static void add_warning(json_t *warnings, const char *kind, const char *id, const char *why)
 {
 	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
@@ -144,6 +166,7 @@ int strata_system_info(const struct strata_image_index *idx, const char *config_
 			 "DockerRootDir", store->root,
 			 "IndexServerAddress", "https://index.docker.io/v1/",
 			 "RegistryConfig", registry_config(&cfg));
+	add_host(info);
 	/* types.Info's Warnings, which docker info prints on stderr: what dockerd
 	 * would only have logged when it skipped an object at its start */
 	if (containers.nr_damaged || strata_image_index_damaged_count(idx)) {
