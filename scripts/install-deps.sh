@@ -9,7 +9,9 @@
 # Tests:  docker.io (dockerd 20.10 + containerd + runc + the 20.10 client at
 #         /usr/bin/docker), docker-registry, busybox-static, skopeo, tar-split,
 #         python3, valgrind, e2fsprogs, util-linux (setpriv), procps, zstd, openssl,
-#         strace (kills commands at each rename/fsync in t0610)
+#         strace (kills commands at each rename/fsync in t0610), curl, python3-docker
+#         (docker-py against strata serve); t1200 uses systemd-socket-activate when
+#         systemd is there (not installed here: a container may not want systemd)
 # Fuzz:   clang, libclang-rt-14-dev (libFuzzer and the sanitizer runtimes
 #         for make fuzz)
 set -u
@@ -17,7 +19,8 @@ set -u
 BUILD_DEPS=(build-essential pkg-config libssl-dev libjansson-dev zlib1g-dev
 	libisal-dev libzstd-dev libcurl4-openssl-dev libyaml-dev libmicrohttpd-dev)
 TEST_DEPS=(docker.io docker-registry busybox-static skopeo tar-split python3
-	valgrind e2fsprogs util-linux procps ca-certificates zstd openssl strace)
+	valgrind e2fsprogs util-linux procps ca-certificates zstd openssl strace
+	curl python3-docker)
 FUZZ_DEPS=(clang libclang-rt-14-dev)
 ALL=("${BUILD_DEPS[@]}" "${TEST_DEPS[@]}" "${FUZZ_DEPS[@]}")
 
