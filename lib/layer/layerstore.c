@@ -11,6 +11,7 @@
 #include "driver/driver.h"
 #include "layer/layerdb.h"
 #include "layer/layerstore.h"
+#include "store/intent.h"
 #include "store/layout.h"
 #include "store/store-private.h"
 #include "util/alloc.h"
@@ -165,27 +166,22 @@ int layerstore_release_image(struct strata_store *store, const char *image_id, c
 	size_t nr;
 	int ret;
 
-	strbuf_addf(&plan, "%s\n", image_id);
 	if ((ret = store_driver(store, &driver, err)) < 0 ||
 	    (ret = plan_release(store, chain_id, in_use, nr_in_use, &plan, &nr, err)) < 0)
 		return ret;
 	if (!nr)
 		return drop(cookie, err);
-	layout_tmp_release(&intent, getpid());
-	if ((ret = layout_mkdir(store->image_fd, LAYOUT_LAYERDB_TMP, err)) < 0 ||
-	    (ret = fs_write_file_atomic_at(store->image_fd, intent.buf, plan.buf, plan.len, 0600, err)) < 0)
-		return strata_error_wrap(err, "record the removal of image %s", image_id);
+	if ((ret = release_intent_write(store, image_id, plan.buf, &intent, err)) < 0)
+		return ret;
 	ret = drop(cookie, err);
 	if (ret < 0) {
-		unlinkat(store->image_fd, intent.buf, 0);
+		release_intent_remove(store, intent.buf, NULL);
 		return ret;
 	}
-	ret = delete_planned(store, driver, strchr(plan.buf, '\n') + 1, deleted, cookie, err);
+	ret = delete_planned(store, driver, plan.buf, deleted, cookie, err);
 	if (ret < 0)
 		return ret; /* the intent stays: the next writer finishes the removal */
-	if (unlinkat(store->image_fd, intent.buf, 0) < 0)
-		return strata_error_set(err, STRATA_ERR_IO, errno, "remove '%s'", intent.buf);
-	return 0;
+	return release_intent_remove(store, intent.buf, err);
 }
 
 bool layerstore_has(struct strata_store *store, const char *chain_id)

@@ -25,6 +25,7 @@
 #include "json/gojson.h"
 #include "runtime/oci.h"
 #include "driver/driver.h"
+#include "store/intent.h"
 #include "store/layout.h"
 #include "store/store-private.h"
 #include "util/alloc.h"
@@ -106,29 +107,23 @@ static int finish_removal(struct strata_store *store, const char *dir, const cha
 	return remove_layer(store, dir, name, !registered_again, err);
 }
 
-/*
- * A release intent: image ID, then the chains to delete.  The image still
- * there means its removal never started: the layers stay.
- */
+/* A release intent (store/intent.h): the image still there means its removal never started. */
 static int finish_release(struct strata_store *store, const char *dir, const char *name,
 			  struct strata_error **err)
 {
 	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT, config = STRBUF_INIT;
-	_cleanup_free_ char *plan = NULL;
+	_cleanup_free_ char *chains = NULL;
+	char image_id[STRATA_DIGEST_LEN + 1];
 	char *line, *end;
 	int ret;
 
 	if ((ret = layout_entry(&path, dir, name, NULL, err)) < 0 ||
-	    (ret = fs_read_file_at(store->image_fd, path.buf, 1 << 20, &plan, NULL, err)) < 0)
+	    (ret = release_intent_read(store, path.buf, image_id, &chains, err)) < 0)
 		return ret;
-	end = strchr(plan, '\n');
-	if (end) {
-		*end = '\0';
-		if (digest_valid(plan) && layout_image_config(&config, plan + 7, NULL) == 0 &&
-		    fs_exists_at(store->image_fd, config.buf))
-			end = NULL;
-	}
-	for (line = end ? end + 1 : NULL; line && (end = strchr(line, '\n')); line = end + 1) {
+	if (*image_id && layout_image_config(&config, image_id + 7, NULL) == 0 &&
+	    fs_exists_at(store->image_fd, config.buf))
+		return remove_entry(store, dir, name, err);
+	for (line = chains; (end = strchr(line, '\n')); line = end + 1) {
 		_cleanup_strbuf_ struct strbuf layer = STRBUF_INIT;
 
 		*end = '\0';
