@@ -14,7 +14,11 @@
 #          push's alone
 #
 # Prints wall time, CPU time (user+sys; dockerd's includes containerd) and
-# peak RSS (dockerd + containerd + the client) for each tool, and the ratios.
+# peak RSS (dockerd + containerd + the client) for each tool, and the ratios,
+# and the pull floor: every layer blob downloaded from the same registry with
+# curl and inflated (ISA-L igzip -d when installed, else gzip -d) straight into
+# GNU tar -x, one pipeline per layer, one per CPU at a time, + sync, on an
+# equally fresh filesystem.
 #
 # usage (root): [ARCHIVE=FILE] [RUN=strata] bench/pull-push.sh [SRC_DIR=/usr/share] [LAYERS=6]
 #   ARCHIVE=FILE  reuse a docker-archive made earlier by bench/make-archive.py
@@ -97,6 +101,32 @@ read -r src_layers src_bytes src_config < <(manifest_facts "$REG" bench/usr late
 echo "   $IMG: $src_layers layers, $((src_bytes / 1000000)) MB compressed, config $src_config"
 
 # ---- pull ------------------------------------------------------------------
+echo "== floor: curl | igzip -d | tar -x of each layer blob into its own folder + sync"
+python3 - "$REG" bench/usr latest >"$W/blobs" <<'PY'
+import json, sys, urllib.request
+reg, repo, tag = sys.argv[1:]
+req = urllib.request.Request(f"http://{reg}/v2/{repo}/manifests/{tag}", headers={"Accept":
+      "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"})
+for l in json.load(urllib.request.urlopen(req))["layers"]:
+    print(f"http://{reg}/v2/{repo}/blobs/{l['digest']}")
+PY
+fresh_fs floor
+cat >"$W/floor.sh" <<'SH'
+#!/bin/bash
+# download blob URL $2, inflate it, extract it into $1/<digest>
+set -eo pipefail
+dir=$1/${2##*:} && mkdir -p "$dir"
+if command -v igzip >/dev/null; then inflate="igzip -dc"; else inflate="gzip -dc"; fi
+curl -sf "$2" | $inflate | tar -C "$dir" -xf -
+SH
+chmod +x "$W/floor.sh"
+warm "$W/reg-src/data"
+read -r fp_wall fp_cpu fp_rss < <(python3 bench/measure.py -- sh -c \
+	"xargs -P $(nproc) -n 1 '$W/floor.sh' '$W/fs-floor' <'$W/blobs' && sync")
+command -v igzip >/dev/null && inflater=igzip || inflater="gzip (igzip not installed)"
+echo "   floor: wall ${fp_wall}s cpu ${fp_cpu}s (curl | $inflater | tar -x, + sync)"
+drop_fs floor
+
 echo "== strata pull"
 fresh_fs strata
 warm "$W/reg-src/data"
@@ -135,7 +165,7 @@ echo "   strata: wall ${su_wall}s cpu ${su_cpu}s peak RSS $((su_rss / 1024)) MB;
 [ "$n" = "$src_layers" ] && [ "$cfg" = "$src_config" ] || { echo "strata push: wrong manifest" >&2; exit 1; }
 
 if [ "${RUN:-}" = strata ]; then
-	echo "strata pull: wall ${sp_wall}s cpu ${sp_cpu}s peak RSS $((sp_rss / 1024)) MB"
+	echo "strata pull: wall ${sp_wall}s cpu ${sp_cpu}s peak RSS $((sp_rss / 1024)) MB ($(python3 -c "print(f'{$sp_wall/$fp_wall:.2f}')")x the floor's ${fp_wall}s)"
 	echo "strata push: wall ${su_wall}s cpu ${su_cpu}s peak RSS $((su_rss / 1024)) MB"
 	exit 0
 fi
@@ -161,10 +191,11 @@ for r in rstrata rdocker; do
 done
 
 python3 - "$s_facts" "$src_bytes" "$sp_wall" "$sp_cpu" "$sp_rss" "$dp_wall" "$dp_cpu" "$dp_rss" \
-	"$su_wall" "$su_cpu" "$su_rss" "$du_wall" "$du_cpu" "$du_rss" <<'PY'
+	"$su_wall" "$su_cpu" "$su_rss" "$du_wall" "$du_cpu" "$du_rss" "$fp_wall" "$fp_cpu" <<'PY'
 import sys
 facts, comp = sys.argv[1], int(sys.argv[2])
-v = list(map(float, sys.argv[3:]))
+v = list(map(float, sys.argv[3:15]))
+fw, fc = map(float, sys.argv[15:17])
 size, nl = int(facts.split()[1]), facts.split()[2]
 print()
 print(f"image: {nl} gzip layers, {size/1e6:.0f} MB uncompressed, {comp/1e6:.0f} MB compressed")
@@ -173,5 +204,8 @@ for phase, (sw, sc, sr, dw, dc, dr) in (("pull", v[0:6]), ("push", v[6:12])):
     print(f"{phase + ' strata':14} {sw:9.2f} {sc:9.2f} {sr/1024:12.1f}")
     print(f"{phase + ' dockerd':14} {dw:9.2f} {dc:9.2f} {dr/1024:12.1f}")
     print(f"{phase + ' ratio':14} {dw/sw:8.2f}x {dc/sc:8.2f}x {100*sr/dr:11.1f}%")
+    if phase == "pull":
+        print(f"{'pull floor':14} {fw:9.2f} {fc:9.2f}   (curl | inflate | tar -x, + sync)")
 print("(ratio: docker/strata for wall and CPU; strata's peak RSS as % of dockerd's)")
+print(f"strata pull is {v[0]/fw:.2f}x the pull floor's wall time")
 PY

@@ -14,6 +14,7 @@
 #         systemd is there (not installed here: a container may not want systemd)
 # Fuzz:   clang, libclang-rt-14-dev (libFuzzer and the sanitizer runtimes
 #         for make fuzz)
+# Bench:  isal (igzip: the inflate of the load and pull floors in bench/)
 set -u
 
 BUILD_DEPS=(build-essential pkg-config libssl-dev libjansson-dev zlib1g-dev
@@ -22,7 +23,8 @@ TEST_DEPS=(docker.io docker-registry busybox-static skopeo tar-split python3
 	valgrind e2fsprogs util-linux procps ca-certificates zstd openssl strace
 	curl python3-docker)
 FUZZ_DEPS=(clang libclang-rt-14-dev)
-ALL=("${BUILD_DEPS[@]}" "${TEST_DEPS[@]}" "${FUZZ_DEPS[@]}")
+BENCH_DEPS=(isal)
+ALL=("${BUILD_DEPS[@]}" "${TEST_DEPS[@]}" "${FUZZ_DEPS[@]}" "${BENCH_DEPS[@]}")
 
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then
