@@ -56,6 +56,26 @@ STRATA_PUBLIC int strata_image_lookup(const struct strata_image_index *idx, cons
 STRATA_PUBLIC size_t strata_image_refs(const struct strata_image_index *idx, const struct strata_image *img,
 				       bool tags, bool digests, const char ***out);
 
+/* An image docker images lists, with its references the filters kept. */
+struct strata_image_summary {
+	struct strata_image *img;
+	const char **tags, **digests; /* familiar strings, sorted */
+	size_t nr_tags, nr_digests;
+	bool dangling;                /* no references: docker shows <none> */
+};
+
+/*
+ * dockerd's Images(): the images docker images lists (intermediate ones
+ * too with all), newest first, after filters given as docker's --filter
+ * "key=value" strings (dangling, label, before, since, reference; others
+ * are STRATA_ERR_INVALID "Invalid filter 'KEY'").  Free with
+ * strata_image_list_free.
+ */
+STRATA_PUBLIC int strata_image_list(const struct strata_image_index *idx, const char *const *filters,
+				    size_t nr_filters, bool all, struct strata_image_summary **out, size_t *nr,
+				    struct strata_error **err);
+STRATA_PUBLIC void strata_image_list_free(struct strata_image_summary *summaries, size_t nr);
+
 /* The store the index was loaded from. */
 STRATA_PUBLIC struct strata_store *strata_image_index_store(const struct strata_image_index *idx);
 
@@ -104,6 +124,16 @@ STRATA_PUBLIC int strata_image_remove(struct strata_image_index *idx, const char
  */
 STRATA_PUBLIC int strata_image_prune(struct strata_image_index *idx, bool all, strata_removal_fn report,
 				     void *cookie, uint64_t *reclaimed, struct strata_error **err);
+
+/*
+ * The same after filters given as "key=value" strings, as dockerd's
+ * ImagesPrune: dangling=true|false|1|0 (without it, dangling only),
+ * until=TIME (a duration before now, RFC 3339 or Unix seconds), label=K[=V],
+ * label!=K[=V]; others are STRATA_ERR_INVALID.
+ */
+STRATA_PUBLIC int strata_image_prune_filtered(struct strata_image_index *idx, const char *const *filters,
+					      size_t nr_filters, strata_removal_fn report, void *cookie,
+					      uint64_t *reclaimed, struct strata_error **err);
 
 /* docker tag SOURCE TARGET */
 STRATA_PUBLIC int strata_image_tag(struct strata_image_index *idx, const char *source, const char *target,
