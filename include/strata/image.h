@@ -85,6 +85,14 @@ STRATA_PUBLIC const char *strata_image_id(const struct strata_image *img);
 STRATA_PUBLIC const char *strata_image_config(const struct strata_image *img, size_t *len);
 /* The config's "created" in Unix seconds; *nsec (may be NULL) gets the nanoseconds. */
 STRATA_PUBLIC int64_t strata_image_created(const struct strata_image *img, int32_t *nsec);
+/*
+ * The config's Labels sorted by key (as Go marshals a map): *keys and
+ * *values point into the image; free the two arrays only.  0 (and NULL
+ * arrays) when there are none; *has_labels (may be NULL) says whether the
+ * config has a Labels map at all (dockerd's null against {}).
+ */
+STRATA_PUBLIC size_t strata_image_labels(const struct strata_image *img, const char ***keys, const char ***values,
+					 bool *has_labels);
 /* Sum of the layers' own sizes, as docker images shows it. */
 STRATA_PUBLIC int64_t strata_image_size(const struct strata_image *img);
 /* The metadata parent "sha256:..." (local builds, legacy loads); NULL when none. */

@@ -104,6 +104,11 @@ static int parse_filters(const struct strata_image_index *idx, const char *const
 	return 0;
 }
 
+static json_t *image_labels(const struct strata_image *img)
+{
+	return json_object_get(json_object_get(img->config, "config"), "Labels");
+}
+
 /* filters.MatchKVList: every filter ("k" or "k=v") must match; no filter matches anything. */
 static bool labels_match(const struct strs *labels, const json_t *have)
 {
@@ -122,9 +127,36 @@ static bool labels_match(const struct strs *labels, const json_t *have)
 	return true;
 }
 
-static json_t *image_labels(const struct strata_image *img)
+
+static int by_key(const void *a, const void *b)
 {
-	return json_object_get(json_object_get(img->config, "config"), "Labels");
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+size_t strata_image_labels(const struct strata_image *img, const char ***keys, const char ***values,
+			   bool *has_labels)
+{
+	const json_t *labels = image_labels(img);
+	const char *key;
+	json_t *v;
+	size_t n = 0;
+
+	*keys = *values = NULL;
+	if (has_labels)
+		*has_labels = json_is_object(labels);
+	if (!json_is_object(labels) || !json_object_size(labels))
+		return 0;
+	*keys = xcalloc(json_object_size(labels), sizeof(**keys));
+	*values = xcalloc(json_object_size(labels), sizeof(**values));
+	json_object_foreach((json_t *)labels, key, v)
+		(*keys)[n++] = key;
+	qsort(*keys, n, sizeof(**keys), by_key);
+	/* a value that is no string (never in a config docker wrote) reads "" */
+	for (size_t i = 0; i < n; i++)
+		(*values)[i] = json_is_string(json_object_get(labels, (*keys)[i]))
+				       ? json_string_value(json_object_get(labels, (*keys)[i]))
+				       : "";
+	return n;
 }
 
 static bool created_before(const struct strata_image *a, const struct strata_image *b)
@@ -158,8 +190,47 @@ static size_t filter_refs(const char **refs, size_t n, const struct strs *patter
 	return kept;
 }
 
+/* repositories.json's entries sorted by image ID: one lookup per image instead of a scan. */
+static int by_entry_id(const void *a, const void *b)
+{
+	const struct refstore_entry *x = *(const struct refstore_entry *const *)a;
+	const struct refstore_entry *y = *(const struct refstore_entry *const *)b;
+
+	return strcmp(x->id, y->id);
+}
+
+/* As strata_image_refs, from the sorted entries: the tag or the digest references of id, sorted. */
+static size_t refs_of(const struct refstore_entry *const *byid, size_t nr, const char *id, bool digests,
+		      const char ***out)
+{
+	size_t lo = 0, hi = nr, n = 0;
+	const char **list;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(byid[mid]->id, id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*out = NULL;
+	for (hi = lo; hi < nr && !strcmp(byid[hi]->id, id); hi++)
+		n++;
+	if (!n)
+		return 0;
+	list = xcalloc(n, sizeof(*list));
+	n = 0;
+	for (size_t i = lo; i < hi; i++)
+		if ((strchr(byid[i]->ref, '@') != NULL) == digests)
+			list[n++] = byid[i]->ref;
+	qsort(list, n, sizeof(*list), by_key);
+	*out = list;
+	return n;
+}
+
 /* Which images, with which references, as the daemon's Images(). */
-static bool summarize(const struct strata_image_index *idx, struct strata_image *img,
+static bool summarize(const struct refstore_entry *const *byid, size_t nr_refs, struct strata_image *img,
 		      const struct list_filters *f, bool all, struct strata_image_summary *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -172,9 +243,9 @@ static bool summarize(const struct strata_image_index *idx, struct strata_image 
 		return false;
 	if (!labels_match(&f->labels, image_labels(img)))
 		return false;
-	s->nr_tags = strata_image_refs(idx, img, true, false, &s->tags);
+	s->nr_tags = refs_of(byid, nr_refs, img->id, false, &s->tags);
 	s->nr_tags = filter_refs(s->tags, s->nr_tags, &f->references);
-	s->nr_digests = strata_image_refs(idx, img, false, true, &s->digests);
+	s->nr_digests = refs_of(byid, nr_refs, img->id, true, &s->digests);
 	s->nr_digests = filter_refs(s->digests, s->nr_digests, &f->references);
 	if (!s->nr_tags && !s->nr_digests) {
 		if (!(all || !img->nr_children) || f->dangling == 0 || f->references.nr)
@@ -204,6 +275,7 @@ int strata_image_list(const struct strata_image_index *idx, const char *const *f
 {
 	struct list_filters f;
 	struct strata_image_summary *sums;
+	_cleanup_free_ const struct refstore_entry **byid = NULL;
 	size_t n = 0;
 	int ret;
 
@@ -214,9 +286,13 @@ int strata_image_list(const struct strata_image_index *idx, const char *const *f
 		list_filters_release(&f);
 		return ret;
 	}
+	byid = xcalloc(idx->refs.nr ? idx->refs.nr : 1, sizeof(*byid));
+	for (size_t i = 0; i < idx->refs.nr; i++)
+		byid[i] = &idx->refs.entries[i];
+	qsort(byid, idx->refs.nr, sizeof(*byid), by_entry_id);
 	sums = xcalloc(idx->nr ? idx->nr : 1, sizeof(*sums));
 	for (size_t i = 0; i < idx->nr; i++)
-		if (summarize(idx, idx->images[i], &f, all, &sums[n]))
+		if (summarize(byid, idx->refs.nr, idx->images[i], &f, all, &sums[n]))
 			n++;
 	qsort(sums, n, sizeof(*sums), by_created_desc);
 	list_filters_release(&f);

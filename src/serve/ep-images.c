@@ -55,19 +55,21 @@ static json_t *string_array(const char **v, size_t n)
 	return a;
 }
 
-/* The config's Labels (a map; null when none), copied. */
+/* The config's Labels as a map; null when it has none. */
 static json_t *labels_of(const struct strata_image *img)
 {
-	size_t len;
-	const char *raw = strata_image_config(img, &len);
-	_cleanup_json_ json_t *config = NULL;
-	json_t *labels;
+	_cleanup_free_ const char **keys = NULL;
+	_cleanup_free_ const char **values = NULL;
+	bool has;
+	size_t n = strata_image_labels(img, &keys, &values, &has);
+	json_t *o;
 
-	/* the index parsed this config already: it cannot fail here */
-	if (gojson_parse(raw, len, "image config", &config, NULL) < 0)
+	if (!has)
 		return json_null();
-	labels = json_object_get(json_object_get(config, "config"), "Labels");
-	return json_is_object(labels) ? json_incref(labels) : json_null();
+	o = json_object();
+	for (size_t i = 0; i < n; i++)
+		json_object_set_new(o, keys[i], json_string(values[i]));
+	return o;
 }
 
 /* types.ImageSummary, its fields in the order dockerd marshals them. */
