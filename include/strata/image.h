@@ -52,6 +52,18 @@ STRATA_PUBLIC struct strata_image *strata_image_index_find(const struct strata_i
 STRATA_PUBLIC int strata_image_lookup(const struct strata_image_index *idx, const char *name,
 				      struct strata_image **out, struct strata_error **err);
 
+/*
+ * For a request about one image (inspect): an index of the references and
+ * just the image NAME resolves to when a full ID or a stored reference
+ * names it, so that one config is read instead of all; any other name (a
+ * short ID, an unknown or damaged image) loads the whole index and looks
+ * it up there.  *img is the image; errors as strata_image_lookup's.  Other
+ * images are not in the index: no children, parents or listing from it.
+ */
+STRATA_PUBLIC int strata_image_index_load_one(struct strata_store *store, const char *name,
+					      struct strata_image_index **out, struct strata_image **img,
+					      struct strata_error **err);
+
 /* Familiar tag and/or digest references of img, lexically sorted; free the array only. */
 STRATA_PUBLIC size_t strata_image_refs(const struct strata_image_index *idx, const struct strata_image *img,
 				       bool tags, bool digests, const char ***out);

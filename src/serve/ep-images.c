@@ -142,9 +142,9 @@ static void image_inspect(struct api_request *req)
 	struct strata_image *img;
 	_cleanup_free_ char *text = NULL;
 
-	if (!api_open_images(req, false, &store, &idx))
+	if (!api_open_store(req, false, &store))
 		return;
-	if (strata_image_lookup(idx, req->param, &img, &err) < 0 ||
+	if (strata_image_index_load_one(store, req->param, &idx, &img, &err) < 0 ||
 	    strata_image_inspect(idx, img, &text, &err) < 0)
 		api_reply_strata_error(req, err);
 	else
