@@ -7,6 +7,8 @@
 #include "flags.h"
 #include "strata/image.h"
 #include "strata/store.h"
+#include "util/alloc.h"
+#include "util/cleanup.h"
 #include "util/strbuf.h"
 #include "format/units.h"
 
@@ -43,11 +45,14 @@ static bool confirm(bool all)
 static int image_prune(int argc, char **argv, struct cli_ctx *ctx)
 {
 	bool all = false, force = false;
+	struct flag_list filter = { 0 };
 	const struct flag flags[] = {
 		{ "all", 'a', FLAG_BOOL, &all, "Remove all unused images, not just dangling ones" },
+		{ "filter", 0, FLAG_FILTERS, &filter, "Provide filter values (e.g. 'until=<timestamp>')" },
 		{ "force", 'f', FLAG_BOOL, &force, "Do not prompt for confirmation" },
 		{ 0 },
 	};
+	_cleanup_free_ const char **filters = NULL;
 	struct strata_image_index *idx = NULL;
 	struct strata_store *store = NULL;
 	struct strata_error *err = NULL;
@@ -58,17 +63,25 @@ static int image_prune(int argc, char **argv, struct cli_ctx *ctx)
 	int nargs, ret;
 
 	ret = flags_parse(argc, argv, flags, &prune_usage, &args, &nargs);
-	if (ret)
+	if (ret) {
+		flag_list_release(&filter);
 		return ret < 0 ? 0 : ret;
+	}
 	free(args);
+	/* as docker's CLI: the filters given, and dangling from -a */
+	filters = xcalloc(filter.nr + 1, sizeof(*filters));
+	for (size_t i = 0; i < filter.nr; i++)
+		filters[i] = filter.items[i];
+	filters[filter.nr] = all ? "dangling=false" : "dangling=true";
 	if (force || confirm(all)) {
 		ret = cli_open_images(ctx, true, &store, &idx);
-		if (!ret && strata_image_prune(idx, all, collect, &out, &reclaimed, &err) < 0)
+		if (!ret && strata_image_prune_filtered(idx, filters, filter.nr + 1, collect, &out, &reclaimed, &err) < 0)
 			ret = cli_fail_daemon(err);
 		strata_image_index_free(idx);
 		strata_store_free(store);
 		if (ret) {
 			strbuf_release(&out.text);
+			flag_list_release(&filter);
 			return ret;
 		}
 	}
@@ -77,6 +90,7 @@ static int image_prune(int argc, char **argv, struct cli_ctx *ctx)
 	units_human_size_prec(&size, (double)reclaimed, 4);
 	printf("Total reclaimed space: %s\n", size.buf);
 	strbuf_release(&out.text);
+	flag_list_release(&filter);
 	return 0;
 }
 

@@ -23,187 +23,13 @@ static const struct command_usage usage = {
 #define DEFAULT_TABLE "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 #define DIGEST_TABLE "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 
-struct filters {
-	int dangling; /* -1 unset, 0 false, 1 true */
-	struct strata_image *before, *since;
-	struct flag_list labels, references;
-};
-
 struct options {
 	bool all, quiet, digests, no_trunc;
 	const char *format;
 	struct flag_list filter;
 };
 
-static int invalid_filter(const char *what, struct strata_error **err)
-{
-	return strata_error_set(err, STRATA_ERR_INVALID, 0, "Invalid filter '%s'", what);
-}
-
-static int parse_filters(const struct strata_image_index *idx, const struct flag_list *in,
-			 const char *arg, struct filters *f, struct strata_error **err)
-{
-	/* the daemon's filters hold a set per key: "true" anywhere wins, then
-	 * "false"; only a set with neither is invalid */
-	bool dangling_true = false, dangling_false = false;
-	const char *dangling_bad = NULL;
-
-	f->dangling = -1;
-	if (arg && *arg) { /* docker adds no reference filter for "" */
-		ALLOC_GROW(f->references.items, f->references.nr + 1, f->references.alloc);
-		f->references.items[f->references.nr++] = xstrdup(arg);
-	}
-	for (size_t i = 0; i < in->nr; i++) {
-		const char *kv = in->items[i], *eq = strchr(kv, '=');
-		_cleanup_free_ char *key = xstrndup(kv, (size_t)(eq - kv));
-		const char *val = eq + 1;
-		struct flag_list *list = NULL;
-		int ret;
-
-		if (!strcmp(key, "dangling")) {
-			if (!strcmp(val, "true"))
-				dangling_true = true;
-			else if (!strcmp(val, "false"))
-				dangling_false = true;
-			else
-				dangling_bad = val;
-		} else if (!strcmp(key, "before") || !strcmp(key, "since")) {
-			ret = strata_image_lookup(idx, val, key[0] == 'b' ? &f->before : &f->since, err);
-			if (ret < 0)
-				return ret;
-		} else if (!strcmp(key, "label")) {
-			list = &f->labels;
-		} else if (!strcmp(key, "reference")) {
-			list = &f->references;
-		} else {
-			return invalid_filter(key, err);
-		}
-		if (list) {
-			ALLOC_GROW(list->items, list->nr + 1, list->alloc);
-			list->items[list->nr++] = xstrdup(val);
-		}
-	}
-	if (dangling_true || dangling_false) {
-		f->dangling = dangling_true;
-	} else if (dangling_bad) {
-		_cleanup_free_ char *what = xasprintf("dangling=[%s]", dangling_bad);
-
-		return invalid_filter(what, err);
-	}
-	return 0;
-}
-
-/* filters.MatchKVList: every label filter ("k" or "k=v") must match. */
-static bool labels_match(const struct flag_list *labels, const struct strata_image *img)
-{
-	_cleanup_json_ json_t *config = NULL;
-	json_t *have;
-	size_t len;
-	const char *raw;
-
-	if (!labels->nr)
-		return true;
-	/* the index parsed this config already: it cannot fail here */
-	raw = strata_image_config(img, &len);
-	if (gojson_parse(raw, len, "image config", &config, NULL) < 0)
-		return false;
-	have = json_object_get(json_object_get(config, "config"), "Labels");
-	if (!json_is_object(have))
-		return false;
-	for (size_t i = 0; i < labels->nr; i++) {
-		const char *kv = labels->items[i], *eq = strchr(kv, '=');
-		_cleanup_free_ char *key = eq ? xstrndup(kv, (size_t)(eq - kv)) : xstrdup(kv);
-		json_t *v = json_object_get(have, key);
-
-		if (!v || (eq && (!json_is_string(v) || strcmp(json_string_value(v), eq + 1))))
-			return false;
-	}
-	return true;
-}
-
-static bool created_before(const struct strata_image *a, const struct strata_image *b)
-{
-	int32_t an, bn;
-	int64_t as = strata_image_created(a, &an), bs = strata_image_created(b, &bn);
-
-	return as < bs || (as == bs && an < bn);
-}
-
-struct summary {
-	struct strata_image *img;
-	const char **tags, **digests; /* familiar strings, after the reference filter */
-	size_t nr_tags, nr_digests;
-	bool dangling;
-};
-
-static bool reference_match(const struct flag_list *patterns, const char *refstr)
-{
-	struct strata_ref ref;
-	bool found = false;
-
-	if (!patterns->nr)
-		return true;
-	if (strata_ref_parse(refstr, &ref, NULL) < 0)
-		return false;
-	for (size_t i = 0; i < patterns->nr && !found; i++)
-		found = strata_ref_familiar_match(patterns->items[i], &ref);
-	strata_ref_release(&ref);
-	return found;
-}
-
-static size_t filter_refs(const char **refs, size_t n, const struct flag_list *patterns)
-{
-	size_t kept = 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (reference_match(patterns, refs[i]))
-			refs[kept++] = refs[i];
-	return kept;
-}
-
-/* The daemon's Images(): which images, with which references. */
-static bool summarize(const struct strata_image_index *idx, struct strata_image *img, const struct filters *f,
-		      bool all, struct summary *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->img = img;
-	if (f->dangling == 1 && strata_image_children(img))
-		return false;
-	if (f->before && !created_before(img, f->before))
-		return false;
-	if (f->since && !created_before(f->since, img))
-		return false;
-	if (!labels_match(&f->labels, img))
-		return false;
-	s->nr_tags = strata_image_refs(idx, img, true, false, &s->tags);
-	s->nr_tags = filter_refs(s->tags, s->nr_tags, &f->references);
-	s->nr_digests = strata_image_refs(idx, img, false, true, &s->digests);
-	s->nr_digests = filter_refs(s->digests, s->nr_digests, &f->references);
-	if (!s->nr_tags && !s->nr_digests) {
-		if (!(all || !strata_image_children(img)) || f->dangling == 0 || f->references.nr)
-			goto skip;
-		s->dangling = true;
-	} else if (f->dangling == 1 && s->nr_tags) {
-		goto skip;
-	}
-	return true;
-skip:
-	free(s->tags);
-	free(s->digests);
-	return false;
-}
-
-static int by_created_desc(const void *a, const void *b)
-{
-	const struct summary *x = a, *y = b;
-	int64_t xs = strata_image_created(x->img, NULL), ys = strata_image_created(y->img, NULL);
-
-	if (xs != ys)
-		return xs < ys ? 1 : -1;
-	return strcmp(strata_image_id(x->img), strata_image_id(y->img));
-}
-
-static void add_row(json_t *rows, const struct summary *s, const char *repo, const char *tag, const char *digest,
+static void add_row(json_t *rows, const struct strata_image_summary *s, const char *repo, const char *tag, const char *digest,
 		    bool trunc)
 {
 	_cleanup_strbuf_ struct strbuf since = STRBUF_INIT, at = STRBUF_INIT, size = STRBUF_INIT, vsize = STRBUF_INIT;
@@ -242,7 +68,7 @@ static char *repo_of(const char *refstr, char sep, const char **rest)
 }
 
 /* The CLI's imageFormatTaggedAndDigest: rows per tag (and digest with --digests). */
-static void add_rows(json_t *rows, const struct summary *s, bool digests, bool trunc)
+static void add_rows(json_t *rows, const struct strata_image_summary *s, bool digests, bool trunc)
 {
 	bool *used = xcalloc(s->nr_digests + 1, sizeof(*used));
 
@@ -302,30 +128,27 @@ static const char *const titles[][2] = {
 static int list_images(const struct strata_image_index *idx, const struct options *o, const char *arg,
 		       struct strbuf *out, struct strata_error **err)
 {
-	struct filters f = { 0 };
-	struct summary *sums;
-	size_t n = 0, count = strata_image_index_count(idx);
+	struct strata_image_summary *sums;
+	size_t n;
 	_cleanup_json_ json_t *rows = json_array();
 	_cleanup_json_ json_t *head = cli_table_header(titles, sizeof(titles) / sizeof(titles[0]));
+	_cleanup_free_ const char **filters = xcalloc(o->filter.nr + 1, sizeof(*filters));
+	_cleanup_free_ char *ref = arg && *arg ? xasprintf("reference=%s", arg) : NULL;
 	const char *format = o->format;
+	size_t nr_filters = 0;
 	int ret;
 
-	ret = parse_filters(idx, &o->filter, arg, &f, err);
-	sums = xcalloc(count ? count : 1, sizeof(*sums));
-	for (size_t i = 0; ret >= 0 && i < count; i++)
-		if (summarize(idx, strata_image_index_at(idx, i), &f, o->all, &sums[n]))
-			n++;
-	qsort(sums, n, sizeof(*sums), by_created_desc);
-	for (size_t i = 0; i < n; i++) {
-		add_rows(rows, &sums[i], o->digests, !o->no_trunc);
-		free(sums[i].tags);
-		free(sums[i].digests);
-	}
-	free(sums);
-	flag_list_release(&f.labels);
-	flag_list_release(&f.references);
+	/* docker adds no reference filter for "" */
+	if (ref)
+		filters[nr_filters++] = ref;
+	for (size_t i = 0; i < o->filter.nr; i++)
+		filters[nr_filters++] = o->filter.items[i];
+	ret = strata_image_list(idx, filters, nr_filters, o->all, &sums, &n, err);
 	if (ret < 0)
 		return ret;
+	for (size_t i = 0; i < n; i++)
+		add_rows(rows, &sums[i], o->digests, !o->no_trunc);
+	strata_image_list_free(sums, n);
 	if (!format || !*format || !strcmp(format, "table"))
 		format = o->quiet ? "{{.ID}}" : o->digests ? DIGEST_TABLE : DEFAULT_TABLE;
 	return format_render(out, format, "*formatter.imageContext", head, rows, err);

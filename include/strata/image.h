@@ -52,9 +52,41 @@ STRATA_PUBLIC struct strata_image *strata_image_index_find(const struct strata_i
 STRATA_PUBLIC int strata_image_lookup(const struct strata_image_index *idx, const char *name,
 				      struct strata_image **out, struct strata_error **err);
 
+/*
+ * For a request about one image (inspect): an index of the references and
+ * just the image NAME resolves to when a full ID or a stored reference
+ * names it, so that one config is read instead of all; any other name (a
+ * short ID, an unknown or damaged image) loads the whole index and looks
+ * it up there.  *img is the image; errors as strata_image_lookup's.  Other
+ * images are not in the index: no children, parents or listing from it.
+ */
+STRATA_PUBLIC int strata_image_index_load_one(struct strata_store *store, const char *name,
+					      struct strata_image_index **out, struct strata_image **img,
+					      struct strata_error **err);
+
 /* Familiar tag and/or digest references of img, lexically sorted; free the array only. */
 STRATA_PUBLIC size_t strata_image_refs(const struct strata_image_index *idx, const struct strata_image *img,
 				       bool tags, bool digests, const char ***out);
+
+/* An image docker images lists, with its references the filters kept. */
+struct strata_image_summary {
+	struct strata_image *img;
+	const char **tags, **digests; /* familiar strings, sorted */
+	size_t nr_tags, nr_digests;
+	bool dangling;                /* no references: docker shows <none> */
+};
+
+/*
+ * dockerd's Images(): the images docker images lists (intermediate ones
+ * too with all), newest first, after filters given as docker's --filter
+ * "key=value" strings (dangling, label, before, since, reference; others
+ * are STRATA_ERR_INVALID "Invalid filter 'KEY'").  Free with
+ * strata_image_list_free.
+ */
+STRATA_PUBLIC int strata_image_list(const struct strata_image_index *idx, const char *const *filters,
+				    size_t nr_filters, bool all, struct strata_image_summary **out, size_t *nr,
+				    struct strata_error **err);
+STRATA_PUBLIC void strata_image_list_free(struct strata_image_summary *summaries, size_t nr);
 
 /* The store the index was loaded from. */
 STRATA_PUBLIC struct strata_store *strata_image_index_store(const struct strata_image_index *idx);
@@ -65,6 +97,14 @@ STRATA_PUBLIC const char *strata_image_id(const struct strata_image *img);
 STRATA_PUBLIC const char *strata_image_config(const struct strata_image *img, size_t *len);
 /* The config's "created" in Unix seconds; *nsec (may be NULL) gets the nanoseconds. */
 STRATA_PUBLIC int64_t strata_image_created(const struct strata_image *img, int32_t *nsec);
+/*
+ * The config's Labels sorted by key (as Go marshals a map): *keys and
+ * *values point into the image; free the two arrays only.  0 (and NULL
+ * arrays) when there are none; *has_labels (may be NULL) says whether the
+ * config has a Labels map at all (dockerd's null against {}).
+ */
+STRATA_PUBLIC size_t strata_image_labels(const struct strata_image *img, const char ***keys, const char ***values,
+					 bool *has_labels);
 /* Sum of the layers' own sizes, as docker images shows it. */
 STRATA_PUBLIC int64_t strata_image_size(const struct strata_image *img);
 /* The metadata parent "sha256:..." (local builds, legacy loads); NULL when none. */
@@ -104,6 +144,16 @@ STRATA_PUBLIC int strata_image_remove(struct strata_image_index *idx, const char
  */
 STRATA_PUBLIC int strata_image_prune(struct strata_image_index *idx, bool all, strata_removal_fn report,
 				     void *cookie, uint64_t *reclaimed, struct strata_error **err);
+
+/*
+ * The same after filters given as "key=value" strings, as dockerd's
+ * ImagesPrune: dangling=true|false|1|0 (without it, dangling only),
+ * until=TIME (a duration before now, RFC 3339 or Unix seconds), label=K[=V],
+ * label!=K[=V]; others are STRATA_ERR_INVALID.
+ */
+STRATA_PUBLIC int strata_image_prune_filtered(struct strata_image_index *idx, const char *const *filters,
+					      size_t nr_filters, strata_removal_fn report, void *cookie,
+					      uint64_t *reclaimed, struct strata_error **err);
 
 /* docker tag SOURCE TARGET */
 STRATA_PUBLIC int strata_image_tag(struct strata_image_index *idx, const char *source, const char *target,

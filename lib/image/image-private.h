@@ -57,4 +57,21 @@ struct damaged_image *image_index_find_damaged(const struct strata_image_index *
 /* Drop a damaged image from the index. */
 void image_index_forget_damaged(struct strata_image_index *idx, struct damaged_image *d);
 
+/* docker image prune's filters (dangling, until, label, label!), parsed. */
+struct image_prune_filters {
+	bool dangling_only;
+	bool until;
+	int64_t until_sec;
+	int32_t until_nsec;
+	const char **labels, **not_labels;
+	size_t nr_labels, nr_not_labels;
+};
+
+/* Parse "key=value" prune filters as dockerd's ImagesPrune; bad ones give STRATA_ERR_INVALID. */
+int image_prune_filters(const struct strata_image_index *idx, const char *const *filters, size_t nr_filters,
+			struct image_prune_filters *out, struct strata_error **err);
+void image_prune_filters_release(struct image_prune_filters *f);
+/* Whether the until and label filters keep img among prune's candidates. */
+bool image_prune_selects(const struct image_prune_filters *f, const struct strata_image *img);
+
 #endif

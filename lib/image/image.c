@@ -358,6 +358,58 @@ int strata_image_lookup(const struct strata_image_index *idx, const char *name,
 	return strata_error_set(err, d->why->code, 0, "image %s is damaged: %s", d->id, d->why->msg);
 }
 
+/* The image ID a name gives without the images: a full ID or a stored reference; NULL otherwise. */
+static char *id_without_images(const struct refstore *refs, const char *name)
+{
+	struct strata_ref ref;
+	const char *id;
+
+	if (strata_ref_is_full_id(name))
+		return xasprintf("sha256:%s", name);
+	if (!strncmp(name, "sha256:", 7))
+		return digest_valid(name) ? xstrdup(name) : NULL;
+	if (strata_ref_parse(name, &ref, NULL) < 0)
+		return NULL;
+	id = refstore_get(refs, &ref);
+	strata_ref_release(&ref);
+	return id ? xstrdup(id) : NULL;
+}
+
+int strata_image_index_load_one(struct strata_store *store, const char *name, struct strata_image_index **out,
+				struct strata_image **img, struct strata_error **err)
+{
+	struct strata_image_index *idx = xcalloc(1, sizeof(*idx));
+	_cleanup_free_ char *id = NULL;
+	struct strata_image *one;
+	int ret;
+
+	idx->store = store;
+	ret = refstore_load(store, &idx->refs, err);
+	if (ret < 0) {
+		strata_image_index_free(idx);
+		return ret;
+	}
+	id = id_without_images(&idx->refs, name);
+	if (id && load_image(store, id + 7, &one, NULL) == 0) {
+		ALLOC_GROW(idx->images, idx->nr + 1, idx->alloc);
+		idx->images[idx->nr++] = one;
+		*out = idx;
+		*img = one;
+		return 0;
+	}
+	/* a short ID, an unknown name, a damaged image: the whole index answers as lookups do */
+	strata_image_index_free(idx);
+	ret = strata_image_index_load(store, out, err);
+	if (ret < 0)
+		return ret;
+	ret = strata_image_lookup(*out, name, img, err);
+	if (ret < 0) {
+		strata_image_index_free(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
 size_t strata_image_refs(const struct strata_image_index *idx, const struct strata_image *img,
 			 bool tags, bool digests, const char ***out)
 {

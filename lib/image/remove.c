@@ -416,17 +416,26 @@ static int delete_skipping_conflicts(struct removal *r, const char *name, struct
 	return strata_error_propagate(err, ierr);
 }
 
-int strata_image_prune(struct strata_image_index *idx, bool all, strata_removal_fn report,
-		       void *cookie, uint64_t *reclaimed, struct strata_error **err)
+int strata_image_prune_filtered(struct strata_image_index *idx, const char *const *filters, size_t nr_filters,
+				strata_removal_fn report, void *cookie, uint64_t *reclaimed, struct strata_error **err)
 {
 	struct removal r = { .idx = idx, .report = report, .cookie = cookie };
+	struct image_prune_filters f;
 	char (*targets)[72];
 	size_t nr_targets = 0;
+	bool all;
 	int ret;
 
-	ret = containers_load(idx->store, &r.containers, false, err);
+	*reclaimed = 0;
+	ret = image_prune_filters(idx, filters, nr_filters, &f, err);
 	if (ret < 0)
 		return ret;
+	all = !f.dangling_only;
+	ret = containers_load(idx->store, &r.containers, false, err);
+	if (ret < 0) {
+		image_prune_filters_release(&f);
+		return ret;
+	}
 	/* Choose first: deleting changes the index under us. */
 	targets = xcalloc(idx->nr ? idx->nr : 1, sizeof(*targets));
 	for (size_t i = 0; i < idx->nr; i++) {
@@ -437,6 +446,8 @@ int strata_image_prune(struct strata_image_index *idx, bool all, strata_removal_
 		free(refs);
 		if (img->nr_children && (!all || !nr_refs))
 			continue; /* dangling mode looks at heads only; intermediates never */
+		if (!image_prune_selects(&f, img))
+			continue;
 		memcpy(targets[nr_targets++], img->id, sizeof(*targets));
 	}
 	for (size_t t = 0; t < nr_targets && ret >= 0; t++) {
@@ -461,6 +472,15 @@ int strata_image_prune(struct strata_image_index *idx, bool all, strata_removal_
 	}
 	free(targets);
 	containers_release(&r.containers);
+	image_prune_filters_release(&f);
 	*reclaimed = r.reclaimed;
 	return ret;
+}
+
+int strata_image_prune(struct strata_image_index *idx, bool all, strata_removal_fn report,
+		       void *cookie, uint64_t *reclaimed, struct strata_error **err)
+{
+	const char *dangling = all ? "dangling=false" : "dangling=true";
+
+	return strata_image_prune_filtered(idx, &dangling, 1, report, cookie, reclaimed, err);
 }

@@ -19,6 +19,7 @@
 static const struct api_route *const route_tables[] = {
 	api_system_routes,
 	api_event_routes,
+	api_image_routes,
 };
 
 /* "/images/{name}/json" against a path; *param gets what {name} matched. */
