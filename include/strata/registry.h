@@ -59,6 +59,9 @@ struct strata_pull_options {
 	/* this call's credentials (the Engine API's X-Registry-Auth), used
 	 * instead of docker_config_dir's; NULL: those */
 	const struct strata_credentials *credentials;
+	/* a broken or cancelled pull removes its partial files too, as dockerd's
+	 * (a daemon's client does not come back to resume); false: kept for the next pull */
+	bool no_resume;
 };
 
 /*

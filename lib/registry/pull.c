@@ -557,7 +557,7 @@ out:
 		 * Only a broken transfer is worth resuming; after bad data, a full
 		 * disk or a refusal the pull gives back all the space it used.
 		 */
-		if (ret < 0 && (bad_data || !resumable(*err)) && sh.jobs[k].partial)
+		if (ret < 0 && (bad_data || !resumable(*err) || p->opts->no_resume) && sh.jobs[k].partial)
 			unlinkat(p->store->image_fd, sh.jobs[k].partial, 0);
 		if (sh.jobs[k].fd >= 0)
 			close(sh.jobs[k].fd);

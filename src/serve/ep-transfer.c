@@ -244,6 +244,7 @@ static void images_create(struct api_request *req)
 	opts.progress_bytes = on_bytes;
 	opts.progress_cookie = &o;
 	opts.cancel = req->cancel;
+	opts.no_resume = true;
 	if (!api_open_store(req, true, &store)) {
 		strata_credentials_release(&creds);
 		return;

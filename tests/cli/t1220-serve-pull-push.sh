@@ -7,7 +7,8 @@
 # compared with dockerd's); a missing image is a plain 404 before the stream;
 # login against an htpasswd registry succeeds as with dockerd, fails with its
 # exit status and strata login's message (the library's, not dockerd's), the
-# request's credentials pull from it, and no secret reaches the data root.
+# request's credentials pull from it, and no secret reaches the data root; a
+# client that goes away mid-pull cancels it, leaving nothing behind.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$TEST_LIB_DIR/serve.sh"
 . "$TEST_LIB_DIR/dockerd.sh"
@@ -160,6 +161,26 @@ test_expect_success 'push and pull with the request credentials; none stored by 
 	scurl -X POST "http://x/v1.41/images/create?fromImage=$A/p/bb&tag=1" -o s.out -w "%{http_code}\n" >s.code &&
 	dcurl -X POST "http://x/v1.41/images/create?fromImage=$A/p/bb&tag=1" -o d.out -w "%{http_code}\n" >d.code &&
 	test_cmp d.code s.code
+'
+
+test_expect_success 'a client gone in the middle of a pull: cancelled, no leftovers, store valid' '
+	head -c 3000000 /dev/urandom >bb/big &&
+	tar -C bb -cf - . | strata --data-root src import - "$R/lib/big:1" >/dev/null &&
+	strata --data-root src push "$R/lib/big:1" >/dev/null &&
+	/usr/bin/python3 "$TEST_REPO/tests/fixtures/serve/slowproxy.py" "$R" proxy.port &
+	echo $! >proxy.pid && test_atexit "kill $(cat proxy.pid) 2>/dev/null" &&
+	for i in $(seq 50); do test -s proxy.port && break; sleep 0.1; done &&
+	P=127.0.0.1:$(cat proxy.port) &&
+	scurl -X POST "http://x/v1.41/images/create?fromImage=$P/lib/big&tag=1" -m 1.5 >s.json;
+	test $? = 28 && grep -q "\"status\":\"Downloading\"" s.json &&
+	for i in $(seq 50); do
+		ls "$S/root/image/overlay2/layerdb/tmp" >left 2>/dev/null || : >left
+		test -s left || break; sleep 0.2
+	done &&
+	test_cmp /dev/null left &&
+	! strata --data-root "$S/root" images | grep -q "/lib/big" &&
+	strata --data-root "$S/root" check >/dev/null &&
+	kill "$(cat proxy.pid)"
 '
 
 test_expect_success 'the store stays valid; the server stops cleanly' '
