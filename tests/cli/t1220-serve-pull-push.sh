@@ -4,7 +4,7 @@
 # pull, a pull that finds the image up to date (but dockerd's missing layer
 # lines), a pull's JSON stream, a push, a push that finds
 # every layer in the registry (the whole JSON stream, aux result included,
-# compared with dockerd's); a missing image is a plain 404 before the stream;
+# compared with dockerd's), their events; a missing image is a plain 404 before the stream;
 # login against an htpasswd registry succeeds as with dockerd, fails with its
 # exit status and strata login's message (the library's, not dockerd's), the
 # request's credentials pull from it, and no secret reaches the data root; a
@@ -110,6 +110,16 @@ test_expect_success 'push again: the JSON stream as dockerd, with the aux result
 	test_cmp d.norm s.norm &&
 	grep -q "\"aux\":{\"Tag\":\"1\",\"Digest\":\"sha256:" s.json &&
 	grep -q "Layer already exists" s.json
+'
+
+test_expect_success 'pull and push events: as dockerd' '
+	sleep 1 && now=$(date +%s) &&
+	fmt="{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}" &&
+	ds events --since 0 --until "$now" --filter event=pull --filter event=push --format "$fmt" >s.ev &&
+	dd events --since 0 --until "$now" --filter event=pull --filter event=push --format "$fmt" >d.ev &&
+	sed "s#/s/bb#/X/bb#g" s.ev >s.norm && sed "s#/d/bb#/X/bb#g" d.ev >d.norm &&
+	test_cmp d.norm s.norm &&
+	grep -qx "image pull $R/lib/bb:1 $R/lib/bb" s.ev
 '
 
 test_expect_success 'push of a tag the store does not have: in the stream, as dockerd' '
