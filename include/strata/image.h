@@ -188,10 +188,11 @@ struct strata_import_options {
 	const char *message;  /* -m, default "Imported from -" */
 	const char *platform; /* "os/arch[/variant]", default linux/<host arch> */
 	const char *ref;      /* REPOSITORY[:TAG] to tag, or NULL */
+	int fd;               /* path "-": the tar is read from fd (0, stdin, in zeroed options) */
 };
 
 /*
- * docker import: a rootfs tar (plain, gzip or zstd; path or "-" for stdin)
+ * docker import: a rootfs tar (plain, gzip or zstd; path, or "-" for opts->fd)
  * becomes a one-layer image with the config dockerd writes for an import;
  * the input tar bytes are kept as the layer (tar-split).  A regular file is
  * hashed first so that the layer's cache-id derives from its content (the

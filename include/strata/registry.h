@@ -41,6 +41,12 @@ typedef void (*strata_progress_fn)(void *cookie, const char *id, const char *sta
 typedef void (*strata_progress_bytes_fn)(void *cookie, const char *id, const char *action,
 					 int64_t current, int64_t total);
 
+struct strata_credentials {
+	char *username;
+	char *password;
+	char *identity_token; /* OAuth refresh token stored instead of a password */
+};
+
 struct strata_pull_options {
 	const char *config_path;       /* strata config (registries); NULL = default path */
 	const char *docker_config_dir; /* credentials; NULL = anonymous */
@@ -50,6 +56,12 @@ struct strata_pull_options {
 	void *progress_cookie;
 	struct strata_cancel *cancel;  /* NULL: not cancellable */
 	strata_progress_bytes_fn progress_bytes; /* NULL: none */
+	/* this call's credentials (the Engine API's X-Registry-Auth), used
+	 * instead of docker_config_dir's; NULL: those */
+	const struct strata_credentials *credentials;
+	/* a broken or cancelled pull removes its partial files too, as dockerd's
+	 * (a daemon's client does not come back to resume); false: kept for the next pull */
+	bool no_resume;
 };
 
 /*
@@ -77,6 +89,9 @@ struct strata_push_options {
 	void *progress_cookie;
 	struct strata_cancel *cancel;  /* NULL: not cancellable */
 	strata_progress_bytes_fn progress_bytes; /* NULL: none */
+	/* this call's credentials (the Engine API's X-Registry-Auth), used
+	 * instead of docker_config_dir's; NULL: those */
+	const struct strata_credentials *credentials;
 };
 
 /*
@@ -90,14 +105,19 @@ struct strata_push_options {
 STRATA_PUBLIC int strata_push(struct strata_image_index *idx, const char *name,
 			      const struct strata_push_options *opts, struct strata_error **err);
 
-struct strata_credentials {
-	char *username;
-	char *password;
-	char *identity_token; /* OAuth refresh token stored instead of a password */
-};
-
 /* Free the strings (secrets are wiped first) and zero c. */
 STRATA_PUBLIC void strata_credentials_release(struct strata_credentials *c);
+
+/*
+ * The credentials of an Engine API request's X-Registry-Auth header: the
+ * base64url (padded or not) JSON of docker's AuthConfig ("username",
+ * "password", "identitytoken"; "auth" = base64 "user:password" when those
+ * are absent).  1 with *out filled (release it), 0 when the header names
+ * none; -STRATA_ERR_INVALID when it is not that encoding, which dockerd's
+ * pull and push treat as no credentials.
+ */
+STRATA_PUBLIC int strata_credentials_decode_header(const char *value, struct strata_credentials *out,
+						   struct strata_error **err);
 
 /*
  * The key docker stores the credentials of server under (new string):

@@ -27,15 +27,14 @@ static int parse_platform(const char *spec, struct registry_platform *out, struc
 	return ret;
 }
 
-/* Register the input as a layer; a regular file is read twice, stdin once. */
-static int register_input(struct strata_store *store, const char *path, struct layer_register_result *layer,
-			  struct strata_error **err)
+/* Register the input (path, or "-": in) as a layer; a regular file is read twice, a stream once. */
+static int register_input(struct strata_store *store, const char *path, int in,
+			  struct layer_register_result *layer, struct strata_error **err)
 {
 	struct tarsplit_ingest_result pre;
 	_cleanup_close_ int fd = -1;
 	char diff_id[STRATA_DIGEST_LEN + 1];
 	struct stat st;
-	int in = STDIN_FILENO;
 	int ret;
 
 	if (strcmp(path, "-")) {
@@ -80,7 +79,7 @@ int strata_image_import(struct strata_image_index *idx, const char *path,
 	for (size_t i = 0; ret >= 0 && i < opts->nr_changes; i++)
 		ret = config_apply_change(config, opts->changes[i], err);
 	if (ret >= 0)
-		ret = register_input(idx->store, path, &layer, err);
+		ret = register_input(idx->store, path, opts->fd, &layer, err);
 	if (ret < 0) {
 		strata_ref_release(&ref);
 		return ret;

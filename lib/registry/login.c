@@ -4,6 +4,9 @@
  */
 #include <string.h>
 
+#include <jansson.h>
+
+#include "json/gojson.h"
 #include "registry/auth.h"
 #include "registry/config.h"
 #include "registry/registry.h"
@@ -17,6 +20,56 @@ void strata_credentials_release(struct strata_credentials *c)
 
 	registry_credentials_release(&r);
 	memset(c, 0, sizeof(*c));
+}
+
+static char *nonempty_dup(const char *s)
+{
+	return s && *s ? xstrdup(s) : NULL;
+}
+
+int strata_credentials_decode_header(const char *value, struct strata_credentials *out,
+				     struct strata_error **err)
+{
+	_cleanup_free_ char *std = xstrdup(value);
+	_cleanup_json_ json_t *cfg = NULL;
+	struct strata_error *perr = NULL;
+	const char *auth;
+	char *dec = NULL;
+	size_t len;
+
+	memset(out, 0, sizeof(*out));
+	/* base64url's alphabet into the standard one the decoder reads */
+	for (char *p = std; *p; p++)
+		*p = *p == '-' ? '+' : *p == '_' ? '/' : *p;
+	if (registry_base64_decode(std, &dec, &len) < 0)
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "X-Registry-Auth: not base64url");
+	explicit_bzero(std, strlen(std));
+	if (gojson_parse(dec, len, "X-Registry-Auth", &cfg, &perr) < 0 || !json_is_object(cfg)) {
+		explicit_bzero(dec, len);
+		free(dec);
+		strata_error_free(perr);
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "X-Registry-Auth: not a JSON object");
+	}
+	explicit_bzero(dec, len);
+	free(dec);
+	out->username = nonempty_dup(gojson_get_string(cfg, "username"));
+	out->password = nonempty_dup(gojson_get_string(cfg, "password"));
+	out->identity_token = nonempty_dup(gojson_get_string(cfg, "identitytoken"));
+	auth = gojson_get_string(cfg, "auth");
+	if (!out->username && !out->password && auth && *auth &&
+	    registry_base64_decode(auth, &dec, &len) == 0) {
+		char *colon = memchr(dec, ':', len);
+
+		if (colon) {
+			out->username = xstrndup(dec, (size_t)(colon - dec));
+			out->password = xstrdup(colon + 1);
+		}
+		explicit_bzero(dec, len);
+		free(dec);
+	}
+	/* the secrets' copies in the parsed document */
+	json_object_clear(cfg);
+	return out->username || out->password || out->identity_token;
 }
 
 char *strata_credentials_key(const char *server)

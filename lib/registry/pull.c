@@ -54,6 +54,7 @@ struct pull_ctx {
 	const struct strata_pull_options *opts;
 	struct registry_config cfg;
 	struct registry_client_options copts;
+	struct registry_credentials given; /* opts->credentials, borrowed */
 	struct registry_client *client;
 	const char *host; /* the endpoint clients talk to: ref.domain or a mirror's */
 	struct strata_ref ref;
@@ -556,7 +557,7 @@ out:
 		 * Only a broken transfer is worth resuming; after bad data, a full
 		 * disk or a refusal the pull gives back all the space it used.
 		 */
-		if (ret < 0 && (bad_data || !resumable(*err)) && sh.jobs[k].partial)
+		if (ret < 0 && (bad_data || !resumable(*err) || p->opts->no_resume) && sh.jobs[k].partial)
 			unlinkat(p->store->image_fd, sh.jobs[k].partial, 0);
 		if (sh.jobs[k].fd >= 0)
 			close(sh.jobs[k].fd);
@@ -839,6 +840,11 @@ int strata_pull(struct strata_store *store, const char *name,
 		goto out;
 	p.copts.config = &p.cfg;
 	p.copts.docker_config_dir = opts->docker_config_dir;
+	if (opts->credentials) {
+		p.given = (struct registry_credentials){ opts->credentials->username, opts->credentials->password,
+							 opts->credentials->identity_token };
+		p.copts.credentials = &p.given;
+	}
 	p.full_name = strata_ref_full_name(&p.ref);
 	ret = pull_endpoints(&p, &updated, err);
 	if (ret < 0)

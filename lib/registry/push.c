@@ -59,6 +59,7 @@ struct push_ctx {
 	const struct strata_push_options *opts;
 	struct registry_config cfg;
 	struct registry_client_options copts;
+	struct registry_credentials given; /* opts->credentials, borrowed */
 	struct registry_client *client;
 	struct registry_client *lookup; /* pull-only client for source manifests, lazily */
 	bool lookup_failed;
@@ -703,9 +704,16 @@ int strata_push(struct strata_image_index *idx, const char *name,
 	p.copts.push = true;
 	/* the HMAC key: json(authConfig) of the credentials used, "{}" when anonymous */
 	key = registry_auth_key(p.ref.domain);
-	if (registry_credentials_get(opts->docker_config_dir, key, &creds, NULL) > 0)
+	if (opts->credentials) {
+		const struct strata_credentials *g = opts->credentials;
+
+		p.given = (struct registry_credentials){ g->username, g->password, g->identity_token };
+		p.copts.credentials = &p.given;
+		auth_json = distribution_auth_config_json(g->username, g->password, g->identity_token, key);
+	} else if (registry_credentials_get(opts->docker_config_dir, key, &creds, NULL) > 0) {
 		auth_json = distribution_auth_config_json(creds.username, creds.password,
 							  creds.identity_token, key);
+	}
 	registry_credentials_release(&creds);
 	distribution_hmac_key(auth_json, p.hmac_key);
 	if (auth_json)

@@ -47,6 +47,7 @@ struct api_route {
 extern const struct api_route api_system_routes[];
 extern const struct api_route api_event_routes[];
 extern const struct api_route api_image_routes[];
+extern const struct api_route api_transfer_routes[];
 
 struct api_request {
 	struct api_server *server;
@@ -65,6 +66,8 @@ struct api_request {
 
 /* A query parameter, NULL when absent. */
 const char *api_query(struct api_request *req, const char *key);
+/* Every value of a repeated query parameter ("t=a&t=b"), in order: a NULL-ended array to free (NULL when none). */
+const char **api_query_all(struct api_request *req, const char *key, size_t *nr);
 /* A header, NULL when absent (case-insensitive name). */
 const char *api_header(struct api_request *req, const char *key);
 /* docker's httputils.BoolValue: absent, "", "0", "no", "false", "none" are false. */

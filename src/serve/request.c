@@ -20,6 +20,7 @@ static const struct api_route *const route_tables[] = {
 	api_system_routes,
 	api_event_routes,
 	api_image_routes,
+	api_transfer_routes,
 };
 
 /* "/images/{name}/json" against a path; *param gets what {name} matched. */
@@ -181,6 +182,34 @@ const char *api_query(struct api_request *req, const char *key)
 	struct request_state *rs = req->priv;
 
 	return MHD_lookup_connection_value(rs->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+struct query_all {
+	const char *key;
+	const char **values;
+	size_t nr, alloc;
+};
+
+static enum MHD_Result collect_value(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct query_all *q = cls;
+
+	if (key && !strcmp(key, q->key)) {
+		ALLOC_GROW(q->values, q->nr + 2, q->alloc);
+		q->values[q->nr++] = value ? value : "";
+		q->values[q->nr] = NULL;
+	}
+	return MHD_YES;
+}
+
+const char **api_query_all(struct api_request *req, const char *key, size_t *nr)
+{
+	struct request_state *rs = req->priv;
+	struct query_all q = { key, NULL, 0, 0 };
+
+	MHD_get_connection_values(rs->conn, MHD_GET_ARGUMENT_KIND, collect_value, &q);
+	*nr = q.nr;
+	return q.values;
 }
 
 const char *api_header(struct api_request *req, const char *key)
