@@ -84,6 +84,14 @@ bool api_query_int(struct api_request *req, const char *key, long long def, long
  */
 json_t *api_query_filters(struct api_request *req);
 
+/*
+ * The API_BODY request body as a JSON object, or NULL with a 400 answered
+ * (not JSON, not an object, or one of the string fields named in strings —
+ * a NULL-ended list — holding another type), worded as Go's decoder into
+ * go_type ("types.AuthConfig").  An empty body is {}.
+ */
+json_t *api_body_object(struct api_request *req, const char *go_type, const char *const *strings);
+
 /* Answer status with a JSON body (the value is consumed; compact, Go's escaping, and a newline as dockerd's). */
 void api_reply_json(struct api_request *req, unsigned status, json_t *body);
 /* Answer with bytes of a content type; the buffer is copied. */

@@ -294,18 +294,15 @@ static void image_push(struct api_request *req)
 
 static void auth(struct api_request *req)
 {
+	static const char *const fields[] = { "username", "password", "auth", "email", "serveraddress",
+					      "identitytoken", "registrytoken", NULL };
 	struct strata_login_options opts = { 0 };
 	struct strata_error *err = NULL;
 	_cleanup_json_ json_t *cfg = NULL;
 
-	if (gojson_parse(req->body ? req->body : "", req->body_len, "the request body", &cfg, &err) < 0) {
-		api_reply_strata_error(req, err);
+	cfg = api_body_object(req, "types.AuthConfig", fields);
+	if (!cfg)
 		return;
-	}
-	if (!json_is_object(cfg)) {
-		api_reply_error(req, 400, "json: cannot unmarshal the request body into Go value of type types.AuthConfig");
-		return;
-	}
 	opts.config_path = req->cli->config_path;
 	opts.username = gojson_get_string(cfg, "username");
 	opts.password = gojson_get_string(cfg, "password");

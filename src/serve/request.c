@@ -293,6 +293,58 @@ bad:
 	return NULL;
 }
 
+static const char *json_type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "object";
+	case JSON_ARRAY:
+		return "array";
+	case JSON_STRING:
+		return "string";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "bool";
+	case JSON_NULL:
+		return "null";
+	default:
+		return "number";
+	}
+}
+
+json_t *api_body_object(struct api_request *req, const char *go_type, const char *const *strings)
+{
+	struct strata_error *err = NULL;
+	json_t *body = NULL;
+
+	if (!req->body_len)
+		return json_object();
+	if (gojson_parse(req->body, req->body_len, "the request body", &body, &err) < 0) {
+		/* the client's mistake: 400, as dockerd's decoder errors */
+		api_reply_error(req, 400, "%s", err->msg);
+		strata_error_free(err);
+		return NULL;
+	}
+	if (!json_is_object(body)) {
+		api_reply_error(req, 400, "json: cannot unmarshal %s into Go value of type %s", json_type_name(body),
+				go_type);
+		json_decref(body);
+		return NULL;
+	}
+	for (; strings && *strings; strings++) {
+		const json_t *v = json_object_get(body, *strings);
+
+		if (v && !json_is_string(v) && !json_is_null(v)) {
+			api_reply_error(req, 400, "json: cannot unmarshal %s into Go struct field %s.%s of type string",
+					json_type_name(v), strchr(go_type, '.') ? strchr(go_type, '.') + 1 : go_type,
+					*strings);
+			json_decref(body);
+			return NULL;
+		}
+	}
+	return body;
+}
+
 bool api_open_store(struct api_request *req, bool write, struct strata_store **store)
 {
 	struct strata_error *err = NULL;

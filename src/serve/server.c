@@ -312,13 +312,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		req = api_request_new(srv, conn, method, url);
 		*con_cls = req;
 		rs = req->priv;
-		if (!rs->route)
-			return MHD_YES; /* answered (404, bad version) once the body is read */
-		if (rs->route->flags & API_BODY) {
+		if (rs->route && (rs->route->flags & API_BODY)) {
 			const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
-			if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX)
-				rs->too_large = true;
+			if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX) {
+				api_reply_error(req, 413, "request body larger than %d bytes", API_BODY_MAX);
+				rs->route = NULL;
+			}
+		}
+		if (!rs->route) {
+			/* answered already (404, bad version, too large): say so now
+			 * rather than after a body nobody will read */
+			rs->queued = true;
+			reply_finish(req);
+			return reply_queue(req, conn);
 		}
 		if ((rs->route->flags & API_STREAM) && !start_worker(req))
 			api_reply_error(req, 500, "cannot start a thread: %s", strerror(errno));

@@ -39,8 +39,32 @@ test_expect_success 'bytes that are not HTTP: 400 or closed, server fine' '
 	serve_curl /_ping >out && printf OK >expect && test_cmp expect out
 '
 
+test_expect_success 'a 10 GB JSON body is refused before it is read: 413' '
+	H declare POST /auth 10737418240 >st &&
+	echo 413 >expect && test_cmp expect st
+'
+
+test_expect_success 'malformed and wrongly typed JSON bodies: 400 or 401 with a message, no crash' '
+	for body in "{" "[1,2]" "{\"username\": 5, \"serveraddress\": \"127.0.0.1:1\"}" \
+		"{\"username\":\"a\",\"password\":\"b\",\"serveraddress\":\"127.0.0.1:1/../../etc\"}"; do
+		code=$(serve_curl /auth -X POST -H "Content-Type: application/json" -d "$body" -o body -w "%{http_code}") || return 1
+		case $body:$code in "{:400"|"[1,2]:400"|*5,*:400|*etc*:500) ;; *) echo "$body: $code"; return 1 ;; esac
+		grep -q "\"message\":\"." body || { echo "$body: no message"; cat body; return 1; }
+	done
+'
+
+test_expect_success 'a name with path traversal is an invalid reference' '
+	serve_curl "/images/..%2F..%2F..%2Fetc%2Fpasswd/json" -w " %{http_code}" | tr -d "\n" >out &&
+	grep -q "{\"message\":\"invalid reference format\"} 400" out &&
+	serve_curl "/images/../../../etc/passwd/json" --path-as-is -w " %{http_code}" >out &&
+	grep -Eq " (400|404)$" out &&
+	! test -e "$S/root/etc"
+'
+
 test_expect_success 'a client hanging up mid-body' '
+	H declare POST /images/load 10737418240 &&
 	H declare POST /_ping 10737418240 &&
+	strata --data-root "$S/root" check &&
 	serve_curl /_ping >out && printf OK >expect && test_cmp expect out
 '
 

@@ -6,7 +6,8 @@
   hostile_http.py SOCKET raw FILE               send FILE's bytes, print the status line
   hostile_http.py SOCKET stall SECONDS          open, send half a request line, hold it,
                                                 then close (a client that stalls)
-  hostile_http.py SOCKET declare METHOD PATH N  declare Content-Length N, send 1 MiB, hang up
+  hostile_http.py SOCKET declare METHOD PATH N  declare Content-Length N, send up to 1 MiB,
+                                                print the status if one came back, hang up
 """
 import socket
 import sys
@@ -80,6 +81,13 @@ def main():
                    "Content-Length: %s\r\n\r\n" % (args[0], args[1], args[2])).encode())
         try:
             s.sendall(b"{" * (1 << 20))
+        except OSError:
+            pass  # the server answered and closed early
+        s.settimeout(2)
+        try:
+            st = status_of(s)
+            if st != "none":
+                print(st)
         except OSError:
             pass
         s.close()
