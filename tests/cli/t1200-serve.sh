@@ -70,6 +70,17 @@ test_expect_success DOCKER_CLI 'docker version and info through the 20.10 client
 	test_cmp expect out
 '
 
+test_expect_success 'other strata processes work on the root while it serves; the server sees their changes' '
+	mkdir -p rootfs && echo hi >rootfs/hello && tar -C rootfs -cf tiny.tar . &&
+	strata --data-root "$S/root" import tiny.tar tiny:1 >/dev/null &&
+	serve_curl /images/json >list && grep -q "\"tiny:1\"" list &&
+	strata --data-root "$S/root" tag tiny:1 tiny:2 &&
+	serve_curl /images/json >list && grep -q "\"tiny:2\"" list &&
+	serve_curl /images/tiny:2/json -o /dev/null -w "%{http_code}\n" >code && echo 200 >expect && test_cmp expect code &&
+	strata --data-root "$S/root" rmi tiny:1 tiny:2 >/dev/null &&
+	serve_curl /images/json >list && ! grep -q tiny list
+'
+
 test_expect_success '/events until now ends; bad since is 400' '
 	serve_curl "/events?since=0&until=$(date +%s)" -w "%{http_code}\n" >out &&
 	echo 200 >expect && test_cmp expect out &&
