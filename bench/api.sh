@@ -32,11 +32,15 @@ SERVE_PID=
 # tests/lib/dockerd.sh: dockerd_start/stop (by PID)
 . tests/lib/dockerd.sh
 cleanup() {
-	[ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null
-	dockerd_stop "$W/d" >/dev/null 2>&1 || true
+	if [ -n "$SERVE_PID" ]; then
+		kill "$SERVE_PID" 2>/dev/null
+		wait "$SERVE_PID" 2>/dev/null
+	fi
+	dockerd_stop "$W/d" >/dev/null 2>&1
 	rm -rf "$W"
 }
-trap cleanup EXIT
+# dockerd.sh owns the EXIT trap: its cleanups run in order, this one first
+_dockerd_register_cleanup cleanup
 
 echo "making a store of $N images..." >&2
 mkdir -p "$W/rootfs" "$W/s"
