@@ -381,9 +381,16 @@ enum MHD_Result reply_queue(struct api_request *req, struct MHD_Connection *conn
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
 		}
 		break;
-	default:
-		resp = MHD_create_response_from_buffer(rs->data.len, rs->data.buf, MHD_RESPMEM_MUST_COPY);
+	default: {
+		/* handed over, not copied: a listing of 1,000 images is ~400 KB */
+		size_t len = rs->data.len;
+		char *buf = strbuf_detach(&rs->data, NULL);
+
+		resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+		if (!resp)
+			free(buf);
 		break;
+	}
 	}
 	if (!resp) {
 		pthread_mutex_unlock(&rs->lock);
