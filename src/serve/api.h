@@ -46,6 +46,7 @@ struct api_route {
 /* Each endpoint file's table, ended by an entry whose method is NULL. */
 extern const struct api_route api_system_routes[];
 extern const struct api_route api_event_routes[];
+extern const struct api_route api_container_routes[];
 extern const struct api_route api_image_routes[];
 extern const struct api_route api_transfer_routes[];
 

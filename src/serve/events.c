@@ -30,6 +30,7 @@ int api_server_init(struct api_server *srv, struct strata_error **err)
 	pthread_cond_init(&ev->cond, NULL);
 	srv->events = ev;
 	atomic_init(&srv->workers, 0);
+	api_containers_init(srv);
 	return 0;
 }
 
@@ -37,6 +38,7 @@ void api_server_release(struct api_server *srv)
 {
 	struct api_events *ev = srv->events;
 
+	api_containers_release(srv);
 	if (!ev)
 		return;
 	for (size_t i = 0; i < KEPT_EVENTS; i++)

@@ -13,10 +13,13 @@ struct api_server {
 	struct cli_ctx *cli;
 	atomic_int workers; /* API_STREAM handlers running */
 	struct api_events *events;
+	struct api_containers *containers; /* ep-containers.c's */
 };
 
 int api_server_init(struct api_server *srv, struct strata_error **err);
 void api_server_release(struct api_server *srv);
+void api_containers_init(struct api_server *srv);
+void api_containers_release(struct api_server *srv);
 
 enum reply_kind { REPLY_NONE, REPLY_DATA, REPLY_STREAM, REPLY_UPGRADE };
 

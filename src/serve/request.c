@@ -19,6 +19,7 @@
 static const struct api_route *const route_tables[] = {
 	api_system_routes,
 	api_event_routes,
+	api_container_routes,
 	api_image_routes,
 	api_transfer_routes,
 };
@@ -324,6 +325,10 @@ json_t *api_body_object(struct api_request *req, const char *go_type, const char
 		api_reply_error(req, 400, "%s", err->msg);
 		strata_error_free(err);
 		return NULL;
+	}
+	if (json_is_null(body)) { /* what the docker CLI sends for "no config" */
+		json_decref(body);
+		return json_object();
 	}
 	if (!json_is_object(body)) {
 		api_reply_error(req, 400, "json: cannot unmarshal %s into Go value of type %s", json_type_name(body),

@@ -1,0 +1,110 @@
+#!/bin/bash
+# strata serve's container endpoints through the docker 20.10 client, each
+# command run against strata serve and against a dockerd holding the same
+# image (strata save -> docker load): same output, same exit status.
+# run --rm (output, exit status, a command that cannot run, removal), run -d
+# with logs, logs --tail, stop, kill, wait, rm; create + start -a; ps with
+# filters and formats; inspect; diff; export; commit; container prune.
+. "$(dirname "$0")/../lib/lib.sh"
+. "$TEST_LIB_DIR/dockerd.sh"
+. "$TEST_LIB_DIR/serve.sh"
+. "$TEST_LIB_DIR/busybox.sh"
+
+dockerd_usable || skip_all "$DOCKERD_UNUSABLE"
+command -v runc >/dev/null 2>&1 || skip_all "runc not installed"
+command -v curl >/dev/null 2>&1 || skip_all "curl not installed"
+make_busybox_rootfs "$TRASH/rootfs" || skip_all "cannot build a busybox rootfs"
+D=$TRASH/d
+S=$TRASH/s
+DCLI=/usr/bin/docker
+# both NAME ARGS...: the docker client against dockerd (NAME.d, NAME.d.rc) and strata serve (NAME.s, NAME.s.rc)
+both() {
+	local name=$1
+	shift
+	DOCKER_HOST=unix://$D/docker.sock "$DCLI" "$@" >"$name.d" 2>"$name.d.err"
+	echo $? >"$name.d.rc"
+	DOCKER_HOST=unix://$S/strata.sock "$DCLI" "$@" >"$name.s" 2>"$name.s.err"
+	echo $? >"$name.s.rc"
+}
+same() { # same stdout and status; same stderr too with --err
+	test_cmp "$1.d" "$1.s" && test_cmp "$1.d.rc" "$1.s.rc" &&
+	{ [ "${2:-}" != --err ] || test_cmp "$1.d.err" "$1.s.err"; }
+}
+untime() { sed -E "s/(Less than a second|About a minute|[0-9]+ seconds?) ago/T ago/g; s/Up (Less than a second|[0-9]+ seconds?)/Up T/g" "$@"; }
+
+test_expect_success 'the same image in dockerd and in strata serve' '
+	tar -C "$TRASH/rootfs" -cf base.tar . &&
+	mkdir -p "$S" &&
+	strata --data-root "$S/root" import base.tar bb:1 >/dev/null &&
+	strata --data-root "$S/root" save -o bb.tar bb:1 &&
+	dockerd_start "$D" && docker load -i bb.tar >/dev/null &&
+	serve_start "$S"
+'
+
+test_expect_success 'run --rm: output, exit status, removal' '
+	both r1 run --rm --network none bb:1 sh -c "echo out; echo err >&2; exit 3" &&
+	same r1 --err && echo 3 >expect && test_cmp expect r1.s.rc &&
+	both ps0 ps -aq && same ps0 && ! test -s ps0.s
+'
+
+test_expect_success 'run --rm of a command that cannot run: 127, removed' '
+	both r2 run --rm --network none bb:1 /nonexistent &&
+	test_cmp r2.d.rc r2.s.rc && echo 127 >expect && test_cmp expect r2.s.rc &&
+	grep -q "no such file or directory" r2.s.err &&
+	sleep 0.5 && both ps1 ps -aq && same ps1 && ! test -s ps1.s
+'
+
+test_expect_success 'run -d, logs, logs --tail, ps, stop, rm' '
+	both id run -d --network none --name web bb:1 sh -c "echo one; echo two >&2; echo three; sleep 100" &&
+	test_cmp id.d.rc id.s.rc && test "$(wc -c <id.s)" = 65 &&
+	sleep 1.5 &&
+	both l1 logs web && same l1 --err &&
+	both l2 logs --tail 1 web && same l2 &&
+	both ps2 ps --format "{{.Names}}|{{.Image}}|{{.Command}}|{{.State}}|{{.Status}}" &&
+	untime ps2.d >a && untime ps2.s >b && test_cmp a b &&
+	both in1 inspect -f "{{.Name}} {{.State.Status}} {{.State.Running}} {{.Config.Image}} {{json .Config.Cmd}} {{.HostConfig.NetworkMode}}" web &&
+	same in1 &&
+	both st stop -t 1 web && same st &&
+	both w wait web && same w &&
+	both ps3 ps -a --filter status=exited --format "{{.Names}} {{.State}}" && same ps3 &&
+	both rm rm web && same rm &&
+	both ps4 ps -aq && same ps4
+'
+
+test_expect_success 'create, start -a, diff, export, commit, kill, container prune' '
+	both c create --network none --name c1 bb:1 sh -c "echo made >/made; rm /bin/cat; echo created" &&
+	test_cmp c.d.rc c.s.rc &&
+	both sa start -a c1 && same sa &&
+	both df diff c1 && sort df.d >a && sort df.s >b && test_cmp a b &&
+	both ex export c1 && tar -tf ex.d | sort >a && tar -tf ex.s | sort >b && test_cmp a b &&
+	both cm commit -m note -c "CMD [\"cat\", \"/made\"]" c1 made:1 && test_cmp cm.d.rc cm.s.rc &&
+	both h history --format "{{.CreatedBy}}|{{.Comment}}" made:1 && same h &&
+	both ci inspect -f "{{json .Config.Cmd}}" made:1 && same ci &&
+	both k run -d --network none --name k1 bb:1 sleep 100 && sleep 1 &&
+	both kk kill k1 && same kk &&
+	both kw wait k1 && same kw &&
+	both pr container prune -f && grep -c "^[0-9a-f]\{64\}$" pr.d >a && grep -c "^[0-9a-f]\{64\}$" pr.s >b && test_cmp a b &&
+	both ps5 ps -aq && same ps5
+'
+
+test_expect_success 'errors as dockerd: no such container, a bad body' '
+	both e1 logs nosuch && same e1 --err &&
+	both e2 rm nosuch && same e2 --err &&
+	serve_curl /containers/create -X POST -H "Content-Type: application/json" -d "{\"Image\":\"bb:1\",\"Cmd\":5}" \
+		-w " %{http_code}" >out && grep -q " 400$" out &&
+	serve_curl /containers/create -X POST -H "Content-Type: application/json" -d "{" -w " %{http_code}" >out &&
+	grep -q " 400$" out
+'
+
+test_expect_success 'docker-py: containers.run, create, logs, wait, remove' '
+	/usr/bin/python3 -c "import docker" 2>/dev/null || { echo "python3-docker missing" >&2; return 1; }
+	/usr/bin/python3 "$TEST_REPO/tests/cli/t1230-serve-containers.py" >py.out &&
+	echo ok >expect && test_cmp expect py.out
+'
+
+test_expect_success 'strata check is clean; the server stops cleanly' '
+	serve_stop "$S" &&
+	strata --data-root "$S/root" check
+'
+
+test_done
