@@ -53,6 +53,8 @@ struct strata_build_options {
 	int *run_status;             /* receives a failed RUN's exit status (the build's exit status) */
 	strata_build_write_fn write; /* the transcript; NULL discards it */
 	void *cookie;
+	/* NULL: not cancellable; looked at before each instruction (a RUN runs to its end) */
+	struct strata_cancel *cancel;
 };
 
 /*

@@ -124,6 +124,10 @@ static void fail(struct build_out *o, struct strata_error *err, int run_status)
 {
 	struct api_request *req = o->req;
 
+	if (strata_cancel_requested(req->cancel)) {
+		strata_error_free(err);
+		return;
+	}
 	if (!o->begun && !json_array_size(o->held)) {
 		api_reply_strata_error(req, err);
 		return;
@@ -189,6 +193,7 @@ static void build(struct api_request *req)
 	opts.run_status = &run_status;
 	opts.write = write_transcript;
 	opts.cookie = &o;
+	opts.cancel = req->cancel;
 	if (strata_build(idx, &opts, id, &err) < 0) {
 		fail(&o, err, run_status);
 		goto out;

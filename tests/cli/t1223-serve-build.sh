@@ -5,7 +5,8 @@
 # a context tar on stdin and -q: the same transcript (IDs aside), stderr
 # and exit status; the JSON stream of POST /build as dockerd's (the aux ID
 # before "Successfully built", a failed RUN's errorDetail code); a context
-# tar naming ../ is refused with nothing written outside; the temporary
+# tar naming ../ is refused with nothing written outside; a client gone
+# mid-build stops it before its next step; the temporary
 # context folders are gone and the store is valid.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$TEST_LIB_DIR/serve.sh"
@@ -136,6 +137,17 @@ test_expect_success 'a context tar naming ../: refused, nothing outside, no imag
 	cat out && ! grep -q "^200" code &&
 	test ! -e "$S/escaped" && test ! -e "$S/root/escaped" && test ! -e "$TRASH/escaped" &&
 	! strata --data-root "$S/root" images | grep -q "^evil "
+'
+
+test_expect_success 'a client gone in the middle of a build: stopped before the next step, context removed' '
+	mkdir -p slow && printf "FROM busybox:local\nRUN sleep 2\nLABEL after=yes\n" >slow/Dockerfile &&
+	tar -C slow -cf slow.tar . &&
+	curl -s --unix-socket "$S/strata.sock" -X POST --data-binary @slow.tar \
+		"http://x/v1.41/build?t=slow:1" -m 1 >out; test $? = 28 &&
+	sleep 3 &&
+	find "$S/root/tmp" -mindepth 1 >left 2>/dev/null; test_cmp /dev/null left &&
+	! strata --data-root "$S/root" images | grep -q "^slow " &&
+	curl -s --unix-socket "$S/strata.sock" http://x/_ping >ping && printf OK >expect && test_cmp expect ping
 '
 
 test_expect_success 'no context folder left; the store is valid; the server stops cleanly' '
