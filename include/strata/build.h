@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "strata/cancel.h"
 #include "strata/error.h"
 #include "strata/export.h"
 
@@ -52,6 +53,8 @@ struct strata_build_options {
 	int *run_status;             /* receives a failed RUN's exit status (the build's exit status) */
 	strata_build_write_fn write; /* the transcript; NULL discards it */
 	void *cookie;
+	/* NULL: not cancellable; looked at before each instruction (a RUN runs to its end) */
+	struct strata_cancel *cancel;
 };
 
 /*
@@ -61,6 +64,27 @@ struct strata_build_options {
  */
 STRATA_PUBLIC int strata_build(struct strata_image_index *idx, const struct strata_build_options *opts,
 			       char id[72], struct strata_error **err);
+
+/*
+ * A build context given as a tar stream (plain, gzip or zstd) read from fd:
+ * extracted as dockerd's builder extracts it (no name outside the folder,
+ * symlinks kept as symlinks, owners and modes from the archive) into a new
+ * folder parent/build-context-XXXXXX (parent is created when missing);
+ * *dir (owned) names it.  On failure nothing is left.  Remove the folder
+ * with strata_build_context_remove once the build is over.
+ */
+STRATA_PUBLIC int strata_build_context_from_fd(const char *parent, int fd, struct strata_cancel *cancel,
+					       char **dir, struct strata_error **err);
+STRATA_PUBLIC void strata_build_context_remove(const char *dir);
+
+/*
+ * The Dockerfile name (a path inside the context, symlinks resolved inside
+ * it) of the context folder dir, as build options' dockerfile bytes
+ * (*data owned, NUL-terminated).  Missing: STRATA_ERR_NOT_FOUND "Cannot
+ * locate specified Dockerfile: NAME", as dockerd.
+ */
+STRATA_PUBLIC int strata_build_context_read(const char *dir, const char *name, char **data, size_t *len,
+					    struct strata_error **err);
 
 #ifdef __cplusplus
 }

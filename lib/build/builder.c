@@ -45,6 +45,7 @@
 #include "store/store-private.h"
 #include "strata/build.h"
 #include "strata/image.h"
+#include "util/cancel.h"
 #include "strata/reference.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
@@ -1766,6 +1767,9 @@ static int build_stages(struct builder *b, size_t nstages, struct strata_error *
 		update_run_config(b);
 		out_printf(b, " ---> %.12s\n", short_id(b->image_id));
 		for (size_t i = 0; i < st->n; i++) {
+			ret = cancel_check(b->opts->cancel, err);
+			if (ret < 0)
+				return ret;
 			out_printf(b, "Step %zu/%zu : %s\n", ++b->step, b->nsteps, st->cmds[i].code);
 			ret = dispatch(b, &st->cmds[i], err);
 			if (ret < 0)

@@ -576,7 +576,7 @@ static int apply_root(struct layer_applier *a, const struct tar_entry *e, struct
 	if (e->typeflag != TAR_DIR)
 		return strata_error_set(err, STRATA_ERR_UNSAFE_PATH, 0,
 					"an entry that is not a folder cannot replace the layer root");
-	if (a->mode == WHITEOUT_OVERLAY)
+	if (a->mode != WHITEOUT_DELETE)
 		return 0;
 	ret = finish_fd_node(a->root_fd, e, err);
 	if (ret < 0)
@@ -631,21 +631,22 @@ static int apply_one(struct layer_applier *a, const struct tar_entry *e, stream_
 	base = strrchr(rel, '/');
 	base = base ? base + 1 : rel;
 
-	/* AUFS metadata at the top: keep .wh..wh.plnk/ files only as hard link sources. */
-	if (!strncmp(rel, WH_META, strlen(WH_META)) && strcmp(rel, WH_OPAQUE) != 0) {
+	if (a->mode == WHITEOUT_NONE) {
+		/* a plain archive: no name is special */
+	} else if (!strncmp(rel, WH_META, strlen(WH_META)) && strcmp(rel, WH_OPAQUE) != 0) {
+		/* AUFS metadata at the top: keep .wh..wh.plnk/ files only as hard link sources. */
 		if (!strncmp(rel, WH_PLNK "/", sizeof(WH_PLNK)) && !strchr(rel + sizeof(WH_PLNK), '/') &&
 		    (e->typeflag == TAR_REG || e->typeflag == TAR_CONT))
 			return stash_plnk(a, base, e, read, cookie, err);
 		return 0;
-	}
-	if (!strncmp(base, WH_PREFIX, strlen(WH_PREFIX))) {
+	} else if (!strncmp(base, WH_PREFIX, strlen(WH_PREFIX))) {
 		if (strncmp(base, WH_META, strlen(WH_META)) != 0 || !strcmp(base, WH_OPAQUE))
 			return apply_whiteout(a, rel, base, e, err);
 		return 0; /* other .wh..wh.* metadata */
-	}
-	/* Never materialise anything below a .wh..wh.* folder. */
-	if (component_is_meta(rel))
+	} else if (component_is_meta(rel)) {
+		/* Never materialise anything below a .wh..wh.* folder. */
 		return 0;
+	}
 
 	parent = safepath_open_parent(a->root_fd, rel, 0755, &last, err);
 	if (parent < 0)

@@ -36,6 +36,12 @@ enum whiteout_mode {
 	 * archive.UnpackLayer returns it.
 	 */
 	WHITEOUT_DELETE,
+	/*
+	 * A plain archive (a build context, as dockerd's Untar): ".wh." names
+	 * are files like any other; the "./" entry does not change the root.
+	 * Size: as overlay2.
+	 */
+	WHITEOUT_NONE,
 };
 
 struct layer_applier;

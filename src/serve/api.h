@@ -49,6 +49,7 @@ extern const struct api_route api_event_routes[];
 extern const struct api_route api_container_routes[];
 extern const struct api_route api_image_routes[];
 extern const struct api_route api_transfer_routes[];
+extern const struct api_route api_build_routes[];
 
 struct api_request {
 	struct api_server *server;

@@ -177,6 +177,10 @@ static void import_image(struct api_request *req, const char *src)
 	_cleanup_free_ char *ref = NULL;
 	char id[72];
 
+	if (!*src) {
+		api_reply_error(req, 400, "fromImage (a pull) or fromSrc (an import) is required");
+		return;
+	}
 	if (strcmp(src, "-")) {
 		api_reply_error(req, 400, "importing from a URL is not supported: strata does not download");
 		return;

@@ -22,6 +22,7 @@ static const struct api_route *const route_tables[] = {
 	api_container_routes,
 	api_image_routes,
 	api_transfer_routes,
+	api_build_routes,
 };
 
 /* "/images/{name}/json" against a path; *param gets what {name} matched. */

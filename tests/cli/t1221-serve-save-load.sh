@@ -100,6 +100,13 @@ test_expect_success 'import: -c and -m reach the image, the ID is printed' '
 	no_leftovers
 '
 
+test_expect_success 'POST /images/create with neither fromImage nor fromSrc, or a URL: 400' '
+	scurl -X POST "http://x/v1.41/images/create" -o /dev/null -w "%{http_code}\n" >code &&
+	scurl -X POST "http://x/v1.41/images/create?fromSrc=http://127.0.0.1:1/x.tar" -o /dev/null \
+		-w "%{http_code}\n" >>code &&
+	printf "400\n400\n" >expect && test_cmp expect code
+'
+
 test_expect_success 'a 10 GB body declared, a little sent, then a hang-up: nothing left, server alive' '
 	/usr/bin/python3 - "$S/strata.sock" <img.tar <<-\EOF &&
 	import socket, sys, time

@@ -1,5 +1,5 @@
 #!/bin/bash
-# docker-py's pull, push, save, load and import through strata serve: the
+# docker-py's pull, push, save, load, import and build through strata serve: the
 # script (tests/fixtures/serve/transfer.py) passes against dockerd and
 # against strata serve on the same registry.
 . "$(dirname "$0")/../lib/lib.sh"
