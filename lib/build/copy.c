@@ -28,6 +28,7 @@ struct build_context {
 	/* COPY --from: an image's layer folders instead of a folder (owns the fds) */
 	struct build_lower image;
 	bool is_image;
+	const struct build_sums *sums; /* a context from an archive: the hashes its headers give */
 };
 
 int build_context_open(const char *dir, const char *dockerfile, struct build_context **out,
@@ -59,6 +60,38 @@ int build_context_open(const char *dir, const char *dockerfile, struct build_con
 	}
 	*out = ctx;
 	return 0;
+}
+
+int build_context_open_archive(const struct strata_build_archive *a, const char *dockerfile,
+			       struct build_context **out, struct strata_error **err)
+{
+	struct build_context *ctx = xcalloc(1, sizeof(*ctx));
+
+	ctx->root_fd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ctx->dockerfile = xstrdup(dockerfile ? dockerfile : "");
+	ctx->sums = &a->sums;
+	if (ctx->root_fd < 0) {
+		build_context_free(ctx);
+		return strata_error_set(err, STRATA_ERR_NOT_FOUND, errno, "open build context '%s'", a->dir);
+	}
+	*out = ctx;
+	return 0;
+}
+
+/* The first sum recorded for name, NULL when the archive had no such member. */
+static const char *sums_find(const struct build_sums *sums, const char *name)
+{
+	size_t lo = 0, hi = sums->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(sums->v[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < sums->n && !strcmp(sums->v[lo].name, name) ? sums->v[lo].hex : NULL;
 }
 
 int build_context_open_empty(struct build_context **out, struct strata_error **err)
@@ -310,6 +343,13 @@ static int hash_entry(const struct build_context *ctx, const char *rel, const st
 	char cap[1024];
 	ssize_t ncap = -1;
 
+	/* archiveContext.Hash: the member's sum, else the path itself */
+	if (ctx->sums) {
+		const char *sum = sums_find(ctx->sums, *rel ? rel : ".");
+
+		strbuf_addstr(out, sum ? sum : rel);
+		return 0;
+	}
 	ncap = ctx_capability(ctx, rel, cap, sizeof(cap));
 	strbuf_addf(&sel, "name%s%s", rel, S_ISDIR(st->st_mode) && *rel ? "/" : "");
 	strbuf_addf(&sel, "mode%u", (unsigned)((st->st_mode & 07777) | type_bits(st->st_mode)));
