@@ -264,6 +264,17 @@ add_case bad-from <<-\EOF
 	LABEL a=b
 	FROM busybox:local
 EOF
+# hard links: the client's tar links a file to its inode's first path, and
+# so hash them; a folder source keeps its links in the layer, a file source not
+add_case copy-hardlink <<-\EOF
+	FROM busybox:local
+	COPY . /x/
+	COPY b /single
+	COPY d /dd/
+	COPY a d /m/
+EOF
+mkdir -p cases/copy-hardlink/d && echo hi >cases/copy-hardlink/a && ln cases/copy-hardlink/a cases/copy-hardlink/b &&
+	ln cases/copy-hardlink/a cases/copy-hardlink/d/c && echo e >cases/copy-hardlink/e
 # the context as an archive on stdin (docker build - <ctx): cases/NAME.stdin
 # names the archive; COPY hashes come from the archive's own headers
 add_case stdin-tgz <<-\EOF
@@ -338,7 +349,7 @@ for c in $(cat cases/list); do
 		test_expect_success "$c: same images along the parent chain" "
 			strata --data-root \"\$S\" images -q --no-trunc $c:1 >res/$c.strata.id &&
 			test -s res/$c.strata.id &&
-			\$CMPB \$(case $c in copy|add|mkdir|from|runs|glob|chown-names|extract|stdin-*) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
+			\$CMPB \$(case $c in copy|add|mkdir|from|runs|glob|chown-names|extract|stdin-*|copy-hardlink) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
 		"
 	else
 		test_expect_success "$c: the failed build tagged nothing" "
@@ -347,8 +358,8 @@ for c in $(cat cases/list); do
 	fi
 done
 
-test_expect_success 'copy, add, mkdir, from, runs, glob, chown-names, extract, stdin-*: the same files in every layer, the same diff ID where no time is in it' '
-	for c in copy add mkdir from runs glob chown-names extract stdin-tgz stdin-tar; do
+test_expect_success 'copy, add, mkdir, from, runs, glob, chown-names, extract, stdin-*, copy-hardlink: the same files in every layer, the same diff ID where no time is in it' '
+	for c in copy add mkdir from runs glob chown-names extract stdin-tgz stdin-tar copy-hardlink; do
 		strata --data-root "$D/root" save $c:1 >docker-$c.tar &&
 		strata --data-root "$S" save $c:1 >strata-$c.tar &&
 		python3 "$TEST_LIB_DIR/layercmp.py" docker-$c.tar strata-$c.tar || return 1
