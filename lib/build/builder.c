@@ -1249,6 +1249,7 @@ static int run_relayed(struct builder *b, struct container *c, int *status, stru
 	o.out_fd = out[1];
 	o.err_fd = errp[1];
 	o.runtime = b->opts->runtime;
+	o.disposable = true;
 	ret = container_run(c, &o, status, err);
 	close(out[1]);
 	close(errp[1]);
