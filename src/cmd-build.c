@@ -90,27 +90,93 @@ static char *dockerfile_name(const char *context, const char *path)
 	return xstrdup(strrchr(file_real, '/') + 1);
 }
 
-/* Read PATH/Dockerfile, -f FILE or stdin ("-"); returns the exit status. */
+/* Up to 512 bytes of fd: what the client peeks at to tell an archive from a Dockerfile. */
+static int read_head(int fd, unsigned char *buf, size_t cap, size_t *len)
+{
+	*len = 0;
+	while (*len < cap) {
+		ssize_t n = read(fd, buf + *len, cap - *len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "failed to peek context header from STDIN: %s\n", cli_errno_text(errno));
+			return 1;
+		}
+		if (n == 0)
+			break;
+		*len += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * The Dockerfile of a context archive, file (-f) inside it, "Dockerfile"
+ * by default, else "dockerfile", as dockerd looks for it; never a file
+ * outside the extracted folder.
+ */
+static int load_archive_dockerfile(const char *dir, const char *file, struct strbuf *data, char **name)
+{
+	const char *want = file && *file ? file : "Dockerfile";
+	char dir_real[PATH_MAX], file_real[PATH_MAX];
+	char *path = xasprintf("%s/%s", dir, want);
+	size_t n;
+	int fd, ret;
+
+	if (!(file && *file) && access(path, F_OK) < 0) {
+		free(path);
+		path = xasprintf("%s/dockerfile", dir);
+	}
+	n = realpath(dir, dir_real) ? strlen(dir_real) : 0;
+	if (!n || !realpath(path, file_real) || strncmp(file_real, dir_real, n) || file_real[n] != '/' ||
+	    (fd = open(file_real, O_RDONLY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "Error response from daemon: Cannot locate specified Dockerfile: %s\n", want);
+		free(path);
+		return 1;
+	}
+	ret = read_all(fd, data, want);
+	close(fd);
+	*name = xstrdup(file_real + n + 1);
+	free(path);
+	return ret;
+}
+
+/*
+ * docker build -: stdin is a context archive (extracted into *archive) or
+ * a Dockerfile alone (the client then ignores -f); returns the exit status.
+ */
+static int load_stdin(struct strata_image_index *idx, const char *file, struct strbuf *data, char **name,
+		      struct strata_build_archive **archive)
+{
+	unsigned char head[512];
+	struct strata_error *err = NULL;
+	size_t len;
+	int ret;
+
+	if (file && !strcmp(file, "-")) {
+		fprintf(stderr, "invalid argument: can't use stdin for both build context and dockerfile\n");
+		return 1;
+	}
+	ret = read_head(STDIN_FILENO, head, sizeof(head), &len);
+	if (ret)
+		return ret;
+	if (!strata_build_is_archive(head, len)) {
+		strbuf_add(data, head, len);
+		*name = xstrdup("Dockerfile");
+		return read_all(STDIN_FILENO, data, "stdin");
+	}
+	if (strata_build_archive_extract(idx, head, len, STDIN_FILENO, archive, &err) < 0)
+		return cli_fail_daemon(err);
+	return load_archive_dockerfile(strata_build_archive_dir(*archive), file, data, name);
+}
+
+/* Read PATH/Dockerfile or -f FILE; returns the exit status. */
 static int load_dockerfile(const char *context, const char *file, struct strbuf *data, char **name)
 {
 	struct strbuf path = STRBUF_INIT;
 	struct stat st;
 	int fd, ret;
 
-	if (!strcmp(context, "-")) {
-		if (file && strcmp(file, "-")) {
-			fprintf(stderr, "unable to prepare context: a Dockerfile given with -f needs a context folder, not stdin\n");
-			return 1;
-		}
-		ret = read_all(STDIN_FILENO, data, "stdin");
-		if (!ret && data->len > 262 && !memcmp(data->buf + 257, "ustar", 5)) {
-			fprintf(stderr, "unable to prepare context: a tar context on stdin is not supported yet: "
-					"give the context as a folder\n");
-			ret = 1;
-		}
-		*name = xstrdup("Dockerfile");
-		return ret;
-	}
 	if (stat(context, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		if (errno == ENOENT || (stat(context, &st) == 0 && !S_ISDIR(st.st_mode)))
 			fprintf(stderr, "unable to prepare context: path \"%s\" not found\n", context);
@@ -193,6 +259,7 @@ int cmd_build(int argc, char **argv, struct cli_ctx *ctx)
 	struct strata_store *store = NULL;
 	struct strata_error *err = NULL;
 	char **args = NULL, **resolved = NULL, *name = NULL;
+	struct strata_build_archive *archive = NULL;
 	char id[72];
 	int nargs, ret, run_status = 0;
 
@@ -220,7 +287,11 @@ int cmd_build(int argc, char **argv, struct cli_ctx *ctx)
 		ret = 1;
 		goto out;
 	}
-	ret = load_dockerfile(args[0], file, &dockerfile, &name);
+	ret = cli_open_images(ctx, true, &store, &idx);
+	if (ret)
+		goto out;
+	ret = strcmp(args[0], "-") ? load_dockerfile(args[0], file, &dockerfile, &name) :
+	      load_stdin(idx, file, &dockerfile, &name, &archive);
 	if (ret)
 		goto out;
 	/* --build-arg K without a value takes K from the environment, as the client does */
@@ -234,6 +305,7 @@ int cmd_build(int argc, char **argv, struct cli_ctx *ctx)
 	opts.dockerfile_len = dockerfile.len;
 	opts.dockerfile_name = name;
 	opts.context_dir = strcmp(args[0], "-") ? args[0] : NULL;
+	opts.archive = archive;
 	opts.tags = (const char *const *)tags.items;
 	opts.nr_tags = tags.nr;
 	opts.build_args = (const char *const *)resolved;
@@ -248,9 +320,6 @@ int cmd_build(int argc, char **argv, struct cli_ctx *ctx)
 	opts.write = write_transcript;
 	opts.cookie = &t;
 	t.quiet = quiet;
-	ret = cli_open_images(ctx, true, &store, &idx);
-	if (ret)
-		goto out;
 	if (strata_build(idx, &opts, id, &err) < 0) {
 		if (quiet)
 			fwrite(t.held.buf, 1, t.held.len, stderr);
@@ -275,6 +344,7 @@ out:
 		free(resolved[i]);
 	free(resolved);
 	free(name);
+	strata_build_archive_free(archive);
 	strbuf_release(&dockerfile);
 	strbuf_release(&t.held);
 	strata_image_index_free(idx);

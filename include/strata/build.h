@@ -30,6 +30,7 @@ extern "C" {
 #endif
 
 struct strata_image_index;
+struct strata_build_archive;
 
 /* Receives the transcript, as dockerd streams it (stderr parts in red, as it sends them). */
 typedef void (*strata_build_write_fn)(void *cookie, const char *text, size_t len);
@@ -39,6 +40,7 @@ struct strata_build_options {
 	size_t dockerfile_len;
 	const char *dockerfile_name; /* how messages name it, "Dockerfile" when NULL; its path in the context */
 	const char *context_dir;     /* the build context's folder, NULL for none (a Dockerfile alone) */
+	const struct strata_build_archive *archive; /* or a context that came as an archive */
 	const char *const *tags;     /* -t NAME[:TAG] */
 	size_t nr_tags;
 	const char *const *build_args; /* --build-arg "K=V", or "K" for a declared-but-unset value */
@@ -85,6 +87,28 @@ STRATA_PUBLIC void strata_build_context_remove(const char *dir);
  */
 STRATA_PUBLIC int strata_build_context_read(const char *dir, const char *name, char **data, size_t *len,
 					    struct strata_error **err);
+
+/*
+ * docker build -: whether the first bytes of stdin (up to 512) are an
+ * archive, as the client's IsArchive: a gzip, bzip2, xz or zstd magic, or
+ * a first block that is a tar header.  Otherwise stdin is a Dockerfile.
+ */
+STRATA_PUBLIC bool strata_build_is_archive(const void *head, size_t len);
+
+/*
+ * Extract a context archive (plain tar, gzip or zstd; bzip2 and xz fail
+ * with STRATA_ERR_UNSUPPORTED), whose first head_len bytes were already
+ * read from fd, into a new folder of the data root's tmp/, as dockerd
+ * untars the context it receives, and keep the tarsum of each member,
+ * which COPY/ADD hash as dockerd does.  strata_build_archive_free removes
+ * the folder; one left by a killed build is removed by the next write
+ * command's recovery.
+ */
+STRATA_PUBLIC int strata_build_archive_extract(struct strata_image_index *idx, const void *head, size_t head_len,
+					       int fd, struct strata_build_archive **out, struct strata_error **err);
+/* The extracted folder. */
+STRATA_PUBLIC const char *strata_build_archive_dir(const struct strata_build_archive *a);
+STRATA_PUBLIC void strata_build_archive_free(struct strata_build_archive *a);
 
 #ifdef __cplusplus
 }

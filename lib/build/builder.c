@@ -1079,7 +1079,8 @@ static int dispatch_copy(struct builder *b, struct build_instr *in, struct strat
 			return ret;
 		c.preserve = !*in->chown;
 	} else if (!b->ctx) {
-		ret = b->opts->context_dir ? build_context_open(b->opts->context_dir, b->opts->dockerfile_name, &b->ctx, err) :
+		ret = b->opts->archive ? build_context_open_archive(b->opts->archive, b->opts->dockerfile_name, &b->ctx, err) :
+		      b->opts->context_dir ? build_context_open(b->opts->context_dir, b->opts->dockerfile_name, &b->ctx, err) :
 		      build_context_open_empty(&b->ctx, err);
 		if (ret < 0)
 			return ret;
@@ -1248,6 +1249,7 @@ static int run_relayed(struct builder *b, struct container *c, int *status, stru
 	o.out_fd = out[1];
 	o.err_fd = errp[1];
 	o.runtime = b->opts->runtime;
+	o.disposable = true;
 	ret = container_run(c, &o, status, err);
 	close(out[1]);
 	close(errp[1]);

@@ -28,6 +28,19 @@ struct build_context {
 	/* COPY --from: an image's layer folders instead of a folder (owns the fds) */
 	struct build_lower image;
 	bool is_image;
+	const struct build_sums *sums; /* a context from an archive: the hashes its headers give */
+	struct ctx_links *links;       /* a folder's hard-linked files, found at the first need */
+};
+
+/* The client's tar links a file to the first path of its inode in its walk of the context. */
+struct ctx_link {
+	ino_t ino;
+	char *first;
+};
+struct ctx_links {
+	bool walked;
+	struct ctx_link *v;
+	size_t n, alloc;
 };
 
 int build_context_open(const char *dir, const char *dockerfile, struct build_context **out,
@@ -39,6 +52,7 @@ int build_context_open(const char *dir, const char *dockerfile, struct build_con
 
 	ctx->root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ctx->dockerfile = xstrdup(dockerfile ? dockerfile : "");
+	ctx->links = xcalloc(1, sizeof(*ctx->links));
 	if (ctx->root_fd < 0) {
 		build_context_free(ctx);
 		return strata_error_set(err, STRATA_ERR_NOT_FOUND, errno, "open build context '%s'", dir);
@@ -59,6 +73,38 @@ int build_context_open(const char *dir, const char *dockerfile, struct build_con
 	}
 	*out = ctx;
 	return 0;
+}
+
+int build_context_open_archive(const struct strata_build_archive *a, const char *dockerfile,
+			       struct build_context **out, struct strata_error **err)
+{
+	struct build_context *ctx = xcalloc(1, sizeof(*ctx));
+
+	ctx->root_fd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ctx->dockerfile = xstrdup(dockerfile ? dockerfile : "");
+	ctx->sums = &a->sums;
+	if (ctx->root_fd < 0) {
+		build_context_free(ctx);
+		return strata_error_set(err, STRATA_ERR_NOT_FOUND, errno, "open build context '%s'", a->dir);
+	}
+	*out = ctx;
+	return 0;
+}
+
+/* The first sum recorded for name, NULL when the archive had no such member. */
+static const char *sums_find(const struct build_sums *sums, const char *name)
+{
+	size_t lo = 0, hi = sums->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(sums->v[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < sums->n && !strcmp(sums->v[lo].name, name) ? sums->v[lo].hex : NULL;
 }
 
 int build_context_open_empty(struct build_context **out, struct strata_error **err)
@@ -94,6 +140,11 @@ void build_context_free(struct build_context *ctx)
 		close(ctx->root_fd);
 	build_ignore_free(ctx->ignore);
 	free(ctx->dockerfile);
+	for (size_t i = 0; ctx->links && i < ctx->links->n; i++)
+		free(ctx->links->v[i].first);
+	if (ctx->links)
+		free(ctx->links->v);
+	free(ctx->links);
 	free(ctx);
 }
 
@@ -300,6 +351,34 @@ static unsigned type_bits(mode_t m)
 	return S_ISDIR(m) ? 040000 : S_ISLNK(m) ? 0120000 : S_ISREG(m) ? 0100000 : 0;
 }
 
+struct names;
+static int ctx_list(const struct build_context *ctx, const char *rel, struct names *out, struct strata_error **err);
+static int walk_links(const struct build_context *ctx, const char *rel, struct strata_error **err);
+
+/*
+ * The path rel's inode had first in the client's walk of the context, when
+ * that is not rel itself: the tar it sends has rel as a hard link to it.
+ */
+static int first_link(const struct build_context *ctx, const char *rel, const struct stat *st, const char **first,
+		      struct strata_error **err)
+{
+	struct ctx_links *l = ctx->links;
+
+	if (!l->walked) {
+		int ret = walk_links(ctx, "", err);
+
+		if (ret < 0)
+			return ret;
+		l->walked = true;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].ino == st->st_ino) {
+			*first = strcmp(l->v[i].first, rel) ? l->v[i].first : NULL;
+			return 0;
+		}
+	return 0;
+}
+
 /* remotecontext's file hash: tarsum v1 of the header the daemon's context gives (0:0), then the data (files and folders). */
 static int hash_entry(const struct build_context *ctx, const char *rel, const struct stat *st,
 		      struct strbuf *out, struct strata_error **err)
@@ -309,15 +388,29 @@ static int hash_entry(const struct build_context *ctx, const char *rel, const st
 	_cleanup_strbuf_ struct strbuf sel = STRBUF_INIT;
 	char cap[1024];
 	ssize_t ncap = -1;
+	const char *first = NULL;
 
+	/* archiveContext.Hash: the member's sum, else the path itself */
+	if (ctx->sums) {
+		const char *sum = sums_find(ctx->sums, *rel ? rel : ".");
+
+		strbuf_addstr(out, sum ? sum : rel);
+		return 0;
+	}
+	if (ctx->links && !S_ISDIR(st->st_mode) && st->st_nlink > 1) {
+		int ret = first_link(ctx, rel, st, &first, err);
+
+		if (ret < 0)
+			return ret;
+	}
 	ncap = ctx_capability(ctx, rel, cap, sizeof(cap));
 	strbuf_addf(&sel, "name%s%s", rel, S_ISDIR(st->st_mode) && *rel ? "/" : "");
 	strbuf_addf(&sel, "mode%u", (unsigned)((st->st_mode & 07777) | type_bits(st->st_mode)));
 	/* the context the client sends is 0:0; an image's files keep their owners */
 	strbuf_addf(&sel, "uid%lldgid%lldsize%lld", ctx->is_image ? (long long)st->st_uid : 0LL,
 		    ctx->is_image ? (long long)st->st_gid : 0LL,
-		    S_ISREG(st->st_mode) ? (long long)st->st_size : 0LL);
-	strbuf_addf(&sel, "typeflag%c", S_ISDIR(st->st_mode) ? '5' : '0');
+		    S_ISREG(st->st_mode) && !first ? (long long)st->st_size : 0LL);
+	strbuf_addf(&sel, "typeflag%c", S_ISDIR(st->st_mode) ? '5' : first ? '1' : '0');
 	/*
 	 * Symlinks never get here (resolved first).  User names: none for the
 	 * context (as dockerd hashes it), this host's for an image's files.
@@ -328,7 +421,7 @@ static int hash_entry(const struct build_context *ctx, const char *rel, const st
 		strbuf_addf(&sel, "linknameuname%sgname%sdevmajor0devminor0", user_name(st->st_uid, uname, sizeof(uname)),
 			    group_name(st->st_gid, gname, sizeof(gname)));
 	} else {
-		strbuf_addstr(&sel, "linknameunamegnamedevmajor0devminor0");
+		strbuf_addf(&sel, "linkname%sunamegnamedevmajor0devminor0", first ? first : "");
 	}
 	if (ncap > 0) {
 		strbuf_addstr(&sel, "security.capability");
@@ -336,7 +429,7 @@ static int hash_entry(const struct build_context *ctx, const char *rel, const st
 	}
 	sha256_init(&h);
 	sha256_update(&h, sel.buf, sel.len);
-	if (S_ISREG(st->st_mode) && st->st_size > 0) {
+	if (S_ISREG(st->st_mode) && st->st_size > 0 && !first) {
 		int fd = src_open(ctx, rel, O_RDONLY | O_NOFOLLOW);
 		char buf[65536];
 		ssize_t n;
@@ -456,6 +549,39 @@ static int ctx_list(const struct build_context *ctx, const char *rel, struct nam
 	names_release(&gone);
 	if (ret >= 0 && out->n)
 		qsort(out->v, out->n, sizeof(*out->v), cmp_strp);
+	return ret;
+}
+
+/* The client's walk (Go's Walk order, what it sends): the first path of each inode with other links. */
+static int walk_links(const struct build_context *ctx, const char *rel, struct strata_error **err)
+{
+	struct names kids = { 0 };
+	int ret = ctx_list(ctx, rel, &kids, err);
+
+	for (size_t i = 0; ret >= 0 && i < kids.n; i++) {
+		_cleanup_free_ char *child = *rel ? xasprintf("%s/%s", rel, kids.v[i]) : xstrdup(kids.v[i]);
+		struct ctx_links *l = ctx->links;
+		struct stat st;
+		bool seen = false;
+
+		if (ctx_lstat(ctx, child, &st) < 0) {
+			ret = strata_error_set(err, STRATA_ERR_IO, errno, "stat '%s' in the build context", child);
+			break;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			ret = walk_links(ctx, child, err);
+			continue;
+		}
+		if (st.st_nlink < 2)
+			continue;
+		for (size_t k = 0; k < l->n && !seen; k++)
+			seen = l->v[k].ino == st.st_ino;
+		if (!seen) {
+			ALLOC_GROW(l->v, l->n + 1, l->alloc);
+			l->v[l->n++] = (struct ctx_link){ st.st_ino, steal_pointer(&child) };
+		}
+	}
+	names_release(&kids);
 	return ret;
 }
 
@@ -590,6 +716,10 @@ struct unode {
 	char *data;         /* or the data itself (a member of an archive ADD extracts) */
 	char *link;
 	bool keep_mtime;    /* a folder whose times the untar restores */
+	/* a file of a folder source with other links: the untar links what the tar of that folder linked */
+	unsigned link_group;
+	dev_t dev;
+	ino_t ino;
 	struct unode **kids;
 	size_t n, alloc;
 };
@@ -649,11 +779,22 @@ static struct unode *unode_put(struct unode *dir, const char *name, bool is_dir)
 	return u;
 }
 
+/* A hard-linked inode's first path in the layer tar, as the tar of the upper folder links the others to it. */
+struct linked {
+	unsigned group;
+	dev_t dev;
+	ino_t ino;
+	char *path;
+};
+
 struct copier {
 	struct build_context *ctx;
 	const struct build_lower *lower;
 	const struct build_copy *c;
 	struct unode *root;
+	unsigned groups, group; /* folder sources so far, the one being copied (0: a file source) */
+	struct linked *linked;
+	size_t nlinked, alloc_linked;
 };
 
 /* A child of dir is created or replaced: the folder changes, unless the untar restores its times. */
@@ -736,9 +877,15 @@ static struct unode *put(struct copier *cp, struct unode *dir, const char *name,
 	u->gid = cp->c->preserve ? st->st_gid : cp->c->gid;
 	u->mtime = st->st_mtim.tv_sec;
 	u->size = 0;
+	u->link_group = 0;
 	if (S_ISREG(st->st_mode)) {
 		u->size = (uint64_t)st->st_size;
 		u->src = xstrdup(rel);
+		if (st->st_nlink > 1 && cp->group) {
+			u->link_group = cp->group;
+			u->dev = st->st_dev;
+			u->ino = st->st_ino;
+		}
 	} else if (S_ISLNK(st->st_mode)) {
 		ssize_t n = src_readlink(cp->ctx, rel, link, sizeof(link) - 1);
 
@@ -800,21 +947,39 @@ static int write_tree(struct copier *cp, struct tar_writer *w, struct unode *dir
 		char uname[256], gname[256];
 		struct tar_entry e = { 0 };
 
+		const char *first = NULL;
+
 		strbuf_addf(path, "%s%s", u->name, S_ISDIR(u->mode) ? "/" : "");
+		if (u->link_group) {
+			for (size_t k = 0; k < cp->nlinked && !first; k++)
+				if (cp->linked[k].group == u->link_group && cp->linked[k].dev == u->dev &&
+				    cp->linked[k].ino == u->ino)
+					first = cp->linked[k].path;
+			if (!first) {
+				ALLOC_GROW(cp->linked, cp->nlinked + 1, cp->alloc_linked);
+				cp->linked[cp->nlinked++] = (struct linked){ u->link_group, u->dev, u->ino,
+									     xstrdup(path->buf) };
+			}
+		}
 		e.name = path->buf;
-		e.linkname = u->link ? u->link : (char *)"";
-		e.typeflag = S_ISDIR(u->mode) ? TAR_DIR : S_ISLNK(u->mode) ? TAR_SYMLINK : TAR_REG;
+		e.linkname = first ? (char *)first : u->link ? u->link : (char *)"";
+		e.typeflag = first ? TAR_LINK : S_ISDIR(u->mode) ? TAR_DIR : S_ISLNK(u->mode) ? TAR_SYMLINK : TAR_REG;
 		e.mode = u->mode & 07777;
+		/* FileInfoHeader of a linked regular file: its type bits stay in the mode */
+		if (first) {
+			e.mode |= S_IFREG;
+			e.mode_raw = true;
+		}
 		e.uid = u->uid;
 		e.gid = u->gid;
 		e.uname = (char *)user_name(u->uid, uname, sizeof(uname));
 		e.gname = (char *)group_name(u->gid, gname, sizeof(gname));
 		e.mtime_sec = u->mtime;
-		e.size = u->size;
+		e.size = first ? 0 : u->size;
 		ret = tar_writer_add(w, &e, err);
-		if (ret >= 0 && u->data && u->size)
+		if (ret >= 0 && !first && u->data && u->size)
 			ret = tar_writer_write_data(w, u->data, u->size, err);
-		else if (ret >= 0 && u->src && u->size) {
+		else if (ret >= 0 && !first && u->src && u->size) {
 			int fd = src_open(cp->ctx, u->src, O_RDONLY | O_NOFOLLOW);
 			char buf[65536];
 			uint64_t left = u->size;
@@ -1126,7 +1291,11 @@ static int copy_source(struct copier *cp, const struct source *s, const char *de
 			dir->uid = cp->c->uid;
 			dir->gid = cp->c->gid;
 		}
-		return copy_tree(cp, dir, s->rel, err);
+		/* each folder source is tarred on its own: links reach only within it */
+		cp->group = ++cp->groups;
+		ret = copy_tree(cp, dir, s->rel, err);
+		cp->group = 0;
+		return ret;
 	}
 	{
 		_cleanup_free_ char *path = NULL, *parent = NULL;
@@ -1267,6 +1436,9 @@ int build_copy_layer(struct build_context *ctx, const struct build_lower *lower,
 	}
 	free(srcs);
 	unode_free(cp.root);
+	for (size_t i = 0; i < cp.nlinked; i++)
+		free(cp.linked[i].path);
+	free(cp.linked);
 	return ret;
 }
 

@@ -27,6 +27,34 @@ struct build_lower;
 /* dockerfile: the Dockerfile's path in the context ("" when it is not in it). */
 int build_context_open(const char *dir, const char *dockerfile, struct build_context **out,
 		       struct strata_error **err);
+/*
+ * The tarsums of a context that came as an archive (context.c): each
+ * member's tarsum v1 over its header as the archive has it, keyed by its
+ * clean name ("." for the root), the first member of a name winning.
+ */
+struct build_sum {
+	char *name;
+	size_t seq;
+	char hex[65];
+};
+struct build_sums {
+	struct build_sum *v;
+	size_t n, alloc;
+};
+
+struct strata_build_archive {
+	int tmp_fd;  /* DATA_ROOT/tmp */
+	char *name;  /* the folder's name in it */
+	char *dir;   /* its path: the context folder */
+	struct build_sums sums;
+};
+
+/*
+ * A context extracted from an archive: hashed by its sums, no .dockerignore
+ * applied (the client filters only the folders it packs itself).
+ */
+int build_context_open_archive(const struct strata_build_archive *a, const char *dockerfile,
+			       struct build_context **out, struct strata_error **err);
 /* The context of a Dockerfile given alone (on stdin): nothing in it. */
 int build_context_open_empty(struct build_context **out, struct strata_error **err);
 /*

@@ -116,6 +116,7 @@ struct container_run_opts {
 	int in_fd;           /* the process's stdin when Config.OpenStdin; otherwise /dev/null */
 	int out_fd, err_fd;  /* also receive the output (which goes to <id>-json.log); -1: only the log */
 	bool detach;         /* docker run -d / start: a monitor process runs it; return once started */
+	bool disposable;     /* a build step's: removed by recovery if this process dies (as --rm's) */
 };
 
 /*

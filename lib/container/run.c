@@ -391,7 +391,7 @@ static void bundle_name(struct container *c, struct strbuf *sb)
 }
 
 /* Made before anything is mounted, removed after all is undone: recovery's mark of a run (recover.c). */
-static int prepare_bundle(struct container *c, struct strbuf *bundle, struct strata_error **err)
+static int prepare_bundle(struct container *c, struct strbuf *bundle, bool disposable, struct strata_error **err)
 {
 	_cleanup_strbuf_ struct strbuf name = STRBUF_INIT;
 	_cleanup_close_ int tfd = -1;
@@ -405,7 +405,12 @@ static int prepare_bundle(struct container *c, struct strbuf *bundle, struct str
 	bundle_name(c, &name);
 	strbuf_addf(bundle, "%s/" LAYOUT_TMP "/%s", c->store->root, name.buf);
 	fs_remove_tree_at(tfd, name.buf, NULL);
-	return fs_mkdir_at(tfd, name.buf, 0700, err);
+	ret = fs_mkdir_at(tfd, name.buf, 0700, err);
+	if (ret >= 0 && (disposable || json_is_true(json_object_get(c->host, "AutoRemove")))) {
+		strbuf_addstr(&name, "/" LAYOUT_RUN_DISPOSABLE);
+		ret = fs_write_file_atomic_at(tfd, name.buf, "", 0, 0600, err);
+	}
+	return ret;
 }
 
 static void remove_bundle(struct container *c)
@@ -797,7 +802,7 @@ int container_run(struct container *c, const struct container_run_opts *o, int *
 	dfd = container_dir_fd(c->store, c->id, err);
 	if (dfd < 0)
 		return strata_error_wrap(err, "container %s", c->id);
-	ret = prepare_bundle(c, &bundle, err);
+	ret = prepare_bundle(c, &bundle, o->disposable, err);
 	if (ret >= 0)
 		ret = container_mount(c, err);
 	if (ret < 0) {

@@ -70,6 +70,12 @@
  */
 #define LAYOUT_TMP "tmp"
 #define LAYOUT_RUN_BUNDLE_PREFIX "strata-"
+/*
+ * In a bundle: the container goes with its run (a build step's, or --rm's,
+ * as dockerd's restore removes AutoRemove containers): recovery removes it
+ * when the strata that ran it died, rather than marking it exited.
+ */
+#define LAYOUT_RUN_DISPOSABLE "disposable"
 #define LAYOUT_DOCKERD_VOLUMES_DB "volumes/metadata.db"
 
 /* "image/<driver>", relative to the data root; the caller frees it. */

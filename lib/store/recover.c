@@ -194,6 +194,14 @@ static bool monitor_alive(int tdir, const char *bundle)
 	return pid > 0 && !*end && kill((pid_t)pid, 0) == 0;
 }
 
+static bool disposable(int tdir, const char *bundle)
+{
+	_cleanup_strbuf_ struct strbuf p = STRBUF_INIT;
+
+	strbuf_addf(&p, "%s/" LAYOUT_RUN_DISPOSABLE, bundle);
+	return fs_exists_at(tdir, p.buf);
+}
+
 static bool live_run(int tdir, const char *id)
 {
 	_cleanup_strbuf_ struct strbuf b = STRBUF_INIT;
@@ -222,7 +230,13 @@ static int recover_containers(struct strata_store *store, struct strata_error **
 			    !digest_hex_valid(id) || monitor_alive(tdir, de->d_name))
 				continue;
 			runtime_delete(runtime_default(), id);
-			if (cdir >= 0 && (ret = mark_exited(cdir, id, err)) < 0)
+			/* without its config the mounts pass below removes the rest */
+			ret = 0;
+			if (cdir >= 0 && disposable(tdir, de->d_name))
+				ret = fs_remove_tree_at(cdir, id, err);
+			else if (cdir >= 0)
+				ret = mark_exited(cdir, id, err);
+			if (ret < 0)
 				return ret;
 		}
 		closedir(d);

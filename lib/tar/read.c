@@ -540,6 +540,7 @@ static int parse_header(struct tar_reader *r, struct strata_error **err)
 					r->name.buf);
 	e->typeflag = (char)b[156];
 	e->mode = (uint32_t)mode & 07777;
+	e->header_mode = (uint32_t)mode;
 	e->uid = uid;
 	e->gid = gid;
 	e->mtime_sec = mtime;

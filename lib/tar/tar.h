@@ -50,6 +50,7 @@ struct tar_entry {
 	char *linkname; /* hard or symbolic link target, "" when none */
 	char typeflag;  /* TAR_* ('\0' is reported as TAR_REG, or TAR_DIR when the name ends in '/', as Go does) */
 	uint32_t mode;  /* permission bits incl. setuid/setgid/sticky (07777) */
+	uint32_t header_mode; /* reader: the header's mode field as is (Go's Header.Mode: may hold type bits) */
 	int64_t uid, gid;
 	char *uname, *gname;
 	int64_t mtime_sec;

@@ -264,6 +264,44 @@ add_case bad-from <<-\EOF
 	LABEL a=b
 	FROM busybox:local
 EOF
+# hard links: the client's tar links a file to its inode's first path, and
+# so hash them; a folder source keeps its links in the layer, a file source not
+add_case copy-hardlink <<-\EOF
+	FROM busybox:local
+	COPY . /x/
+	COPY b /single
+	COPY d /dd/
+	COPY a d /m/
+EOF
+mkdir -p cases/copy-hardlink/d && echo hi >cases/copy-hardlink/a && ln cases/copy-hardlink/a cases/copy-hardlink/b &&
+	ln cases/copy-hardlink/a cases/copy-hardlink/d/c && echo e >cases/copy-hardlink/e
+# the context as an archive on stdin (docker build - <ctx): cases/NAME.stdin
+# names the archive; COPY hashes come from the archive's own headers
+add_case stdin-tgz <<-\EOF
+	FROM busybox:local
+	COPY sub /s/
+	COPY top /t
+	COPY . /all/
+EOF
+mkdir -p cases/stdin-tgz/sub/deep && echo a >cases/stdin-tgz/sub/a && echo b >cases/stdin-tgz/sub/deep/b &&
+	ln -s a cases/stdin-tgz/sub/l && echo top >cases/stdin-tgz/top &&
+	tar -C cases/stdin-tgz --owner=1000 --group=1001 -czf cases/stdin-tgz.tar.gz . &&
+	echo cases/stdin-tgz.tar.gz >cases/stdin-tgz.stdin
+add_case stdin-tar <<-\EOF
+	FROM busybox:local
+	COPY top /t
+EOF
+echo top >cases/stdin-tar/top && mkdir cases/stdin-tar/df && mv cases/stdin-tar/Dockerfile cases/stdin-tar/df/Other &&
+	(cd cases/stdin-tar && tar -cf ../stdin-tar.tar df top) && echo cases/stdin-tar.tar >cases/stdin-tar.stdin &&
+	echo "-f df/Other" >cases/stdin-tar/flags
+add_case stdin-nodockerfile <<-\EOF
+	FROM busybox:local
+EOF
+(cd cases/stdin-nodockerfile && echo x >f && tar -cf ../stdin-nodockerfile.tar f) &&
+	echo cases/stdin-nodockerfile.tar >cases/stdin-nodockerfile.stdin
+# the context argument of case NAME and what its stdin is
+ctx_of() { if [ -f "cases/$1.stdin" ]; then echo -; else echo "cases/$1"; fi; }
+stdin_of() { if [ -f "cases/$1.stdin" ]; then cat "cases/$1.stdin"; else echo /dev/null; fi; }
 
 # the transcript without what depends on the run: IDs, the context size line
 normalize() { grep -v '^Sending build context' "$1" | sed -E 's/[0-9a-f]{12}/<id>/g'; }
@@ -276,7 +314,7 @@ docker_side() {
 		docker save -o base.tar busybox:local || return 1
 	for c in $(cat cases/list); do
 		# shellcheck disable=SC2046
-		docker build $(cat "cases/$c/flags" 2>/dev/null) -t "$c:1" "cases/$c" \
+		docker build $(cat "cases/$c/flags" 2>/dev/null) -t "$c:1" "$(ctx_of "$c")" <"$(stdin_of "$c")" \
 			>"res/$c.docker.out" 2>"res/$c.docker.err"
 		echo $? >"res/$c.docker.rc"
 		docker images -q --no-trunc "$c:1" >"res/$c.docker.id"
@@ -299,7 +337,7 @@ test_expect_success 'strata loads the same base image' '
 
 for c in $(cat cases/list); do
 	test_expect_success "$c: same transcript, status and stderr as dockerd" "
-		strata --data-root \"\$S\" build \$(cat cases/$c/flags 2>/dev/null) -t $c:1 cases/$c \
+		strata --data-root \"\$S\" build \$(cat cases/$c/flags 2>/dev/null) -t $c:1 $(ctx_of "$c") <$(stdin_of "$c") \
 			>res/$c.strata.out 2>res/$c.strata.err
 		echo \$? >res/$c.strata.rc &&
 		test_cmp res/$c.docker.rc res/$c.strata.rc &&
@@ -311,7 +349,7 @@ for c in $(cat cases/list); do
 		test_expect_success "$c: same images along the parent chain" "
 			strata --data-root \"\$S\" images -q --no-trunc $c:1 >res/$c.strata.id &&
 			test -s res/$c.strata.id &&
-			\$CMPB \$(case $c in copy|add|mkdir|from|runs|glob|chown-names|extract) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
+			\$CMPB \$(case $c in copy|add|mkdir|from|runs|glob|chown-names|extract|stdin-*|copy-hardlink) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
 		"
 	else
 		test_expect_success "$c: the failed build tagged nothing" "
@@ -320,8 +358,8 @@ for c in $(cat cases/list); do
 	fi
 done
 
-test_expect_success 'copy, add, mkdir, from, runs, glob, chown-names, extract: the same files in every layer, the same diff ID where no time is in it' '
-	for c in copy add mkdir from runs glob chown-names extract; do
+test_expect_success 'copy, add, mkdir, from, runs, glob, chown-names, extract, stdin-*, copy-hardlink: the same files in every layer, the same diff ID where no time is in it' '
+	for c in copy add mkdir from runs glob chown-names extract stdin-tgz stdin-tar copy-hardlink; do
 		strata --data-root "$D/root" save $c:1 >docker-$c.tar &&
 		strata --data-root "$S" save $c:1 >strata-$c.tar &&
 		python3 "$TEST_LIB_DIR/layercmp.py" docker-$c.tar strata-$c.tar || return 1

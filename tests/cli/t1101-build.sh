@@ -164,6 +164,34 @@ test_expect_success 'ADD extracts a local .tar.gz; bzip2 and URLs are refused, n
 	strata --data-root "$R" build -t keep:1 arch >out 2>err; rc=$? &&
 	refused url 1 "ADD of the URL http://example.invalid/f is not supported: strata build does not download"
 '
+test_expect_success RUNTIME 'a build killed with -9 mid-RUN: no tag moved, the next write command removes its container' '
+	mkdir -p killed && printf "FROM busybox:local\nRUN echo started; exec sleep 1000\n" >killed/Dockerfile &&
+	strata --data-root "$R" tag busybox:local killed:1 &&
+	strata --data-root "$R" images -q --no-trunc killed:1 >before &&
+	{ "$STRATA_BIN" --data-root "$R" build -t killed:1 killed >kill.out 2>&1 & } &&
+	PID=$! && # strata itself, not a subshell: it is the one killed
+	test_atexit "kill -9 $PID" &&
+	for i in $(seq 100); do grep -q started kill.out 2>/dev/null && break; sleep 0.1; done &&
+	grep -q started kill.out &&
+	SHORT=$(sed -n "s/^ ---> Running in //p" kill.out) && test ${#SHORT} -eq 12 &&
+	ID=$(ls "$R/containers" | grep "^$SHORT") && test ${#ID} -eq 64 && test_atexit "runc delete -f $ID" &&
+	kill -9 $PID && { wait $PID; test $? -eq 137; } &&
+	test -e "$R/containers/$ID" &&
+	MID=$(cat "$R/image/overlay2/layerdb/mounts/$ID/mount-id") &&
+	strata --data-root "$R" tag busybox:local after-kill:1 &&
+	strata --data-root "$R" ps -a -q --no-trunc >ps && ! grep -q "$ID" ps &&
+	test ! -e "$R/containers/$ID" && test ! -e "$R/image/overlay2/layerdb/mounts/$ID" &&
+	test ! -e "$R/overlay2/$MID" && test ! -e "$R/overlay2/$MID-init" &&
+	test ! -e "$R/tmp/strata-$ID" && ! grep -q "$R/" /proc/mounts &&
+	! runc state "$ID" >/dev/null 2>&1 &&
+	strata --data-root "$R" images -q --no-trunc killed:1 >after && test_cmp before after &&
+	strata --data-root "$R" check >out 2>&1 || { cat out; false; }
+'
+test_expect_success 'a context archive left by a killed build is removed by the next write command' '
+	mkdir -p "$R/tmp/strata-context-dead12" && echo x >"$R/tmp/strata-context-dead12/f" &&
+	strata --data-root "$R" tag busybox:local after-kill:2 &&
+	test ! -e "$R/tmp/strata-context-dead12"
+'
 test_expect_success 'the store is still valid' '
 	strata --data-root "$R" check >out 2>&1 || { cat out; false; }
 '
