@@ -57,7 +57,10 @@ test_expect_success 'run --rm of a command that cannot run: 127, removed' '
 test_expect_success 'run -d, logs, logs --tail, ps, stop, rm' '
 	both id run -d --network none --name web bb:1 sh -c "echo one; echo two >&2; echo three; sleep 100" &&
 	test_cmp id.d.rc id.s.rc && test "$(wc -c <id.s)" = 65 &&
-	sleep 1.5 &&
+	for i in $(seq 100); do
+		both l0 logs web && grep -q three l0.d && grep -q three l0.s && break
+		sleep 0.2
+	done &&
 	both l1 logs web && same l1 --err &&
 	both l2 logs --tail 1 web && same l2 &&
 	both ps2 ps --format "{{.Names}}|{{.Image}}|{{.Command}}|{{.State}}|{{.Status}}" &&
@@ -80,7 +83,11 @@ test_expect_success 'create, start -a, diff, export, commit, kill, container pru
 	both cm commit -m note -c "CMD [\"cat\", \"/made\"]" c1 made:1 && test_cmp cm.d.rc cm.s.rc &&
 	both h history --format "{{.CreatedBy}}|{{.Comment}}" made:1 && same h &&
 	both ci inspect -f "{{json .Config.Cmd}}" made:1 && same ci &&
-	both k run -d --network none --name k1 bb:1 sleep 100 && sleep 1 &&
+	both k run -d --network none --name k1 bb:1 sleep 100 &&
+	for i in $(seq 100); do
+		both kr inspect -f "{{.State.Running}}" k1 && grep -q true kr.d && grep -q true kr.s && break
+		sleep 0.2
+	done &&
 	both kk kill k1 && same kk &&
 	both kw wait k1 && same kw &&
 	both pr container prune -f && grep -c "^[0-9a-f]\{64\}$" pr.d >a && grep -c "^[0-9a-f]\{64\}$" pr.s >b && test_cmp a b &&
