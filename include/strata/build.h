@@ -68,18 +68,6 @@ STRATA_PUBLIC int strata_build(struct strata_image_index *idx, const struct stra
 			       char id[72], struct strata_error **err);
 
 /*
- * A build context given as a tar stream (plain, gzip or zstd) read from fd:
- * extracted as dockerd's builder extracts it (no name outside the folder,
- * symlinks kept as symlinks, owners and modes from the archive) into a new
- * folder parent/build-context-XXXXXX (parent is created when missing);
- * *dir (owned) names it.  On failure nothing is left.  Remove the folder
- * with strata_build_context_remove once the build is over.
- */
-STRATA_PUBLIC int strata_build_context_from_fd(const char *parent, int fd, struct strata_cancel *cancel,
-					       char **dir, struct strata_error **err);
-STRATA_PUBLIC void strata_build_context_remove(const char *dir);
-
-/*
  * The Dockerfile name (a path inside the context, symlinks resolved inside
  * it) of the context folder dir, as build options' dockerfile bytes
  * (*data owned, NUL-terminated).  Missing: STRATA_ERR_NOT_FOUND "Cannot

@@ -153,7 +153,8 @@ static void build(struct api_request *req)
 	struct strata_store *store = NULL;
 	struct strata_error *err = NULL;
 	_cleanup_free_ const char **tags = NULL;
-	_cleanup_free_ char *tmp = NULL, *dir = NULL, *dockerfile = NULL;
+	struct strata_build_archive *archive = NULL;
+	_cleanup_free_ char *dockerfile = NULL;
 	char **args = NULL, **labels = NULL;
 	size_t nr_args = 0, nr_labels = 0, nr_tags = 0, len = 0;
 	int run_status = 0;
@@ -166,9 +167,9 @@ static void build(struct api_request *req)
 		goto out;
 	if (!api_open_images(req, true, &store, &idx))
 		goto out;
-	tmp = xasprintf("%s/tmp", req->cli->data_root);
-	if (strata_build_context_from_fd(tmp, req->body_fd, req->cancel, &dir, &err) < 0 ||
-	    strata_build_context_read(dir, dockerfile_name, &dockerfile, &len, &err) < 0) {
+	/* the one context extractor, also `strata build -`'s: COPY hashes the members as dockerd does */
+	if (strata_build_archive_extract(idx, NULL, 0, req->body_fd, &archive, &err) < 0 ||
+	    strata_build_context_read(strata_build_archive_dir(archive), dockerfile_name, &dockerfile, &len, &err) < 0) {
 		api_reply_strata_error(req, err);
 		goto out;
 	}
@@ -176,7 +177,8 @@ static void build(struct api_request *req)
 	opts.dockerfile = dockerfile;
 	opts.dockerfile_len = len;
 	opts.dockerfile_name = dockerfile_name;
-	opts.context_dir = dir;
+	opts.context_dir = strata_build_archive_dir(archive);
+	opts.archive = archive;
 	opts.tags = tags;
 	opts.nr_tags = nr_tags;
 	opts.build_args = (const char *const *)args;
@@ -209,8 +211,7 @@ static void build(struct api_request *req)
 	api_stream_aux(req, json_pack("{s:s}", "ID", id));
 	send_held(&o);
 out:
-	if (dir)
-		strata_build_context_remove(dir);
+	strata_build_archive_free(archive);
 	strata_image_index_free(idx);
 	strata_store_free(store);
 	free_pairs(args, nr_args);
