@@ -295,3 +295,12 @@ const char *cli_go_arch(const char *machine)
 			return names[i][1];
 	return machine;
 }
+
+void cli_add_deleted_container(void *cookie, const char *id)
+{
+	struct strbuf *out = cookie;
+
+	if (!out->len)
+		strbuf_addstr(out, "Deleted Containers:\n");
+	strbuf_addf(out, "%s\n", id);
+}

@@ -1046,11 +1046,9 @@ static int container_prune(int argc, char **argv, struct cli_ctx *ctx)
 		{ 0 },
 	};
 	struct strata_store *store = NULL;
-	struct strata_container **v = NULL;
 	struct strata_error *err = NULL;
 	_cleanup_strbuf_ struct strbuf deleted = STRBUF_INIT, size = STRBUF_INIT;
-	int64_t reclaimed = 0;
-	size_t nr = 0;
+	uint64_t reclaimed = 0;
 	char **args;
 	int nargs, ret;
 
@@ -1066,37 +1064,13 @@ static int container_prune(int argc, char **argv, struct cli_ctx *ctx)
 		if (!fgets(line, sizeof(line), stdin) || (line[0] != 'y' && line[0] != 'Y'))
 			return 0;
 	}
-	if (cli_open_store(ctx, true, &store, &err) < 0 || strata_container_list(store, &v, &nr, &err) < 0) {
-		strata_store_free(store);
-		return cli_fail_daemon(err);
-	}
-	for (size_t i = 0; i < nr; i++) {
-		struct strata_container_state st;
-		int64_t rw = 0, vsize = 0;
-
-		strata_container_state(v[i], &st);
-		if (st.running)
-			continue;
-		if (strata_container_size(v[i], &rw, &vsize, &err) < 0) {
-			strata_error_free(err);
-			err = NULL;
-			rw = 0;
-		}
-		if (strata_container_remove(v[i], false, &err) < 0) {
-			ret = cli_fail_daemon(err);
-			err = NULL;
-			break;
-		}
-		if (!deleted.len)
-			strbuf_addstr(&deleted, "Deleted Containers:\n");
-		strbuf_addf(&deleted, "%s\n", strata_container_id(v[i]));
-		reclaimed += rw;
-	}
+	if (cli_open_store(ctx, true, &store, &err) < 0 ||
+	    strata_container_prune(store, cli_add_deleted_container, &deleted, &reclaimed, &err) < 0)
+		ret = cli_fail_daemon(err);
 	if (deleted.len)
 		printf("%s\n", deleted.buf);
 	units_human_size_prec(&size, (double)reclaimed, 4);
 	printf("Total reclaimed space: %s\n", size.buf);
-	strata_container_list_free(v, nr);
 	strata_store_free(store);
 	return ret;
 }

@@ -355,42 +355,6 @@ static void collect_partial(void *cookie, const char *name, int64_t size)
 	strbuf_addf(sb, "%s\n", name);
 }
 
-/* docker container prune's part: every container not running; *reclaimed their rw sizes. */
-static int prune_containers(struct strata_store *store, struct strbuf *out, uint64_t *reclaimed,
-			    struct strata_error **err)
-{
-	struct strata_container **v = NULL;
-	size_t nr = 0;
-	int ret = 0;
-
-	if (strata_container_list(store, &v, &nr, err) < 0)
-		return -1;
-	for (size_t i = 0; i < nr; i++) {
-		struct strata_container_state st;
-		int64_t rw = 0, vsize = 0;
-
-		strata_container_state(v[i], &st);
-		if (st.running)
-			continue;
-		/* an unreadable rw layer counts 0, as container prune counts it */
-		if (strata_container_size(v[i], &rw, &vsize, err) < 0) {
-			strata_error_free(*err);
-			*err = NULL;
-			rw = 0;
-		}
-		if (strata_container_remove(v[i], false, err) < 0) {
-			ret = -1;
-			break;
-		}
-		if (!out->len)
-			strbuf_addstr(out, "Deleted Containers:\n");
-		strbuf_addf(out, "%s\n", strata_container_id(v[i]));
-		*reclaimed += (uint64_t)rw;
-	}
-	strata_container_list_free(v, nr);
-	return ret;
-}
-
 static int system_prune(int argc, char **argv, struct cli_ctx *ctx)
 {
 	bool all = false, force = false, volumes = false;
@@ -416,7 +380,7 @@ static int system_prune(int argc, char **argv, struct cli_ctx *ctx)
 	if (!force && !prune_confirm(all, volumes))
 		return 0;
 	/* containers first, so that -a sees the images they held as unused (docker's order) */
-	if (cli_open_store(ctx, true, &store, &err) < 0 || prune_containers(store, &containers, &total, &err) < 0) {
+	if (cli_open_store(ctx, true, &store, &err) < 0 || strata_container_prune(store, cli_add_deleted_container, &containers, &total, &err) < 0) {
 		ret = cli_fail_daemon(err);
 		goto out;
 	}

@@ -132,6 +132,15 @@ STRATA_PUBLIC int strata_container_wait(struct strata_container *c, int *exit_co
 
 /* docker rm: a running container only with force (killed first). */
 STRATA_PUBLIC int strata_container_remove(struct strata_container *c, bool force, struct strata_error **err);
+/*
+ * docker container prune: remove every container that is not running,
+ * calling removed(cookie, id) for each; *reclaimed adds up their rw
+ * layers' sizes (an unreadable one counts 0, as dockerd counts it).  Stops
+ * at the first container that cannot be removed.
+ */
+typedef void (*strata_container_removed_fn)(void *cookie, const char *id);
+STRATA_PUBLIC int strata_container_prune(struct strata_store *store, strata_container_removed_fn removed,
+					 void *cookie, uint64_t *reclaimed, struct strata_error **err);
 
 /* One line of docker diff: kind 'A', 'C' or 'D'. */
 typedef void (*strata_change_fn)(void *cookie, char kind, const char *path);

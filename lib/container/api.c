@@ -297,6 +297,37 @@ int strata_container_remove(struct strata_container *c, bool force, struct strat
 	return container_remove(c->c, force, err);
 }
 
+int strata_container_prune(struct strata_store *store, strata_container_removed_fn removed, void *cookie,
+			   uint64_t *reclaimed, struct strata_error **err)
+{
+	struct strata_container **v = NULL;
+	size_t nr = 0;
+	int ret;
+
+	ret = strata_container_list(store, &v, &nr, err);
+	for (size_t i = 0; ret >= 0 && i < nr; i++) {
+		struct strata_container_state st;
+		struct strata_error *e = NULL;
+		int64_t rw = 0, vsize = 0;
+
+		strata_container_state(v[i], &st);
+		if (st.running)
+			continue;
+		if (strata_container_size(v[i], &rw, &vsize, &e) < 0) {
+			strata_error_free(e);
+			rw = 0;
+		}
+		ret = strata_container_remove(v[i], false, err);
+		if (ret < 0)
+			break;
+		if (removed)
+			removed(cookie, strata_container_id(v[i]));
+		*reclaimed += (uint64_t)rw;
+	}
+	strata_container_list_free(v, nr);
+	return ret < 0 ? ret : 0;
+}
+
 int strata_container_changes(struct strata_container *c, strata_change_fn fn, void *cookie,
 			     struct strata_error **err)
 {

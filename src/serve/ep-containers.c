@@ -1033,47 +1033,43 @@ static void commit(struct api_request *req)
 	strata_store_free(store);
 }
 
+struct pruned {
+	struct api_request *req;
+	json_t *ids;
+};
+
+static void add_pruned(void *cookie, const char *id)
+{
+	struct pruned *p = cookie;
+
+	api_event(p->req, "container", "destroy", id, NULL);
+	json_array_append_new(p->ids, json_string(id));
+}
+
 static void containers_prune(struct api_request *req)
 {
-	struct strata_container **v = NULL;
+	struct pruned p = { req, json_array() };
 	struct strata_store *store = NULL;
 	struct strata_error *err = NULL;
-	json_t *deleted = json_array();
-	int64_t reclaimed = 0;
-	size_t nr = 0;
+	uint64_t reclaimed = 0;
 
 	if (!api_open_store(req, true, &store)) {
-		json_decref(deleted);
+		json_decref(p.ids);
 		return;
 	}
-	if (strata_container_list(store, &v, &nr, &err) < 0) {
-		json_decref(deleted);
+	if (strata_container_prune(store, add_pruned, &p, &reclaimed, &err) < 0) {
+		json_decref(p.ids);
 		api_reply_strata_error(req, err);
-		strata_store_free(store);
-		return;
-	}
-	for (size_t i = 0; i < nr; i++) {
-		struct strata_container_state st;
-		int64_t rw = 0, vsize = 0;
-
-		strata_container_state(v[i], &st);
-		if (st.running)
-			continue;
-		if (strata_container_size(v[i], &rw, &vsize, &err) < 0)
-			strata_error_freep(&err);
-		if (strata_container_remove(v[i], false, &err) < 0) {
-			strata_error_freep(&err);
-			continue;
+	} else {
+		/* dockerd: null, not [], when nothing went */
+		if (!json_array_size(p.ids)) {
+			json_decref(p.ids);
+			p.ids = json_null();
 		}
-		container_event(req, v[i], "destroy");
-		json_array_append_new(deleted, json_string(strata_container_id(v[i])));
-		reclaimed += rw;
+		api_reply_json(req, 200,
+			       json_pack("{s:o,s:I}", "ContainersDeleted", p.ids, "SpaceReclaimed", (json_int_t)reclaimed));
 	}
-	strata_container_list_free(v, nr);
 	strata_store_free(store);
-	api_reply_json(req, 200,
-		       json_pack("{s:o,s:I}", "ContainersDeleted", json_array_size(deleted) ? deleted : (json_decref(deleted), json_null()),
-				 "SpaceReclaimed", (json_int_t)reclaimed));
 }
 
 const struct api_route api_container_routes[] = {
