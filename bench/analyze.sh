@@ -13,31 +13,11 @@
 # Needs: build/strata, dockerd (docker.io), python3, e2fsprogs.
 set -eu
 cd "$(dirname "$0")/.."
-# best ARGS...: the fastest of 3 runs of measure.py ARGS, as "WALL CPU RSS"
-best() {
-	for _ in 1 2 3; do python3 bench/measure.py "$@"; done | sort -n | head -1
-}
+. bench/lib.sh
 LAYERS=${1:-40}
 ENTRIES=${2:-20000}
 MAXB=${3:-3000}
-STRATA=$PWD/build/strata
-W=$(mktemp -d /tmp/strata-bench.XXXXXX)
-DPID=
 IMG=bench/analyze:latest
-
-cleanup() {
-	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && sleep 3
-	for m in "$W"/fs-*; do mountpoint -q "$m" && umount -l "$m"; done
-	rm -rf "$W"
-}
-trap cleanup EXIT
-
-fresh_fs() {
-	truncate -s 40G "$W/$1.img"
-	mkfs.ext4 -q -F "$W/$1.img"
-	mkdir -p "$W/fs-$1"
-	mount -o loop "$W/$1.img" "$W/fs-$1"
-}
 
 A=${ARCHIVE:-$W/archive.tar}
 if [ ! -s "$A" ]; then
@@ -50,7 +30,7 @@ fresh_fs strata
 R=$W/fs-strata/root
 "$STRATA" --data-root "$R" load -q -i "$A" >/dev/null
 "$STRATA" --data-root "$R" analyze --format json "$IMG" >"$W/strata.json" # warms the page cache
-read -r s_wall s_cpu s_rss < <(best -- "$STRATA" --data-root "$R" analyze --format json "$IMG")
+read -r s_wall s_cpu s_rss < <(best 3 -- "$STRATA" --data-root "$R" analyze --format json "$IMG")
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("strata: %d layers, size %d, wasted %d bytes in %d inodes" % (len(j["layers"]), j["size"], j["wasted_bytes"], len(j["wasted"])))' "$W/strata.json"
 
 if [ "${RUN:-}" = strata ]; then
@@ -59,14 +39,10 @@ if [ "${RUN:-}" = strata ]; then
 fi
 echo "== docker load (not timed), docker save | dive-walk.py"
 fresh_fs docker
-D=$W/fs-docker
-dockerd --data-root "$D/root" --exec-root "$D/exec" --pidfile "$D/pid" -H "unix://$D/sock" \
-	--iptables=false --bridge=none --storage-driver overlay2 >"$W/dockerd.log" 2>&1 &
-DPID=$!
-for _ in $(seq 60); do /usr/bin/docker -H "unix://$D/sock" info >/dev/null 2>&1 && break; sleep 0.5; done
-/usr/bin/docker -H "unix://$D/sock" load -q -i "$A" >/dev/null
-read -r d_wall d_cpu d_rss < <(best --daemon "$DPID" -- sh -c \
-	"/usr/bin/docker -H unix://$D/sock save $IMG | python3 bench/dive-walk.py >$W/walk.out")
+start_dockerd "$W/fs-docker"
+$DOCKER load -q -i "$A" >/dev/null
+read -r d_wall d_cpu d_rss < <(best 3 --daemon "$DPID" -- sh -c \
+	"$DOCKER save $IMG | python3 bench/dive-walk.py >$W/walk.out")
 echo "dive-walk: $(cat "$W/walk.out") (entries, paths written more than once, their older bytes)"
 
 python3 - "$s_wall" "$s_cpu" "$s_rss" "$d_wall" "$d_cpu" "$d_rss" <<'PY'

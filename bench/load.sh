@@ -14,23 +14,7 @@ set -eu
 cd "$(dirname "$0")/.."
 SRC=${1:-/usr}
 LAYERS=${2:-6}
-STRATA=$PWD/build/strata
-W=$(mktemp -d /tmp/strata-bench.XXXXXX)
-DPID=
-
-cleanup() {
-	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && sleep 3
-	for m in "$W"/fs-*; do mountpoint -q "$m" && umount -l "$m"; done
-	rm -rf "$W"
-}
-trap cleanup EXIT
-
-fresh_fs() {
-	truncate -s 12G "$W/$1.img"
-	mkfs.ext4 -q -F "$W/$1.img"
-	mkdir -p "$W/fs-$1"
-	mount -o loop "$W/$1.img" "$W/fs-$1"
-}
+. bench/lib.sh
 
 # ARCHIVE=FILE reuses an archive made earlier (it is made when missing).
 A=${ARCHIVE:-$W/archive.tar}
@@ -69,12 +53,8 @@ read -r f_wall f_cpu f_rss < <(python3 bench/measure.py -- sh -c \
 
 echo "== docker load"
 fresh_fs docker
-D=$W/fs-docker
-dockerd --data-root "$D/root" --exec-root "$D/exec" --pidfile "$D/pid" -H "unix://$D/sock" \
-	--iptables=false --bridge=none --storage-driver overlay2 >"$W/dockerd.log" 2>&1 &
-DPID=$!
-for _ in $(seq 60); do /usr/bin/docker -H "unix://$D/sock" info >/dev/null 2>&1 && break; sleep 0.5; done
-read -r d_wall d_cpu d_rss < <(python3 bench/measure.py --daemon "$DPID" -- /usr/bin/docker -H "unix://$D/sock" load -q -i "$A")
+start_dockerd "$W/fs-docker"
+read -r d_wall d_cpu d_rss < <(python3 bench/measure.py --daemon "$DPID" -- $DOCKER load -q -i "$A")
 
 python3 - "$s_wall" "$s_cpu" "$s_rss" "$d_wall" "$d_cpu" "$d_rss" "$f_wall" "$f_cpu" "$f_rss" <<'PY'
 import sys

@@ -68,11 +68,12 @@ c0 = cpu(pids)
 t0 = time.monotonic()
 proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
 # The kernel's ru_maxrss of a child also counts this Python process's pages
-# from before the exec, so the command's peak is read from /proc while it runs.
+# from before the exec, so the command's peak is read from /proc while it runs:
+# the sum over the command and its children (a shell pipeline's processes).
 peak = 0
 while proc.poll() is None:
-    peak = max(peak, hwm([proc.pid]))
-    time.sleep(0.005)
+    peak = max(peak, hwm(tree(proc.pid)))
+    time.sleep(0.01)
 wall = time.monotonic() - t0
 if proc.returncode:
     sys.exit(f"measure.py: {args[0]} exited {proc.returncode}")

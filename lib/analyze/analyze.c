@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "analyze/analyze-private.h"
+#include "analyze/visible.h"
 #include "image/image-private.h"
 #include "json/gojson.h"
 #include "store/layout.h"
@@ -307,4 +308,45 @@ size_t strata_analysis_wasted_count(const struct strata_analysis *a)
 const struct strata_wasted *strata_analysis_wasted(const struct strata_analysis *a, size_t i)
 {
 	return i < a->nr_wasted ? &a->wasted[i] : NULL;
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int analyze_range_visible(const struct strata_image_index *idx, const struct strata_image *img, size_t from,
+			  struct analyze_paths *out, struct strata_error **err)
+{
+	struct strata_analysis *a;
+	size_t alloc = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = strata_analyze(idx, img, NULL, &a, err)) < 0)
+		return rc;
+	for (size_t i = from; i < a->nr_layers; i++) {
+		const struct alayer *l = &a->layers[i];
+
+		for (size_t k = 0; k < l->nr; k++) {
+			const struct rec *r = &l->recs[k];
+
+			if (r->kind > REC_OTHER || r->hidden_by >= 0 || (r->flags & REC_SUPERSEDED) || !r->path_len)
+				continue;
+			ALLOC_GROW(out->v, out->nr + 1, alloc);
+			out->v[out->nr++] = xstrdup(rec_path(l, r) - 1);
+		}
+	}
+	strata_analysis_free(a);
+	if (out->nr)
+		qsort(out->v, out->nr, sizeof(*out->v), cmp_path);
+	return 0;
+}
+
+void analyze_paths_release(struct analyze_paths *p)
+{
+	for (size_t i = 0; i < p->nr; i++)
+		free(p->v[i]);
+	free(p->v);
+	memset(p, 0, sizeof(*p));
 }

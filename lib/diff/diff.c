@@ -559,22 +559,18 @@ int diff_naive_changes(int layer_fd, int parent_fd, struct diff_changes *out, st
 	return 0;
 }
 
-int diff_naive_tar(int layer_fd, int parent_fd, const struct diff_options *o, stream_write_fn write,
-		   void *cookie, struct strata_error **err)
+int diff_changes_tar(int layer_fd, const struct diff_changes *c, const struct diff_options *o,
+		     stream_write_fn write, void *cookie, struct strata_error **err)
 {
-	struct diff_changes c;
-	struct appender a = { .o = o };
-	int ret = diff_naive_changes(layer_fd, parent_fd, &c, err);
+	struct appender a = { .o = o, .w = tar_writer_new(write, cookie) };
+	int ret = 0;
 
-	if (ret < 0)
-		return ret;
-	a.w = tar_writer_new(write, cookie);
-	for (size_t i = 0; ret >= 0 && i < c.nr; i++) {
-		const char *rel = c.items[i].path + 1, *last;
+	for (size_t i = 0; ret >= 0 && i < c->nr; i++) {
+		const char *rel = c->items[i].path + 1, *last;
 		_cleanup_close_ int pfd = -1;
 		struct stat st;
 
-		if (c.items[i].kind == DIFF_DELETE) {
+		if (c->items[i].kind == DIFF_DELETE) {
 			const char *slash = strrchr(rel, '/');
 			_cleanup_free_ char *wh = slash ? xasprintf("%.*s/" WHITEOUT_PREFIX "%s", (int)(slash - rel),
 								     rel, slash + 1)
@@ -599,6 +595,18 @@ int diff_naive_tar(int layer_fd, int parent_fd, const struct diff_options *o, st
 	if (ret >= 0)
 		ret = tar_writer_finish(a.w, err);
 	appender_release(&a);
+	return ret;
+}
+
+int diff_naive_tar(int layer_fd, int parent_fd, const struct diff_options *o, stream_write_fn write,
+		   void *cookie, struct strata_error **err)
+{
+	struct diff_changes c;
+	int ret = diff_naive_changes(layer_fd, parent_fd, &c, err);
+
+	if (ret < 0)
+		return ret;
+	ret = diff_changes_tar(layer_fd, &c, o, write, cookie, err);
 	diff_changes_release(&c);
 	return ret;
 }

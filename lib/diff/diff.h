@@ -65,4 +65,8 @@ int diff_naive_changes(int layer_fd, int parent_fd, struct diff_changes *out, st
 
 void diff_changes_release(struct diff_changes *c);
 
+/* Tar of the changes c (sorted by path) read from the full tree layer_fd, deletions as whiteouts. */
+int diff_changes_tar(int layer_fd, const struct diff_changes *c, const struct diff_options *o,
+		     stream_write_fn write, void *cookie, struct strata_error **err);
+
 #endif

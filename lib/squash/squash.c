@@ -3,7 +3,8 @@
  * driver (overlay2 mounts the chain read-only, vfs keeps full copies), is
  * re-tarred straight into the layer store through a socket pair: a whole
  * tree when nothing is kept, else the changes against the kept base's tree
- * (deletions as whiteouts).  No export, no temporary tar.
+ * (deletions as whiteouts) together with every visible path the squashed
+ * layers wrote.  No export, no temporary tar.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analyze/visible.h"
 #include "compress/compress.h"
 #include "diff/diff.h"
 #include "driver/driver.h"
@@ -32,7 +34,8 @@
 
 /* The tar of the merged tree, written on a thread into one end of a socket pair. */
 struct producer {
-	int top_fd, base_fd; /* base_fd < 0: the whole tree */
+	int top_fd;
+	const struct diff_changes *changes; /* NULL: the whole tree */
 	struct diff_options opts;
 	int out;
 	int ret;
@@ -48,10 +51,10 @@ static void *produce(void *cookie)
 {
 	struct producer *p = cookie;
 
-	if (p->base_fd < 0)
+	if (!p->changes)
 		p->ret = diff_full_tar(p->top_fd, &p->opts, send_all, p, &p->err);
 	else
-		p->ret = diff_naive_tar(p->top_fd, p->base_fd, &p->opts, send_all, p, &p->err);
+		p->ret = diff_changes_tar(p->top_fd, p->changes, &p->opts, send_all, p, &p->err);
 	close(p->out);
 	p->out = -1;
 	return NULL;
@@ -73,23 +76,98 @@ static int open_tree(struct graph_driver *d, const char *cache_id, int *fd, stru
 	return ret;
 }
 
+static int cmp_change(const void *pa, const void *pb)
+{
+	const struct diff_change *a = pa, *b = pb;
+	int c = strcmp(a->path, b->path);
+
+	return c ? c : (int)b->kind - (int)a->kind; /* a deletion first: it is what the tree holds */
+}
+
+static void push_change(struct diff_changes *c, char *path)
+{
+	ALLOC_GROW(c->items, c->nr + 1, c->alloc);
+	c->items[c->nr++] = (struct diff_change){ .path = path, .kind = DIFF_MODIFY };
+}
+
+/*
+ * The naive diff against the kept base leaves out a path the range wrote
+ * again unchanged (same mode, size and mtime), so the new layer would miss
+ * bytes the old size counted: every visible path the range wrote is added,
+ * with its folders, and the image shrinks by exactly the range's waste.
+ */
+static void add_range_paths(struct diff_changes *c, struct analyze_paths *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nr; i++) {
+		const char *path = p->v[i];
+
+		/* its folders ("/a/b/c": "/a/b", "/a"), in case the layer's tar left them out */
+		for (size_t len = strlen(path); len > 1;) {
+			const char *slash = memrchr(path, '/', len);
+
+			len = (size_t)(slash - path);
+			if (len)
+				push_change(c, xstrndup(path, len));
+		}
+		push_change(c, steal_pointer(&p->v[i]));
+	}
+	if (!c->nr)
+		return;
+	qsort(c->items, c->nr, sizeof(*c->items), cmp_change);
+	for (size_t i = 0; i < c->nr; i++) {
+		if (n && !strcmp(c->items[n - 1].path, c->items[i].path)) {
+			free(c->items[i].path);
+			continue;
+		}
+		c->items[n++] = c->items[i];
+	}
+	c->nr = n;
+}
+
+/* What the new layer holds against the kept base's tree base_fd. */
+static int range_changes(const struct strata_image_index *idx, const struct strata_image *img, size_t base,
+			 int top_fd, int base_fd, struct diff_changes *c, struct strata_error **err)
+{
+	struct analyze_paths p;
+	int ret = analyze_range_visible(idx, img, base, &p, err);
+
+	if (ret < 0)
+		return ret;
+	ret = diff_naive_changes(top_fd, base_fd, c, err);
+	if (ret >= 0)
+		add_range_paths(c, &p);
+	analyze_paths_release(&p);
+	return ret;
+}
+
 /* Register the merged tree of layers [base, n) on the kept base. */
-static int register_merged(struct strata_store *store, const struct strata_image *img, size_t base,
+static int register_merged(struct strata_image_index *idx, const struct strata_image *img, size_t base,
 			   struct layer_register_result *res, struct strata_error **err)
 {
+	struct strata_store *store = idx->store;
 	const char *top = img->layers[img->nr_layers - 1].rec.cache_id;
 	const char *below = base ? img->layers[base - 1].rec.cache_id : NULL;
-	struct producer p = { .top_fd = -1, .base_fd = -1, .opts = { .mtime_clamp = -1, .now = time(NULL) },
-			      .out = -1 };
+	struct producer p = { .top_fd = -1, .opts = { .mtime_clamp = -1, .now = time(NULL) }, .out = -1 };
+	struct diff_changes changes = { 0 };
 	_cleanup_error_ struct strata_error *e = NULL;
 	struct graph_driver *d;
 	pthread_t tid;
-	int sv[2] = { -1, -1 }, ret;
+	int sv[2] = { -1, -1 }, base_fd = -1, ret;
 
 	if ((ret = store_driver(store, &d, err)) < 0 || (ret = open_tree(d, top, &p.top_fd, err)) < 0)
 		return ret;
-	if (below && (ret = open_tree(d, below, &p.base_fd, err)) < 0)
-		goto out;
+	if (below) {
+		if ((ret = open_tree(d, below, &base_fd, err)) < 0)
+			goto out;
+		ret = range_changes(idx, img, base, p.top_fd, base_fd, &changes, err);
+		close(base_fd);
+		graph_driver_put(d, below, NULL);
+		if (ret < 0)
+			goto out;
+		p.changes = &changes;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		ret = strata_error_set(err, STRATA_ERR_IO, errno, "socketpair");
 		goto out;
@@ -117,14 +195,9 @@ out:
 	if (sv[0] >= 0)
 		close(sv[0]);
 	strata_error_free(p.err);
-	if (p.base_fd >= 0) {
-		close(p.base_fd);
-		graph_driver_put(d, below, NULL);
-	}
-	if (p.top_fd >= 0) {
-		close(p.top_fd);
-		graph_driver_put(d, top, NULL);
-	}
+	diff_changes_release(&changes);
+	close(p.top_fd);
+	graph_driver_put(d, top, NULL);
 	return ret;
 }
 
@@ -197,7 +270,7 @@ int strata_image_squash(struct strata_image_index *idx, const char *name,
 		goto out;
 	}
 	parent = kept ? kept : ancestor_with(idx, img, base);
-	if ((ret = register_merged(store, img, base, &res, err)) < 0)
+	if ((ret = register_merged(idx, img, base, &res, err)) < 0)
 		goto out;
 	registered = !res.existed;
 	config = json_deep_copy(img->config);

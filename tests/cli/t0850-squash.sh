@@ -2,7 +2,9 @@
 # strata squash: the squashed image's merged root filesystem equals the
 # original's (whiteouts, opaque folders, a folder replaced by a file, hard
 # links whose first name is hidden), history and config as the issue says,
-# the size is the merged tree's, kept base layers are shared, check --deep
+# the size is the merged tree's and the old size less the squashed layers'
+# waste (a file the range rewrote unchanged counted too), kept base layers
+# are shared, check --deep
 # passes and dockerd runs the result; bad input fails cleanly.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$TEST_LIB_DIR/dockerd.sh"
@@ -45,11 +47,13 @@ test_expect_success 'an image of four layers with every kind of hiding' '
 	    tar(base),
 	    tar([("a", "dir", ""), ("a/f1", "file", "x" * 1000), ("a/d", "dir", ""), ("a/d/x", "file", "xx"),
 	         ("hl1", "file", "h" * 300), ("hl2", "link", "hl1"), ("big", "file", "b" * 5000),
-	         ("keep", "file", "k" * 700), ("dirfile", "dir", ""), ("dirfile/child", "file", "c" * 50)]),
+	         ("keep", "file", "k" * 700), ("dirfile", "dir", ""), ("dirfile/child", "file", "c" * 50),
+	         ("same", "file", "s" * 400)]),
 	    tar([("a/.wh.f1", "file", ""), ("a/f2", "file", "two"), ("big", "file", "B" * 6000),
-	         ("a/d/.wh..wh..opq", "file", ""), ("a/d/y", "file", "yy"), ("keep", "chmod", "k" * 700)]),
+	         ("a/d/.wh..wh..opq", "file", ""), ("a/d/y", "file", "yy"), ("keep", "chmod", "k" * 700),
+	         ("same", "file", "s" * 400), ("tmp2", "file", "t" * 123)]),
 	    tar([("dirfile", "file", "now a file"), (".wh.hl1", "file", ""), ("c", "file", "see"),
-	         ("s", "sym", "c")]),
+	         (".wh.tmp2", "file", ""), ("s", "sym", "c")]),
 	]
 	diffs = ["sha256:" + hashlib.sha256(l).hexdigest() for l in layers]
 	cfg = json.dumps({"architecture": "amd64", "os": "linux", "created": "2023-11-14T22:13:20Z",
@@ -92,7 +96,10 @@ test_expect_success 'squash every layer: same tree, one layer, history and size 
 	strata --data-root "$R" inspect --format "{{.Size}}" sq/all:1 >got.size &&
 	test_cmp want.size got.size &&
 	strata --data-root "$R" inspect --format "{{.Size}}" sq/orig:1 >orig.size &&
-	test "$(cat got.size)" -lt "$(cat orig.size)"
+	test "$(cat got.size)" -lt "$(cat orig.size)" &&
+	strata --data-root "$R" analyze --format json sq/orig:1 >orig.json &&
+	python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[\"size\"] - json.load(open(sys.argv[1]))[\"wasted_bytes\"])" orig.json >expect &&
+	test_cmp expect got.size
 '
 
 test_expect_success 'squash --from 2 and --keep-base: the base layers are shared, the tree the same' '
@@ -104,6 +111,9 @@ test_expect_success 'squash --from 2 and --keep-base: the base layers are shared
 	strata --data-root "$R" inspect --format "{{range .RootFS.Layers}}{{.}} {{end}}" sq/from2:1 >f.layers &&
 	test "$(cut -d" " -f1-2 o.layers)" = "$(cut -d" " -f1-2 f.layers)" &&
 	test "$(wc -w <f.layers)" = 3 &&
+	python3 -c "import json,sys; a = json.load(open(sys.argv[1])); print(a[\"size\"] - sum(l[\"wasted_bytes\"] for l in a[\"layers\"][2:]))" orig.json >from2.size &&
+	strata --data-root "$R" inspect --format "{{.Size}}" sq/from2:1 >got.size &&
+	test_cmp from2.size got.size &&
 	strata --data-root "$R" history --format "{{.Comment}}" sq/from2:1 | head -n 1 >c && echo "two kept" >expect &&
 	test_cmp expect c &&
 	strata --data-root "$R" tag sq/from2:1 sq/base:1 &&
@@ -119,6 +129,11 @@ test_expect_success 'vfs: the same trees from full copies (naive diff against th
 	strata --data-root "$V" save v/all:1 v/from2:1 >v.tar &&
 	$TREE v.tar v/all:1 >v-all.tree && test_cmp orig.tree v-all.tree &&
 	$TREE v.tar v/from2:1 >v-from2.tree && test_cmp orig.tree v-from2.tree &&
+	# vfs sizes a layer as dockerd does (its naive diff): the squash shrinks it by the same waste
+	strata --data-root "$V" inspect --format "{{.Size}} {{.Id}}" sq/orig:1 v/from2:1 >v.sizes &&
+	echo $(($(head -n 1 v.sizes | cut -d" " -f1) - $(cat orig.size) + $(cat from2.size))) >expect &&
+	tail -n 1 v.sizes | cut -d" " -f1 >got.size &&
+	test_cmp expect got.size &&
 	strata --data-root "$V" check --deep
 '
 
