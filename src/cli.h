@@ -117,6 +117,9 @@ struct strata_container;
 struct strata_container_state;
 /* One docker ps row (ContainerContext's fields as strings); size: "RW (virtual V)". */
 json_t *cli_ps_row(struct strata_container *c, const struct strata_container_state *st, bool trunc, bool size);
+/* docker ps's STATUS ("Up 2 minutes", "Exited (0) 3 seconds ago", "Created") and State ("running", ...). */
+void cli_container_status(struct strbuf *out, const struct strata_container_state *st);
+const char *cli_container_state_name(const struct strata_container_state *st);
 /* image inspect: inspect without --type, images only */
 int cmd_image_inspect(int argc, char **argv, struct cli_ctx *ctx);
 

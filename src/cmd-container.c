@@ -434,7 +434,7 @@ static void go_quote(struct strbuf *out, const char *s)
 	strbuf_addch(out, '"');
 }
 
-static void status_text(struct strbuf *out, const struct strata_container_state *st)
+void cli_container_status(struct strbuf *out, const struct strata_container_state *st)
 {
 	int64_t now = (int64_t)time(NULL);
 
@@ -450,7 +450,7 @@ static void status_text(struct strbuf *out, const struct strata_container_state 
 	}
 }
 
-static const char *state_name(const struct strata_container_state *st)
+const char *cli_container_state_name(const struct strata_container_state *st)
 {
 	return st->running ? "running" : !st->started_at ? "created" : "exited";
 }
@@ -491,7 +491,7 @@ static bool ps_match(struct strata_image_index *idx, const struct ps_filters *f,
 	if (f->status.nr) {
 		any = false;
 		for (size_t i = 0; i < f->status.nr; i++)
-			any |= !strcmp(f->status.items[i], state_name(st));
+			any |= !strcmp(f->status.items[i], cli_container_state_name(st));
 		if (!any)
 			return false;
 	}
@@ -593,7 +593,7 @@ json_t *cli_ps_row(struct strata_container *c, const struct strata_container_sta
 	go_quote(&quoted, cmd.buf);
 	cli_created_since(&since, st->created);
 	gotime_format_go_time(&at, st->created, 0, true);
-	status_text(&status, st);
+	cli_container_status(&status, st);
 	if (size) {
 		int64_t rw = 0, vsize = 0;
 		struct strata_error *err = NULL;
@@ -621,7 +621,7 @@ json_t *cli_ps_row(struct strata_container *c, const struct strata_container_sta
 	json_object_set_new(row, "Ports", json_string(""));
 	json_object_set_new(row, "RunningFor", json_string(since.buf));
 	json_object_set_new(row, "Size", json_string(sz.buf));
-	json_object_set_new(row, "State", json_string(state_name(st)));
+	json_object_set_new(row, "State", json_string(cli_container_state_name(st)));
 	json_object_set_new(row, "Status", json_string(status.buf));
 	free(command);
 	free(labels);

@@ -19,7 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "format/units.h"
 #include "json/gojson.h"
 #include "serve/internal.h"
 #include "strata/container.h"
@@ -741,27 +740,6 @@ static void container_attach(struct api_request *req)
 
 /* ---- list, inspect, changes, export ---- */
 
-static const char *state_name(const struct strata_container_state *st)
-{
-	return st->running ? "running" : !st->started_at ? "created" : "exited";
-}
-
-static void status_text(struct strbuf *out, const struct strata_container_state *st)
-{
-	int64_t now = (int64_t)time(NULL);
-
-	if (st->running) {
-		strbuf_addstr(out, "Up ");
-		units_human_duration(out, (now - st->started_at) * 1000000000LL);
-	} else if (!st->started_at) {
-		strbuf_addstr(out, "Created");
-	} else {
-		strbuf_addf(out, "Exited (%d) ", st->exit_code);
-		units_human_duration(out, (now - st->finished_at) * 1000000000LL);
-		strbuf_addstr(out, " ago");
-	}
-}
-
 static bool in_values(const json_t *list, const char *s)
 {
 	const json_t *v;
@@ -802,13 +780,13 @@ static json_t *summary(struct strata_container *c, const struct strata_container
 	cfg = json_object_get(insp, "Config");
 	hc = json_object_get(insp, "HostConfig");
 	labels = json_object_get(cfg, "Labels");
-	status_text(&status, st);
+	cli_container_status(&status, st);
 	row = json_pack("{s:s,s:[s+],s:s,s:s,s:s,s:I,s:[],s:O,s:s,s:s,s:{s:s},s:{s:{}},s:O}",
 			"Id", strata_container_id(c), "Names", "/", strata_container_name(c),
 			"Image", strata_container_image(c), "ImageID", strata_container_image_id(c),
 			"Command", command, "Created", (json_int_t)st->created, "Ports",
 			"Labels", json_is_object(labels) ? labels : json_object(),
-			"State", state_name(st), "Status", status.buf,
+			"State", cli_container_state_name(st), "Status", status.buf,
 			"HostConfig", "NetworkMode", gojson_get_string(hc, "NetworkMode") ? gojson_get_string(hc, "NetworkMode") : "none",
 			"NetworkSettings", "Networks",
 			"Mounts", json_object_get(insp, "Mounts") ? json_object_get(insp, "Mounts") : json_array());
@@ -832,7 +810,7 @@ static bool wanted(const json_t *filters, struct strata_container *c, const stru
 	json_object_foreach((json_t *)filters, key, list) {
 		if (!json_array_size(list))
 			continue;
-		if (!strcmp(key, "status") && !in_values(list, state_name(st)))
+		if (!strcmp(key, "status") && !in_values(list, cli_container_state_name(st)))
 			return false;
 		if (!strcmp(key, "name") && !prefix_in(list, strata_container_name(c)))
 			return false;
