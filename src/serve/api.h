@@ -151,6 +151,15 @@ void api_reply_upgrade(struct api_request *req, const char *content_type, api_up
 void api_event(struct api_request *req, const char *type, const char *action, const char *actor,
 	       json_t *attributes);
 
+/*
+ * /containers/json's rows (dockerd's Container summaries; with size,
+ * SizeRw and SizeRootFs): all, or only running ones, limit (<= 0: none),
+ * filters as api_query_filters gives them (NULL: none).  NULL on error.
+ */
+struct strata_store;
+json_t *api_container_summaries(struct strata_store *store, const json_t *filters, bool all, long long limit,
+				bool size, struct strata_error **err);
+
 /* Open the store (and its image index) for this request; on failure the error is answered. */
 bool api_open_store(struct api_request *req, bool write, struct strata_store **store);
 bool api_open_images(struct api_request *req, bool write, struct strata_store **store,

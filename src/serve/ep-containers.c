@@ -830,24 +830,15 @@ static bool wanted(const json_t *filters, struct strata_container *c, const stru
 	return true;
 }
 
-static void containers_json(struct api_request *req)
+json_t *api_container_summaries(struct strata_store *store, const json_t *filters, bool all, long long limit,
+				bool size, struct strata_error **err)
 {
-	_cleanup_json_ json_t *filters = api_query_filters(req);
 	struct strata_container **v = NULL;
-	struct strata_store *store = NULL;
-	struct strata_error *err = NULL;
-	bool all = api_query_bool(req, "all"), size = api_query_bool(req, "size");
-	long long limit;
 	json_t *out;
 	size_t nr = 0;
 
-	if (!filters || !api_query_int(req, "limit", -1, &limit) || !api_open_store(req, false, &store))
-		return;
-	if (strata_container_list(store, &v, &nr, &err) < 0) {
-		api_reply_strata_error(req, err);
-		strata_store_free(store);
-		return;
-	}
+	if (strata_container_list(store, &v, &nr, err) < 0)
+		return NULL;
 	out = json_array();
 	for (size_t i = 0; i < nr; i++) {
 		struct strata_container_state st;
@@ -856,16 +847,35 @@ static void containers_json(struct api_request *req)
 		if (limit > 0 && (long long)json_array_size(out) >= limit)
 			break;
 		strata_container_state(v[i], &st);
+		/* dockerd: a limit or a status filter lists stopped ones too */
 		if ((!all && limit <= 0 && !st.running && !json_array_size(json_object_get(filters, "status"))) ||
-		    !wanted(filters, v[i], &st))
+		    (filters && !wanted(filters, v[i], &st)))
 			continue;
 		row = summary(v[i], &st, size);
 		if (row)
 			json_array_append_new(out, row);
 	}
 	strata_container_list_free(v, nr);
+	return out;
+}
+
+static void containers_json(struct api_request *req)
+{
+	_cleanup_json_ json_t *filters = api_query_filters(req);
+	struct strata_store *store = NULL;
+	struct strata_error *err = NULL;
+	long long limit;
+	json_t *out;
+
+	if (!filters || !api_query_int(req, "limit", -1, &limit) || !api_open_store(req, false, &store))
+		return;
+	out = api_container_summaries(store, filters, api_query_bool(req, "all"), limit, api_query_bool(req, "size"),
+				      &err);
+	if (!out)
+		api_reply_strata_error(req, err);
+	else
+		api_reply_json(req, 200, out);
 	strata_store_free(store);
-	api_reply_json(req, 200, out);
 }
 
 static void container_inspect(struct api_request *req)

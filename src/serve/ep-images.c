@@ -355,7 +355,7 @@ static void system_df(struct api_request *req)
 		api_reply_strata_error(req, err);
 		json_decref(du);
 	} else {
-		json_t *images = json_array(), *row;
+		json_t *images = json_array(), *row, *containers;
 		size_t i;
 
 		/* the library's rows are the same images: match them by ID */
@@ -372,7 +372,15 @@ static void system_df(struct api_request *req)
 		}
 		json_object_set_new(du, "Images", images);
 		json_object_del(du, "PartialDownloads");
-		api_reply_json(req, 200, du);
+		/* dockerd's df lists each container as /containers/json?all=1&size=1 does */
+		containers = api_container_summaries(store, NULL, true, -1, true, &err);
+		if (containers) {
+			json_object_set_new(du, "Containers", containers);
+			api_reply_json(req, 200, du);
+		} else {
+			json_decref(du);
+			api_reply_strata_error(req, err);
+		}
 	}
 	strata_image_list_free(sums, n);
 	strata_image_index_free(idx);

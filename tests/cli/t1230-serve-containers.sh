@@ -55,7 +55,7 @@ test_expect_success 'run --rm of a command that cannot run: 127, removed' '
 '
 
 test_expect_success 'run -d, logs, logs --tail, ps, stop, rm' '
-	both id run -d --network none --name web bb:1 sh -c "echo one; echo two >&2; echo three; sleep 100" &&
+	both id run -d --network none --name web bb:1 sh -c "echo one; echo two >&2; sleep 0.3; echo three; sleep 100" &&
 	test_cmp id.d.rc id.s.rc && test "$(wc -c <id.s)" = 65 &&
 	for i in $(seq 100); do
 		both l0 logs web && grep -q three l0.d && grep -q three l0.s && break
@@ -83,6 +83,9 @@ test_expect_success 'create, start -a, diff, export, commit, kill, container pru
 	both cm commit -m note -c "CMD [\"cat\", \"/made\"]" c1 made:1 && test_cmp cm.d.rc cm.s.rc &&
 	both h history --format "{{.CreatedBy}}|{{.Comment}}" made:1 && same h &&
 	both ci inspect -f "{{json .Config.Cmd}}" made:1 && same ci &&
+	both sdf system df --format "{{.Type}} {{.TotalCount}} {{.Active}}" && same sdf &&
+	both sdv system df -v --format "{{range .Containers}}{{.Names}} {{.Image}} {{.Command}} {{.State}} {{.Size}}|{{end}}" &&
+	same sdv &&
 	both k run -d --network none --name k1 bb:1 sleep 100 &&
 	for i in $(seq 100); do
 		both kr inspect -f "{{.State.Running}}" k1 && grep -q true kr.d && grep -q true kr.s && break
