@@ -30,6 +30,9 @@ same() { # same stdout and status; same stderr too with --err
 	test_cmp "$1.d" "$1.s" && test_cmp "$1.d.rc" "$1.s.rc" &&
 	{ [ "${2:-}" != --err ] || test_cmp "$1.d.err" "$1.s.err"; }
 }
+# what a failed case left running is stopped with the test (the monitors then unmount)
+cleanup_runc() { for id in $(runc list -q 2>/dev/null); do [ -e "$S/root/containers/$id" ] && runc delete -f "$id"; done; sleep 0.5; }
+test_atexit cleanup_runc
 untime() { sed -E "s/(Less than a second|About a minute|[0-9]+ seconds?) ago/T ago/g; s/Up (Less than a second|[0-9]+ seconds?)/Up T/g" "$@"; }
 
 test_expect_success 'the same image in dockerd and in strata serve' '
