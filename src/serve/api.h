@@ -160,6 +160,9 @@ struct strata_store;
 json_t *api_container_summaries(struct strata_store *store, const json_t *filters, bool all, long long limit,
 				bool size, struct strata_error **err);
 
+/* The "tag" event of image_id getting ref (named in the familiar form, as dockerd does). */
+void api_event_tag(struct api_request *req, const char *image_id, const char *ref);
+
 /* Open the store (and its image index) for this request; on failure the error is answered. */
 bool api_open_store(struct api_request *req, bool write, struct strata_store **store);
 bool api_open_images(struct api_request *req, bool write, struct strata_store **store,

@@ -200,6 +200,8 @@ static void build(struct api_request *req)
 		fail(&o, err, run_status);
 		goto out;
 	}
+	for (size_t i = 0; i < nr_tags; i++)
+		api_event_tag(req, id, tags[i]);
 	out_begin(&o);
 	if (o.quiet) {
 		_cleanup_free_ char *line = xasprintf("%s\n", id);

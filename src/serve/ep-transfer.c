@@ -202,17 +202,8 @@ static void import_image(struct api_request *req, const char *src)
 	} else {
 		api_stream_begin(req, 200, "application/json");
 		api_stream_status(req, NULL, id);
-		if (ref) {
-			struct strata_ref r = { 0 };
-
-			if (strata_ref_parse_tag(ref, &r, &err) == 0) {
-				_cleanup_free_ char *familiar = strata_ref_familiar_string(&r);
-
-				api_event(req, "image", "tag", id, json_pack("{s:s}", "name", familiar));
-				strata_ref_release(&r);
-			}
-			strata_error_free(err);
-		}
+		if (ref)
+			api_event_tag(req, id, ref);
 		api_event(req, "image", "import", id, json_pack("{s:s}", "name", id));
 	}
 	strata_image_index_free(idx);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "serve/internal.h"
+#include "strata/reference.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 
@@ -76,6 +77,21 @@ void api_event(struct api_request *req, const char *type, const char *action, co
 	ev->next++;
 	pthread_cond_broadcast(&ev->cond);
 	pthread_mutex_unlock(&ev->lock);
+}
+
+void api_event_tag(struct api_request *req, const char *image_id, const char *ref)
+{
+	struct strata_ref r = { 0 };
+	struct strata_error *err = NULL;
+
+	if (strata_ref_parse_tag(ref, &r, &err) == 0) {
+		char *familiar = strata_ref_familiar_string(&r);
+
+		api_event(req, "image", "tag", image_id, json_pack("{s:s}", "name", familiar));
+		free(familiar);
+		strata_ref_release(&r);
+	}
+	strata_error_free(err);
 }
 
 /* "1700000000" or "1700000000.123456789" (what the CLI sends), in ns; 0 when absent */
