@@ -118,6 +118,19 @@ void api_reply_header(struct api_request *req, const char *name, const char *val
  * handler then stops and returns.
  */
 void api_stream_begin(struct api_request *req, unsigned status, const char *content_type);
+/* Whether the request has an answer (a reply, or a stream that began). */
+bool api_answered(struct api_request *req);
+/*
+ * Stream what writer writes into a descriptor (a library call that writes
+ * an archive to an fd: save, export) as content_type, begun at its first
+ * byte: writer runs in a thread of its own on a pipe's write end, and a
+ * client gone stops the copy (the writer's next write fails).  Returns the
+ * writer's result, or the error of starting it; nothing is answered when it
+ * failed before its first byte.
+ */
+typedef int (*api_fd_writer)(void *cookie, int fd, struct strata_error **err);
+int api_stream_from_writer(struct api_request *req, const char *content_type, api_fd_writer writer, void *cookie,
+			   struct strata_error **err);
 bool api_stream_write(struct api_request *req, const void *data, size_t len);
 /* One message of dockerd's JSON stream: the value, compact, and "\r\n" (consumed). */
 bool api_stream_json(struct api_request *req, json_t *msg);

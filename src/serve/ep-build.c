@@ -21,15 +21,12 @@ struct build_out {
 	struct api_request *req;
 	bool quiet;     /* q: the transcript is held, sent only when the build fails */
 	bool holding;   /* from "Successfully built" on: held until the aux ID message is out */
-	bool begun;
 	json_t *held; /* the held {"stream"} messages, in order */
 };
 
 static void out_begin(struct build_out *o)
 {
-	if (!o->begun)
-		api_stream_begin(o->req, 200, "application/json");
-	o->begun = true;
+	api_stream_begin(o->req, 200, "application/json");
 }
 
 static void emit(struct build_out *o, const char *text, size_t len)
@@ -128,7 +125,7 @@ static void fail(struct build_out *o, struct strata_error *err, int run_status)
 		strata_error_free(err);
 		return;
 	}
-	if (!o->begun && !json_array_size(o->held)) {
+	if (!api_answered(req) && !json_array_size(o->held)) {
 		api_reply_strata_error(req, err);
 		return;
 	}
@@ -147,7 +144,7 @@ static void build(struct api_request *req)
 {
 	const char *network = api_query(req, "networkmode"), *platform = api_query(req, "platform");
 	const char *dockerfile_name = api_query(req, "dockerfile");
-	struct build_out o = { req, api_query_bool(req, "q"), false, false, json_array() };
+	struct build_out o = { req, api_query_bool(req, "q"), false, json_array() };
 	struct strata_build_options opts = { 0 };
 	struct strata_image_index *idx = NULL;
 	struct strata_store *store = NULL;

@@ -922,55 +922,24 @@ static void container_changes(struct api_request *req)
 	strata_store_free(store);
 }
 
-struct export_job {
-	struct strata_container *c;
-	int fd;
-	struct strata_error *err;
-};
-
-static void *export_writer(void *arg)
+static int export_to(void *cookie, int fd, struct strata_error **err)
 {
-	struct export_job *j = arg;
-
-	strata_container_export(j->c, j->fd, &j->err);
-	close(j->fd);
-	return NULL;
+	return strata_container_export(cookie, fd, err);
 }
 
 static void container_export(struct api_request *req)
 {
 	struct strata_store *store = NULL;
-	struct export_job j = { 0 };
-	pthread_t tid;
-	int fds[2];
-	char buf[65536];
-	ssize_t n;
+	struct strata_container *c = NULL;
+	struct strata_error *err = NULL;
 
-	if (!open_container(req, false, &store, &j.c))
+	if (!open_container(req, false, &store, &c))
 		return;
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		api_reply_error(req, 500, "pipe: %s", strerror(errno));
-		goto out;
-	}
-	j.fd = fds[1];
-	if (pthread_create(&tid, NULL, export_writer, &j) != 0) {
-		close(fds[0]);
-		close(fds[1]);
-		api_reply_error(req, 500, "cannot start a thread");
-		goto out;
-	}
+	/* the tar begins at once: a failure can only cut it short */
 	api_stream_begin(req, 200, "application/x-tar");
-	while ((n = read(fds[0], buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || !api_stream_write(req, buf, (size_t)n))
-			break;
-	}
-	close(fds[0]); /* a client gone: the writer's next write fails and it ends */
-	pthread_join(tid, NULL);
-	strata_error_free(j.err);
-out:
-	strata_container_free(j.c);
+	if (api_stream_from_writer(req, "application/x-tar", export_to, c, &err) < 0)
+		strata_error_free(err);
+	strata_container_free(c);
 	strata_store_free(store);
 }
 

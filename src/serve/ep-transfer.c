@@ -11,14 +11,10 @@
  * Registry credentials come only from the request's X-Registry-Auth and
  * are never stored.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "json/gojson.h"
 #include "serve/api.h"
@@ -33,21 +29,18 @@
 /* A JSON stream that begins with its first message. */
 struct out {
 	struct api_request *req;
-	bool begun;
 	bool push; /* a push: its "TAG: digest: ... size: N" line is followed by the aux result */
 };
 
 static void out_begin(struct out *o)
 {
-	if (!o->begun)
-		api_stream_begin(o->req, 200, "application/json");
-	o->begun = true;
+	api_stream_begin(o->req, 200, "application/json");
 }
 
 /* the failure of an operation: a plain error before the stream began, else inside it */
 static void out_fail(struct out *o, struct strata_error *err)
 {
-	if (!o->begun) {
+	if (!api_answered(o->req)) {
 		/* a registry's refusal is no 401 of dockerd's (which the client would answer
 		 * with an interactive login): dockerd's registry errors are 500s */
 		if (err && err->code == STRATA_ERR_AUTH) {
@@ -217,7 +210,7 @@ static void images_create(struct api_request *req)
 	struct strata_credentials creds = { 0 };
 	struct strata_store *store = NULL;
 	struct strata_error *err = NULL;
-	struct out o = { req, false, false };
+	struct out o = { req, false };
 	_cleanup_free_ char *name = NULL, *full = NULL;
 
 	if (!image || !*image) {
@@ -259,7 +252,7 @@ static void image_push(struct api_request *req)
 	struct strata_image_index *idx = NULL;
 	struct strata_store *store = NULL;
 	struct strata_error *err = NULL;
-	struct out o = { req, false, true };
+	struct out o = { req, true };
 	_cleanup_free_ char *name = NULL;
 
 	name = target_name(req->param, api_query(req, "tag"), &opts.all_tags, &err);
@@ -315,18 +308,13 @@ struct save_job {
 	struct strata_image_index *idx;
 	const char *const *names;
 	size_t nr;
-	int fd; /* the pipe's end the archive is written to; closed when done */
-	int ret;
-	struct strata_error *err;
 };
 
-static void *save_thread(void *arg)
+static int save_to(void *cookie, int fd, struct strata_error **err)
 {
-	struct save_job *job = arg;
+	struct save_job *job = cookie;
 
-	job->ret = strata_image_save(job->idx, job->names, job->nr, STRATA_SAVE_DOCKER, job->fd, &job->err);
-	close(job->fd);
-	return NULL;
+	return strata_image_save(job->idx, job->names, job->nr, STRATA_SAVE_DOCKER, fd, err);
 }
 
 /* the "save" events: one per image, its ID */
@@ -349,52 +337,21 @@ static void save(struct api_request *req, const char *const *names, size_t nr)
 {
 	struct strata_image_index *idx = NULL;
 	struct strata_store *store = NULL;
-	struct save_job job = { 0 };
-	pthread_t thread;
-	bool begun = false;
-	int fds[2];
-	char buf[65536];
+	struct strata_error *err = NULL;
+	struct save_job job;
 
 	if (!api_open_images(req, false, &store, &idx))
 		return;
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		api_reply_error(req, 500, "pipe: %s", cli_errno_text(errno));
-		goto out;
-	}
-	job = (struct save_job){ idx, names, nr, fds[1], 0, NULL };
-	if (pthread_create(&thread, NULL, save_thread, &job)) {
-		close(fds[0]);
-		close(fds[1]);
-		api_reply_error(req, 500, "cannot start the save");
-		goto out;
-	}
-	/* the stream's buffer is bounded: a slow client holds the writer back through the pipe */
-	for (;;) {
-		ssize_t n = read(fds[0], buf, sizeof(buf));
+	job = (struct save_job){ idx, names, nr };
+	if (api_stream_from_writer(req, "application/x-tar", save_to, &job, &err) < 0) {
+		struct out o = { req, false };
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (!begun)
-			api_stream_begin(req, 200, "application/x-tar");
-		begun = true;
-		if (!api_stream_write(req, buf, (size_t)n))
-			break;
-	}
-	/* a client gone: the writer gets EPIPE and stops */
-	close(fds[0]);
-	pthread_join(thread, NULL);
-	if (job.ret < 0) {
-		struct out o = { req, begun, false };
-
-		out_fail(&o, job.err);
+		out_fail(&o, err);
 	} else {
-		if (!begun)
-			api_stream_begin(req, 200, "application/x-tar");
+		/* an archive of no bytes is still an answer */
+		api_stream_begin(req, 200, "application/x-tar");
 		save_events(req, idx, names, nr);
 	}
-out:
 	strata_image_index_free(idx);
 	strata_store_free(store);
 }
@@ -504,7 +461,7 @@ static void images_load(struct api_request *req)
 	/* dockerd answers a load's errors inside its stream, whenever they happen */
 	api_stream_begin(req, 200, "application/json");
 	if (strata_image_load(idx, &opts, &err) < 0) {
-		struct out o = { req, true, false };
+		struct out o = { req, false };
 
 		out_fail(&o, err);
 	}

@@ -5,12 +5,14 @@
  * JSON message stream the docker CLI draws progress from.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "json/gojson.h"
 #include "serve/internal.h"
@@ -143,12 +145,8 @@ void api_reply_upgrade(struct api_request *req, const char *content_type, api_up
 void reply_finish(struct api_request *req)
 {
 	struct request_state *rs = state(req);
-	bool answered;
 
-	pthread_mutex_lock(&rs->lock);
-	answered = rs->kind != REPLY_NONE;
-	pthread_mutex_unlock(&rs->lock);
-	if (!answered)
+	if (!api_answered(req))
 		api_reply_error(req, 500, "%s %s gave no answer", req->method, req->path);
 	pthread_mutex_lock(&rs->lock);
 	rs->finished = true;
@@ -176,6 +174,69 @@ void api_stream_begin(struct api_request *req, unsigned status, const char *cont
 	pthread_mutex_lock(&rs->lock);
 	set_reply(rs, REPLY_STREAM, status, content_type);
 	pthread_mutex_unlock(&rs->lock);
+}
+
+bool api_answered(struct api_request *req)
+{
+	struct request_state *rs = state(req);
+	bool answered;
+
+	pthread_mutex_lock(&rs->lock);
+	answered = rs->kind != REPLY_NONE;
+	pthread_mutex_unlock(&rs->lock);
+	return answered;
+}
+
+struct fd_writer_job {
+	api_fd_writer writer;
+	void *cookie;
+	int fd;
+	int ret;
+	struct strata_error *err;
+};
+
+static void *fd_writer_thread(void *arg)
+{
+	struct fd_writer_job *j = arg;
+
+	j->ret = j->writer(j->cookie, j->fd, &j->err);
+	close(j->fd);
+	return NULL;
+}
+
+int api_stream_from_writer(struct api_request *req, const char *content_type, api_fd_writer writer, void *cookie,
+			   struct strata_error **err)
+{
+	struct fd_writer_job j = { writer, cookie, -1, 0, NULL };
+	pthread_t thread;
+	int fds[2];
+	char buf[65536];
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "pipe");
+	j.fd = fds[1];
+	if (pthread_create(&thread, NULL, fd_writer_thread, &j) != 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return strata_error_set(err, STRATA_ERR_IO, 0, "cannot start a thread");
+	}
+	/* the stream's buffer is bounded: a slow client holds the writer back through the pipe */
+	for (;;) {
+		ssize_t n = read(fds[0], buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		api_stream_begin(req, 200, content_type);
+		if (!api_stream_write(req, buf, (size_t)n))
+			break;
+	}
+	close(fds[0]);
+	pthread_join(thread, NULL);
+	if (j.ret < 0)
+		return strata_error_propagate(err, j.err);
+	return 0;
 }
 
 bool api_stream_write(struct api_request *req, const void *data, size_t len)
