@@ -304,3 +304,10 @@ void cli_add_deleted_container(void *cookie, const char *id)
 		strbuf_addstr(out, "Deleted Containers:\n");
 	strbuf_addf(out, "%s\n", id);
 }
+
+void cli_strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}

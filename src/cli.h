@@ -80,6 +80,9 @@ void cli_print_progress_bytes(void *cookie, const char *id, const char *action, 
 void cli_progress_string(struct strbuf *out, int width, int64_t current, int64_t total,
 			 int64_t elapsed_ns);
 
+/* Free a NULL-ended array of strings and the strings (NULL: nothing). */
+void cli_strv_free(char **v);
+
 /* container prune's report (a strata_container_removed_fn; cookie: a strbuf): "Deleted Containers:" and an ID a line. */
 void cli_add_deleted_container(void *cookie, const char *id);
 

@@ -142,13 +142,6 @@ static int make_options(const char *cmd, struct run_flags *f, char **args, int n
 	return 0;
 }
 
-static void strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 #define RUN_FLAGS(f)                                                                                          \
 	{ "detach", 'd', FLAG_BOOL, &(f).detach, "Run container in background and print container ID" },    \
 	{ "entrypoint", 0, FLAG_STRING, &(f).entrypoint, "Overwrite the default ENTRYPOINT of the image" },    \
@@ -199,7 +192,7 @@ static int create_container(struct cli_ctx *ctx, const char *cmd, struct run_fla
 		ret = 125;
 	}
 	strata_image_index_free(idx);
-	strv_free(env);
+	cli_strv_free(env);
 	free(binds);
 	return ret;
 }

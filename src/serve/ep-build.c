@@ -91,13 +91,6 @@ static bool json_pairs(struct api_request *req, const char *key, bool allow_null
 	return true;
 }
 
-static void free_pairs(char **p, size_t nr)
-{
-	for (size_t i = 0; i < nr; i++)
-		free(p[i]);
-	free(p);
-}
-
 /* what the build can honour; an answer sent and false otherwise */
 static bool check_options(struct api_request *req, const char *network, const char *platform)
 {
@@ -213,8 +206,8 @@ out:
 	strata_build_archive_free(archive);
 	strata_image_index_free(idx);
 	strata_store_free(store);
-	free_pairs(args, nr_args);
-	free_pairs(labels, nr_labels);
+	cli_strv_free(args);
+	cli_strv_free(labels);
 	json_decref(o.held);
 }
 

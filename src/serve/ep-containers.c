@@ -151,13 +151,6 @@ static bool strslice(const json_t *v, char ***out, size_t *nr)
 	return true;
 }
 
-static void strv_free(char **v, size_t nr)
-{
-	for (size_t i = 0; i < nr; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* ---- create ---- */
 
 struct create_args {
@@ -169,10 +162,10 @@ struct create_args {
 
 static void create_args_release(struct create_args *a)
 {
-	strv_free(a->cmd, a->nr_cmd);
-	strv_free(a->entrypoint, a->nr_entrypoint);
-	strv_free(a->env, a->nr_env);
-	strv_free(a->binds_text, a->nr_binds);
+	cli_strv_free(a->cmd);
+	cli_strv_free(a->entrypoint);
+	cli_strv_free(a->env);
+	cli_strv_free(a->binds_text);
 	free(a->binds);
 	free(a->args);
 }
