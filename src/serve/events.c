@@ -23,23 +23,19 @@ struct api_events {
 	uint64_t next; /* sequence number of the next event; ring[seq % KEPT_EVENTS] */
 };
 
-int api_server_init(struct api_server *srv, struct strata_error **err)
+void api_events_init(struct api_server *srv)
 {
 	struct api_events *ev = xcalloc(1, sizeof(*ev));
 
 	pthread_mutex_init(&ev->lock, NULL);
 	pthread_cond_init(&ev->cond, NULL);
 	srv->events = ev;
-	atomic_init(&srv->workers, 0);
-	api_containers_init(srv);
-	return 0;
 }
 
-void api_server_release(struct api_server *srv)
+void api_events_release(struct api_server *srv)
 {
 	struct api_events *ev = srv->events;
 
-	api_containers_release(srv);
 	if (!ev)
 		return;
 	for (size_t i = 0; i < KEPT_EVENTS; i++)

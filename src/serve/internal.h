@@ -16,8 +16,9 @@ struct api_server {
 	struct api_containers *containers; /* ep-containers.c's */
 };
 
-int api_server_init(struct api_server *srv, struct strata_error **err);
-void api_server_release(struct api_server *srv);
+/* The server-wide state of events.c and ep-containers.c. */
+void api_events_init(struct api_server *srv);
+void api_events_release(struct api_server *srv);
 void api_containers_init(struct api_server *srv);
 void api_containers_release(struct api_server *srv);
 

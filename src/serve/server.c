@@ -394,9 +394,10 @@ int serve_run(struct cli_ctx *cli, const struct serve_options *opts, struct stra
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	/* a client that goes away mid-answer is a failed write, not a signal */
 	signal(SIGPIPE, SIG_IGN);
-	ret = api_server_init(&srv, err);
-	if (ret >= 0)
-		ret = open_listeners(opts, &ls, &nr, err);
+	atomic_init(&srv.workers, 0);
+	api_events_init(&srv);
+	api_containers_init(&srv);
+	ret = open_listeners(opts, &ls, &nr, err);
 	for (size_t i = 0; ret >= 0 && i < nr; i++) {
 		ls[i].daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 							MHD_USE_POLL | MHD_ALLOW_UPGRADE,
@@ -418,6 +419,7 @@ int serve_run(struct cli_ctx *cli, const struct serve_options *opts, struct stra
 	/* handlers still running were cancelled with their connections: let them clean up */
 	for (int i = 0; i < 100 && atomic_load(&srv.workers) > 0; i++)
 		nanosleep(&(struct timespec){ .tv_nsec = 50000000 }, NULL);
-	api_server_release(&srv);
+	api_containers_release(&srv);
+	api_events_release(&srv);
 	return ret;
 }
