@@ -29,6 +29,21 @@ STRATA_PUBLIC int strata_image_index_load(struct strata_store *store, struct str
 					  struct strata_error **err);
 STRATA_PUBLIC void strata_image_index_free(struct strata_image_index *idx);
 
+/*
+ * Images kept in memory between the index loads of a long-running front
+ * end (the API server), so that a load reads only what changed: given to
+ * a store with strata_image_cache_use, the store's loads check each kept
+ * image against the folders it was read from and re-read only those that
+ * changed, so a change another process made is seen by the next load.
+ * Safe to share between threads; it relies on the store's files being
+ * replaced, never rewritten in place, as strata and dockerd write them.
+ */
+struct strata_image_cache;
+STRATA_PUBLIC struct strata_image_cache *strata_image_cache_new(void);
+STRATA_PUBLIC void strata_image_cache_free(struct strata_image_cache *cache);
+/* Let store's image loads use cache (which must outlive the store). */
+STRATA_PUBLIC void strata_image_cache_use(struct strata_store *store, struct strata_image_cache *cache);
+
 STRATA_PUBLIC size_t strata_image_index_count(const struct strata_image_index *idx);
 STRATA_PUBLIC struct strata_image *strata_image_index_at(const struct strata_image_index *idx, size_t i);
 /*

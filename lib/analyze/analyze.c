@@ -84,7 +84,7 @@ static void *scan_worker(void *cookie)
 /* created_by of each layer: the history entries that are not empty_layer, in order. */
 static void layer_commands(const struct strata_image *img, struct alayer *layers)
 {
-	json_t *history = json_object_get(img->config, "history");
+	json_t *history = json_object_get(image_config(img), "history");
 	size_t layer = 0;
 
 	for (size_t i = 0; i < img->nr_layers; i++)

@@ -289,7 +289,7 @@ static int docker_save(struct strata_image_index *idx, struct save_item *items, 
 			_cleanup_free_ char *lp = NULL;
 			bool seen = false;
 
-			image_v1_layer(img->config, k, img->nr_layers, img->chain_ids[k], k ? v1ids[i][k - 1] : "",
+			image_v1_layer(image_config(img), k, img->nr_layers, img->chain_ids[k], k ? v1ids[i][k - 1] : "",
 				      v1ids[i][k], &json);
 			lp = xasprintf("%s/layer.tar", v1ids[i][k]);
 			json_array_append_new(layers, json_string(lp));

@@ -503,7 +503,7 @@ static struct strata_image *probe_cache(struct builder *b, const json_t *probe)
 		struct strata_image *img = b->idx->images[i];
 		bool child = *b->image_id ? img->parent && !strcmp(img->parent, b->image_id) : !img->parent;
 
-		if (!child || !cache_compare(json_object_get(img->config, "container_config"), probe))
+		if (!child || !cache_compare(json_object_get(image_config(img), "container_config"), probe))
 			continue;
 		if (!match || match->created_sec < img->created_sec ||
 		    (match->created_sec == img->created_sec && match->created_nsec < img->created_nsec))
@@ -561,7 +561,7 @@ static int commit_image(struct builder *b, const char *container, const json_t *
 	_cleanup_json_ json_t *image = json_object();
 	_cleanup_strbuf_ struct strbuf bytes = STRBUF_INIT, created = STRBUF_INIT, created_by = STRBUF_INIT;
 	struct strata_image *parent = *b->image_id ? strata_image_index_find(b->idx, b->image_id) : NULL;
-	const json_t *pc = parent ? parent->config : NULL;
+	const json_t *pc = parent ? image_config(parent) : NULL;
 	json_t *history = json_array(), *entry, *rootfs = json_object(), *v;
 	const json_t *pdiffs = json_object_get(json_object_get(pc, "rootfs"), "diff_ids");
 	const char *arch = gojson_get_string(pc, "architecture");
@@ -671,8 +671,8 @@ static int commit_step(struct builder *b, const char *comment, bool one_arg, con
 	container_id(b, cc, id);
 	out_printf(b, " ---> Running in %.12s\n", id);
 	parent = *b->image_id ? strata_image_index_find(b->idx, b->image_id) : NULL;
-	if (parent && json_is_object(json_object_get(parent->config, "config")))
-		merge_image_config(cc, b->run, json_object_get(parent->config, "config"));
+	if (parent && json_is_object(json_object_get(image_config(parent), "config")))
+		merge_image_config(cc, b->run, json_object_get(image_config(parent), "config"));
 	{
 		char host[13];
 
@@ -1698,8 +1698,8 @@ static int begin_stage(struct builder *b, struct build_instr *from, struct strat
 			return ret;
 		}
 		snprintf(b->image_id, sizeof(b->image_id), "%s", img->id);
-		b->run = json_is_object(json_object_get(img->config, "config")) ?
-			 json_deep_copy(json_object_get(img->config, "config")) : json_object();
+		b->run = json_is_object(json_object_get(image_config(img), "config")) ?
+			 json_deep_copy(json_object_get(image_config(img), "config")) : json_object();
 	}
 	b->base = img;
 	free(b->maintainer);

@@ -176,7 +176,7 @@ int container_commit(struct strata_image_index *idx, struct container *c, const 
 
 	if (!parent)
 		return strata_error_set(err, STRATA_ERR_NOT_FOUND, 0, "No such image: %s", container_image_id(c));
-	pcfg = parent->config;
+	pcfg = image_config(parent);
 	if (o->ref && (ret = strata_ref_parse_tag(o->ref, &ref, err)) < 0)
 		return ret;
 	/* the config: given, or the container's with the changes (dockerd's BuildFromConfig + merge) */

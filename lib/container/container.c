@@ -834,7 +834,7 @@ int container_create(struct strata_image_index *idx, const struct strata_image *
 {
 	struct strata_store *store = idx->store;
 	const char *network = o->network ? o->network : "none";
-	const json_t *iconfig = json_object_get(img->config, "config");
+	const json_t *iconfig = json_object_get(image_config(img), "config");
 	_cleanup_json_ json_t *user = NULL, *config = NULL;
 	_cleanup_free_ char *name = NULL;
 	_cleanup_strbuf_ struct strbuf created = STRBUF_INIT;

@@ -1,7 +1,10 @@
 #ifndef STRATA_IMAGE_PRIVATE_H
 #define STRATA_IMAGE_PRIVATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 #include <jansson.h>
 
 #include "image/refstore.h"
@@ -17,7 +20,9 @@ struct strata_image {
 	char id[72];            /* "sha256:<hex>" */
 	char *config_raw;       /* exact config bytes (their sha256 is the ID), NUL-terminated */
 	size_t config_len;
-	json_t *config;         /* parsed config */
+	json_t *config_parsed;  /* the parsed config, the image's own: read it with image_config() */
+	json_t *labels;         /* the config's config.Labels, NULL when absent */
+	bool has_config_section; /* the config has a "config" object */
 	size_t nr_layers;
 	char (*diff_ids)[72];
 	char (*chain_ids)[72];
@@ -26,7 +31,14 @@ struct strata_image {
 	int64_t created_sec;    /* config "created" */
 	int32_t created_nsec;
 	char *parent;           /* metadata parent "sha256:...", NULL when none */
-	size_t nr_children;     /* images whose metadata parent is this one */
+	size_t nr_children;     /* images of the index whose metadata parent is this one */
+	/*
+	 * An index's image may share everything above with a cache's copy
+	 * (origin), which it then holds a reference to; only nr_children is
+	 * its own. refs counts the holders of a cache's copy.
+	 */
+	struct strata_image *origin;
+	int refs;
 };
 
 /* An image the index could not load: skipped by listings, named by lookups. */
@@ -43,6 +55,41 @@ struct strata_image_index {
 	size_t nr_damaged, alloc_damaged;
 	struct refstore refs;
 };
+
+/* img's parsed config, parsed on first use (a cached image keeps only its bytes). */
+json_t *image_config(const struct strata_image *img);
+/* Load the stored image hex as an index's image: from the store's image cache when it has one. */
+int image_get(struct strata_store *store, const char *hex, struct strata_image **out, struct strata_error **err);
+/* Free an index's image (or drop its reference to the cache's copy). */
+void image_release(struct strata_image *img);
+
+/*
+ * What a cached image was loaded from, besides its content-addressed
+ * config: the folders of its metadata and of each of its layers; a
+ * path_stamp tells whether a path is still what it was.
+ */
+struct path_stamp {
+	bool exists;
+	dev_t dev;
+	ino_t ino;
+	struct timespec ctime;
+};
+struct image_stamps {
+	struct path_stamp metadata;
+	struct path_stamp *layers; /* one per layer of the image */
+	size_t nr_layers;
+	struct timespec taken;       /* when, by the clock the filesystem stamps with */
+};
+/* Stamp the folders img (its config parsed, its layers not yet read) is loaded from. */
+void image_stamps_take(struct strata_store *store, const struct strata_image *img, struct image_stamps *st);
+void image_stamps_release(struct image_stamps *st);
+/* Load the stored image hex, stamped (st) before its layers and metadata are read. */
+int image_load_stamped(struct strata_store *store, const char *hex, struct strata_image **out,
+		       struct image_stamps *st, struct strata_error **err);
+/* Load repositories.json into refs: from the store's image cache when it has one. */
+int image_refs_load(struct strata_store *store, struct refstore *refs, struct strata_error **err);
+/* Forget the cached images not among ids (hex; sorted here): the store no longer lists them. */
+void image_cache_retain(struct strata_image_cache *cache, char **ids, size_t nr);
 
 /* Recount nr_children from metadata parents (after images were removed). */
 void image_index_count_children(struct strata_image_index *idx);

@@ -12,12 +12,23 @@
 #include "util/cleanup.h"
 #include "util/gotime.h"
 
-static void image_free(struct strata_image *img)
+void image_release(struct strata_image *img)
 {
 	if (!img)
 		return;
+	if (img->origin) {
+		struct strata_image *origin = img->origin;
+
+		json_decref(img->config_parsed);
+		free(img);
+		img = origin;
+	}
+	/* a cache's copy goes with its last holder */
+	if (__atomic_load_n(&img->refs, __ATOMIC_ACQUIRE) && __atomic_sub_fetch(&img->refs, 1, __ATOMIC_ACQ_REL))
+		return;
 	free(img->config_raw);
-	json_decref(img->config);
+	json_decref(img->config_parsed);
+	json_decref(img->labels);
 	free(img->diff_ids);
 	free(img->chain_ids);
 	free(img->layers);
@@ -29,17 +40,21 @@ static int parse_config(struct strata_image *img, struct strata_error **err)
 {
 	struct image_rootfs rootfs;
 	const char *created;
+	json_t *section;
 	int ret;
 
-	if (gojson_parse(img->config_raw, img->config_len, "image config", &img->config, err) < 0)
+	if (gojson_parse(img->config_raw, img->config_len, "image config", &img->config_parsed, err) < 0)
 		return strata_error_wrap(err, "image %s", img->id);
-	if (!json_is_object(img->config))
+	if (!json_is_object(img->config_parsed))
 		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "image %s: config is not a JSON object", img->id);
-	created = gojson_get_string(img->config, "created");
+	section = json_object_get(img->config_parsed, "config");
+	img->has_config_section = section != NULL;
+	img->labels = json_incref(json_object_get(section, "Labels"));
+	created = gojson_get_string(img->config_parsed, "created");
 	if (created && gotime_parse_rfc3339(created, &img->created_sec, &img->created_nsec, NULL) < 0)
 		return strata_error_set(err, STRATA_ERR_CORRUPT, 0, "image %s: malformed created time '%.64s'",
 					img->id, created);
-	ret = image_rootfs_parse(img->config, &rootfs, err);
+	ret = image_rootfs_parse(img->config_parsed, &rootfs, err);
 	if (ret < 0) {
 		image_rootfs_release(&rootfs);
 		strata_error_recode(err, STRATA_ERR_CORRUPT);
@@ -50,6 +65,24 @@ static int parse_config(struct strata_image *img, struct strata_error **err)
 	img->chain_ids = rootfs.chain_ids;
 	img->layers = xcalloc(img->nr_layers, sizeof(*img->layers));
 	return 0;
+}
+
+json_t *image_config(const struct strata_image *img)
+{
+	/* parsed once, by whichever thread asks first; the image is otherwise read-only */
+	json_t **slot = (json_t **)&img->config_parsed;
+	json_t *config = __atomic_load_n(slot, __ATOMIC_ACQUIRE), *none = NULL;
+
+	if (config)
+		return config;
+	/* the bytes parsed when the image was loaded: only a lack of memory fails (NULL) */
+	if (gojson_parse(img->config_raw, img->config_len, "image config", &config, NULL) < 0)
+		return NULL;
+	if (!__atomic_compare_exchange_n(slot, &none, config, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		json_decref(config);
+		config = none;
+	}
+	return config;
 }
 
 static int load_layers(struct strata_store *store, struct strata_image *img, struct strata_error **err)
@@ -69,8 +102,8 @@ static int load_layers(struct strata_store *store, struct strata_image *img, str
 	return 0;
 }
 
-static int load_image(struct strata_store *store, const char *hex, struct strata_image **out,
-		      struct strata_error **err)
+int image_load_stamped(struct strata_store *store, const char *hex, struct strata_image **out,
+		       struct image_stamps *st, struct strata_error **err)
 {
 	struct strata_image *img = xcalloc(1, sizeof(*img));
 	int ret;
@@ -79,12 +112,15 @@ static int load_image(struct strata_store *store, const char *hex, struct strata
 	ret = imagedb_read_config(store, hex, &img->config_raw, &img->config_len, err);
 	if (ret >= 0)
 		ret = parse_config(img, err);
+	/* stamped before they are read: a change after the stamp shows as one */
+	if (ret >= 0 && st)
+		image_stamps_take(store, img, st);
 	if (ret >= 0)
 		ret = load_layers(store, img, err);
 	if (ret >= 0)
 		ret = imagedb_get_parent(store, hex, &img->parent, err);
 	if (ret < 0) {
-		image_free(img);
+		image_release(img);
 		return ret;
 	}
 	*out = img;
@@ -120,7 +156,7 @@ int strata_image_index_load(struct strata_store *store, struct strata_image_inde
 		struct strata_error *e = NULL;
 		struct strata_image *img;
 
-		if (load_image(store, ids[i], &img, &e) == 0) {
+		if (image_get(store, ids[i], &img, &e) == 0) {
 			ALLOC_GROW(idx->images, idx->nr + 1, idx->alloc);
 			idx->images[idx->nr++] = img;
 			continue;
@@ -135,9 +171,11 @@ int strata_image_index_load(struct strata_store *store, struct strata_image_inde
 		snprintf(idx->damaged[idx->nr_damaged].id, sizeof(idx->damaged[0].id), "sha256:%s", ids[i]);
 		idx->damaged[idx->nr_damaged++].why = e;
 	}
+	if (ret >= 0 && store->image_cache)
+		image_cache_retain(store->image_cache, ids, nr);
 	imagedb_list_free(ids, nr);
 	if (ret >= 0)
-		ret = refstore_load(store, &idx->refs, err);
+		ret = image_refs_load(store, &idx->refs, err);
 	if (ret < 0) {
 		strata_image_index_free(idx);
 		return ret;
@@ -157,7 +195,7 @@ int image_index_add(struct strata_image_index *idx, const char *hex, struct stra
 	snprintf(id, sizeof(id), "sha256:%s", hex);
 	img = strata_image_index_find(idx, id);
 	if (!img) {
-		ret = load_image(idx->store, hex, &img, err);
+		ret = image_get(idx->store, hex, &img, err);
 		if (ret < 0)
 			return ret;
 		ALLOC_GROW(idx->images, idx->nr + 1, idx->alloc);
@@ -174,7 +212,7 @@ void strata_image_index_free(struct strata_image_index *idx)
 	if (!idx)
 		return;
 	for (size_t i = 0; i < idx->nr; i++)
-		image_free(idx->images[i]);
+		image_release(idx->images[i]);
 	free(idx->images);
 	for (size_t i = 0; i < idx->nr_damaged; i++)
 		strata_error_free(idx->damaged[i].why);
@@ -190,7 +228,7 @@ void image_index_forget(struct strata_image_index *idx, struct strata_image *img
 			continue;
 		memmove(&idx->images[i], &idx->images[i + 1], (idx->nr - i - 1) * sizeof(idx->images[0]));
 		idx->nr--;
-		image_free(img);
+		image_release(img);
 		image_index_count_children(idx);
 		return;
 	}
@@ -384,13 +422,13 @@ int strata_image_index_load_one(struct strata_store *store, const char *name, st
 	int ret;
 
 	idx->store = store;
-	ret = refstore_load(store, &idx->refs, err);
+	ret = image_refs_load(store, &idx->refs, err);
 	if (ret < 0) {
 		strata_image_index_free(idx);
 		return ret;
 	}
 	id = id_without_images(&idx->refs, name);
-	if (id && load_image(store, id + 7, &one, NULL) == 0) {
+	if (id && image_get(store, id + 7, &one, NULL) == 0) {
 		ALLOC_GROW(idx->images, idx->nr + 1, idx->alloc);
 		idx->images[idx->nr++] = one;
 		*out = idx;

@@ -30,7 +30,7 @@ static json_t *string_array(const char **items, size_t n)
 
 static const char *config_string(const struct strata_image *img, const char *key)
 {
-	json_t *v = json_object_get(img->config, key);
+	json_t *v = json_object_get(image_config(img), key);
 
 	return json_is_string(v) ? json_string_value(v) : "";
 }
@@ -112,13 +112,13 @@ static int inspect_object(const struct strata_image_index *idx, const struct str
 	free(digests);
 	json_object_set_new(o, "Parent", json_string(img->parent ? img->parent : ""));
 	comment = config_string(img, "comment");
-	history = json_object_get(img->config, "history");
+	history = json_object_get(image_config(img), "history");
 	if (!*comment && json_array_size(history))
 		comment = gojson_get_string(json_array_get(history, json_array_size(history) - 1), "comment");
 	json_object_set_new(o, "Comment", json_string(comment ? comment : ""));
 	json_object_set_new(o, "Created", created_string(img));
 	json_object_set_new(o, "Container", json_string(config_string(img, "container")));
-	v = json_object_get(img->config, "container_config");
+	v = json_object_get(image_config(img), "container_config");
 	if (v) {
 		json_object_set_new(o, "ContainerConfig", api_config(v));
 	} else { /* dockerd shows an empty Config where the image has none */
@@ -128,7 +128,7 @@ static int inspect_object(const struct strata_image_index *idx, const struct str
 	}
 	json_object_set_new(o, "DockerVersion", json_string(config_string(img, "docker_version")));
 	json_object_set_new(o, "Author", json_string(config_string(img, "author")));
-	json_object_set_new(o, "Config", api_config(json_object_get(img->config, "config")));
+	json_object_set_new(o, "Config", api_config(json_object_get(image_config(img), "config")));
 	json_object_set_new(o, "Architecture", json_string(config_string(img, "architecture")));
 	if (*config_string(img, "variant"))
 		json_object_set_new(o, "Variant", json_string(config_string(img, "variant")));
@@ -145,7 +145,7 @@ static int inspect_object(const struct strata_image_index *idx, const struct str
 	json_object_set_new(gd, "Name", json_string(idx->store->driver_name));
 	json_object_set_new(o, "GraphDriver", gd);
 	rootfs = json_object();
-	v = json_object_get(json_object_get(img->config, "rootfs"), "type");
+	v = json_object_get(json_object_get(image_config(img), "rootfs"), "type");
 	json_object_set_new(rootfs, "Type", json_string(json_is_string(v) ? json_string_value(v) : ""));
 	if (img->nr_layers) {
 		layers = json_array();
@@ -181,7 +181,7 @@ int strata_image_inspect(const struct strata_image_index *idx, const struct stra
 int strata_image_history(const struct strata_image_index *idx, const struct strata_image *img,
 			 struct strata_history_entry **out, size_t *nr, struct strata_error **err)
 {
-	json_t *history = json_object_get(img->config, "history");
+	json_t *history = json_object_get(image_config(img), "history");
 	size_t n = json_array_size(history), layer = 0;
 	struct strata_history_entry *entries = xcalloc(n ? n : 1, sizeof(*entries));
 	const struct strata_image *cur = img;

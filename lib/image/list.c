@@ -106,7 +106,7 @@ static int parse_filters(const struct strata_image_index *idx, const char *const
 
 static json_t *image_labels(const struct strata_image *img)
 {
-	return json_object_get(json_object_get(img->config, "config"), "Labels");
+	return img->labels;
 }
 
 /* filters.MatchKVList: every filter ("k" or "k=v") must match; no filter matches anything. */
@@ -439,7 +439,7 @@ bool image_prune_selects(const struct image_prune_filters *f, const struct strat
 			 (img->created_sec == f->until_sec && img->created_nsec > f->until_nsec)))
 		return false;
 	/* dockerd's matchLabels, skipped for an image without a config section */
-	if (!json_object_get(img->config, "config"))
+	if (!img->has_config_section)
 		return true;
 	if (!labels_match(&have, labels))
 		return false;

@@ -96,6 +96,12 @@ int refstore_save(struct strata_store *store, const struct refstore *rs, struct 
 	return fs_write_file_atomic_at(store->image_fd, LAYOUT_REPOSITORIES, sb.buf, sb.len, 0600, err);
 }
 
+void refstore_copy(const struct refstore *from, struct refstore *to)
+{
+	for (size_t i = 0; i < from->nr; i++)
+		append(to, from->entries[i].repo, from->entries[i].ref, from->entries[i].id);
+}
+
 void refstore_release(struct refstore *rs)
 {
 	for (size_t i = 0; i < rs->nr; i++) {

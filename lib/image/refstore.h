@@ -31,6 +31,8 @@ int refstore_load(struct strata_store *store, struct refstore *rs, struct strata
 /* Write it back atomically. */
 int refstore_save(struct strata_store *store, const struct refstore *rs, struct strata_error **err);
 void refstore_release(struct refstore *rs);
+/* Append from's references to to. */
+void refstore_copy(const struct refstore *from, struct refstore *to);
 
 /* The image a reference points at ("sha256:..."), NULL when none; ref is normalised. */
 const char *refstore_get(const struct refstore *rs, const struct strata_ref *ref);

@@ -390,9 +390,9 @@ static void up_done(void *cookie, void *state)
 /* The platform of img's config (os, architecture, variant); the host's when absent. */
 static void image_platform(const struct strata_image *img, struct registry_platform *out)
 {
-	const char *os = json_string_value(json_object_get(img->config, "os"));
-	const char *arch = json_string_value(json_object_get(img->config, "architecture"));
-	const char *variant = json_string_value(json_object_get(img->config, "variant"));
+	const char *os = json_string_value(json_object_get(image_config(img), "os"));
+	const char *arch = json_string_value(json_object_get(image_config(img), "architecture"));
+	const char *variant = json_string_value(json_object_get(image_config(img), "variant"));
 
 	memset(out, 0, sizeof(*out));
 	if (!os || !*os || !arch || !*arch) {

@@ -273,7 +273,7 @@ int strata_image_squash(struct strata_image_index *idx, const char *name,
 	if ((ret = register_merged(idx, img, base, &res, err)) < 0)
 		goto out;
 	registered = !res.existed;
-	config = json_deep_copy(img->config);
+	config = json_deep_copy(image_config(img));
 	store_format_now(store, &created);
 	if (opts->message && *opts->message)
 		comment = xstrdup(opts->message);
@@ -283,7 +283,7 @@ int strata_image_squash(struct strata_image_index *idx, const char *name,
 		comment = xasprintf("create new from %s", img->id);
 	json_object_set_new(config, "created", json_string(created.buf));
 	json_object_set_new(config, "history",
-			    squashed_history(json_object_get(img->config, "history"), base, created.buf, comment));
+			    squashed_history(json_object_get(image_config(img), "history"), base, created.buf, comment));
 	diff_ids = json_array();
 	for (size_t i = 0; i < base; i++)
 		json_array_append_new(diff_ids, json_string(img->diff_ids[i]));

@@ -11,6 +11,7 @@
 
 struct graph_driver;
 struct graph_driver_ops;
+struct strata_image_cache;
 
 struct strata_store {
 	char *root;        /* absolute, cleaned data root */
@@ -24,6 +25,7 @@ struct strata_store {
 	bool writable;
 	struct graph_driver *driver; /* opened on first use */
 	bool fixed_time;   /* strata_store_set_time: "now" is fixed_sec */
+	struct strata_image_cache *image_cache; /* strata_image_cache_use: not owned */
 	int64_t fixed_sec;
 };
 

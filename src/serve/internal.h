@@ -14,6 +14,7 @@ struct api_server {
 	atomic_int workers; /* API_STREAM handlers running */
 	struct api_events *events;
 	struct api_containers *containers; /* ep-containers.c's */
+	struct strata_image_cache *images; /* what every request's store loads images through */
 };
 
 /* The server-wide state of events.c and ep-containers.c. */

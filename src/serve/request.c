@@ -359,6 +359,8 @@ bool api_open_store(struct api_request *req, bool write, struct strata_store **s
 		api_reply_strata_error(req, err);
 		return false;
 	}
+	/* a request reads only the images that changed since the last one */
+	strata_image_cache_use(*store, req->server->images);
 	return true;
 }
 

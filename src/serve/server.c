@@ -26,6 +26,7 @@
 
 #include "serve/internal.h"
 #include "serve/server.h"
+#include "strata/image.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 
@@ -381,7 +382,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 int serve_run(struct cli_ctx *cli, const struct serve_options *opts, struct strata_error **err)
 {
-	struct api_server srv = { .cli = cli };
+	struct api_server srv = { .cli = cli, .images = strata_image_cache_new() };
 	struct listener *ls = NULL;
 	size_t nr = 0;
 	sigset_t stop;
@@ -421,5 +422,6 @@ int serve_run(struct cli_ctx *cli, const struct serve_options *opts, struct stra
 		nanosleep(&(struct timespec){ .tv_nsec = 50000000 }, NULL);
 	api_containers_release(&srv);
 	api_events_release(&srv);
+	strata_image_cache_free(srv.images);
 	return ret;
 }

@@ -200,14 +200,14 @@ static void one_driver(const char *driver)
 	ok(child && child->nr_layers == img->nr_layers + 1 && child->parent && !strcmp(child->parent, img->id),
 	   "%s: one more layer, metadata parent", driver);
 	if (child) {
-		json_t *h = json_object_get(child->config, "history");
+		json_t *h = json_object_get(image_config(child), "history");
 		json_t *last = json_array_get(h, json_array_size(h) - 1);
 
 		is_str(json_string_value(json_object_get(last, "created_by")), "/bin/sh -c " SCRIPT,
 		       "%s: created_by is the Cmd joined", driver);
 		is_str(json_string_value(json_object_get(last, "comment")), "msg", "%s: comment", driver);
-		is_str(json_string_value(json_object_get(child->config, "container")), cid, "%s: container", driver);
-		ok(!strcmp(json_string_value(json_object_get(json_object_get(child->config, "config"), "Hostname")),
+		is_str(json_string_value(json_object_get(image_config(child), "container")), cid, "%s: container", driver);
+		ok(!strcmp(json_string_value(json_object_get(json_object_get(image_config(child), "config"), "Hostname")),
 			   (char[13]){ cid[0], cid[1], cid[2], cid[3], cid[4], cid[5], cid[6], cid[7], cid[8], cid[9], cid[10], cid[11], 0 }),
 		   "%s: Hostname = 12-char ID", driver);
 	}
