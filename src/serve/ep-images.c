@@ -15,6 +15,7 @@
 #include "strata/system.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
+#include "util/strbuf.h"
 
 /* The filters parameter ({key: [values]}) as the library's "key=value" strings; NULL: answered 400. */
 static const char **filter_strings(struct api_request *req, size_t *nr, json_t **owner)
@@ -106,9 +107,9 @@ static void images_json(struct api_request *req)
 	_cleanup_json_ json_t *owner = NULL;
 	_cleanup_free_ const char **filters = NULL;
 	_cleanup_free_ char *ref = NULL;
+	_cleanup_strbuf_ struct strbuf body = STRBUF_INIT;
 	const char *old = api_query(req, "filter");
 	size_t nr_filters, n = 0;
-	json_t *out;
 
 	filters = filter_strings(req, &nr_filters, &owner);
 	if (!filters)
@@ -124,10 +125,18 @@ static void images_json(struct api_request *req)
 	if (strata_image_list(idx, filters, nr_filters, api_query_bool(req, "all"), &sums, &n, &err) < 0) {
 		api_reply_strata_error(req, err);
 	} else {
-		out = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(out, image_summary(&sums[i], -1, -1));
-		api_reply_json(req, 200, out);
+		/* row by row: a thousand images' objects at once would be most of the request's memory */
+		strbuf_addch(&body, '[');
+		for (size_t i = 0; i < n; i++) {
+			json_t *row = image_summary(&sums[i], -1, -1);
+
+			if (i)
+				strbuf_addch(&body, ',');
+			gojson_encode(&body, row, 0);
+			json_decref(row);
+		}
+		strbuf_addstr(&body, "]\n");
+		api_reply_data(req, 200, "application/json", body.buf, body.len);
 	}
 	strata_image_list_free(sums, n);
 	strata_image_index_free(idx);
