@@ -183,6 +183,13 @@ static struct strata_image *cache_keep(struct strata_image_cache *cache, struct 
 	struct cache_entry *e;
 	size_t pos;
 
+	/*
+	 * The cache keeps the bytes, in a block of their size: the parsed
+	 * config is ten times as large, and listings never read it.
+	 */
+	json_decref(img->config_parsed);
+	img->config_parsed = NULL;
+	img->config_raw = xrealloc(img->config_raw, img->config_len + 1);
 	img->refs = 1;
 	pthread_mutex_lock(&cache->lock);
 	if (cache_find(cache, img->id + 7, &pos)) {
@@ -197,13 +204,6 @@ static struct strata_image *cache_keep(struct strata_image_cache *cache, struct 
 	e->stamps = *st;
 	/* shared before the lock goes: a newer copy may replace this one and drop the cache's reference */
 	share = image_share(img);
-	/*
-	 * The cache keeps the bytes, in a block of their size: the parsed
-	 * config is ten times as large, and listings never read it.
-	 */
-	json_decref(img->config_parsed);
-	img->config_parsed = NULL;
-	img->config_raw = xrealloc(img->config_raw, img->config_len + 1);
 	pthread_mutex_unlock(&cache->lock);
 	return share;
 }
@@ -255,7 +255,8 @@ void image_cache_retain(struct strata_image_cache *cache, char **ids, size_t nr)
 {
 	size_t i = 0, kept = 0;
 
-	qsort(ids, nr, sizeof(*ids), by_string);
+	if (nr)
+		qsort(ids, nr, sizeof(*ids), by_string);
 	pthread_mutex_lock(&cache->lock);
 	for (size_t k = 0; k < cache->nr; k++) {
 		struct cache_entry *e = &cache->entries[k];
