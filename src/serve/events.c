@@ -9,7 +9,9 @@
 #include <time.h>
 
 #include "serve/internal.h"
+#include "strata/image.h"
 #include "strata/reference.h"
+#include "strata/store.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
 
@@ -46,6 +48,52 @@ void api_events_release(struct api_server *srv)
 	srv->events = NULL;
 }
 
+/* dockerd's LogImageEvent: the labels of the image actor names among the attributes (its name wins) */
+static void add_image_labels(struct api_request *req, const char *actor, json_t *attributes)
+{
+	struct strata_store *store = NULL;
+	struct strata_image_index *idx = NULL;
+	struct strata_image *img;
+	_cleanup_free_ const char **keys = NULL;
+	_cleanup_free_ const char **values = NULL;
+	size_t n;
+
+	/* an image just deleted (or none, as prune's actor) has no labels to give */
+	if (!*actor || cli_open_store(req->cli, false, &store, NULL) < 0)
+		return;
+	strata_image_cache_use(store, req->server->images);
+	if (strata_image_index_load_one(store, actor, &idx, &img, NULL) == 0) {
+		n = strata_image_labels(img, &keys, &values, NULL);
+		for (size_t i = 0; i < n; i++)
+			if (!json_object_get(attributes, keys[i]))
+				json_object_set_new(attributes, keys[i], json_string(values[i]));
+	}
+	strata_image_index_free(idx);
+	strata_store_free(store);
+}
+
+static int by_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Attributes are a Go map: marshalled in key order. */
+static json_t *sorted_object(json_t *o)
+{
+	_cleanup_free_ const char **keys = xcalloc(json_object_size(o) + 1, sizeof(*keys));
+	json_t *sorted = json_object(), *v;
+	const char *key;
+	size_t n = 0;
+
+	json_object_foreach(o, key, v)
+		keys[n++] = key;
+	qsort(keys, n, sizeof(*keys), by_key);
+	for (size_t i = 0; i < n; i++)
+		json_object_set(sorted, keys[i], json_object_get(o, keys[i]));
+	json_decref(o);
+	return sorted;
+}
+
 void api_event(struct api_request *req, const char *type, const char *action, const char *actor, json_t *attributes)
 {
 	struct api_events *ev = req->server->events;
@@ -55,6 +103,9 @@ void api_event(struct api_request *req, const char *type, const char *action, co
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (!attributes)
 		attributes = json_object();
+	if (!strcmp(type, "image"))
+		add_image_labels(req, actor, attributes);
+	attributes = sorted_object(attributes);
 	m = json_object();
 	/* the pre-1.22 fields dockerd still sends for images and containers */
 	json_object_set_new(m, "status", json_string(action));

@@ -123,16 +123,17 @@ test_expect_success 'POST /build: the JSON stream of dockerd (aux ID, a failed R
 	grep -q "\"errorDetail\":{\"code\":3," s-fails.json
 '
 
-test_expect_success 'a build tags with the tag event of dockerd' '
+test_expect_success 'a build tags with the tag event of dockerd (the image labels among its attributes)' '
 	for sock in "$D/docker.sock" "$S/strata.sock"; do
 		# until the next second: an event later in this one would be left out
 		curl -s --unix-socket "$sock" "http://x/v1.41/events?since=0&until=$(($(date +%s) + 1))" |
 			python3 -c "import sys,json
 for l in sys.stdin:
     m=json.loads(l)
-    if m[\"Action\"]==\"tag\" and m[\"Actor\"][\"Attributes\"].get(\"name\")==\"jmeta:1\": print(m[\"Type\"],m[\"Action\"],m[\"Actor\"][\"ID\"][:7])" >ev.$(basename $sock) || return 1
+    if m[\"Action\"]==\"tag\" and m[\"Actor\"][\"Attributes\"].get(\"name\")==\"jmeta:1\": print(m[\"Type\"],m[\"Action\"],m[\"Actor\"][\"ID\"][:7],json.dumps(m[\"Actor\"][\"Attributes\"]))" >ev.$(basename $sock) || return 1
 	done &&
-	test_cmp ev.docker.sock ev.strata.sock && grep -qx "image tag sha256:" ev.strata.sock
+	test_cmp ev.docker.sock ev.strata.sock &&
+	grep -qx "image tag sha256: {\"k\": \"1\", \"name\": \"jmeta:1\"}" ev.strata.sock
 '
 
 test_expect_success 'a context tar naming ../: refused, nothing outside, no image' '
