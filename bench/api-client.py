@@ -5,6 +5,9 @@
                                times after one warm-up: median wall seconds
   get SOCKET RUNS PATH         RUNS sequential GETs of PATH on one connection:
                                median seconds per request
+  pull SOCKET RUNS IMAGE       `$DOCKER pull IMAGE` RUNS times after one warm-up,
+                               each after `docker rmi IMAGE` (not timed):
+                               median wall seconds
   load SOCKET CLIENTS SECS PATH
                                CLIENTS processes, each on its own keep-alive
                                connection, GET PATH for SECS seconds: requests
@@ -83,6 +86,19 @@ def main():
         for i in range(runs + 1):
             t0 = time.monotonic()
             subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+            if i:
+                times.append(time.monotonic() - t0)
+        print("%.4f" % statistics.median(times))
+    elif mode == "pull":
+        runs, image = int(sys.argv[3]), sys.argv[4]
+        env = dict(os.environ, DOCKER_HOST="unix://" + path)
+        docker = os.environ.get("DOCKER", "docker")
+        times = []
+        for i in range(runs + 1):
+            subprocess.run([docker, "rmi", image], env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            t0 = time.monotonic()
+            subprocess.run([docker, "pull", "-q", image], env=env, check=True, stdout=subprocess.DEVNULL)
             if i:
                 times.append(time.monotonic() - t0)
         print("%.4f" % statistics.median(times))

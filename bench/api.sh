@@ -8,25 +8,32 @@
 #                connection: the median of RUNS runs after a warm-up
 #   throughput:  GET /images/json by 8 client processes, each on its own
 #                keep-alive connection, for SECS seconds (bench/api-client.py)
+#   operations:  `docker pull` of a 3-layer, 27 MB image (zoneinfo, i18n, mime) from a local
+#                registry (after an rmi, not timed) and `docker build
+#                --no-cache` of a COPY/LABEL/ENV Dockerfile on bench/img:1:
+#                the median of OPS runs after a warm-up
 #   RSS:         the server's VmRSS at idle (started, one request answered)
 #                and its VmHWM after the load (dockerd's own; containerd's
 #                beside it)
 #
 # Each server has its own copy of the store (dockerd on a copy strata made).
 #
-# usage (root): [N=1000] [RUNS=20] [SECS=10] bench/api.sh
+# usage (root): [N=1000] [RUNS=20] [SECS=10] [OPS=5] bench/api.sh
 # Needs: build/strata, dockerd + containerd (docker.io), /usr/bin/docker,
-# python3.  Everything it starts is stopped by PID on exit.
+# docker-registry, python3.  Everything it starts is stopped by PID on exit.
 set -eu
 cd "$(dirname "$0")/.."
 REPO=$PWD
 N=${N:-1000}
 RUNS=${RUNS:-20}
 SECS=${SECS:-10}
+OPS=${OPS:-5}
 STRATA=$REPO/build/strata
 CLIENT="python3 $REPO/bench/api-client.py"
 W=$(mktemp -d /tmp/sapi.XXXXXX)
-export DOCKER_BUILDKIT=0 DOCKER_CONFIG=$W/docker-config
+# the Debian 20.10 client: a newer one may come first on PATH
+DOCKER=/usr/bin/docker
+export DOCKER DOCKER_BUILDKIT=0 DOCKER_CONFIG=$W/docker-config
 SERVE_PID=
 
 # tests/lib/dockerd.sh: dockerd_start/stop (by PID)
@@ -37,6 +44,7 @@ cleanup() {
 		wait "$SERVE_PID" 2>/dev/null
 	fi
 	dockerd_stop "$W/d" >/dev/null 2>&1
+	registry_stop "$W/reg" >/dev/null 2>&1
 	rm -rf "$W"
 }
 # dockerd.sh owns the EXIT trap: its cleanups run in order, this one first
@@ -49,6 +57,23 @@ for i in $(seq "$N"); do
 	tar -C "$W/rootfs" -cf "$W/x.tar" .
 	"$STRATA" --data-root "$W/s/root" import "$W/x.tar" "bench/img:$i" >/dev/null
 done
+# the image to pull: three layers of /usr/share, pushed by strata (not timed)
+registry_start "$W/reg" >/dev/null
+PULL=$REGISTRY/bench/pull:1
+mkdir -p "$W/ctx"
+tar -C /usr/share -cf "$W/base.tar" zoneinfo
+tar -C /usr/share -cf "$W/ctx/one.tar" i18n
+tar -C /usr/share -cf "$W/ctx/two.tar" mime
+"$STRATA" --data-root "$W/seed" import "$W/base.tar" bench/pull:base >/dev/null
+printf 'FROM bench/pull:base\nADD one.tar /one/\nADD two.tar /two/\n' >"$W/ctx/Dockerfile"
+"$STRATA" --data-root "$W/seed" build -q -t "$PULL" "$W/ctx" >/dev/null
+"$STRATA" --data-root "$W/seed" push "$PULL" >/dev/null
+rm -rf "$W/seed" "$W/ctx"
+# the build: COPY, LABEL and ENV on bench/img:1
+mkdir -p "$W/bctx"
+head -c 4000000 /dev/urandom >"$W/bctx/blob"
+printf 'FROM bench/img:1\nCOPY blob /blob\nLABEL bench=1\nENV BENCH=1\n' >"$W/bctx/Dockerfile"
+
 mkdir -p "$W/d"
 cp -a "$W/s/root" "$W/d/root"
 
@@ -72,16 +97,22 @@ for side in s d; do
 	[ $side = s ] && sock=$W/s/api.sock
 	pid=$SERVE_PID
 	[ $side = d ] && pid=$DOCKERD_PID
-	count=$($CLIENT get "$sock" 1 /images/json >/dev/null && DOCKER_HOST=unix://$sock docker images -q | wc -l)
+	count=$($CLIENT get "$sock" 1 /images/json >/dev/null && DOCKER_HOST=unix://$sock $DOCKER images -q | wc -l)
 	[ "$count" -eq "$N" ] || { echo "$side lists $count images, not $N" >&2; exit 1; }
 	R[$side.idle]=$(rss "$pid" VmRSS)
 done
 for side in s d; do
 	sock=$W/$side/docker.sock
 	[ $side = s ] && sock=$W/s/api.sock
-	R[$side.images]=$($CLIENT latency "$sock" "$RUNS" docker images)
-	R[$side.inspect]=$($CLIENT latency "$sock" "$RUNS" docker inspect bench/img:1)
+	R[$side.images]=$($CLIENT latency "$sock" "$RUNS" $DOCKER images)
+	R[$side.inspect]=$($CLIENT latency "$sock" "$RUNS" $DOCKER inspect bench/img:1)
 	R[$side.get]=$($CLIENT get "$sock" "$RUNS" /images/json)
+done
+for side in s d; do
+	sock=$W/$side/docker.sock
+	[ $side = s ] && sock=$W/s/api.sock
+	R[$side.pull]=$($CLIENT pull "$sock" "$OPS" "$PULL")
+	R[$side.build]=$($CLIENT latency "$sock" "$OPS" $DOCKER build --no-cache -q "$W/bctx")
 done
 for side in s d; do
 	sock=$W/$side/docker.sock
@@ -96,15 +127,18 @@ ctd=
 [ -n "$cpid" ] && ctd=" (containerd beside it: $(rss "$cpid" VmRSS) kB)"
 
 python3 - "$N" "${R[s.images]}" "${R[d.images]}" "${R[s.inspect]}" "${R[d.inspect]}" "${R[s.get]}" \
-	"${R[d.get]}" "${R[s.rps]}" "${R[d.rps]}" "${R[s.idle]}" "${R[d.idle]}" "${R[s.hwm]}" "${R[d.hwm]}" <<'PY'
+	"${R[d.get]}" "${R[s.rps]}" "${R[d.rps]}" "${R[s.idle]}" "${R[d.idle]}" "${R[s.hwm]}" "${R[d.hwm]}" \
+	"${R[s.pull]}" "${R[d.pull]}" "${R[s.build]}" "${R[d.build]}" <<'PY'
 import sys
-n, si, di, sn, dn, sg, dg, sr, dr, sidle, didle, shwm, dhwm = sys.argv[1:]
+n, si, di, sn, dn, sg, dg, sr, dr, sidle, didle, shwm, dhwm, sp, dp, sb, db = sys.argv[1:]
 f = float
 print(f"{n} images               strata serve      dockerd   strata/dockerd")
 print(f"docker images (s)        {f(si):12.4f} {f(di):12.4f} {f(si)/f(di):10.2f}")
 print(f"docker inspect (s)       {f(sn):12.4f} {f(dn):12.4f} {f(sn)/f(dn):10.2f}")
 print(f"GET /images/json (s)     {f(sg):12.4f} {f(dg):12.4f} {f(sg)/f(dg):10.2f}")
 print(f"/images/json req/s, 8 c  {f(sr):12.1f} {f(dr):12.1f} {f(sr)/f(dr):10.2f}")
+print(f"docker pull (s)          {f(sp):12.4f} {f(dp):12.4f} {f(sp)/f(dp):10.2f}")
+print(f"docker build (s)         {f(sb):12.4f} {f(db):12.4f} {f(sb)/f(db):10.2f}")
 print(f"RSS idle (MB)            {int(sidle)/1024:12.1f} {int(didle)/1024:12.1f} {int(sidle)/int(didle)*100:9.1f}%")
 print(f"RSS peak, load (MB)      {int(shwm)/1024:12.1f} {int(dhwm)/1024:12.1f} {int(shwm)/int(dhwm)*100:9.1f}%")
 PY
