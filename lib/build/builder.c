@@ -7,7 +7,9 @@
  * config, a container ID and hostname, and a history entry marked
  * empty_layer (a metadata step's container diff is the empty tar, which
  * dockerd registers and releases again: nothing lands in layerdb).  No
- * container is started for these steps: nothing would run in it.
+ * container is started for these steps: nothing would run in it; with
+ * --rm=false the one dockerd creates (and keeps, never started) is made
+ * in the store beside the image, so that `ps -a` lists it as dockerd's.
  *
  * The cache is dockerd's: a step's candidates are the images whose
  * metadata parent is the current image (for FROM scratch: images without
@@ -49,6 +51,8 @@
 #include "strata/reference.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/safepath.h"
 #include "util/strbuf.h"
 
 #define DOCKER_VERSION "20.10.24+dfsg1"
@@ -643,6 +647,56 @@ static int register_layer(struct builder *b, const struct strbuf *tar, char diff
 			  struct strata_error **err);
 static int workdir_layer(struct builder *b, const char *path, struct strbuf *tar, struct strata_error **err);
 
+/* --rm=false without --force-rm: every step's container stays, as dockerd leaves them. */
+static bool keep_containers(const struct builder *b)
+{
+	return b->opts->keep_containers && !b->opts->force_rm;
+}
+
+/*
+ * The container dockerd creates for a metadata step (config: the step's
+ * run config, merged at create), kept by --rm=false: created, never
+ * started, with the folder WORKDIR made (mkdir) in its rw layer as
+ * ContainerCreateWorkdir makes it.
+ */
+static int keep_step_container(struct builder *b, const struct strata_image *parent, const json_t *config,
+			       const char *id, const char *mkdir, struct strata_error **err)
+{
+	struct container_create_opts co = { 0 };
+	struct container *c = NULL;
+	int ret;
+
+	co.config = config;
+	co.id = id;
+	co.network = b->opts->network;
+	ret = container_create(b->idx, parent, &co, &c, err);
+	if (ret >= 0 && mkdir) {
+		ret = container_mount(c, err);
+		if (ret >= 0) {
+			_cleanup_close_ int root = open(c->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			_cleanup_close_ int dir = -1;
+			const char *last;
+
+			if (root < 0)
+				ret = strata_error_set(err, STRATA_ERR_IO, errno, "open '%s'", c->rootfs);
+			else if ((dir = safepath_open_parent(root, mkdir + 1, 0755, &last, err)) < 0)
+				ret = dir;
+			else
+				ret = fs_mkdir_at(dir, last, 0755, err);
+			{
+				int r = container_unmount(c, ret < 0 ? NULL : err);
+
+				if (ret >= 0)
+					ret = r;
+			}
+		}
+	}
+	if (ret < 0 && c)
+		container_remove(c, true, NULL);
+	container_free(c);
+	return ret;
+}
+
 /* mkdir: the folder WORKDIR creates in the step's container (its layer), NULL for none. */
 static int commit_step(struct builder *b, const char *comment, bool one_arg, const char *mkdir,
 		       struct strata_error **err)
@@ -669,8 +723,13 @@ static int commit_step(struct builder *b, const char *comment, bool one_arg, con
 		return 0;
 	}
 	container_id(b, cc, id);
-	out_printf(b, " ---> Running in %.12s\n", id);
 	parent = *b->image_id ? strata_image_index_find(b->idx, b->image_id) : NULL;
+	if (keep_containers(b)) {
+		ret = keep_step_container(b, parent, cc, id, mkdir, err);
+		if (ret < 0)
+			return ret;
+	}
+	out_printf(b, " ---> Running in %.12s\n", id);
 	if (parent && json_is_object(json_object_get(parent->config, "config")))
 		merge_image_config(cc, b->run, json_object_get(parent->config, "config"));
 	{
@@ -694,7 +753,8 @@ static int commit_step(struct builder *b, const char *comment, bool one_arg, con
 	}
 	if (ret < 0)
 		return ret;
-	out_printf(b, "Removing intermediate container %.12s\n", id);
+	if (!keep_containers(b))
+		out_printf(b, "Removing intermediate container %.12s\n", id);
 	return 0;
 }
 
@@ -1249,7 +1309,8 @@ static int run_relayed(struct builder *b, struct container *c, int *status, stru
 	o.out_fd = out[1];
 	o.err_fd = errp[1];
 	o.runtime = b->opts->runtime;
-	o.disposable = true;
+	/* a kept container is no longer the build's own: recovery marks it exited instead */
+	o.disposable = !keep_containers(b);
 	ret = container_run(c, &o, status, err);
 	close(out[1]);
 	close(errp[1]);
@@ -1381,8 +1442,10 @@ static int dispatch_run(struct builder *b, struct build_instr *in, struct strata
 	}
 	if (ret >= 0) {
 		snprintf(b->image_id, sizeof(b->image_id), "%s", id);
-		out_printf(b, "Removing intermediate container %.12s\n", c->id);
-		ret = container_remove(c, true, err);
+		if (!keep_containers(b)) {
+			out_printf(b, "Removing intermediate container %.12s\n", c->id);
+			ret = container_remove(c, true, err);
+		}
 	}
 out:
 	container_free(c);

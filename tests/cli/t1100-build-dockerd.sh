@@ -161,6 +161,15 @@ EOF
 printf 'cat /opt/app/second /opt/exec\n' >cases/runs/start.sh
 touch -d @1600000000 cases/runs/start.sh
 echo "--build-arg WHO=strata" >cases/runs/flags
+# --rm=false: every step's container stays (the metadata steps' created, never started)
+add_case keep <<-\EOF
+	FROM busybox:local
+	LABEL kept=yes
+	RUN echo kept >/kept
+	WORKDIR /kept-dir
+	ENV K=1
+EOF
+echo "--rm=false" >cases/keep/flags
 add_case run-fails <<-\EOF
 	FROM busybox:local
 	RUN exit 3
@@ -349,7 +358,7 @@ for c in $(cat cases/list); do
 		test_expect_success "$c: same images along the parent chain" "
 			strata --data-root \"\$S\" images -q --no-trunc $c:1 >res/$c.strata.id &&
 			test -s res/$c.strata.id &&
-			\$CMPB \$(case $c in copy|add|mkdir|from|runs|glob|chown-names|extract|stdin-*|copy-hardlink) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
+			\$CMPB \$(case $c in copy|add|mkdir|from|runs|keep|glob|chown-names|extract|stdin-*|copy-hardlink) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
 		"
 	else
 		test_expect_success "$c: the failed build tagged nothing" "
@@ -403,6 +412,17 @@ test_expect_success 'strata reuses what dockerd built: Using cache on every step
 
 test_expect_success 'dockerd reuses what strata built: Using cache on every step' '
 	dockerd_start "$TRASH/d2" --data-root "$S" 2>d2.err || { cat d2.err; false; }
+'
+test_expect_success 'dockerd lists the containers strata --rm=false kept as strata lists its own, and removes them' '
+	docker ps -a --no-trunc --format "{{.ID}} {{.State}} {{.Command}}" >got &&
+	strata --data-root "$S" ps -a --no-trunc --format "{{.ID}} {{.State}} {{.Command}}" >want &&
+	test_cmp want got &&
+	strata --data-root "$D/root" ps -a --no-trunc --format "{{.State}} {{.Command}}" >want &&
+	cut -d" " -f2- got >states && test_cmp want states &&
+	grep -c "^created " states >n && echo 3 >want && test_cmp want n &&
+	wd=$(grep "WORKDIR /kept-dir" got | cut -d" " -f1) && docker diff "$wd" >wd.diff &&
+	echo "A /kept-dir" >want && test_cmp want wd.diff &&
+	docker rm $(grep -v " exited \"/bin/sh -c '"'"'exit 3" got | cut -d" " -f1) >/dev/null
 '
 test_expect_success 'dockerd on strata'"'"'s store: cache hits and the image runs' '
 	for c in meta onbuild run copy mkdir from runs; do

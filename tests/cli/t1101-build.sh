@@ -97,6 +97,48 @@ test_expect_success RUNTIME 'a failing RUN: its status and message, the tag not 
 	refused run 3 "The command '"'"'/bin/sh -c exit 3'"'"' returned a non-zero code: 3" &&
 	grep -q "^Removing intermediate container" out
 '
+test_expect_success '--rm=false keeps the containers of metadata steps, created and never started' '
+	K=$TRASH/keep-meta &&
+	strata --data-root "$K" import base.tar busybox:local >/dev/null &&
+	printf "FROM busybox:local\nLABEL a=b\nENV X=1\n" >kept.df &&
+	strata --data-root "$K" build --rm=false -f kept.df ctx >out &&
+	! grep -q "^Removing intermediate" out &&
+	sed -n "s/^ ---> Running in //p" out >ran && test_line_count ran 2 &&
+	strata --data-root "$K" ps -a -q >ps && tac ran >want && test_cmp want ps &&
+	strata --data-root "$K" ps -a --no-trunc --format "{{.State}} {{.Command}}" >ps &&
+	printf "%s\n" "created \"/bin/sh -c '"'"'#(nop) '"'"' '"'"'ENV X=1'"'"'\"" \
+		"created \"/bin/sh -c '"'"'#(nop) '"'"' '"'"'LABEL a=b'"'"'\"" >want &&
+	test_cmp want ps &&
+	strata --data-root "$K" ps -a --no-trunc --format "{{.Image}}" | tail -n 1 >img &&
+	strata --data-root "$K" images -q --no-trunc busybox:local >want && test_cmp want img &&
+	printf "FROM scratch\nLABEL a=b\n" | strata --data-root "$K" build --rm=false - >out &&
+	strata --data-root "$K" ps -a --format "{{.Image}}" | head -n 1 >img &&
+	echo "<no image>" >want && test_cmp want img &&
+	strata --data-root "$K" build --rm=false --force-rm --no-cache -f kept.df ctx >out &&
+	test $(grep -c "^Removing intermediate container" out) = 2 &&
+	strata --data-root "$K" ps -a -q >ps && test_line_count ps 3 &&
+	strata --data-root "$K" rm $(cat ps) >/dev/null &&
+	strata --data-root "$K" check >out 2>&1 || { cat out; false; }
+'
+test_expect_success RUNTIME '--rm=false keeps the RUN and WORKDIR containers with their changes' '
+	K=$TRASH/keep-run &&
+	strata --data-root "$K" import base.tar busybox:local >/dev/null &&
+	printf "FROM busybox:local\nRUN echo one >/one\nWORKDIR /new/dir\nRUN exit 3\n" >kept.df &&
+	strata --data-root "$K" build --rm=false -f kept.df ctx >out 2>err; rc=$? &&
+	test $rc = 3 && ! grep -q "^Removing intermediate" out &&
+	sed -n "s/^ ---> Running in //p" out >ran && test_line_count ran 3 &&
+	strata --data-root "$K" ps -a --format "{{.ID}} {{.State}} {{.Status}}" >ps &&
+	sed -E "s/ (ago|seconds?|second ago).*//; s/ (Less than a|[0-9]+)$//" ps >got &&
+	printf "%s\n" "$(sed -n 3p ran) exited Exited (3)" "$(sed -n 2p ran) created Created" \
+		"$(sed -n 1p ran) exited Exited (0)" >want &&
+	test_cmp want got &&
+	strata --data-root "$K" diff "$(sed -n 1p ran)" >d1 && echo "A /one" >want && test_cmp want d1 &&
+	strata --data-root "$K" diff "$(sed -n 2p ran)" >d2 && printf "A /new\nA /new/dir\n" >want && test_cmp want d2 &&
+	strata --data-root "$K" build --no-cache --force-rm -f kept.df ctx >out 2>err; rc=$? &&
+	test $rc = 3 && test $(grep -c "^Removing intermediate container" out) = 3 &&
+	strata --data-root "$K" ps -a -q >ps && test_line_count ps 3 &&
+	strata --data-root "$K" check >out 2>&1 || { cat out; false; }
+'
 test_expect_success 'a heredoc is a parse error' '
 	strata --data-root "$R" build -t keep:1 bad/heredoc >out 2>err; rc=$? &&
 	refused heredoc 1 "Error response from daemon: dockerfile parse error line 2: heredocs (<<EOF) are not supported by the classic builder of docker 20.10"
