@@ -43,52 +43,61 @@ struct ctx_links {
 	size_t n, alloc;
 };
 
-int build_context_open(const char *dir, const char *dockerfile, struct build_context **out,
-		       struct strata_error **err)
+/* The context's .dockerignore, parsed into ctx->ignore (none: NULL). */
+static int read_ignore(struct build_context *ctx, struct strata_error **err)
+{
+	_cleanup_strbuf_ struct strbuf ig = STRBUF_INIT;
+	int fd = openat(ctx->root_fd, ".dockerignore", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	char buf[8192];
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0 && ig.len < (1u << 20))
+		strbuf_add(&ig, buf, (size_t)n);
+	close(fd);
+	if (n < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "read .dockerignore");
+	if (build_ignore_parse(ig.buf, ig.len, &ctx->ignore, err) < 0)
+		return strata_error_wrap(err, ".dockerignore");
+	return 0;
+}
+
+/* A context folder: dir, or sums' archive extracted in dir. */
+static int open_folder(const char *dir, const char *dockerfile, const struct build_sums *sums,
+		       struct build_context **out, struct strata_error **err)
 {
 	struct build_context *ctx = xcalloc(1, sizeof(*ctx));
-	_cleanup_strbuf_ struct strbuf ig = STRBUF_INIT;
-	int fd;
+	_cleanup_free_ char *clean = build_path_clean(dockerfile && *dockerfile ? dockerfile : ".");
+	int ret;
 
 	ctx->root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	ctx->dockerfile = xstrdup(dockerfile ? dockerfile : "");
-	ctx->links = xcalloc(1, sizeof(*ctx->links));
+	ctx->dockerfile = xstrdup(strcmp(clean, ".") ? clean : "");
+	ctx->sums = sums;
+	ctx->links = sums ? NULL : xcalloc(1, sizeof(*ctx->links));
 	if (ctx->root_fd < 0) {
 		build_context_free(ctx);
 		return strata_error_set(err, STRATA_ERR_NOT_FOUND, errno, "open build context '%s'", dir);
 	}
-	fd = openat(ctx->root_fd, ".dockerignore", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0) {
-		char buf[8192];
-		ssize_t n;
-
-		while ((n = read(fd, buf, sizeof(buf))) > 0 && ig.len < (1u << 20))
-			strbuf_add(&ig, buf, (size_t)n);
-		close(fd);
-		if (n < 0 || build_ignore_parse(ig.buf, ig.len, &ctx->ignore, err) < 0) {
-			build_context_free(ctx);
-			return n < 0 ? strata_error_set(err, STRATA_ERR_IO, errno, "read .dockerignore") :
-			       strata_error_wrap(err, ".dockerignore");
-		}
+	ret = read_ignore(ctx, err);
+	if (ret < 0) {
+		build_context_free(ctx);
+		return ret;
 	}
 	*out = ctx;
 	return 0;
 }
 
+int build_context_open(const char *dir, const char *dockerfile, struct build_context **out,
+		       struct strata_error **err)
+{
+	return open_folder(dir, dockerfile, NULL, out, err);
+}
+
 int build_context_open_archive(const struct strata_build_archive *a, const char *dockerfile,
 			       struct build_context **out, struct strata_error **err)
 {
-	struct build_context *ctx = xcalloc(1, sizeof(*ctx));
-
-	ctx->root_fd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	ctx->dockerfile = xstrdup(dockerfile ? dockerfile : "");
-	ctx->sums = &a->sums;
-	if (ctx->root_fd < 0) {
-		build_context_free(ctx);
-		return strata_error_set(err, STRATA_ERR_NOT_FOUND, errno, "open build context '%s'", a->dir);
-	}
-	*out = ctx;
-	return 0;
+	return open_folder(a->dir, dockerfile, &a->sums, out, err);
 }
 
 /* The first sum recorded for name, NULL when the archive had no such member. */
@@ -148,12 +157,20 @@ void build_context_free(struct build_context *ctx)
 	free(ctx);
 }
 
-/* The client sends neither excluded files nor excluded folders; the Dockerfile and .dockerignore always. */
+/*
+ * What COPY does not see.  Of a folder the client packs it sends neither
+ * excluded files nor excluded folders, but the Dockerfile and
+ * .dockerignore always; an archive it sends as it is.  The daemon then
+ * removes those two from whatever context it got when .dockerignore
+ * matches them (removeDockerfile): an archive keeps every other file.
+ */
 static bool ctx_ignored(const struct build_context *ctx, const char *rel)
 {
-	if (!ctx->ignore || !strcmp(rel, ".dockerignore") || !strcmp(rel, ctx->dockerfile))
+	if (!ctx->ignore)
 		return false;
-	return build_ignore_match(ctx->ignore, rel);
+	if (!strcmp(rel, ".dockerignore") || (*ctx->dockerfile && !strcmp(rel, ctx->dockerfile)))
+		return build_ignore_match(ctx->ignore, rel);
+	return !ctx->sums && build_ignore_match(ctx->ignore, rel);
 }
 
 /*

@@ -50,8 +50,10 @@ struct strata_build_archive {
 };
 
 /*
- * A context extracted from an archive: hashed by its sums, no .dockerignore
- * applied (the client filters only the folders it packs itself).
+ * A context extracted from an archive: hashed by its sums; of its
+ * .dockerignore only what dockerd applies to an archive: the Dockerfile
+ * and .dockerignore itself are left out when it matches them (the client
+ * filters only the folders it packs itself).
  */
 int build_context_open_archive(const struct strata_build_archive *a, const char *dockerfile,
 			       struct build_context **out, struct strata_error **err);

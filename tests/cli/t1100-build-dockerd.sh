@@ -308,6 +308,29 @@ add_case stdin-nodockerfile <<-\EOF
 EOF
 (cd cases/stdin-nodockerfile && echo x >f && tar -cf ../stdin-nodockerfile.tar f) &&
 	echo cases/stdin-nodockerfile.tar >cases/stdin-nodockerfile.stdin
+# .dockerignore in an archive: dockerd leaves out only the Dockerfile and
+# .dockerignore itself when it matches them, every other file stays
+add_case stdin-ignore <<-\EOF
+	FROM busybox:local
+	COPY . /all/
+	COPY secret a.log /picked/
+EOF
+(cd cases/stdin-ignore && mkdir sub && echo s >secret && echo l >a.log && echo k >keep.log && echo x >sub/x.log &&
+	echo y >sub/y && printf 'secret\n*.log\n!keep.log\n.dockerignore\nDockerfile\nsub/*.log\n' >.dockerignore &&
+	tar -cf ../stdin-ignore.tar .) && echo cases/stdin-ignore.tar >cases/stdin-ignore.stdin
+add_case stdin-ignore-df <<-\EOF
+	FROM busybox:local
+	COPY Dockerfile /d
+EOF
+(cd cases/stdin-ignore-df && echo Dockerfile >.dockerignore && tar -cf ../stdin-ignore-df.tar .) &&
+	echo cases/stdin-ignore-df.tar >cases/stdin-ignore-df.stdin
+# of a folder too: the client sends them, the daemon removes them
+add_case ignore-self <<-\EOF
+	FROM busybox:local
+	COPY . /all/
+EOF
+printf '.dockerignore\nDockerfile\n*.log\n' >cases/ignore-self/.dockerignore && echo a >cases/ignore-self/a &&
+	echo l >cases/ignore-self/l.log
 # the context argument of case NAME and what its stdin is
 ctx_of() { if [ -f "cases/$1.stdin" ]; then echo -; else echo "cases/$1"; fi; }
 stdin_of() { if [ -f "cases/$1.stdin" ]; then cat "cases/$1.stdin"; else echo /dev/null; fi; }
@@ -358,7 +381,7 @@ for c in $(cat cases/list); do
 		test_expect_success "$c: same images along the parent chain" "
 			strata --data-root \"\$S\" images -q --no-trunc $c:1 >res/$c.strata.id &&
 			test -s res/$c.strata.id &&
-			\$CMPB \$(case $c in copy|add|mkdir|from|runs|keep|glob|chown-names|extract|stdin-*|copy-hardlink) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
+			\$CMPB \$(case $c in copy|add|mkdir|from|runs|keep|glob|chown-names|extract|stdin-*|copy-hardlink|ignore-self) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
 		"
 	else
 		test_expect_success "$c: the failed build tagged nothing" "
@@ -367,8 +390,8 @@ for c in $(cat cases/list); do
 	fi
 done
 
-test_expect_success 'copy, add, mkdir, from, runs, glob, chown-names, extract, stdin-*, copy-hardlink: the same files in every layer, the same diff ID where no time is in it' '
-	for c in copy add mkdir from runs glob chown-names extract stdin-tgz stdin-tar copy-hardlink; do
+test_expect_success 'copy, add, mkdir, from, runs, glob, chown-names, extract, stdin-*, copy-hardlink, ignore-self: the same files in every layer, the same diff ID where no time is in it' '
+	for c in copy add mkdir from runs glob chown-names extract stdin-tgz stdin-tar stdin-ignore copy-hardlink ignore-self; do
 		strata --data-root "$D/root" save $c:1 >docker-$c.tar &&
 		strata --data-root "$S" save $c:1 >strata-$c.tar &&
 		python3 "$TEST_LIB_DIR/layercmp.py" docker-$c.tar strata-$c.tar || return 1

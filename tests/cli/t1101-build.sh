@@ -139,6 +139,24 @@ test_expect_success RUNTIME '--rm=false keeps the RUN and WORKDIR containers wit
 	strata --data-root "$K" ps -a -q >ps && test_line_count ps 3 &&
 	strata --data-root "$K" check >out 2>&1 || { cat out; false; }
 '
+test_expect_success 'a .dockerignore in a context archive leaves out only the Dockerfile and itself, as dockerd' '
+	mkdir -p ign && echo s >ign/secret && echo l >ign/a.log &&
+	printf "secret\n*.log\n.dockerignore\nDockerfile\n" >ign/.dockerignore &&
+	printf "FROM busybox:local\nCOPY . /all/\n" >ign/Dockerfile &&
+	tar -C ign -cf ign.tar . &&
+	strata --data-root "$R" build -q -t ign:1 - <ign.tar >/dev/null &&
+	strata --data-root "$R" save ign:1 >ign-saved.tar &&
+	python3 - ign-saved.tar <<-\PY &&
+	import io, json, sys, tarfile
+	outer = tarfile.open(sys.argv[1])
+	top = json.load(outer.extractfile("manifest.json"))[0]["Layers"][-1]
+	names = [m.name for m in tarfile.open(fileobj=io.BytesIO(outer.extractfile(top).read()))]
+	assert names == ["all", "all/a.log", "all/secret"], names
+	PY
+	printf "FROM busybox:local\nCOPY Dockerfile /d\n" >ign/Dockerfile && tar -C ign -cf ign.tar . &&
+	strata --data-root "$R" build -t keep:1 - <ign.tar >out 2>err; rc=$? &&
+	refused ign 1 "COPY failed: file not found in build context or excluded by .dockerignore: stat Dockerfile: file does not exist"
+'
 test_expect_success 'a heredoc is a parse error' '
 	strata --data-root "$R" build -t keep:1 bad/heredoc >out 2>err; rc=$? &&
 	refused heredoc 1 "Error response from daemon: dockerfile parse error line 2: heredocs (<<EOF) are not supported by the classic builder of docker 20.10"
