@@ -643,9 +643,10 @@ static int commit_image(struct builder *b, const char *container, const json_t *
  * (the daemon's merge, its hostname) and commit it.  one_arg: WORKDIR's
  * comment is one argument ("#(nop) WORKDIR /x"), the others' two.
  */
-static int register_layer(struct builder *b, const struct strbuf *tar, char diff_id[STRATA_DIGEST_LEN + 1],
+static int register_layer(struct builder *b, struct build_layer *layer, char diff_id[STRATA_DIGEST_LEN + 1],
 			  struct strata_error **err);
-static int workdir_layer(struct builder *b, const char *path, struct strbuf *tar, struct strata_error **err);
+static int workdir_commit(struct builder *b, const char *container, const json_t *cc, const char *path,
+			  struct strata_error **err);
 
 /* --rm=false without --force-rm: every step's container stays, as dockerd leaves them. */
 static bool keep_containers(const struct builder *b)
@@ -739,18 +740,7 @@ static int commit_step(struct builder *b, const char *comment, bool one_arg, con
 		if (!*jstr(cc, "Hostname"))
 			json_object_set_new(cc, "Hostname", json_string(host));
 	}
-	if (mkdir) {
-		_cleanup_strbuf_ struct strbuf tar = STRBUF_INIT;
-		char diff[STRATA_DIGEST_LEN + 1];
-
-		ret = workdir_layer(b, mkdir, &tar, err);
-		if (ret >= 0)
-			ret = register_layer(b, &tar, diff, err);
-		if (ret >= 0)
-			ret = commit_image(b, id, cc, diff, err);
-	} else {
-		ret = commit_image(b, id, cc, NULL, err);
-	}
+	ret = mkdir ? workdir_commit(b, id, cc, mkdir, err) : commit_image(b, id, cc, NULL, err);
 	if (ret < 0)
 		return ret;
 	if (!keep_containers(b))
@@ -982,21 +972,6 @@ static int image_has_dir(struct builder *b, const char *path, bool *is_dir, stru
 	return ret;
 }
 
-struct mem_reader {
-	const char *buf;
-	size_t len, pos;
-};
-
-static ssize_t mem_read(void *cookie, void *buf, size_t len, struct strata_error **err)
-{
-	struct mem_reader *m = cookie;
-	size_t n = m->len - m->pos < len ? m->len - m->pos : len;
-
-	memcpy(buf, m->buf + m->pos, n);
-	m->pos += n;
-	return (ssize_t)n;
-}
-
 /* strconv.Atoi */
 static bool go_atoi(const char *s, int64_t *out)
 {
@@ -1120,8 +1095,8 @@ static int dispatch_copy(struct builder *b, struct build_instr *in, struct strat
 {
 	_cleanup_json_ json_t *cc = NULL;
 	_cleanup_free_ char *hash = NULL, *comment = NULL, *dest = NULL;
-	_cleanup_strbuf_ struct strbuf tar = STRBUF_INIT;
 	_cleanup_(build_context_freep) struct build_context *from_ctx = NULL;
+	struct build_layer *layer = NULL;
 	struct build_copy c = { 0 };
 	struct build_lower lower;
 	struct strata_image *hit;
@@ -1191,51 +1166,78 @@ static int dispatch_copy(struct builder *b, struct build_instr *in, struct strat
 	}
 	{
 		_cleanup_free_ char *again = NULL;
+		char diff[STRATA_DIGEST_LEN + 1];
 
 		ret = open_lower(b, &lower, err);
 		if (ret >= 0)
-			ret = build_copy_layer(src, &lower, &c, &again, &tar, err);
+			ret = build_copy_layer(src, &lower, &c, &again, &layer, err);
+		/* written while the context and the lower layers are still open */
+		if (ret >= 0 && layer)
+			ret = register_layer(b, layer, diff, err);
+		if (ret >= 0)
+			ret = commit_image(b, NULL, cc, layer ? diff : NULL, err);
+		build_layer_free(layer);
 		close_lower(&lower);
-		if (ret < 0)
-			return ret;
-	}
-	if (!tar.len)
-		return commit_image(b, NULL, cc, NULL, err);
-	{
-		char diff[STRATA_DIGEST_LEN + 1];
-
-		ret = register_layer(b, &tar, diff, err);
-		return ret < 0 ? ret : commit_image(b, NULL, cc, diff, err);
+		return ret;
 	}
 }
 
-/* The step's layer tar on the current image's chain; diff_id receives its diff ID. */
-static int register_layer(struct builder *b, const struct strbuf *tar, char diff_id[STRATA_DIGEST_LEN + 1],
+static int hash_write(void *cookie, const void *data, size_t len, struct strata_error **err)
+{
+	sha256_update(cookie, data, len);
+	return 0;
+}
+
+static int layer_produce(void *cookie, stream_write_fn write, void *write_cookie, struct strata_error **err)
+{
+	return build_layer_write(cookie, write, write_cookie, err);
+}
+
+/*
+ * The step's layer on the current image's chain; diff_id receives its
+ * diff ID.  The tar is written twice, never held: once hashed, for the
+ * diff ID (which makes the cache-id derive from the content, and finds a
+ * layer the store has already), then into the store, which checks it.
+ */
+static int register_layer(struct builder *b, struct build_layer *layer, char diff_id[STRATA_DIGEST_LEN + 1],
 			  struct strata_error **err)
 {
 	struct strata_image *cur = *b->image_id ? strata_image_index_find(b->idx, b->image_id) : NULL;
 	const char *parent = cur && cur->nr_layers ? cur->chain_ids[cur->nr_layers - 1] : NULL;
-	struct mem_reader m = { tar->buf, tar->len, 0 };
 	struct layer_register_result res;
+	struct sha256_ctx h;
 	char hex[STRATA_HEX_LEN + 1];
 	int ret;
 
-	sha256_hex(tar->buf, tar->len, hex);
+	sha256_init(&h);
+	ret = build_layer_write(layer, hash_write, &h, err);
+	sha256_final_hex(&h, hex);
+	sha256_release(&h);
+	if (ret < 0)
+		return ret;
 	snprintf(diff_id, STRATA_DIGEST_LEN + 1, "sha256:%s", hex);
-	/* the expected diff ID makes the cache-id derive from the content */
-	ret = layerstore_register(b->store, parent, mem_read, &m, diff_id, &res, err);
+	ret = layerstore_register_produced(b->store, parent, layer_produce, layer, diff_id, &res, err);
 	if (ret < 0)
 		return strata_error_wrap(err, "failed to export image");
 	return 0;
 }
 
-static int workdir_layer(struct builder *b, const char *path, struct strbuf *tar, struct strata_error **err)
+/* WORKDIR's step when the folder is new: its layer (ContainerCreateWorkdir) and the image. */
+static int workdir_commit(struct builder *b, const char *container, const json_t *cc, const char *path,
+			  struct strata_error **err)
 {
+	struct build_layer *layer = NULL;
 	struct build_lower lower;
+	char diff[STRATA_DIGEST_LEN + 1];
 	int ret = open_lower(b, &lower, err);
 
 	if (ret >= 0)
-		ret = build_mkdir_layer(&lower, path, store_now(b->store), tar, err);
+		ret = build_mkdir_layer(&lower, path, store_now(b->store), &layer, err);
+	if (ret >= 0 && layer)
+		ret = register_layer(b, layer, diff, err);
+	if (ret >= 0)
+		ret = commit_image(b, container, cc, layer ? diff : NULL, err);
+	build_layer_free(layer);
 	close_lower(&lower);
 	return ret;
 }

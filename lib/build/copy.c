@@ -945,11 +945,11 @@ static int copy_tree(struct copier *cp, struct unode *dir, const char *rel, stru
 
 /* ---- the layer tar ---- */
 
-static int sb_write(void *cookie, const void *data, size_t len, struct strata_error **err)
-{
-	strbuf_add(cookie, data, len);
-	return 0;
-}
+/* The upper folder a step leaves, kept to be written as a tar once or more. */
+struct build_layer {
+	struct copier cp;
+	struct build_copy c; /* WORKDIR's (a COPY's is the caller's) */
+};
 
 static int write_tree(struct copier *cp, struct tar_writer *w, struct unode *dir, struct strbuf *path,
 		      struct strata_error **err)
@@ -1401,8 +1401,53 @@ static int collect_sources(struct build_context *ctx, const struct build_copy *c
 	return ret;
 }
 
+static void copier_release(struct copier *cp)
+{
+	unode_free(cp->root);
+	for (size_t i = 0; i < cp->nlinked; i++)
+		free(cp->linked[i].path);
+	free(cp->linked);
+}
+
+/* A step's layer: *out the upper folder of cp, or NULL when it changes nothing. */
+static void layer_take(struct copier *cp, struct build_layer **out)
+{
+	if (!cp->root->n) {
+		copier_release(cp);
+		*out = NULL;
+		return;
+	}
+	*out = xcalloc(1, sizeof(**out));
+	(*out)->cp = *cp;
+}
+
+int build_layer_write(struct build_layer *l, stream_write_fn write, void *cookie, struct strata_error **err)
+{
+	struct tar_writer *w = tar_writer_new(write, cookie);
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+	int ret;
+
+	/* each writing links a hard-linked file to its first path anew */
+	for (size_t i = 0; i < l->cp.nlinked; i++)
+		free(l->cp.linked[i].path);
+	l->cp.nlinked = 0;
+	ret = write_tree(&l->cp, w, l->cp.root, &path, err);
+	if (ret >= 0)
+		ret = tar_writer_finish(w, err);
+	tar_writer_free(w);
+	return ret;
+}
+
+void build_layer_free(struct build_layer *l)
+{
+	if (!l)
+		return;
+	copier_release(&l->cp);
+	free(l);
+}
+
 int build_copy_layer(struct build_context *ctx, const struct build_lower *lower, const struct build_copy *c,
-		     char **hash, struct strbuf *tar, struct strata_error **err)
+		     char **hash, struct build_layer **layer, struct strata_error **err)
 {
 	struct source *srcs = NULL;
 	size_t nsrc = 0;
@@ -1418,7 +1463,7 @@ int build_copy_layer(struct build_context *ctx, const struct build_lower *lower,
 		ret = strata_error_set(err, STRATA_ERR_INVALID, 0,
 				       "When using %s with more than one source file, the destination must be a directory and end with a /",
 				       c->name);
-	for (size_t i = 0; tar && ret >= 0 && i < nsrc; i++)
+	for (size_t i = 0; layer && ret >= 0 && i < nsrc; i++)
 		ret = copy_source(&cp, &srcs[i], dest, ends_in_slash, err);
 	if (ret >= 0) {
 		if (nsrc == 1) {
@@ -1433,52 +1478,38 @@ int build_copy_layer(struct build_context *ctx, const struct build_lower *lower,
 			*hash = xasprintf("multi:%s", hex);
 		}
 	}
-	if (tar && ret >= 0 && cp.root->n) {
-		struct tar_writer *w = tar_writer_new(sb_write, tar);
-		_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
-
-		ret = write_tree(&cp, w, cp.root, &path, err);
-		if (ret >= 0)
-			ret = tar_writer_finish(w, err);
-		tar_writer_free(w);
-		if (ret < 0) {
-			free(*hash);
-			*hash = NULL;
-		}
-	}
 	for (size_t i = 0; i < nsrc; i++) {
 		free(srcs[i].orig);
 		free(srcs[i].rel);
 		free(srcs[i].hash);
 	}
 	free(srcs);
-	unode_free(cp.root);
-	for (size_t i = 0; i < cp.nlinked; i++)
-		free(cp.linked[i].path);
-	free(cp.linked);
+	if (layer && ret >= 0)
+		layer_take(&cp, layer);
+	else
+		copier_release(&cp);
 	return ret;
 }
 
-int build_mkdir_layer(const struct build_lower *lower, const char *path, int64_t now, struct strbuf *tar,
+int build_mkdir_layer(const struct build_lower *lower, const char *path, int64_t now, struct build_layer **layer,
 		      struct strata_error **err)
 {
-	const struct build_copy c = { .now = now, .name = "WORKDIR" };
-	struct copier cp = { NULL, lower, &c, xcalloc(1, sizeof(struct unode)) };
+	struct build_layer *l = xcalloc(1, sizeof(*l));
 	struct unode *dir;
 	int ret;
 
-	cp.root->mode = S_IFDIR | 0755;
-	ret = mkdir_all(&cp, path, 0, 0, &dir, err);
-	if (ret >= 0 && cp.root->n) {
-		struct tar_writer *w = tar_writer_new(sb_write, tar);
-		_cleanup_strbuf_ struct strbuf p = STRBUF_INIT;
-
-		ret = write_tree(&cp, w, cp.root, &p, err);
-		if (ret >= 0)
-			ret = tar_writer_finish(w, err);
-		tar_writer_free(w);
+	l->c.now = now;
+	l->c.name = "WORKDIR";
+	l->cp.lower = lower;
+	l->cp.c = &l->c;
+	l->cp.root = xcalloc(1, sizeof(struct unode));
+	l->cp.root->mode = S_IFDIR | 0755;
+	ret = mkdir_all(&l->cp, path, 0, 0, &dir, err);
+	if (ret < 0 || !l->cp.root->n) {
+		build_layer_free(l);
+		l = NULL;
 	}
-	unode_free(cp.root);
+	*layer = l;
 	return ret;
 }
 

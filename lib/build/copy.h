@@ -19,6 +19,7 @@
 #include "build/dockerignore.h"
 #include "strata/error.h"
 #include "util/strbuf.h"
+#include "util/stream.h"
 
 /* The build context: a folder, its .dockerignore. */
 struct build_context;
@@ -90,13 +91,24 @@ struct build_copy {
 };
 
 /*
+ * The upper folder a step leaves, as planned (names, modes, owners, times,
+ * where each file's data is read from): build_layer_write writes its
+ * layer tar, the same bytes each time, reading the files' data as it goes
+ * (nothing of it is held in memory).  The context and lower it was made
+ * from must stay open while it is written.
+ */
+struct build_layer;
+int build_layer_write(struct build_layer *l, stream_write_fn write, void *cookie, struct strata_error **err);
+void build_layer_free(struct build_layer *l);
+
+/*
  * Hash the sources (*hash: "file:<h>", "dir:<h>" or "multi:<h>") and,
- * unless tar is NULL (a cache probe needs only the hash), write the step's
- * layer tar to *tar (nothing when the copy changes nothing).  Errors carry
- * dockerd's messages.
+ * unless layer is NULL (a cache probe needs only the hash), plan the
+ * step's layer into *layer (NULL when the copy changes nothing).  Errors
+ * carry dockerd's messages.
  */
 int build_copy_layer(struct build_context *ctx, const struct build_lower *lower, const struct build_copy *c,
-		     char **hash, struct strbuf *tar, struct strata_error **err);
+		     char **hash, struct build_layer **layer, struct strata_error **err);
 
 /* The content of the image file path (symlinks resolved in the image), e.g. etc/passwd. */
 int build_lower_read(const struct build_lower *lower, const char *path, struct strbuf *out, struct strata_error **err);
@@ -105,7 +117,7 @@ int build_lower_read(const struct build_lower *lower, const char *path, struct s
  * WORKDIR's ContainerCreateWorkdir: the layer of the folders MkdirAll makes
  * for path (root-owned, 0755, now), with the image's folders it changes.
  */
-int build_mkdir_layer(const struct build_lower *lower, const char *path, int64_t now, struct strbuf *tar,
+int build_mkdir_layer(const struct build_lower *lower, const char *path, int64_t now, struct build_layer **layer,
 		      struct strata_error **err);
 
 #endif

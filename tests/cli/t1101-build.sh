@@ -157,6 +157,32 @@ test_expect_success 'a .dockerignore in a context archive leaves out only the Do
 	strata --data-root "$R" build -t keep:1 - <ign.tar >out 2>err; rc=$? &&
 	refused ign 1 "COPY failed: file not found in build context or excluded by .dockerignore: stat Dockerfile: file does not exist"
 '
+if [ -x /usr/bin/time ]; then
+	test_set_prereq TIME
+else
+	test_prereq_missing TIME "GNU time (/usr/bin/time) measures the peak RSS"
+fi
+test_expect_success TIME 'COPY of a 160 MB file: its layer is streamed (peak RSS far below the size), the diff ID of its bytes' '
+	mkdir -p bigctx && dd if=/dev/zero of=bigctx/blob bs=1M count=160 2>/dev/null &&
+	printf "FROM busybox:local\nCOPY blob /blob\n" >bigctx/Dockerfile &&
+	/usr/bin/time -f %M -o rss "$STRATA_BIN" --data-root "$R" build -q -t big:1 bigctx >/dev/null &&
+	test "$(tail -n 1 rss)" -lt 122880 &&
+	strata --data-root "$R" save big:1 >big.tar &&
+	python3 - big.tar <<-\PY
+	import hashlib, json, sys, tarfile
+	outer = tarfile.open(sys.argv[1])
+	m = json.load(outer.extractfile("manifest.json"))[0]
+	cfg = json.load(outer.extractfile(m["Config"]))
+	h = hashlib.sha256()
+	f = outer.extractfile(m["Layers"][-1])
+	for chunk in iter(lambda: f.read(1 << 20), b""):
+	    h.update(chunk)
+	assert cfg["rootfs"]["diff_ids"][-1] == "sha256:" + h.hexdigest(), cfg["rootfs"]
+	f = outer.extractfile(m["Layers"][-1])
+	names = [(x.name, x.size) for x in tarfile.open(fileobj=f, mode="r|")]
+	assert names == [("blob", 160 << 20)], names
+	PY
+'
 test_expect_success 'a heredoc is a parse error' '
 	strata --data-root "$R" build -t keep:1 bad/heredoc >out 2>err; rc=$? &&
 	refused heredoc 1 "Error response from daemon: dockerfile parse error line 2: heredocs (<<EOF) are not supported by the classic builder of docker 20.10"
