@@ -273,6 +273,23 @@ test_expect_success RUNTIME 'a build killed with -9 mid-RUN: no tag moved, the n
 	strata --data-root "$R" images -q --no-trunc killed:1 >after && test_cmp before after &&
 	strata --data-root "$R" check >out 2>&1 || { cat out; false; }
 '
+test_expect_success RUNTIME 'a --rm=false build killed with -9 mid-RUN: the next write command keeps its container, exited' '
+	K=$TRASH/keep-killed &&
+	strata --data-root "$K" import base.tar busybox:local >/dev/null &&
+	{ "$STRATA_BIN" --data-root "$K" build --rm=false killed >kkill.out 2>&1 & } &&
+	PID=$! &&
+	test_atexit "kill -9 $PID" &&
+	for i in $(seq 100); do grep -q started kkill.out 2>/dev/null && break; sleep 0.1; done &&
+	grep -q started kkill.out &&
+	SHORT=$(sed -n "s/^ ---> Running in //p" kkill.out) && test ${#SHORT} -eq 12 &&
+	ID=$(ls "$K/containers" | grep "^$SHORT") && test ${#ID} -eq 64 && test_atexit "runc delete -f $ID" &&
+	kill -9 $PID && { wait $PID; test $? -eq 137; } &&
+	strata --data-root "$K" tag busybox:local after-kill:1 &&
+	strata --data-root "$K" ps -a -q --no-trunc >ps && echo "$ID" >want && test_cmp want ps &&
+	strata --data-root "$K" ps -a --format "{{.State}}" >state && echo exited >want && test_cmp want state &&
+	test ! -e "$K/tmp/strata-$ID" && ! grep -q "$K/" /proc/mounts && ! runc state "$ID" >/dev/null 2>&1 &&
+	strata --data-root "$K" check >out 2>&1 || { cat out; false; }
+'
 test_expect_success 'a context archive left by a killed build is removed by the next write command' '
 	mkdir -p "$R/tmp/strata-context-dead12" && echo x >"$R/tmp/strata-context-dead12/f" &&
 	strata --data-root "$R" tag busybox:local after-kill:2 &&
