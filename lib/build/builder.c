@@ -44,6 +44,7 @@
 #include "image/manifest.h"
 #include "json/gojson.h"
 #include "layer/layerstore.h"
+#include "store/layout.h"
 #include "store/store-private.h"
 #include "strata/build.h"
 #include "strata/image.h"
@@ -1096,6 +1097,7 @@ static int dispatch_copy(struct builder *b, struct build_instr *in, struct strat
 	_cleanup_json_ json_t *cc = NULL;
 	_cleanup_free_ char *hash = NULL, *comment = NULL, *dest = NULL;
 	_cleanup_(build_context_freep) struct build_context *from_ctx = NULL;
+	_cleanup_close_ int spill = -1;
 	struct build_layer *layer = NULL;
 	struct build_copy c = { 0 };
 	struct build_lower lower;
@@ -1144,6 +1146,13 @@ static int dispatch_copy(struct builder *b, struct build_instr *in, struct strat
 		ret = parse_chown(b, in->chown, &c.uid, &c.gid, err);
 		if (ret < 0)
 			return ret;
+	}
+	if (c.add) {
+		ret = fs_mkdir_at(b->store->root_fd, LAYOUT_TMP, 0700, err);
+		spill = ret < 0 ? ret : fs_open_dir_at(b->store->root_fd, LAYOUT_TMP, err);
+		if (spill < 0)
+			return spill;
+		c.spill_dir = spill;
 	}
 	src = from_ctx ? from_ctx : b->ctx;
 	ret = build_copy_layer(src, NULL, &c, &hash, NULL, err);

@@ -17,6 +17,7 @@
 #include "tar/tar.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/safepath.h"
 
 #define MAX_LINKS 40
@@ -730,7 +731,9 @@ struct unode {
 	int64_t uid, gid, mtime;
 	uint64_t size;
 	char *src;          /* a file's data: its path in the context */
-	char *data;         /* or the data itself (a member of an archive ADD extracts) */
+	/* or, for a member of an archive ADD extracts, where it is in the copier's spill file */
+	bool spilled;
+	uint64_t spill_off;
 	char *link;
 	bool keep_mtime;    /* a folder whose times the untar restores */
 	/* a file of a folder source with other links: the untar links what the tar of that folder linked */
@@ -750,7 +753,6 @@ static void unode_free(struct unode *u)
 	free(u->kids);
 	free(u->name);
 	free(u->src);
-	free(u->data);
 	free(u->link);
 	free(u);
 }
@@ -789,9 +791,9 @@ static struct unode *unode_put(struct unode *dir, const char *name, bool is_dir)
 			unode_free(u->kids[i]);
 		u->n = 0;
 		free(u->src);
-		free(u->data);
 		free(u->link);
-		u->src = u->link = u->data = NULL;
+		u->src = u->link = NULL;
+		u->spilled = false;
 	}
 	return u;
 }
@@ -812,6 +814,10 @@ struct copier {
 	unsigned groups, group; /* folder sources so far, the one being copied (0: a file source) */
 	struct linked *linked;
 	size_t nlinked, alloc_linked;
+	/* the unnamed file in c->spill_dir holding the data of the members ADD extracted */
+	bool spilling;
+	int spill;
+	uint64_t spill_len;
 };
 
 /* A child of dir is created or replaced: the folder changes, unless the untar restores its times. */
@@ -994,9 +1000,25 @@ static int write_tree(struct copier *cp, struct tar_writer *w, struct unode *dir
 		e.mtime_sec = u->mtime;
 		e.size = first ? 0 : u->size;
 		ret = tar_writer_add(w, &e, err);
-		if (ret >= 0 && !first && u->data && u->size)
-			ret = tar_writer_write_data(w, u->data, u->size, err);
-		else if (ret >= 0 && !first && u->src && u->size) {
+		if (ret >= 0 && !first && u->spilled && u->size) {
+			char buf[65536];
+			uint64_t off = u->spill_off, left = u->size;
+
+			while (ret >= 0 && left) {
+				ssize_t n = pread(cp->spill, buf, left < sizeof(buf) ? left : sizeof(buf), (off_t)off);
+
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n <= 0) {
+					ret = strata_error_set(err, STRATA_ERR_IO, n < 0 ? errno : 0,
+							       "read the extracted member %s back", path->buf);
+					break;
+				}
+				ret = tar_writer_write_data(w, buf, (size_t)n, err);
+				off += (uint64_t)n;
+				left -= (uint64_t)n;
+			}
+		} else if (ret >= 0 && !first && u->src && u->size) {
 			int fd = src_open(cp->ctx, u->src, O_RDONLY | O_NOFOLLOW);
 			char buf[65536];
 			uint64_t left = u->size;
@@ -1205,6 +1227,33 @@ static int hash_source(struct build_context *ctx, struct source *s, struct strat
 	return 0;
 }
 
+/* A member's data into the copier's spill file (made at the first), u pointing at it. */
+static int spill_member(struct copier *cp, struct tar_reader *t, struct unode *u, struct strata_error **err)
+{
+	char buf[65536];
+	ssize_t n;
+
+	if (!cp->spilling) {
+		cp->spill = openat(cp->c->spill_dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (cp->spill < 0)
+			return strata_error_set(err, fs_errcode(errno), errno,
+						"create a file for what ADD extracts in the data root's tmp");
+		cp->spilling = true;
+	}
+	u->spilled = true;
+	u->spill_off = cp->spill_len;
+	u->size = 0;
+	while ((n = tar_reader_read_data(t, buf, sizeof(buf), err)) > 0) {
+		int ret = fs_write_all(cp->spill, buf, (size_t)n, "write what ADD extracts", err);
+
+		if (ret < 0)
+			return ret;
+		u->size += (uint64_t)n;
+		cp->spill_len += (uint64_t)n;
+	}
+	return n < 0 ? (int)n : 0;
+}
+
 /*
  * UntarPath into dest: members keep their owners, modes and times (no
  * --chown), missing parents are made 0755 as root, an existing folder takes
@@ -1264,20 +1313,10 @@ static int extract_archive(struct copier *cp, const struct source *s, const char
 			u->mode = 0120777;
 			u->link = xstrdup(e->linkname);
 		} else {
-			struct strbuf data = STRBUF_INIT;
-			char buf[65536];
-			ssize_t n;
-
 			u->mode = S_IFREG | (e->mode & 07777);
-			while ((n = tar_reader_read_data(t, buf, sizeof(buf), err)) > 0)
-				strbuf_add(&data, buf, (size_t)n);
-			if (n < 0) {
-				strbuf_release(&data);
-				ret = (int)n;
+			ret = spill_member(cp, t, u, err);
+			if (ret < 0)
 				break;
-			}
-			u->size = data.len;
-			u->data = strbuf_detach(&data, NULL);
 		}
 	}
 	tar_reader_free(t);
@@ -1403,6 +1442,8 @@ static int collect_sources(struct build_context *ctx, const struct build_copy *c
 
 static void copier_release(struct copier *cp)
 {
+	if (cp->spilling)
+		close(cp->spill);
 	unode_free(cp->root);
 	for (size_t i = 0; i < cp->nlinked; i++)
 		free(cp->linked[i].path);

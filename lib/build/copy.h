@@ -88,6 +88,7 @@ struct build_copy {
 	const char *name;       /* "COPY" or "ADD" (messages) */
 	bool add;               /* ADD: archives would be extracted, URLs downloaded (both refused here) */
 	bool preserve;          /* COPY --from without --chown: files keep their owners */
+	int spill_dir;          /* ADD: the folder (the data root's tmp/) of the unnamed file what it extracts goes to */
 };
 
 /*

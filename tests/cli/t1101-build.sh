@@ -183,6 +183,27 @@ test_expect_success TIME 'COPY of a 160 MB file: its layer is streamed (peak RSS
 	assert names == [("blob", 160 << 20)], names
 	PY
 '
+test_expect_success TIME 'ADD extracting a 160 MB member: the member is not held in memory either' '
+	mkdir -p bigadd && tar -C bigctx -czf bigadd/blob.tgz blob &&
+	printf "FROM busybox:local\nADD blob.tgz /x/\n" >bigadd/Dockerfile &&
+	/usr/bin/time -f %M -o rss "$STRATA_BIN" --data-root "$R" build -q -t bigadd:1 bigadd >/dev/null &&
+	test "$(tail -n 1 rss)" -lt 122880 &&
+	strata --data-root "$R" save bigadd:1 >bigadd.tar &&
+	python3 - bigadd.tar <<-\PY
+	import json, sys, tarfile
+	outer = tarfile.open(sys.argv[1])
+	m = json.load(outer.extractfile("manifest.json"))[0]
+	layer = tarfile.open(fileobj=outer.extractfile(m["Layers"][-1]), mode="r|")
+	seen = []
+	for x in layer:
+	    seen.append((x.name, x.size))
+	    if x.isfile():
+	        f = layer.extractfile(x)
+	        for chunk in iter(lambda: f.read(1 << 20), b""):
+	            assert not chunk.strip(b"\0"), "the member data changed"
+	assert seen == [("x", 0), ("x/blob", 160 << 20)], seen
+	PY
+'
 test_expect_success 'a heredoc is a parse error' '
 	strata --data-root "$R" build -t keep:1 bad/heredoc >out 2>err; rc=$? &&
 	refused heredoc 1 "Error response from daemon: dockerfile parse error line 2: heredocs (<<EOF) are not supported by the classic builder of docker 20.10"
