@@ -162,13 +162,17 @@ if [ -x /usr/bin/time ]; then
 else
 	test_prereq_missing TIME "GNU time (/usr/bin/time) measures the peak RSS"
 fi
+# build_small CTX TAG: build CTX as TAG with a peak RSS below 120 MB, saved to CTX.tar
+build_small() {
+	/usr/bin/time -f %M -o rss "$STRATA_BIN" --data-root "$R" build -q -t "$2" "$1" >/dev/null &&
+	test "$(tail -n 1 rss)" -lt 122880 &&
+	strata --data-root "$R" save "$2" >"$1.tar"
+}
 test_expect_success TIME 'COPY of a 160 MB file: its layer is streamed (peak RSS far below the size), the diff ID of its bytes' '
 	mkdir -p bigctx && dd if=/dev/zero of=bigctx/blob bs=1M count=160 2>/dev/null &&
 	printf "FROM busybox:local\nCOPY blob /blob\n" >bigctx/Dockerfile &&
-	/usr/bin/time -f %M -o rss "$STRATA_BIN" --data-root "$R" build -q -t big:1 bigctx >/dev/null &&
-	test "$(tail -n 1 rss)" -lt 122880 &&
-	strata --data-root "$R" save big:1 >big.tar &&
-	python3 - big.tar <<-\PY
+	build_small bigctx big:1 &&
+	python3 - bigctx.tar <<-\PY
 	import hashlib, json, sys, tarfile
 	outer = tarfile.open(sys.argv[1])
 	m = json.load(outer.extractfile("manifest.json"))[0]
@@ -186,9 +190,7 @@ test_expect_success TIME 'COPY of a 160 MB file: its layer is streamed (peak RSS
 test_expect_success TIME 'ADD extracting a 160 MB member: the member is not held in memory either' '
 	mkdir -p bigadd && tar -C bigctx -czf bigadd/blob.tgz blob &&
 	printf "FROM busybox:local\nADD blob.tgz /x/\n" >bigadd/Dockerfile &&
-	/usr/bin/time -f %M -o rss "$STRATA_BIN" --data-root "$R" build -q -t bigadd:1 bigadd >/dev/null &&
-	test "$(tail -n 1 rss)" -lt 122880 &&
-	strata --data-root "$R" save bigadd:1 >bigadd.tar &&
+	build_small bigadd bigadd:1 &&
 	python3 - bigadd.tar <<-\PY
 	import json, sys, tarfile
 	outer = tarfile.open(sys.argv[1])
@@ -271,18 +273,25 @@ test_expect_success 'ADD extracts a local .tar.gz; bzip2 and URLs are refused, n
 	strata --data-root "$R" build -t keep:1 arch >out 2>err; rc=$? &&
 	refused url 1 "ADD of the URL http://example.invalid/f is not supported: strata build does not download"
 '
+# kill_mid_run ROOT OUT BUILD-ARGS...: strata build killed with -9 once its RUN
+# printed "started" (OUT holds the transcript); ID is then the RUN's container
+kill_mid_run() {
+	local root=$1 out=$2 pid short
+	shift 2
+	{ "$STRATA_BIN" --data-root "$root" build "$@" >"$out" 2>&1 & }
+	pid=$! # strata itself, not a subshell: it is the one killed
+	test_atexit "kill -9 $pid"
+	for _ in $(seq 300); do grep -q started "$out" 2>/dev/null && break; sleep 0.1; done
+	grep -q started "$out" &&
+	short=$(sed -n "s/^ ---> Running in //p" "$out") && test ${#short} -eq 12 &&
+	ID=$(ls "$root/containers" | grep "^$short") && test ${#ID} -eq 64 && test_atexit "runc delete -f $ID" &&
+	kill -9 $pid && { wait $pid; test $? -eq 137; }
+}
 test_expect_success RUNTIME 'a build killed with -9 mid-RUN: no tag moved, the next write command removes its container' '
 	mkdir -p killed && printf "FROM busybox:local\nRUN echo started; exec sleep 1000\n" >killed/Dockerfile &&
 	strata --data-root "$R" tag busybox:local killed:1 &&
 	strata --data-root "$R" images -q --no-trunc killed:1 >before &&
-	{ "$STRATA_BIN" --data-root "$R" build -t killed:1 killed >kill.out 2>&1 & } &&
-	PID=$! && # strata itself, not a subshell: it is the one killed
-	test_atexit "kill -9 $PID" &&
-	for i in $(seq 100); do grep -q started kill.out 2>/dev/null && break; sleep 0.1; done &&
-	grep -q started kill.out &&
-	SHORT=$(sed -n "s/^ ---> Running in //p" kill.out) && test ${#SHORT} -eq 12 &&
-	ID=$(ls "$R/containers" | grep "^$SHORT") && test ${#ID} -eq 64 && test_atexit "runc delete -f $ID" &&
-	kill -9 $PID && { wait $PID; test $? -eq 137; } &&
+	kill_mid_run "$R" kill.out -t killed:1 killed &&
 	test -e "$R/containers/$ID" &&
 	MID=$(cat "$R/image/overlay2/layerdb/mounts/$ID/mount-id") &&
 	strata --data-root "$R" tag busybox:local after-kill:1 &&
@@ -297,14 +306,7 @@ test_expect_success RUNTIME 'a build killed with -9 mid-RUN: no tag moved, the n
 test_expect_success RUNTIME 'a --rm=false build killed with -9 mid-RUN: the next write command keeps its container, exited' '
 	K=$TRASH/keep-killed &&
 	strata --data-root "$K" import base.tar busybox:local >/dev/null &&
-	{ "$STRATA_BIN" --data-root "$K" build --rm=false killed >kkill.out 2>&1 & } &&
-	PID=$! &&
-	test_atexit "kill -9 $PID" &&
-	for i in $(seq 100); do grep -q started kkill.out 2>/dev/null && break; sleep 0.1; done &&
-	grep -q started kkill.out &&
-	SHORT=$(sed -n "s/^ ---> Running in //p" kkill.out) && test ${#SHORT} -eq 12 &&
-	ID=$(ls "$K/containers" | grep "^$SHORT") && test ${#ID} -eq 64 && test_atexit "runc delete -f $ID" &&
-	kill -9 $PID && { wait $PID; test $? -eq 137; } &&
+	kill_mid_run "$K" kkill.out --rm=false killed &&
 	strata --data-root "$K" tag busybox:local after-kill:1 &&
 	strata --data-root "$K" ps -a -q --no-trunc >ps && echo "$ID" >want && test_cmp want ps &&
 	strata --data-root "$K" ps -a --format "{{.State}}" >state && echo exited >want && test_cmp want state &&
