@@ -271,12 +271,11 @@ int cmd_build(int argc, char **argv, struct cli_ctx *ctx)
 	ret = check_tags(&tags);
 	if (ret)
 		goto out;
-	if (pull || !rm || (network && strcmp(network, "none") && strcmp(network, "host") &&
+	if (pull || (network && strcmp(network, "none") && strcmp(network, "host") &&
 			    strcmp(network, "default")) ||
 	    (platform && strcmp(platform, "linux") && strncmp(platform, "linux/", 6))) {
 		fprintf(stderr, "Error: %s is not supported by strata build\n",
 			pull ? "--pull (strata build does not pull: run strata pull first)" :
-			!rm ? "--rm=false (it runs no intermediate container to keep)" :
 			network && strcmp(network, "none") && strcmp(network, "host") && strcmp(network, "default") ?
 			"this --network (none and host are)" : "this --platform (linux is)");
 		ret = 1;
@@ -314,6 +313,7 @@ int cmd_build(int argc, char **argv, struct cli_ctx *ctx)
 	opts.nr_labels = labels.nr;
 	opts.target = target;
 	opts.no_cache = no_cache;
+	opts.keep_containers = !rm;
 	opts.force_rm = force_rm;
 	opts.network = network && !strcmp(network, "host") ? "host" : "none";
 	opts.run_status = &run_status;

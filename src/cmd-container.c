@@ -604,8 +604,10 @@ json_t *cli_ps_row(struct strata_container *c, const struct strata_container_sta
 	json_object_set_new(row, "CreatedAt", json_string(at.buf));
 	json_object_set_new(row, "ID", trunc ? json_sprintf("%.12s", strata_container_id(c))
 					     : json_string(strata_container_id(c)));
-	json_object_set_new(row, "Image", trunc && !strncmp(image, "sha256:", 7) ? json_sprintf("%.12s", image + 7)
-										  : json_string(image));
+	/* a container without image (a kept build step of FROM scratch): the client's placeholder */
+	json_object_set_new(row, "Image", !*image ? json_string("<no image>") :
+				   trunc && !strncmp(image, "sha256:", 7) ? json_sprintf("%.12s", image + 7) :
+				   json_string(image));
 	json_object_set_new(row, "Labels", json_string(labels));
 	json_object_set_new(row, "LocalVolumes", json_string("0"));
 	json_object_set_new(row, "Mounts", json_string(""));

@@ -49,7 +49,12 @@ struct strata_build_options {
 	size_t nr_labels;
 	const char *target;          /* --target STAGE, NULL for the last */
 	bool no_cache;
-	bool force_rm;               /* remove a failed RUN's container too (--force-rm) */
+	/*
+	 * --rm=false: keep every step's container (a RUN's exited, a metadata
+	 * step's created and never started), as dockerd does; --force-rm wins
+	 */
+	bool keep_containers;
+	bool force_rm;               /* remove every step's container, a failed RUN's too (--force-rm) */
 	const char *network;         /* RUN's network: "none" (NULL) or "host" */
 	const char *runtime;         /* the OCI runtime's path; NULL: runc, else crun */
 	int *run_status;             /* receives a failed RUN's exit status (the build's exit status) */

@@ -7,7 +7,9 @@
  * config, a container ID and hostname, and a history entry marked
  * empty_layer (a metadata step's container diff is the empty tar, which
  * dockerd registers and releases again: nothing lands in layerdb).  No
- * container is started for these steps: nothing would run in it.
+ * container is started for these steps: nothing would run in it; with
+ * --rm=false the one dockerd creates (and keeps, never started) is made
+ * in the store beside the image, so that `ps -a` lists it as dockerd's.
  *
  * The cache is dockerd's: a step's candidates are the images whose
  * metadata parent is the current image (for FROM scratch: images without
@@ -42,6 +44,7 @@
 #include "image/manifest.h"
 #include "json/gojson.h"
 #include "layer/layerstore.h"
+#include "store/layout.h"
 #include "store/store-private.h"
 #include "strata/build.h"
 #include "strata/image.h"
@@ -49,6 +52,8 @@
 #include "strata/reference.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/safepath.h"
 #include "util/strbuf.h"
 
 #define DOCKER_VERSION "20.10.24+dfsg1"
@@ -639,9 +644,60 @@ static int commit_image(struct builder *b, const char *container, const json_t *
  * (the daemon's merge, its hostname) and commit it.  one_arg: WORKDIR's
  * comment is one argument ("#(nop) WORKDIR /x"), the others' two.
  */
-static int register_layer(struct builder *b, const struct strbuf *tar, char diff_id[STRATA_DIGEST_LEN + 1],
+static int register_layer(struct builder *b, struct build_layer *layer, char diff_id[STRATA_DIGEST_LEN + 1],
 			  struct strata_error **err);
-static int workdir_layer(struct builder *b, const char *path, struct strbuf *tar, struct strata_error **err);
+static int workdir_commit(struct builder *b, const char *container, const json_t *cc, const char *path,
+			  struct strata_error **err);
+
+/* --rm=false without --force-rm: every step's container stays, as dockerd leaves them. */
+static bool keep_containers(const struct builder *b)
+{
+	return b->opts->keep_containers && !b->opts->force_rm;
+}
+
+/*
+ * The container dockerd creates for a metadata step (config: the step's
+ * run config, merged at create), kept by --rm=false: created, never
+ * started, with the folder WORKDIR made (mkdir) in its rw layer as
+ * ContainerCreateWorkdir makes it.
+ */
+static int keep_step_container(struct builder *b, const struct strata_image *parent, const json_t *config,
+			       const char *id, const char *mkdir, struct strata_error **err)
+{
+	struct container_create_opts co = { 0 };
+	struct container *c = NULL;
+	int ret;
+
+	co.config = config;
+	co.id = id;
+	co.network = b->opts->network;
+	ret = container_create(b->idx, parent, &co, &c, err);
+	if (ret >= 0 && mkdir) {
+		ret = container_mount(c, err);
+		if (ret >= 0) {
+			_cleanup_close_ int root = open(c->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			_cleanup_close_ int dir = -1;
+			const char *last;
+
+			if (root < 0)
+				ret = strata_error_set(err, STRATA_ERR_IO, errno, "open '%s'", c->rootfs);
+			else if ((dir = safepath_open_parent(root, mkdir + 1, 0755, &last, err)) < 0)
+				ret = dir;
+			else
+				ret = fs_mkdir_at(dir, last, 0755, err);
+			{
+				int r = container_unmount(c, ret < 0 ? NULL : err);
+
+				if (ret >= 0)
+					ret = r;
+			}
+		}
+	}
+	if (ret < 0 && c)
+		container_remove(c, true, NULL);
+	container_free(c);
+	return ret;
+}
 
 /* mkdir: the folder WORKDIR creates in the step's container (its layer), NULL for none. */
 static int commit_step(struct builder *b, const char *comment, bool one_arg, const char *mkdir,
@@ -669,8 +725,13 @@ static int commit_step(struct builder *b, const char *comment, bool one_arg, con
 		return 0;
 	}
 	container_id(b, cc, id);
-	out_printf(b, " ---> Running in %.12s\n", id);
 	parent = *b->image_id ? strata_image_index_find(b->idx, b->image_id) : NULL;
+	if (keep_containers(b)) {
+		ret = keep_step_container(b, parent, cc, id, mkdir, err);
+		if (ret < 0)
+			return ret;
+	}
+	out_printf(b, " ---> Running in %.12s\n", id);
 	if (parent && json_is_object(json_object_get(image_config(parent), "config")))
 		merge_image_config(cc, b->run, json_object_get(image_config(parent), "config"));
 	{
@@ -680,21 +741,11 @@ static int commit_step(struct builder *b, const char *comment, bool one_arg, con
 		if (!*jstr(cc, "Hostname"))
 			json_object_set_new(cc, "Hostname", json_string(host));
 	}
-	if (mkdir) {
-		_cleanup_strbuf_ struct strbuf tar = STRBUF_INIT;
-		char diff[STRATA_DIGEST_LEN + 1];
-
-		ret = workdir_layer(b, mkdir, &tar, err);
-		if (ret >= 0)
-			ret = register_layer(b, &tar, diff, err);
-		if (ret >= 0)
-			ret = commit_image(b, id, cc, diff, err);
-	} else {
-		ret = commit_image(b, id, cc, NULL, err);
-	}
+	ret = mkdir ? workdir_commit(b, id, cc, mkdir, err) : commit_image(b, id, cc, NULL, err);
 	if (ret < 0)
 		return ret;
-	out_printf(b, "Removing intermediate container %.12s\n", id);
+	if (!keep_containers(b))
+		out_printf(b, "Removing intermediate container %.12s\n", id);
 	return 0;
 }
 
@@ -922,21 +973,6 @@ static int image_has_dir(struct builder *b, const char *path, bool *is_dir, stru
 	return ret;
 }
 
-struct mem_reader {
-	const char *buf;
-	size_t len, pos;
-};
-
-static ssize_t mem_read(void *cookie, void *buf, size_t len, struct strata_error **err)
-{
-	struct mem_reader *m = cookie;
-	size_t n = m->len - m->pos < len ? m->len - m->pos : len;
-
-	memcpy(buf, m->buf + m->pos, n);
-	m->pos += n;
-	return (ssize_t)n;
-}
-
 /* strconv.Atoi */
 static bool go_atoi(const char *s, int64_t *out)
 {
@@ -1060,8 +1096,9 @@ static int dispatch_copy(struct builder *b, struct build_instr *in, struct strat
 {
 	_cleanup_json_ json_t *cc = NULL;
 	_cleanup_free_ char *hash = NULL, *comment = NULL, *dest = NULL;
-	_cleanup_strbuf_ struct strbuf tar = STRBUF_INIT;
 	_cleanup_(build_context_freep) struct build_context *from_ctx = NULL;
+	_cleanup_close_ int spill = -1;
+	struct build_layer *layer = NULL;
 	struct build_copy c = { 0 };
 	struct build_lower lower;
 	struct strata_image *hit;
@@ -1110,6 +1147,13 @@ static int dispatch_copy(struct builder *b, struct build_instr *in, struct strat
 		if (ret < 0)
 			return ret;
 	}
+	if (c.add) {
+		ret = fs_mkdir_at(b->store->root_fd, LAYOUT_TMP, 0700, err);
+		spill = ret < 0 ? ret : fs_open_dir_at(b->store->root_fd, LAYOUT_TMP, err);
+		if (spill < 0)
+			return spill;
+		c.spill_dir = spill;
+	}
 	src = from_ctx ? from_ctx : b->ctx;
 	ret = build_copy_layer(src, NULL, &c, &hash, NULL, err);
 	if (ret < 0)
@@ -1131,51 +1175,78 @@ static int dispatch_copy(struct builder *b, struct build_instr *in, struct strat
 	}
 	{
 		_cleanup_free_ char *again = NULL;
+		char diff[STRATA_DIGEST_LEN + 1];
 
 		ret = open_lower(b, &lower, err);
 		if (ret >= 0)
-			ret = build_copy_layer(src, &lower, &c, &again, &tar, err);
+			ret = build_copy_layer(src, &lower, &c, &again, &layer, err);
+		/* written while the context and the lower layers are still open */
+		if (ret >= 0 && layer)
+			ret = register_layer(b, layer, diff, err);
+		if (ret >= 0)
+			ret = commit_image(b, NULL, cc, layer ? diff : NULL, err);
+		build_layer_free(layer);
 		close_lower(&lower);
-		if (ret < 0)
-			return ret;
-	}
-	if (!tar.len)
-		return commit_image(b, NULL, cc, NULL, err);
-	{
-		char diff[STRATA_DIGEST_LEN + 1];
-
-		ret = register_layer(b, &tar, diff, err);
-		return ret < 0 ? ret : commit_image(b, NULL, cc, diff, err);
+		return ret;
 	}
 }
 
-/* The step's layer tar on the current image's chain; diff_id receives its diff ID. */
-static int register_layer(struct builder *b, const struct strbuf *tar, char diff_id[STRATA_DIGEST_LEN + 1],
+static int hash_write(void *cookie, const void *data, size_t len, struct strata_error **err)
+{
+	sha256_update(cookie, data, len);
+	return 0;
+}
+
+static int layer_produce(void *cookie, stream_write_fn write, void *write_cookie, struct strata_error **err)
+{
+	return build_layer_write(cookie, write, write_cookie, err);
+}
+
+/*
+ * The step's layer on the current image's chain; diff_id receives its
+ * diff ID.  The tar is written twice, never held: once hashed, for the
+ * diff ID (which makes the cache-id derive from the content, and finds a
+ * layer the store has already), then into the store, which checks it.
+ */
+static int register_layer(struct builder *b, struct build_layer *layer, char diff_id[STRATA_DIGEST_LEN + 1],
 			  struct strata_error **err)
 {
 	struct strata_image *cur = *b->image_id ? strata_image_index_find(b->idx, b->image_id) : NULL;
 	const char *parent = cur && cur->nr_layers ? cur->chain_ids[cur->nr_layers - 1] : NULL;
-	struct mem_reader m = { tar->buf, tar->len, 0 };
 	struct layer_register_result res;
+	struct sha256_ctx h;
 	char hex[STRATA_HEX_LEN + 1];
 	int ret;
 
-	sha256_hex(tar->buf, tar->len, hex);
+	sha256_init(&h);
+	ret = build_layer_write(layer, hash_write, &h, err);
+	sha256_final_hex(&h, hex);
+	sha256_release(&h);
+	if (ret < 0)
+		return ret;
 	snprintf(diff_id, STRATA_DIGEST_LEN + 1, "sha256:%s", hex);
-	/* the expected diff ID makes the cache-id derive from the content */
-	ret = layerstore_register(b->store, parent, mem_read, &m, diff_id, &res, err);
+	ret = layerstore_register_produced(b->store, parent, layer_produce, layer, diff_id, &res, err);
 	if (ret < 0)
 		return strata_error_wrap(err, "failed to export image");
 	return 0;
 }
 
-static int workdir_layer(struct builder *b, const char *path, struct strbuf *tar, struct strata_error **err)
+/* WORKDIR's step when the folder is new: its layer (ContainerCreateWorkdir) and the image. */
+static int workdir_commit(struct builder *b, const char *container, const json_t *cc, const char *path,
+			  struct strata_error **err)
 {
+	struct build_layer *layer = NULL;
 	struct build_lower lower;
+	char diff[STRATA_DIGEST_LEN + 1];
 	int ret = open_lower(b, &lower, err);
 
 	if (ret >= 0)
-		ret = build_mkdir_layer(&lower, path, store_now(b->store), tar, err);
+		ret = build_mkdir_layer(&lower, path, store_now(b->store), &layer, err);
+	if (ret >= 0 && layer)
+		ret = register_layer(b, layer, diff, err);
+	if (ret >= 0)
+		ret = commit_image(b, container, cc, layer ? diff : NULL, err);
+	build_layer_free(layer);
 	close_lower(&lower);
 	return ret;
 }
@@ -1249,7 +1320,8 @@ static int run_relayed(struct builder *b, struct container *c, int *status, stru
 	o.out_fd = out[1];
 	o.err_fd = errp[1];
 	o.runtime = b->opts->runtime;
-	o.disposable = true;
+	/* a kept container is no longer the build's own: recovery marks it exited instead */
+	o.disposable = !keep_containers(b);
 	ret = container_run(c, &o, status, err);
 	close(out[1]);
 	close(errp[1]);
@@ -1381,8 +1453,10 @@ static int dispatch_run(struct builder *b, struct build_instr *in, struct strata
 	}
 	if (ret >= 0) {
 		snprintf(b->image_id, sizeof(b->image_id), "%s", id);
-		out_printf(b, "Removing intermediate container %.12s\n", c->id);
-		ret = container_remove(c, true, err);
+		if (!keep_containers(b)) {
+			out_printf(b, "Removing intermediate container %.12s\n", c->id);
+			ret = container_remove(c, true, err);
+		}
 	}
 out:
 	container_free(c);

@@ -17,6 +17,7 @@
 #include "tar/tar.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/safepath.h"
 
 #define MAX_LINKS 40
@@ -43,52 +44,61 @@ struct ctx_links {
 	size_t n, alloc;
 };
 
-int build_context_open(const char *dir, const char *dockerfile, struct build_context **out,
-		       struct strata_error **err)
+/* The context's .dockerignore, parsed into ctx->ignore (none: NULL). */
+static int read_ignore(struct build_context *ctx, struct strata_error **err)
+{
+	_cleanup_strbuf_ struct strbuf ig = STRBUF_INIT;
+	int fd = openat(ctx->root_fd, ".dockerignore", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	char buf[8192];
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0 && ig.len < (1u << 20))
+		strbuf_add(&ig, buf, (size_t)n);
+	close(fd);
+	if (n < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "read .dockerignore");
+	if (build_ignore_parse(ig.buf, ig.len, &ctx->ignore, err) < 0)
+		return strata_error_wrap(err, ".dockerignore");
+	return 0;
+}
+
+/* A context folder: dir, or sums' archive extracted in dir. */
+static int open_folder(const char *dir, const char *dockerfile, const struct build_sums *sums,
+		       struct build_context **out, struct strata_error **err)
 {
 	struct build_context *ctx = xcalloc(1, sizeof(*ctx));
-	_cleanup_strbuf_ struct strbuf ig = STRBUF_INIT;
-	int fd;
+	_cleanup_free_ char *clean = build_path_clean(dockerfile && *dockerfile ? dockerfile : ".");
+	int ret;
 
 	ctx->root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	ctx->dockerfile = xstrdup(dockerfile ? dockerfile : "");
-	ctx->links = xcalloc(1, sizeof(*ctx->links));
+	ctx->dockerfile = xstrdup(strcmp(clean, ".") ? clean : "");
+	ctx->sums = sums;
+	ctx->links = sums ? NULL : xcalloc(1, sizeof(*ctx->links));
 	if (ctx->root_fd < 0) {
 		build_context_free(ctx);
 		return strata_error_set(err, STRATA_ERR_NOT_FOUND, errno, "open build context '%s'", dir);
 	}
-	fd = openat(ctx->root_fd, ".dockerignore", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0) {
-		char buf[8192];
-		ssize_t n;
-
-		while ((n = read(fd, buf, sizeof(buf))) > 0 && ig.len < (1u << 20))
-			strbuf_add(&ig, buf, (size_t)n);
-		close(fd);
-		if (n < 0 || build_ignore_parse(ig.buf, ig.len, &ctx->ignore, err) < 0) {
-			build_context_free(ctx);
-			return n < 0 ? strata_error_set(err, STRATA_ERR_IO, errno, "read .dockerignore") :
-			       strata_error_wrap(err, ".dockerignore");
-		}
+	ret = read_ignore(ctx, err);
+	if (ret < 0) {
+		build_context_free(ctx);
+		return ret;
 	}
 	*out = ctx;
 	return 0;
 }
 
+int build_context_open(const char *dir, const char *dockerfile, struct build_context **out,
+		       struct strata_error **err)
+{
+	return open_folder(dir, dockerfile, NULL, out, err);
+}
+
 int build_context_open_archive(const struct strata_build_archive *a, const char *dockerfile,
 			       struct build_context **out, struct strata_error **err)
 {
-	struct build_context *ctx = xcalloc(1, sizeof(*ctx));
-
-	ctx->root_fd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	ctx->dockerfile = xstrdup(dockerfile ? dockerfile : "");
-	ctx->sums = &a->sums;
-	if (ctx->root_fd < 0) {
-		build_context_free(ctx);
-		return strata_error_set(err, STRATA_ERR_NOT_FOUND, errno, "open build context '%s'", a->dir);
-	}
-	*out = ctx;
-	return 0;
+	return open_folder(a->dir, dockerfile, &a->sums, out, err);
 }
 
 /* The first sum recorded for name, NULL when the archive had no such member. */
@@ -148,12 +158,20 @@ void build_context_free(struct build_context *ctx)
 	free(ctx);
 }
 
-/* The client sends neither excluded files nor excluded folders; the Dockerfile and .dockerignore always. */
+/*
+ * What COPY does not see.  Of a folder the client packs it sends neither
+ * excluded files nor excluded folders, but the Dockerfile and
+ * .dockerignore always; an archive it sends as it is.  The daemon then
+ * removes those two from whatever context it got when .dockerignore
+ * matches them (removeDockerfile): an archive keeps every other file.
+ */
 static bool ctx_ignored(const struct build_context *ctx, const char *rel)
 {
-	if (!ctx->ignore || !strcmp(rel, ".dockerignore") || !strcmp(rel, ctx->dockerfile))
+	if (!ctx->ignore)
 		return false;
-	return build_ignore_match(ctx->ignore, rel);
+	if (!strcmp(rel, ".dockerignore") || (*ctx->dockerfile && !strcmp(rel, ctx->dockerfile)))
+		return build_ignore_match(ctx->ignore, rel);
+	return !ctx->sums && build_ignore_match(ctx->ignore, rel);
 }
 
 /*
@@ -713,7 +731,9 @@ struct unode {
 	int64_t uid, gid, mtime;
 	uint64_t size;
 	char *src;          /* a file's data: its path in the context */
-	char *data;         /* or the data itself (a member of an archive ADD extracts) */
+	/* or, for a member of an archive ADD extracts, where it is in the copier's spill file */
+	bool spilled;
+	uint64_t spill_off;
 	char *link;
 	bool keep_mtime;    /* a folder whose times the untar restores */
 	/* a file of a folder source with other links: the untar links what the tar of that folder linked */
@@ -733,7 +753,6 @@ static void unode_free(struct unode *u)
 	free(u->kids);
 	free(u->name);
 	free(u->src);
-	free(u->data);
 	free(u->link);
 	free(u);
 }
@@ -772,9 +791,9 @@ static struct unode *unode_put(struct unode *dir, const char *name, bool is_dir)
 			unode_free(u->kids[i]);
 		u->n = 0;
 		free(u->src);
-		free(u->data);
 		free(u->link);
-		u->src = u->link = u->data = NULL;
+		u->src = u->link = NULL;
+		u->spilled = false;
 	}
 	return u;
 }
@@ -795,6 +814,10 @@ struct copier {
 	unsigned groups, group; /* folder sources so far, the one being copied (0: a file source) */
 	struct linked *linked;
 	size_t nlinked, alloc_linked;
+	/* the unnamed file in c->spill_dir holding the data of the members ADD extracted */
+	bool spilling;
+	int spill;
+	uint64_t spill_len;
 };
 
 /* A child of dir is created or replaced: the folder changes, unless the untar restores its times. */
@@ -928,11 +951,11 @@ static int copy_tree(struct copier *cp, struct unode *dir, const char *rel, stru
 
 /* ---- the layer tar ---- */
 
-static int sb_write(void *cookie, const void *data, size_t len, struct strata_error **err)
-{
-	strbuf_add(cookie, data, len);
-	return 0;
-}
+/* The upper folder a step leaves, kept to be written as a tar once or more. */
+struct build_layer {
+	struct copier cp;
+	struct build_copy c; /* WORKDIR's (a COPY's is the caller's) */
+};
 
 static int write_tree(struct copier *cp, struct tar_writer *w, struct unode *dir, struct strbuf *path,
 		      struct strata_error **err)
@@ -977,9 +1000,25 @@ static int write_tree(struct copier *cp, struct tar_writer *w, struct unode *dir
 		e.mtime_sec = u->mtime;
 		e.size = first ? 0 : u->size;
 		ret = tar_writer_add(w, &e, err);
-		if (ret >= 0 && !first && u->data && u->size)
-			ret = tar_writer_write_data(w, u->data, u->size, err);
-		else if (ret >= 0 && !first && u->src && u->size) {
+		if (ret >= 0 && !first && u->spilled && u->size) {
+			char buf[65536];
+			uint64_t off = u->spill_off, left = u->size;
+
+			while (ret >= 0 && left) {
+				ssize_t n = pread(cp->spill, buf, left < sizeof(buf) ? left : sizeof(buf), (off_t)off);
+
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n <= 0) {
+					ret = strata_error_set(err, STRATA_ERR_IO, n < 0 ? errno : 0,
+							       "read the extracted member %s back", path->buf);
+					break;
+				}
+				ret = tar_writer_write_data(w, buf, (size_t)n, err);
+				off += (uint64_t)n;
+				left -= (uint64_t)n;
+			}
+		} else if (ret >= 0 && !first && u->src && u->size) {
 			int fd = src_open(cp->ctx, u->src, O_RDONLY | O_NOFOLLOW);
 			char buf[65536];
 			uint64_t left = u->size;
@@ -1188,6 +1227,33 @@ static int hash_source(struct build_context *ctx, struct source *s, struct strat
 	return 0;
 }
 
+/* A member's data into the copier's spill file (made at the first), u pointing at it. */
+static int spill_member(struct copier *cp, struct tar_reader *t, struct unode *u, struct strata_error **err)
+{
+	char buf[65536];
+	ssize_t n;
+
+	if (!cp->spilling) {
+		cp->spill = openat(cp->c->spill_dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (cp->spill < 0)
+			return strata_error_set(err, fs_errcode(errno), errno,
+						"create a file for what ADD extracts in the data root's tmp");
+		cp->spilling = true;
+	}
+	u->spilled = true;
+	u->spill_off = cp->spill_len;
+	u->size = 0;
+	while ((n = tar_reader_read_data(t, buf, sizeof(buf), err)) > 0) {
+		int ret = fs_write_all(cp->spill, buf, (size_t)n, "write what ADD extracts", err);
+
+		if (ret < 0)
+			return ret;
+		u->size += (uint64_t)n;
+		cp->spill_len += (uint64_t)n;
+	}
+	return n < 0 ? (int)n : 0;
+}
+
 /*
  * UntarPath into dest: members keep their owners, modes and times (no
  * --chown), missing parents are made 0755 as root, an existing folder takes
@@ -1247,20 +1313,10 @@ static int extract_archive(struct copier *cp, const struct source *s, const char
 			u->mode = 0120777;
 			u->link = xstrdup(e->linkname);
 		} else {
-			struct strbuf data = STRBUF_INIT;
-			char buf[65536];
-			ssize_t n;
-
 			u->mode = S_IFREG | (e->mode & 07777);
-			while ((n = tar_reader_read_data(t, buf, sizeof(buf), err)) > 0)
-				strbuf_add(&data, buf, (size_t)n);
-			if (n < 0) {
-				strbuf_release(&data);
-				ret = (int)n;
+			ret = spill_member(cp, t, u, err);
+			if (ret < 0)
 				break;
-			}
-			u->size = data.len;
-			u->data = strbuf_detach(&data, NULL);
 		}
 	}
 	tar_reader_free(t);
@@ -1384,8 +1440,55 @@ static int collect_sources(struct build_context *ctx, const struct build_copy *c
 	return ret;
 }
 
+static void copier_release(struct copier *cp)
+{
+	if (cp->spilling)
+		close(cp->spill);
+	unode_free(cp->root);
+	for (size_t i = 0; i < cp->nlinked; i++)
+		free(cp->linked[i].path);
+	free(cp->linked);
+}
+
+/* A step's layer: *out the upper folder of cp, or NULL when it changes nothing. */
+static void layer_take(struct copier *cp, struct build_layer **out)
+{
+	if (!cp->root->n) {
+		copier_release(cp);
+		*out = NULL;
+		return;
+	}
+	*out = xcalloc(1, sizeof(**out));
+	(*out)->cp = *cp;
+}
+
+int build_layer_write(struct build_layer *l, stream_write_fn write, void *cookie, struct strata_error **err)
+{
+	struct tar_writer *w = tar_writer_new(write, cookie);
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+	int ret;
+
+	/* each writing links a hard-linked file to its first path anew */
+	for (size_t i = 0; i < l->cp.nlinked; i++)
+		free(l->cp.linked[i].path);
+	l->cp.nlinked = 0;
+	ret = write_tree(&l->cp, w, l->cp.root, &path, err);
+	if (ret >= 0)
+		ret = tar_writer_finish(w, err);
+	tar_writer_free(w);
+	return ret;
+}
+
+void build_layer_free(struct build_layer *l)
+{
+	if (!l)
+		return;
+	copier_release(&l->cp);
+	free(l);
+}
+
 int build_copy_layer(struct build_context *ctx, const struct build_lower *lower, const struct build_copy *c,
-		     char **hash, struct strbuf *tar, struct strata_error **err)
+		     char **hash, struct build_layer **layer, struct strata_error **err)
 {
 	struct source *srcs = NULL;
 	size_t nsrc = 0;
@@ -1401,7 +1504,7 @@ int build_copy_layer(struct build_context *ctx, const struct build_lower *lower,
 		ret = strata_error_set(err, STRATA_ERR_INVALID, 0,
 				       "When using %s with more than one source file, the destination must be a directory and end with a /",
 				       c->name);
-	for (size_t i = 0; tar && ret >= 0 && i < nsrc; i++)
+	for (size_t i = 0; layer && ret >= 0 && i < nsrc; i++)
 		ret = copy_source(&cp, &srcs[i], dest, ends_in_slash, err);
 	if (ret >= 0) {
 		if (nsrc == 1) {
@@ -1416,52 +1519,38 @@ int build_copy_layer(struct build_context *ctx, const struct build_lower *lower,
 			*hash = xasprintf("multi:%s", hex);
 		}
 	}
-	if (tar && ret >= 0 && cp.root->n) {
-		struct tar_writer *w = tar_writer_new(sb_write, tar);
-		_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
-
-		ret = write_tree(&cp, w, cp.root, &path, err);
-		if (ret >= 0)
-			ret = tar_writer_finish(w, err);
-		tar_writer_free(w);
-		if (ret < 0) {
-			free(*hash);
-			*hash = NULL;
-		}
-	}
 	for (size_t i = 0; i < nsrc; i++) {
 		free(srcs[i].orig);
 		free(srcs[i].rel);
 		free(srcs[i].hash);
 	}
 	free(srcs);
-	unode_free(cp.root);
-	for (size_t i = 0; i < cp.nlinked; i++)
-		free(cp.linked[i].path);
-	free(cp.linked);
+	if (layer && ret >= 0)
+		layer_take(&cp, layer);
+	else
+		copier_release(&cp);
 	return ret;
 }
 
-int build_mkdir_layer(const struct build_lower *lower, const char *path, int64_t now, struct strbuf *tar,
+int build_mkdir_layer(const struct build_lower *lower, const char *path, int64_t now, struct build_layer **layer,
 		      struct strata_error **err)
 {
-	const struct build_copy c = { .now = now, .name = "WORKDIR" };
-	struct copier cp = { NULL, lower, &c, xcalloc(1, sizeof(struct unode)) };
+	struct build_layer *l = xcalloc(1, sizeof(*l));
 	struct unode *dir;
 	int ret;
 
-	cp.root->mode = S_IFDIR | 0755;
-	ret = mkdir_all(&cp, path, 0, 0, &dir, err);
-	if (ret >= 0 && cp.root->n) {
-		struct tar_writer *w = tar_writer_new(sb_write, tar);
-		_cleanup_strbuf_ struct strbuf p = STRBUF_INIT;
-
-		ret = write_tree(&cp, w, cp.root, &p, err);
-		if (ret >= 0)
-			ret = tar_writer_finish(w, err);
-		tar_writer_free(w);
+	l->c.now = now;
+	l->c.name = "WORKDIR";
+	l->cp.lower = lower;
+	l->cp.c = &l->c;
+	l->cp.root = xcalloc(1, sizeof(struct unode));
+	l->cp.root->mode = S_IFDIR | 0755;
+	ret = mkdir_all(&l->cp, path, 0, 0, &dir, err);
+	if (ret < 0 || !l->cp.root->n) {
+		build_layer_free(l);
+		l = NULL;
 	}
-	unode_free(cp.root);
+	*layer = l;
 	return ret;
 }
 

@@ -19,6 +19,7 @@
 #include "build/dockerignore.h"
 #include "strata/error.h"
 #include "util/strbuf.h"
+#include "util/stream.h"
 
 /* The build context: a folder, its .dockerignore. */
 struct build_context;
@@ -50,8 +51,10 @@ struct strata_build_archive {
 };
 
 /*
- * A context extracted from an archive: hashed by its sums, no .dockerignore
- * applied (the client filters only the folders it packs itself).
+ * A context extracted from an archive: hashed by its sums; of its
+ * .dockerignore only what dockerd applies to an archive: the Dockerfile
+ * and .dockerignore itself are left out when it matches them (the client
+ * filters only the folders it packs itself).
  */
 int build_context_open_archive(const struct strata_build_archive *a, const char *dockerfile,
 			       struct build_context **out, struct strata_error **err);
@@ -85,16 +88,28 @@ struct build_copy {
 	const char *name;       /* "COPY" or "ADD" (messages) */
 	bool add;               /* ADD: archives would be extracted, URLs downloaded (both refused here) */
 	bool preserve;          /* COPY --from without --chown: files keep their owners */
+	int spill_dir;          /* ADD: the folder (the data root's tmp/) of the unnamed file what it extracts goes to */
 };
 
 /*
+ * The upper folder a step leaves, as planned (names, modes, owners, times,
+ * where each file's data is read from): build_layer_write writes its
+ * layer tar, the same bytes each time, reading the files' data as it goes
+ * (nothing of it is held in memory).  The context and lower it was made
+ * from must stay open while it is written.
+ */
+struct build_layer;
+int build_layer_write(struct build_layer *l, stream_write_fn write, void *cookie, struct strata_error **err);
+void build_layer_free(struct build_layer *l);
+
+/*
  * Hash the sources (*hash: "file:<h>", "dir:<h>" or "multi:<h>") and,
- * unless tar is NULL (a cache probe needs only the hash), write the step's
- * layer tar to *tar (nothing when the copy changes nothing).  Errors carry
- * dockerd's messages.
+ * unless layer is NULL (a cache probe needs only the hash), plan the
+ * step's layer into *layer (NULL when the copy changes nothing).  Errors
+ * carry dockerd's messages.
  */
 int build_copy_layer(struct build_context *ctx, const struct build_lower *lower, const struct build_copy *c,
-		     char **hash, struct strbuf *tar, struct strata_error **err);
+		     char **hash, struct build_layer **layer, struct strata_error **err);
 
 /* The content of the image file path (symlinks resolved in the image), e.g. etc/passwd. */
 int build_lower_read(const struct build_lower *lower, const char *path, struct strbuf *out, struct strata_error **err);
@@ -103,7 +118,7 @@ int build_lower_read(const struct build_lower *lower, const char *path, struct s
  * WORKDIR's ContainerCreateWorkdir: the layer of the folders MkdirAll makes
  * for path (root-owned, 0755, now), with the image's folders it changes.
  */
-int build_mkdir_layer(const struct build_lower *lower, const char *path, int64_t now, struct strbuf *tar,
+int build_mkdir_layer(const struct build_lower *lower, const char *path, int64_t now, struct build_layer **layer,
 		      struct strata_error **err);
 
 #endif

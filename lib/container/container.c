@@ -834,7 +834,8 @@ int container_create(struct strata_image_index *idx, const struct strata_image *
 {
 	struct strata_store *store = idx->store;
 	const char *network = o->network ? o->network : "none";
-	const json_t *iconfig = json_object_get(image_config(img), "config");
+	const json_t *iconfig = img ? json_object_get(image_config(img), "config") : NULL;
+	const char *image_id = img ? img->id : "";
 	_cleanup_json_ json_t *user = NULL, *config = NULL;
 	_cleanup_free_ char *name = NULL;
 	_cleanup_strbuf_ struct strbuf created = STRBUF_INIT;
@@ -874,13 +875,13 @@ int container_create(struct strata_image_index *idx, const struct strata_image *
 		host[12] = '\0';
 		json_object_set_new(user, "Hostname", json_string(host));
 	}
-	json_object_set_new(user, "Image", json_string(o->image_ref ? o->image_ref : img->id));
+	json_object_set_new(user, "Image", json_string(o->image_ref ? o->image_ref : image_id));
 	sort_maps(user);
 	config = config_container_ordered(user);
 	ret = pick_name(store, id, o->name, &name, err);
 	if (ret < 0)
 		return ret;
-	if (img->nr_layers)
+	if (img && img->nr_layers)
 		top = img->layers[img->nr_layers - 1].rec;
 	ret = store_driver(store, &d, err);
 	if (ret < 0)
@@ -899,7 +900,7 @@ int container_create(struct strata_image_index *idx, const struct strata_image *
 	memcpy(c->id, id, 65);
 	memcpy(c->mount_id, mount_id, 65);
 	c->parent_chain = xstrdup(top.chain_id);
-	c->cfg = config_v2_new(id, created.buf, name, config, img->id, network, store->driver_name);
+	c->cfg = config_v2_new(id, created.buf, name, config, image_id, network, store->driver_name);
 	c->host = hostconfig_new(o, network);
 	ret = container_save(c, err);
 	if (ret < 0) {

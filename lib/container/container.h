@@ -76,7 +76,8 @@ struct container_create_opts {
 };
 
 /*
- * Create a container on img: the mounts entry, the init and rw layers and
+ * Create a container on img (NULL: none, as the build of FROM scratch has
+ * it; Image is then ""): the mounts entry, the init and rw layers and
  * containers/<id>/ (State never started).  A name in use fails with
  * STRATA_ERR_CONFLICT and docker's message; no command (neither the
  * config's nor the image's Cmd/Entrypoint) fails with STRATA_ERR_INVALID

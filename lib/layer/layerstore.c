@@ -1,9 +1,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -509,6 +511,60 @@ int layerstore_register(struct strata_store *store, const char *parent_chain,
 		return ret;
 	}
 	return layerstore_job_commit(job, out, err);
+}
+
+struct producer {
+	layer_produce_fn produce;
+	void *cookie;
+	int out;
+	int ret;
+	struct strata_error *err;
+};
+
+static int producer_send(void *cookie, const void *data, size_t len, struct strata_error **err)
+{
+	return fs_send_all(((struct producer *)cookie)->out, data, len, "write the layer", err);
+}
+
+static void *producer_run(void *cookie)
+{
+	struct producer *p = cookie;
+
+	p->ret = p->produce(p->cookie, producer_send, p, &p->err);
+	close(p->out);
+	return NULL;
+}
+
+int layerstore_register_produced(struct strata_store *store, const char *parent_chain, layer_produce_fn produce,
+				 void *cookie, const char *expected_diff_id, struct layer_register_result *out,
+				 struct strata_error **err)
+{
+	struct producer p = { produce, cookie, -1, 0, NULL };
+	_cleanup_error_ struct strata_error *e = NULL;
+	pthread_t tid;
+	int sv[2], ret;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "socketpair");
+	p.out = sv[1];
+	if (pthread_create(&tid, NULL, producer_run, &p) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return strata_error_set(err, STRATA_ERR_IO, 0, "start the layer writer");
+	}
+	ret = layerstore_register(store, parent_chain, compress_fd_read, &sv[0], expected_diff_id, out, &e);
+	close(sv[0]); /* the writer stops at once if the store gave up (or never read) */
+	pthread_join(tid, NULL);
+	/* an existing chain named by expected_diff_id is not read: the cut-off writer's error is none */
+	if (p.ret < 0 && !(ret >= 0 && out->existed && expected_diff_id)) {
+		if (ret >= 0 && !out->existed)
+			layerstore_release(store, out->chain_id, NULL, 0, NULL, NULL, NULL);
+		return strata_error_propagate(err, p.err);
+	}
+	strata_error_free(p.err);
+	if (ret < 0)
+		return strata_error_propagate(err, steal_pointer(&e));
+	return ret;
 }
 
 struct assembly {

@@ -68,6 +68,19 @@ int layerstore_register(struct strata_store *store, const char *parent_chain,
 			stream_read_fn src, void *src_cookie, const char *expected_diff_id,
 			struct layer_register_result *out, struct strata_error **err);
 /*
+ * A tar written by a producer, registered as layerstore_register registers
+ * src's: produce runs on a thread of its own and writes into one end of a
+ * socket pair the store reads, so no tar is held in memory or in a file.
+ * The producer's error wins over the store's (which would say only that
+ * the stream ended); a layer made of a stream the producer did not finish
+ * is released again.  A chain that existed (expected_diff_id given) reads
+ * nothing: the producer is cut off and that is no error.
+ */
+typedef int (*layer_produce_fn)(void *cookie, stream_write_fn write, void *write_cookie, struct strata_error **err);
+int layerstore_register_produced(struct strata_store *store, const char *parent_chain, layer_produce_fn produce,
+				 void *cookie, const char *expected_diff_id, struct layer_register_result *out,
+				 struct strata_error **err);
+/*
  * Phased registration, to register the layers of a chain concurrently:
  *
  *   layerstore_prepare     chain order, one thread: computes the chain ID and

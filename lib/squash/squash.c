@@ -8,14 +8,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "analyze/visible.h"
-#include "compress/compress.h"
 #include "diff/diff.h"
 #include "driver/driver.h"
 #include "image/config.h"
@@ -29,35 +26,22 @@
 #include "strata/squash.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
-#include "util/fs.h"
 #include "util/strbuf.h"
 
-/* The tar of the merged tree, written on a thread into one end of a socket pair. */
+/* The tar of the merged tree, written straight into the layer store. */
 struct producer {
 	int top_fd;
 	const struct diff_changes *changes; /* NULL: the whole tree */
 	struct diff_options opts;
-	int out;
-	int ret;
-	struct strata_error *err;
 };
 
-static int send_all(void *cookie, const void *data, size_t len, struct strata_error **err)
-{
-	return fs_send_all(((struct producer *)cookie)->out, data, len, "write the squashed layer", err);
-}
-
-static void *produce(void *cookie)
+static int produce(void *cookie, stream_write_fn write, void *write_cookie, struct strata_error **err)
 {
 	struct producer *p = cookie;
 
 	if (!p->changes)
-		p->ret = diff_full_tar(p->top_fd, &p->opts, send_all, p, &p->err);
-	else
-		p->ret = diff_changes_tar(p->top_fd, p->changes, &p->opts, send_all, p, &p->err);
-	close(p->out);
-	p->out = -1;
-	return NULL;
+		return diff_full_tar(p->top_fd, &p->opts, write, write_cookie, err);
+	return diff_changes_tar(p->top_fd, p->changes, &p->opts, write, write_cookie, err);
 }
 
 /* Mount (or find) the merged tree of the layer with cache id; *fd opened on it. */
@@ -149,12 +133,10 @@ static int register_merged(struct strata_image_index *idx, const struct strata_i
 	struct strata_store *store = idx->store;
 	const char *top = img->layers[img->nr_layers - 1].rec.cache_id;
 	const char *below = base ? img->layers[base - 1].rec.cache_id : NULL;
-	struct producer p = { .top_fd = -1, .opts = { .mtime_clamp = -1, .now = time(NULL) }, .out = -1 };
+	struct producer p = { .top_fd = -1, .opts = { .mtime_clamp = -1, .now = time(NULL) } };
 	struct diff_changes changes = { 0 };
-	_cleanup_error_ struct strata_error *e = NULL;
 	struct graph_driver *d;
-	pthread_t tid;
-	int sv[2] = { -1, -1 }, base_fd = -1, ret;
+	int base_fd = -1, ret;
 
 	if ((ret = store_driver(store, &d, err)) < 0 || (ret = open_tree(d, top, &p.top_fd, err)) < 0)
 		return ret;
@@ -168,33 +150,8 @@ static int register_merged(struct strata_image_index *idx, const struct strata_i
 			goto out;
 		p.changes = &changes;
 	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		ret = strata_error_set(err, STRATA_ERR_IO, errno, "socketpair");
-		goto out;
-	}
-	p.out = sv[1];
-	if (pthread_create(&tid, NULL, produce, &p) != 0) {
-		close(sv[1]);
-		ret = strata_error_set(err, STRATA_ERR_IO, errno, "start the squash writer");
-		goto out;
-	}
-	ret = layerstore_register(store, base ? img->chain_ids[base - 1] : NULL, compress_fd_read, &sv[0], NULL,
-				  res, &e);
-	close(sv[0]); /* the writer stops at once if the store gave up */
-	sv[0] = -1;
-	pthread_join(tid, NULL);
-	if (p.ret < 0) {
-		/* the writer's error is the cause; the store's says only that the stream ended */
-		if (ret >= 0 && !res->existed)
-			layerstore_release(store, res->chain_id, NULL, 0, NULL, NULL, NULL);
-		ret = strata_error_propagate(err, steal_pointer(&p.err));
-	} else if (ret < 0) {
-		ret = strata_error_propagate(err, steal_pointer(&e));
-	}
+	ret = layerstore_register_produced(store, base ? img->chain_ids[base - 1] : NULL, produce, &p, NULL, res, err);
 out:
-	if (sv[0] >= 0)
-		close(sv[0]);
-	strata_error_free(p.err);
 	diff_changes_release(&changes);
 	close(p.top_fd);
 	graph_driver_put(d, top, NULL);

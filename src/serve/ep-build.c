@@ -136,7 +136,7 @@ static void fail(struct build_out *o, struct strata_error *err, int run_status)
 static void build(struct api_request *req)
 {
 	const char *network = api_query(req, "networkmode"), *platform = api_query(req, "platform");
-	const char *dockerfile_name = api_query(req, "dockerfile");
+	const char *dockerfile_name = api_query(req, "dockerfile"), *rm;
 	struct build_out o = { req, api_query_bool(req, "q"), false, json_array() };
 	struct strata_build_options opts = { 0 };
 	struct strata_image_index *idx = NULL;
@@ -179,7 +179,9 @@ static void build(struct api_request *req)
 	if (opts.target && !*opts.target)
 		opts.target = NULL;
 	opts.no_cache = api_query_bool(req, "nocache");
-	/* rm: strata keeps no intermediate container either way; forcerm also removes a failed RUN's */
+	/* rm missing or empty is true (API >= 1.12); forcerm also removes a failed RUN's container */
+	rm = api_query(req, "rm");
+	opts.keep_containers = rm && *rm && !api_query_bool(req, "rm");
 	opts.force_rm = api_query_bool(req, "forcerm");
 	opts.network = network && !strcmp(network, "host") ? "host" : "none";
 	opts.run_status = &run_status;

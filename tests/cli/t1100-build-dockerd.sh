@@ -161,6 +161,15 @@ EOF
 printf 'cat /opt/app/second /opt/exec\n' >cases/runs/start.sh
 touch -d @1600000000 cases/runs/start.sh
 echo "--build-arg WHO=strata" >cases/runs/flags
+# --rm=false: every step's container stays (the metadata steps' created, never started)
+add_case keep <<-\EOF
+	FROM busybox:local
+	LABEL kept=yes
+	RUN echo kept >/kept
+	WORKDIR /kept-dir
+	ENV K=1
+EOF
+echo "--rm=false" >cases/keep/flags
 add_case run-fails <<-\EOF
 	FROM busybox:local
 	RUN exit 3
@@ -299,6 +308,29 @@ add_case stdin-nodockerfile <<-\EOF
 EOF
 (cd cases/stdin-nodockerfile && echo x >f && tar -cf ../stdin-nodockerfile.tar f) &&
 	echo cases/stdin-nodockerfile.tar >cases/stdin-nodockerfile.stdin
+# .dockerignore in an archive: dockerd leaves out only the Dockerfile and
+# .dockerignore itself when it matches them, every other file stays
+add_case stdin-ignore <<-\EOF
+	FROM busybox:local
+	COPY . /all/
+	COPY secret a.log /picked/
+EOF
+(cd cases/stdin-ignore && mkdir sub && echo s >secret && echo l >a.log && echo k >keep.log && echo x >sub/x.log &&
+	echo y >sub/y && printf 'secret\n*.log\n!keep.log\n.dockerignore\nDockerfile\nsub/*.log\n' >.dockerignore &&
+	tar -cf ../stdin-ignore.tar .) && echo cases/stdin-ignore.tar >cases/stdin-ignore.stdin
+add_case stdin-ignore-df <<-\EOF
+	FROM busybox:local
+	COPY Dockerfile /d
+EOF
+(cd cases/stdin-ignore-df && echo Dockerfile >.dockerignore && tar -cf ../stdin-ignore-df.tar .) &&
+	echo cases/stdin-ignore-df.tar >cases/stdin-ignore-df.stdin
+# of a folder too: the client sends them, the daemon removes them
+add_case ignore-self <<-\EOF
+	FROM busybox:local
+	COPY . /all/
+EOF
+printf '.dockerignore\nDockerfile\n*.log\n' >cases/ignore-self/.dockerignore && echo a >cases/ignore-self/a &&
+	echo l >cases/ignore-self/l.log
 # the context argument of case NAME and what its stdin is
 ctx_of() { if [ -f "cases/$1.stdin" ]; then echo -; else echo "cases/$1"; fi; }
 stdin_of() { if [ -f "cases/$1.stdin" ]; then cat "cases/$1.stdin"; else echo /dev/null; fi; }
@@ -349,7 +381,7 @@ for c in $(cat cases/list); do
 		test_expect_success "$c: same images along the parent chain" "
 			strata --data-root \"\$S\" images -q --no-trunc $c:1 >res/$c.strata.id &&
 			test -s res/$c.strata.id &&
-			\$CMPB \$(case $c in copy|add|mkdir|from|runs|glob|chown-names|extract|stdin-*|copy-hardlink) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
+			\$CMPB \$(case $c in copy|add|mkdir|from|runs|keep|glob|chown-names|extract|stdin-*|copy-hardlink|ignore-self) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
 		"
 	else
 		test_expect_success "$c: the failed build tagged nothing" "
@@ -358,8 +390,8 @@ for c in $(cat cases/list); do
 	fi
 done
 
-test_expect_success 'copy, add, mkdir, from, runs, glob, chown-names, extract, stdin-*, copy-hardlink: the same files in every layer, the same diff ID where no time is in it' '
-	for c in copy add mkdir from runs glob chown-names extract stdin-tgz stdin-tar copy-hardlink; do
+test_expect_success 'copy, add, mkdir, from, runs, glob, chown-names, extract, stdin-*, copy-hardlink, ignore-self: the same files in every layer, the same diff ID where no time is in it' '
+	for c in copy add mkdir from runs glob chown-names extract stdin-tgz stdin-tar stdin-ignore copy-hardlink ignore-self; do
 		strata --data-root "$D/root" save $c:1 >docker-$c.tar &&
 		strata --data-root "$S" save $c:1 >strata-$c.tar &&
 		python3 "$TEST_LIB_DIR/layercmp.py" docker-$c.tar strata-$c.tar || return 1
@@ -403,6 +435,17 @@ test_expect_success 'strata reuses what dockerd built: Using cache on every step
 
 test_expect_success 'dockerd reuses what strata built: Using cache on every step' '
 	dockerd_start "$TRASH/d2" --data-root "$S" 2>d2.err || { cat d2.err; false; }
+'
+test_expect_success 'dockerd lists the containers strata --rm=false kept as strata lists its own, and removes them' '
+	docker ps -a --no-trunc --format "{{.ID}} {{.State}} {{.Command}}" >got &&
+	strata --data-root "$S" ps -a --no-trunc --format "{{.ID}} {{.State}} {{.Command}}" >want &&
+	test_cmp want got &&
+	strata --data-root "$D/root" ps -a --no-trunc --format "{{.State}} {{.Command}}" >want &&
+	cut -d" " -f2- got >states && test_cmp want states &&
+	grep -c "^created " states >n && echo 3 >want && test_cmp want n &&
+	wd=$(grep "WORKDIR /kept-dir" got | cut -d" " -f1) && docker diff "$wd" >wd.diff &&
+	echo "A /kept-dir" >want && test_cmp want wd.diff &&
+	docker rm $(grep -v " exited \"/bin/sh -c '"'"'exit 3" got | cut -d" " -f1) >/dev/null
 '
 test_expect_success 'dockerd on strata'"'"'s store: cache hits and the image runs' '
 	for c in meta onbuild run copy mkdir from runs; do

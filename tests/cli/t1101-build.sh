@@ -97,6 +97,115 @@ test_expect_success RUNTIME 'a failing RUN: its status and message, the tag not 
 	refused run 3 "The command '"'"'/bin/sh -c exit 3'"'"' returned a non-zero code: 3" &&
 	grep -q "^Removing intermediate container" out
 '
+test_expect_success '--rm=false keeps the containers of metadata steps, created and never started' '
+	K=$TRASH/keep-meta &&
+	strata --data-root "$K" import base.tar busybox:local >/dev/null &&
+	printf "FROM busybox:local\nLABEL a=b\nENV X=1\n" >kept.df &&
+	strata --data-root "$K" build --rm=false -f kept.df ctx >out &&
+	! grep -q "^Removing intermediate" out &&
+	sed -n "s/^ ---> Running in //p" out >ran && test_line_count ran 2 &&
+	strata --data-root "$K" ps -a -q >ps && tac ran >want && test_cmp want ps &&
+	strata --data-root "$K" ps -a --no-trunc --format "{{.State}} {{.Command}}" >ps &&
+	printf "%s\n" "created \"/bin/sh -c '"'"'#(nop) '"'"' '"'"'ENV X=1'"'"'\"" \
+		"created \"/bin/sh -c '"'"'#(nop) '"'"' '"'"'LABEL a=b'"'"'\"" >want &&
+	test_cmp want ps &&
+	strata --data-root "$K" ps -a --no-trunc --format "{{.Image}}" | tail -n 1 >img &&
+	strata --data-root "$K" images -q --no-trunc busybox:local >want && test_cmp want img &&
+	printf "FROM scratch\nLABEL a=b\n" | strata --data-root "$K" build --rm=false - >out &&
+	strata --data-root "$K" ps -a --format "{{.Image}}" | head -n 1 >img &&
+	echo "<no image>" >want && test_cmp want img &&
+	strata --data-root "$K" build --rm=false --force-rm --no-cache -f kept.df ctx >out &&
+	test $(grep -c "^Removing intermediate container" out) = 2 &&
+	strata --data-root "$K" ps -a -q >ps && test_line_count ps 3 &&
+	strata --data-root "$K" rm $(cat ps) >/dev/null &&
+	strata --data-root "$K" check >out 2>&1 || { cat out; false; }
+'
+test_expect_success RUNTIME '--rm=false keeps the RUN and WORKDIR containers with their changes' '
+	K=$TRASH/keep-run &&
+	strata --data-root "$K" import base.tar busybox:local >/dev/null &&
+	printf "FROM busybox:local\nRUN echo one >/one\nWORKDIR /new/dir\nRUN exit 3\n" >kept.df &&
+	strata --data-root "$K" build --rm=false -f kept.df ctx >out 2>err; rc=$? &&
+	test $rc = 3 && ! grep -q "^Removing intermediate" out &&
+	sed -n "s/^ ---> Running in //p" out >ran && test_line_count ran 3 &&
+	strata --data-root "$K" ps -a --format "{{.ID}} {{.State}} {{.Status}}" >ps &&
+	sed -E "s/ (ago|seconds?|second ago).*//; s/ (Less than a|[0-9]+)$//" ps >got &&
+	printf "%s\n" "$(sed -n 3p ran) exited Exited (3)" "$(sed -n 2p ran) created Created" \
+		"$(sed -n 1p ran) exited Exited (0)" >want &&
+	test_cmp want got &&
+	strata --data-root "$K" diff "$(sed -n 1p ran)" >d1 && echo "A /one" >want && test_cmp want d1 &&
+	strata --data-root "$K" diff "$(sed -n 2p ran)" >d2 && printf "A /new\nA /new/dir\n" >want && test_cmp want d2 &&
+	strata --data-root "$K" build --no-cache --force-rm -f kept.df ctx >out 2>err; rc=$? &&
+	test $rc = 3 && test $(grep -c "^Removing intermediate container" out) = 3 &&
+	strata --data-root "$K" ps -a -q >ps && test_line_count ps 3 &&
+	strata --data-root "$K" check >out 2>&1 || { cat out; false; }
+'
+test_expect_success 'a .dockerignore in a context archive leaves out only the Dockerfile and itself, as dockerd' '
+	mkdir -p ign && echo s >ign/secret && echo l >ign/a.log &&
+	printf "secret\n*.log\n.dockerignore\nDockerfile\n" >ign/.dockerignore &&
+	printf "FROM busybox:local\nCOPY . /all/\n" >ign/Dockerfile &&
+	tar -C ign -cf ign.tar . &&
+	strata --data-root "$R" build -q -t ign:1 - <ign.tar >/dev/null &&
+	strata --data-root "$R" save ign:1 >ign-saved.tar &&
+	python3 - ign-saved.tar <<-\PY &&
+	import io, json, sys, tarfile
+	outer = tarfile.open(sys.argv[1])
+	top = json.load(outer.extractfile("manifest.json"))[0]["Layers"][-1]
+	names = [m.name for m in tarfile.open(fileobj=io.BytesIO(outer.extractfile(top).read()))]
+	assert names == ["all", "all/a.log", "all/secret"], names
+	PY
+	printf "FROM busybox:local\nCOPY Dockerfile /d\n" >ign/Dockerfile && tar -C ign -cf ign.tar . &&
+	strata --data-root "$R" build -t keep:1 - <ign.tar >out 2>err; rc=$? &&
+	refused ign 1 "COPY failed: file not found in build context or excluded by .dockerignore: stat Dockerfile: file does not exist"
+'
+if [ -x /usr/bin/time ]; then
+	test_set_prereq TIME
+else
+	test_prereq_missing TIME "GNU time (/usr/bin/time) measures the peak RSS"
+fi
+# build_small CTX TAG: build CTX as TAG with a peak RSS below 120 MB, saved to CTX.tar
+build_small() {
+	/usr/bin/time -f %M -o rss "$STRATA_BIN" --data-root "$R" build -q -t "$2" "$1" >/dev/null &&
+	test "$(tail -n 1 rss)" -lt 122880 &&
+	strata --data-root "$R" save "$2" >"$1.tar"
+}
+test_expect_success TIME 'COPY of a 160 MB file: its layer is streamed (peak RSS far below the size), the diff ID of its bytes' '
+	mkdir -p bigctx && dd if=/dev/zero of=bigctx/blob bs=1M count=160 2>/dev/null &&
+	printf "FROM busybox:local\nCOPY blob /blob\n" >bigctx/Dockerfile &&
+	build_small bigctx big:1 &&
+	python3 - bigctx.tar <<-\PY
+	import hashlib, json, sys, tarfile
+	outer = tarfile.open(sys.argv[1])
+	m = json.load(outer.extractfile("manifest.json"))[0]
+	cfg = json.load(outer.extractfile(m["Config"]))
+	h = hashlib.sha256()
+	f = outer.extractfile(m["Layers"][-1])
+	for chunk in iter(lambda: f.read(1 << 20), b""):
+	    h.update(chunk)
+	assert cfg["rootfs"]["diff_ids"][-1] == "sha256:" + h.hexdigest(), cfg["rootfs"]
+	f = outer.extractfile(m["Layers"][-1])
+	names = [(x.name, x.size) for x in tarfile.open(fileobj=f, mode="r|")]
+	assert names == [("blob", 160 << 20)], names
+	PY
+'
+test_expect_success TIME 'ADD extracting a 160 MB member: the member is not held in memory either' '
+	mkdir -p bigadd && tar -C bigctx -czf bigadd/blob.tgz blob &&
+	printf "FROM busybox:local\nADD blob.tgz /x/\n" >bigadd/Dockerfile &&
+	build_small bigadd bigadd:1 &&
+	python3 - bigadd.tar <<-\PY
+	import json, sys, tarfile
+	outer = tarfile.open(sys.argv[1])
+	m = json.load(outer.extractfile("manifest.json"))[0]
+	layer = tarfile.open(fileobj=outer.extractfile(m["Layers"][-1]), mode="r|")
+	seen = []
+	for x in layer:
+	    seen.append((x.name, x.size))
+	    if x.isfile():
+	        f = layer.extractfile(x)
+	        for chunk in iter(lambda: f.read(1 << 20), b""):
+	            assert not chunk.strip(b"\0"), "the member data changed"
+	assert seen == [("x", 0), ("x/blob", 160 << 20)], seen
+	PY
+'
 test_expect_success 'a heredoc is a parse error' '
 	strata --data-root "$R" build -t keep:1 bad/heredoc >out 2>err; rc=$? &&
 	refused heredoc 1 "Error response from daemon: dockerfile parse error line 2: heredocs (<<EOF) are not supported by the classic builder of docker 20.10"
@@ -164,18 +273,25 @@ test_expect_success 'ADD extracts a local .tar.gz; bzip2 and URLs are refused, n
 	strata --data-root "$R" build -t keep:1 arch >out 2>err; rc=$? &&
 	refused url 1 "ADD of the URL http://example.invalid/f is not supported: strata build does not download"
 '
+# kill_mid_run ROOT OUT BUILD-ARGS...: strata build killed with -9 once its RUN
+# printed "started" (OUT holds the transcript); ID is then the RUN's container
+kill_mid_run() {
+	local root=$1 out=$2 pid short
+	shift 2
+	{ "$STRATA_BIN" --data-root "$root" build "$@" >"$out" 2>&1 & }
+	pid=$! # strata itself, not a subshell: it is the one killed
+	test_atexit "kill -9 $pid"
+	for _ in $(seq 300); do grep -q started "$out" 2>/dev/null && break; sleep 0.1; done
+	grep -q started "$out" &&
+	short=$(sed -n "s/^ ---> Running in //p" "$out") && test ${#short} -eq 12 &&
+	ID=$(ls "$root/containers" | grep "^$short") && test ${#ID} -eq 64 && test_atexit "runc delete -f $ID" &&
+	kill -9 $pid && { wait $pid; test $? -eq 137; }
+}
 test_expect_success RUNTIME 'a build killed with -9 mid-RUN: no tag moved, the next write command removes its container' '
 	mkdir -p killed && printf "FROM busybox:local\nRUN echo started; exec sleep 1000\n" >killed/Dockerfile &&
 	strata --data-root "$R" tag busybox:local killed:1 &&
 	strata --data-root "$R" images -q --no-trunc killed:1 >before &&
-	{ "$STRATA_BIN" --data-root "$R" build -t killed:1 killed >kill.out 2>&1 & } &&
-	PID=$! && # strata itself, not a subshell: it is the one killed
-	test_atexit "kill -9 $PID" &&
-	for i in $(seq 100); do grep -q started kill.out 2>/dev/null && break; sleep 0.1; done &&
-	grep -q started kill.out &&
-	SHORT=$(sed -n "s/^ ---> Running in //p" kill.out) && test ${#SHORT} -eq 12 &&
-	ID=$(ls "$R/containers" | grep "^$SHORT") && test ${#ID} -eq 64 && test_atexit "runc delete -f $ID" &&
-	kill -9 $PID && { wait $PID; test $? -eq 137; } &&
+	kill_mid_run "$R" kill.out -t killed:1 killed &&
 	test -e "$R/containers/$ID" &&
 	MID=$(cat "$R/image/overlay2/layerdb/mounts/$ID/mount-id") &&
 	strata --data-root "$R" tag busybox:local after-kill:1 &&
@@ -186,6 +302,16 @@ test_expect_success RUNTIME 'a build killed with -9 mid-RUN: no tag moved, the n
 	! runc state "$ID" >/dev/null 2>&1 &&
 	strata --data-root "$R" images -q --no-trunc killed:1 >after && test_cmp before after &&
 	strata --data-root "$R" check >out 2>&1 || { cat out; false; }
+'
+test_expect_success RUNTIME 'a --rm=false build killed with -9 mid-RUN: the next write command keeps its container, exited' '
+	K=$TRASH/keep-killed &&
+	strata --data-root "$K" import base.tar busybox:local >/dev/null &&
+	kill_mid_run "$K" kkill.out --rm=false killed &&
+	strata --data-root "$K" tag busybox:local after-kill:1 &&
+	strata --data-root "$K" ps -a -q --no-trunc >ps && echo "$ID" >want && test_cmp want ps &&
+	strata --data-root "$K" ps -a --format "{{.State}}" >state && echo exited >want && test_cmp want state &&
+	test ! -e "$K/tmp/strata-$ID" && ! grep -q "$K/" /proc/mounts && ! runc state "$ID" >/dev/null 2>&1 &&
+	strata --data-root "$K" check >out 2>&1 || { cat out; false; }
 '
 test_expect_success 'a context archive left by a killed build is removed by the next write command' '
 	mkdir -p "$R/tmp/strata-context-dead12" && echo x >"$R/tmp/strata-context-dead12/f" &&

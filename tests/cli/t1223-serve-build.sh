@@ -1,8 +1,9 @@
 #!/bin/bash
 # docker build (DOCKER_BUILDKIT=0) through strata serve against dockerd on
 # the same base image: for a few of t1100's Dockerfiles (build args and
-# labels, --target, RUN and COPY, a failing RUN, a multi-stage COPY --from),
-# a context tar on stdin and -q: the same transcript (IDs aside), stderr
+# labels, --target, RUN and COPY, a failing RUN, --rm=false, a multi-stage
+# COPY --from), a context tar on stdin and -q: the same transcript (IDs
+# aside), stderr
 # and exit status; the JSON stream of POST /build as dockerd's (the aux ID
 # before "Successfully built", a failed RUN's errorDetail code); a context
 # tar naming ../ is refused with nothing written outside; a client gone
@@ -62,6 +63,13 @@ add_case run-fails <<-\END
 	FROM busybox:local
 	RUN exit 3
 END
+add_case keep <<-\END
+	FROM busybox:local
+	LABEL kept=yes
+	RUN echo kept >/kept
+	WORKDIR /kept-dir
+END
+echo "--rm=false" >cases/keep/flags
 add_case from <<-\END
 	FROM busybox:local AS build
 	COPY dir /out/
@@ -93,6 +101,12 @@ for c in $(cat cases/list); do
 		test_cmp d.err s.err
 	"
 done
+
+test_expect_success 'rm=0 keeps the containers of every step, as dockerd keeps them' '
+	ds ps -a --no-trunc --format "{{.State}} {{.Command}}" >got &&
+	dd ps -a --no-trunc --format "{{.State}} {{.Command}}" >want &&
+	test_cmp want got && grep -q "^created \"/bin/sh -c '"'"'#(nop) WORKDIR /kept-dir" got
+'
 
 test_expect_success 'the multi-stage image: the same files in every layer' '
 	strata --data-root "$S/root" save from:1 >s.tar && dd save from:1 >d.tar &&
