@@ -1,6 +1,6 @@
 #!/bin/bash
 # Benchmark: strata build vs the classic builder (DOCKER_BUILDKIT=0 docker
-# build through dockerd) of the same 15-instruction Dockerfile (5 RUN,
+# build through dockerd) and Debian's buildah (bud --layers) of the same 15-instruction Dockerfile (5 RUN,
 # 2 COPY, 8 metadata steps: FROM, LABEL, ENV, WORKDIR, EXPOSE, CMD) on the
 # same local busybox base, with a context of SIZE_MB of files from
 # /usr/share, in one run: a cold build, each tool in a fresh store on its
@@ -14,7 +14,7 @@
 # usage (root): bench/build.sh [SRC=/usr/share] [SIZE_MB=300]
 # (RUN=strata runs strata only)
 # Needs: build/strata, dockerd (docker.io) and the 20.10 client at
-# /usr/bin/docker, runc, busybox-static, python3, e2fsprogs.
+# /usr/bin/docker, buildah, runc, busybox-static, python3, e2fsprogs.
 set -eu
 cd "$(dirname "$0")/.."
 SRC=${1:-/usr/share}
@@ -118,17 +118,33 @@ $DOCKER history --no-trunc --format '{{.CreatedBy}}' bench:1 | sed -E 's/[0-9a-f
 diff -u "$W/d.hist" "$W/s.hist" >&2 || { echo "the two builds' histories differ" >&2; exit 1; }
 stop_dockerd
 
+echo "== buildah bud (--layers, chroot isolation; cold, then cached)"
+fresh_fs buildah
+BR=$W/fs-buildah
+BUILDAH=(buildah --root "$BR/root" --runroot "$BR/run" --storage-driver overlay)
+"${BUILDAH[@]}" pull -q "docker-archive:$W/base.tar" >/dev/null
+read -r b_wall b_cpu b_rss < <(python3 bench/measure.py -- "${BUILDAH[@]}" bud --pull=false --isolation chroot \
+	--layers -q -t bench:1 "$W/ctx")
+read -r bc_wall bc_cpu bc_rss < <(python3 bench/measure.py -- "${BUILDAH[@]}" bud --pull=false --isolation chroot \
+	--layers -q -t bench:2 "$W/ctx")
+[ "$("${BUILDAH[@]}" images -q bench:1)" = "$("${BUILDAH[@]}" images -q bench:2)" ] ||
+	{ echo "buildah's cached rebuild made another image" >&2; exit 1; }
+"${BUILDAH[@]}" rmi -a -f >/dev/null 2>&1 || true
+
 python3 - "$s_wall" "$s_cpu" "$s_rss" "$d_wall" "$d_cpu" "$d_rss" "$sc_wall" "$sc_cpu" "$sc_rss" \
-	"$dc_wall" "$dc_cpu" "$dc_rss" "$p_wall" "$p_cpu" "$p_rss" "$f_wall" "$f_cpu" "$f_rss" <<'PY'
+	"$dc_wall" "$dc_cpu" "$dc_rss" "$p_wall" "$p_cpu" "$p_rss" "$f_wall" "$f_cpu" "$f_rss" \
+	"$b_wall" "$b_cpu" "$b_rss" "$bc_wall" "$bc_cpu" "$bc_rss" <<'PY'
 import sys
 v = list(map(float, sys.argv[1:]))
-rows = [("cold", v[0:3], v[3:6]), ("cached", v[6:9], v[9:12])]
+rows = [("cold", v[0:3], v[3:6], v[18:21]), ("cached", v[6:9], v[9:12], v[21:24])]
 print()
-print(f"{'':8} {'strata wall / CPU / RSS':>28} {'dockerd wall / CPU / RSS':>30} {'wall':>7} {'CPU':>7} {'RSS':>6}")
-for name, s, d in rows:
+print(f"{'':8} {'strata wall / CPU / RSS':>28} {'dockerd wall / CPU / RSS':>30} {'wall':>7} {'CPU':>7} {'RSS':>6}"
+      f" {'buildah wall / CPU / RSS':>30} {'wall':>7}")
+for name, s, d, b in rows:
     print(f"{name:8} {s[0]:8.2f} s {s[1]:7.2f} s {s[2]/1024:6.1f} MB {d[0]:8.2f} s {d[1]:7.2f} s {d[2]/1024:7.1f} MB"
-          f" {d[0]/s[0]:6.2f}x {d[1]/s[1]:6.2f}x {100*s[2]/d[2]:5.1f}%")
-print("  (ratios: dockerd / strata; RSS: strata's as % of dockerd's)")
+          f" {d[0]/s[0]:6.2f}x {d[1]/s[1]:6.2f}x {100*s[2]/d[2]:5.1f}%"
+          f" {b[0]:8.2f} s {b[1]:7.2f} s {b[2]/1024:7.1f} MB {b[0]/s[0]:6.2f}x")
+print("  (ratios: dockerd / strata and buildah / strata; RSS: strata's as % of dockerd's)")
 p, f = v[12:15], v[15:18]
 print(f"COPY alone (strata build FROM + COPY): {p[0]:.2f} s wall, {p[1]:.2f} s CPU, {p[2]/1024:.1f} MB;"
       f" floor (tar -x + sync) {f[0]:.2f} s: {p[0]/f[0]:.2f}x the floor")
