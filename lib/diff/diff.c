@@ -174,6 +174,17 @@ static int64_t clamp_mtime(const struct appender *a, int64_t t)
 	return a->o->mtime_clamp >= 0 && t > a->o->mtime_clamp ? a->o->mtime_clamp : t;
 }
 
+/* Write e's header and tell the member hook (dfd -1: no file behind it). */
+static int add_member(struct appender *a, const struct tar_entry *e, int dfd, const char *name,
+		      const struct stat *st, struct strata_error **err)
+{
+	int ret = tar_writer_add(a->w, e, err);
+
+	if (ret >= 0 && a->o->member)
+		ret = a->o->member(a->o->member_cookie, e, dfd, name, st, err);
+	return ret;
+}
+
 static int copy_data(struct appender *a, int dfd, const char *name, const char *rel, uint64_t size,
 		     struct strata_error **err)
 {
@@ -306,7 +317,7 @@ static int add_file(struct appender *a, int dfd, const char *name, const char *r
 		if (ret < 0)
 			return ret;
 	}
-	ret = tar_writer_add(a->w, &e, err);
+	ret = whname ? add_member(a, &e, -1, NULL, NULL, err) : add_member(a, &e, dfd, name, st, err);
 	if (ret >= 0 && e.typeflag == TAR_REG && e.size)
 		ret = copy_data(a, dfd, name, rel, e.size, err);
 	if (ret >= 0 && opaque) {
@@ -315,7 +326,7 @@ static int add_file(struct appender *a, int dfd, const char *name, const char *r
 
 		opqname = xasprintf("%s/" WHITEOUT_OPAQUE, rel);
 		wo.name = opqname;
-		ret = tar_writer_add(a->w, &wo, err);
+		ret = add_member(a, &wo, -1, NULL, NULL, err);
 	}
 	return ret;
 }
@@ -578,7 +589,7 @@ int diff_changes_tar(int layer_fd, const struct diff_changes *c, const struct di
 			struct tar_entry e = { .name = wh, .linkname = "", .typeflag = TAR_REG, .mode_raw = true,
 					       .mtime_sec = clamp_mtime(&a, o->now) };
 
-			ret = tar_writer_add(a.w, &e, err);
+			ret = add_member(&a, &e, -1, NULL, NULL, err);
 			continue;
 		}
 		pfd = safepath_open_parent(layer_fd, rel, 0, &last, err);
