@@ -1,21 +1,20 @@
 /*
  * Squash in place: the merged tree of the squashed layers, read from the
  * driver (overlay2 mounts the chain read-only, vfs keeps full copies), is
- * re-tarred straight into the layer store through a socket pair: a whole
- * tree when nothing is kept, else the changes against the kept base's tree
- * (deletions as whiteouts) together with every visible path the squashed
- * layers wrote.  No export, no temporary tar.
+ * written as a new layer: a whole tree when nothing is kept, else the
+ * changes against the kept base's tree (deletions as whiteouts) together
+ * with every visible path the squashed layers wrote.  Its tar is hashed and
+ * recorded as tar-split while it is made, never written out or read back,
+ * and the new layer's files are hard links to the layers' own where they
+ * are the same inode (see layer_applier_apply_fd).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "analyze/visible.h"
-#include "compress/compress.h"
 #include "diff/diff.h"
 #include "driver/driver.h"
 #include "image/config.h"
@@ -30,34 +29,69 @@
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/safepath.h"
 #include "util/strbuf.h"
 
-/* The tar of the merged tree, written on a thread into one end of a socket pair. */
-struct producer {
+/* The new layer, written from the merged tree top_fd (or the changes in it). */
+struct squash_writer {
 	int top_fd;
 	const struct diff_changes *changes; /* NULL: the whole tree */
 	struct diff_options opts;
-	int out;
-	int ret;
-	struct strata_error *err;
+	int *diff_fds; /* the diff folders of the image's layers, top first */
+	size_t nr_diffs;
+	struct layer_writer *w;
 };
 
-static int send_all(void *cookie, const void *data, size_t len, struct strata_error **err)
+/*
+ * The file of some layer's diff folder that the merged tree shows at rel
+ * (st: as the tree shows it), so that the new layer can link to it: the
+ * top-most layer holding rel, when it is that very inode (overlay2 shows a
+ * lower file's own inode number; vfs's top folder is the tree).  -1 when
+ * there is none.
+ */
+static int layer_file(const struct squash_writer *s, const char *rel, const struct stat *st)
 {
-	return fs_send_all(((struct producer *)cookie)->out, data, len, "write the squashed layer", err);
+	for (size_t i = 0; i < s->nr_diffs; i++) {
+		_cleanup_error_ struct strata_error *e = NULL;
+		struct stat got;
+		int fd = safepath_open(s->diff_fds[i], rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, &e);
+
+		if (fd < 0 && e->code == STRATA_ERR_NOT_FOUND)
+			continue;
+		if (fd >= 0 && fstat(fd, &got) == 0 && S_ISREG(got.st_mode) && got.st_ino == st->st_ino &&
+		    got.st_size == st->st_size)
+			return fd;
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return -1;
 }
 
-static void *produce(void *cookie)
+static int squash_member(void *cookie, const struct tar_entry *e, int dfd, const char *name,
+			 const struct stat *st, struct strata_error **err)
 {
-	struct producer *p = cookie;
+	struct squash_writer *s = cookie;
+	_cleanup_close_ int src = -1;
 
-	if (!p->changes)
-		p->ret = diff_full_tar(p->top_fd, &p->opts, send_all, p, &p->err);
-	else
-		p->ret = diff_changes_tar(p->top_fd, p->changes, &p->opts, send_all, p, &p->err);
-	close(p->out);
-	p->out = -1;
-	return NULL;
+	if (e->typeflag != TAR_REG || !e->size || dfd < 0)
+		return layer_writer_member(s->w, e, -1, err);
+	src = layer_file(s, e->name, st);
+	if (src < 0)
+		src = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (src < 0)
+		return strata_error_set(err, fs_errcode(errno), errno, "open '%s'", e->name);
+	return layer_writer_member(s->w, e, src, err);
+}
+
+static int squash_produce(void *cookie, struct layer_writer *w, struct strata_error **err)
+{
+	struct squash_writer *s = cookie;
+
+	s->w = w;
+	if (!s->changes)
+		return diff_full_tar(s->top_fd, &s->opts, layer_writer_write, w, err);
+	return diff_changes_tar(s->top_fd, s->changes, &s->opts, layer_writer_write, w, err);
 }
 
 /* Mount (or find) the merged tree of the layer with cache id; *fd opened on it. */
@@ -142,61 +176,61 @@ static int range_changes(const struct strata_image_index *idx, const struct stra
 	return ret;
 }
 
-/* Register the merged tree of layers [base, n) on the kept base. */
+/* Open the diff folders of img's layers, top first, into s. */
+static int open_diffs(struct graph_driver *d, const struct strata_image *img, struct squash_writer *s,
+		      struct strata_error **err)
+{
+	s->diff_fds = xcalloc(img->nr_layers, sizeof(*s->diff_fds));
+	for (size_t i = img->nr_layers; i-- > 0;) {
+		int fd = graph_driver_diff_fd(d, img->layers[i].rec.cache_id, err);
+
+		if (fd < 0)
+			return fd;
+		s->diff_fds[s->nr_diffs++] = fd;
+	}
+	return 0;
+}
+
+/*
+ * Register the merged tree of layers [base, n) on the kept base: its tar
+ * is never written out, the layer store hashes and records it as it is
+ * made while the new layer's files are linked to (or copied from) the
+ * layers' own.
+ */
 static int register_merged(struct strata_image_index *idx, const struct strata_image *img, size_t base,
 			   struct layer_register_result *res, struct strata_error **err)
 {
 	struct strata_store *store = idx->store;
 	const char *top = img->layers[img->nr_layers - 1].rec.cache_id;
 	const char *below = base ? img->layers[base - 1].rec.cache_id : NULL;
-	struct producer p = { .top_fd = -1, .opts = { .mtime_clamp = -1, .now = time(NULL) }, .out = -1 };
+	struct squash_writer s = { .top_fd = -1, .opts = { .mtime_clamp = -1, .now = time(NULL) } };
 	struct diff_changes changes = { 0 };
-	_cleanup_error_ struct strata_error *e = NULL;
 	struct graph_driver *d;
-	pthread_t tid;
-	int sv[2] = { -1, -1 }, base_fd = -1, ret;
+	int base_fd = -1, ret;
 
-	if ((ret = store_driver(store, &d, err)) < 0 || (ret = open_tree(d, top, &p.top_fd, err)) < 0)
+	s.opts.member = squash_member;
+	s.opts.member_cookie = &s;
+	if ((ret = store_driver(store, &d, err)) < 0 || (ret = open_tree(d, top, &s.top_fd, err)) < 0)
 		return ret;
 	if (below) {
 		if ((ret = open_tree(d, below, &base_fd, err)) < 0)
 			goto out;
-		ret = range_changes(idx, img, base, p.top_fd, base_fd, &changes, err);
+		ret = range_changes(idx, img, base, s.top_fd, base_fd, &changes, err);
 		close(base_fd);
 		graph_driver_put(d, below, NULL);
 		if (ret < 0)
 			goto out;
-		p.changes = &changes;
+		s.changes = &changes;
 	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		ret = strata_error_set(err, STRATA_ERR_IO, errno, "socketpair");
-		goto out;
-	}
-	p.out = sv[1];
-	if (pthread_create(&tid, NULL, produce, &p) != 0) {
-		close(sv[1]);
-		ret = strata_error_set(err, STRATA_ERR_IO, errno, "start the squash writer");
-		goto out;
-	}
-	ret = layerstore_register(store, base ? img->chain_ids[base - 1] : NULL, compress_fd_read, &sv[0], NULL,
-				  res, &e);
-	close(sv[0]); /* the writer stops at once if the store gave up */
-	sv[0] = -1;
-	pthread_join(tid, NULL);
-	if (p.ret < 0) {
-		/* the writer's error is the cause; the store's says only that the stream ended */
-		if (ret >= 0 && !res->existed)
-			layerstore_release(store, res->chain_id, NULL, 0, NULL, NULL, NULL);
-		ret = strata_error_propagate(err, steal_pointer(&p.err));
-	} else if (ret < 0) {
-		ret = strata_error_propagate(err, steal_pointer(&e));
-	}
+	if ((ret = open_diffs(d, img, &s, err)) >= 0)
+		ret = layerstore_register_written(store, base ? img->chain_ids[base - 1] : NULL, squash_produce, &s,
+						  res, err);
 out:
-	if (sv[0] >= 0)
-		close(sv[0]);
-	strata_error_free(p.err);
+	for (size_t i = 0; i < s.nr_diffs; i++)
+		close(s.diff_fds[i]);
+	free(s.diff_fds);
 	diff_changes_release(&changes);
-	close(p.top_fd);
+	close(s.top_fd);
 	graph_driver_put(d, top, NULL);
 	return ret;
 }
