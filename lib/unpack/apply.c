@@ -15,6 +15,7 @@
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/inodemap.h"
 #include "util/safepath.h"
 #include "util/strbuf.h"
 
@@ -852,42 +853,7 @@ int layer_applier_finish(struct layer_applier *a, int64_t *size, struct strata_e
 	return layer_dir_size(a->root_fd, size, err);
 }
 
-/* Hard-linked inodes seen, as (dev, ino) pairs. */
-struct inode_set {
-	struct {
-		dev_t dev;
-		ino_t ino;
-		bool used;
-	} *slots;
-	size_t nr, cap;
-};
-
-static bool inode_set_add(struct inode_set *s, dev_t dev, ino_t ino)
-{
-	size_t i;
-
-	if ((s->nr + 1) * 2 > s->cap) {
-		struct inode_set bigger = { NULL, 0, s->cap ? s->cap * 2 : 64 };
-
-		bigger.slots = xcalloc(bigger.cap, sizeof(*bigger.slots));
-		for (i = 0; i < s->cap; i++)
-			if (s->slots[i].used)
-				inode_set_add(&bigger, s->slots[i].dev, s->slots[i].ino);
-		free(s->slots);
-		*s = bigger;
-	}
-	for (i = (size_t)((ino * 0x9E3779B97F4A7C15ULL) ^ dev) & (s->cap - 1); s->slots[i].used;
-	     i = (i + 1) & (s->cap - 1))
-		if (s->slots[i].dev == dev && s->slots[i].ino == ino)
-			return false;
-	s->slots[i].dev = dev;
-	s->slots[i].ino = ino;
-	s->slots[i].used = true;
-	s->nr++;
-	return true;
-}
-
-static int dir_size(int dfd, struct inode_set *seen, int64_t *total, struct strata_error **err)
+static int dir_size(int dfd, struct inode_map *seen, int64_t *total, struct strata_error **err)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
@@ -913,7 +879,7 @@ static int dir_size(int dfd, struct inode_set *seen, int64_t *total, struct stra
 				return ret;
 			continue;
 		}
-		if (st.st_nlink > 1 && !inode_set_add(seen, st.st_dev, st.st_ino))
+		if (st.st_nlink > 1 && !inode_map_add(seen, st.st_dev, st.st_ino, NULL))
 			continue;
 		*total += st.st_size;
 	}
@@ -924,11 +890,11 @@ static int dir_size(int dfd, struct inode_set *seen, int64_t *total, struct stra
 
 int layer_dir_size(int dir_fd, int64_t *size, struct strata_error **err)
 {
-	struct inode_set seen = { 0 };
+	struct inode_map seen = INODE_MAP_INIT;
 	int64_t total = 0;
 	int ret = dir_size(dir_fd, &seen, &total, err);
 
-	free(seen.slots);
+	inode_map_release(&seen);
 	if (ret < 0)
 		return strata_error_wrap(err, "computing layer size");
 	*size = total;
