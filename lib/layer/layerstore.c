@@ -431,9 +431,9 @@ int layerstore_job_ingest(struct layer_job *job, stream_read_fn src, void *src_c
 struct layer_writer {
 	struct layer_applier *applier;
 	struct tarsplit_writer *ts;
-	struct sha256_ctx sha;
-	uint64_t size;      /* tar bytes so far */
-	uint64_t data_left; /* of the current member */
+	struct sha256_async *sha;  /* most of the cost: overlaps the rest */
+	uint64_t size;             /* tar bytes so far */
+	uint64_t data_left;        /* of the current member */
 };
 
 int layer_writer_write(void *cookie, const void *data, size_t len, struct strata_error **err)
@@ -442,7 +442,7 @@ int layer_writer_write(void *cookie, const void *data, size_t len, struct strata
 	size_t take = len < w->data_left ? len : (size_t)w->data_left;
 	int ret = 0;
 
-	sha256_update(&w->sha, data, len);
+	sha256_async_update(w->sha, data, len);
 	w->size += len;
 	if (take) {
 		ret = tarsplit_writer_data(w->ts, data, take, err);
@@ -486,18 +486,17 @@ int layerstore_job_write(struct layer_job *job, layer_produce_fn produce, void *
 		return ret;
 	}
 	w.ts = tarsplit_writer_new(ts_fd);
-	sha256_init(&w.sha);
+	w.sha = sha256_async_new();
 	ret = produce(cookie, &w, err);
 	if (ret >= 0 && w.data_left)
 		ret = strata_error_set(err, STRATA_ERR_INVALID, 0, "layer tar: a member's data is missing");
 	if (ret >= 0)
 		ret = tarsplit_writer_finish(w.ts, err);
 	if (ret >= 0) {
-		sha256_final_hex(&w.sha, hex);
+		sha256_async_final_hex(steal_pointer(&w.sha), hex);
 		ret = job_end(job, w.applier, ts_fd, hex, hex, w.size, err);
-	} else {
-		sha256_release(&w.sha);
 	}
+	sha256_async_free(w.sha);
 	tarsplit_writer_free(w.ts);
 	layer_applier_free(w.applier);
 	return ret < 0 ? ret : 0;
