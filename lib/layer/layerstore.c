@@ -579,17 +579,10 @@ fail:
 	return ret;
 }
 
-int layerstore_register(struct strata_store *store, const char *parent_chain,
-			stream_read_fn src, void *src_cookie, const char *expected_diff_id,
-			struct layer_register_result *out, struct strata_error **err)
+/* After the job was read or written (ret): register it, or remove it on failure. */
+static int commit_or_abort(struct layer_job *job, int ret, struct layer_register_result *out,
+			   struct strata_error **err)
 {
-	struct layer_job *job;
-	int ret;
-
-	ret = layerstore_prepare(store, parent_chain, NULL, expected_diff_id, &job, err);
-	if (ret < 0)
-		return ret;
-	ret = layerstore_job_ingest(job, src, src_cookie, err);
 	if (ret < 0) {
 		layerstore_job_abort(job);
 		return ret;
@@ -597,21 +590,27 @@ int layerstore_register(struct strata_store *store, const char *parent_chain,
 	return layerstore_job_commit(job, out, err);
 }
 
+int layerstore_register(struct strata_store *store, const char *parent_chain,
+			stream_read_fn src, void *src_cookie, const char *expected_diff_id,
+			struct layer_register_result *out, struct strata_error **err)
+{
+	struct layer_job *job;
+	int ret = layerstore_prepare(store, parent_chain, NULL, expected_diff_id, &job, err);
+
+	if (ret < 0)
+		return ret;
+	return commit_or_abort(job, layerstore_job_ingest(job, src, src_cookie, err), out, err);
+}
+
 int layerstore_register_written(struct strata_store *store, const char *parent_chain, layer_produce_fn produce,
 				void *cookie, struct layer_register_result *out, struct strata_error **err)
 {
 	struct layer_job *job;
-	int ret;
+	int ret = layerstore_prepare(store, parent_chain, NULL, NULL, &job, err);
 
-	ret = layerstore_prepare(store, parent_chain, NULL, NULL, &job, err);
 	if (ret < 0)
 		return ret;
-	ret = layerstore_job_write(job, produce, cookie, err);
-	if (ret < 0) {
-		layerstore_job_abort(job);
-		return ret;
-	}
-	return layerstore_job_commit(job, out, err);
+	return commit_or_abort(job, layerstore_job_write(job, produce, cookie, err), out, err);
 }
 
 struct assembly {

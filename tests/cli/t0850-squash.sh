@@ -18,9 +18,26 @@ D=$TRASH/d
 R=$D/root
 TREE="python3 $TEST_LIB_DIR/layertree.py"
 
+# archive.write(OUT, LAYER_TARS, NAME:TAG, CONFIG): a docker-archive of those layers
+cat >archive.py <<\PY
+import hashlib, io, json, tarfile
+def write(out, layers, ref, config):
+    config["rootfs"] = {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(l).hexdigest() for l in layers]}
+    cfg = json.dumps(config).encode()
+    cid = hashlib.sha256(cfg).hexdigest()
+    with tarfile.open(out, "w") as t:
+        def add(n, d):
+            i = tarfile.TarInfo(n); i.size = len(d); t.addfile(i, io.BytesIO(d))
+        add(cid + ".json", cfg)
+        names = [hashlib.sha256(l).hexdigest() + "/layer.tar" for l in layers]
+        for n, l in zip(names, layers):
+            add(n, l)
+        add("manifest.json", json.dumps([{"Config": cid + ".json", "RepoTags": [ref], "Layers": names}]).encode())
+PY
+
 test_expect_success 'an image of four layers with every kind of hiding' '
 	python3 - "$TRASH/rootfs" img.tar <<-\PY &&
-	import hashlib, io, json, os, sys, tarfile
+	import io, os, sys, tarfile
 	rootfs, out = sys.argv[1:3]
 	def tar(entries):
 	    b = io.BytesIO()
@@ -58,23 +75,13 @@ test_expect_success 'an image of four layers with every kind of hiding' '
 	    tar([("dirfile", "file", "now a file"), (".wh.hl1", "file", ""), ("c", "file", "see"),
 	         (".wh.tmp2", "file", ""), ("s", "sym", "c")]),
 	]
-	diffs = ["sha256:" + hashlib.sha256(l).hexdigest() for l in layers]
-	cfg = json.dumps({"architecture": "amd64", "os": "linux", "created": "2023-11-14T22:13:20Z",
-	                  "config": {"Cmd": ["/bin/sh"], "Env": ["PATH=/bin"]},
-	                  "history": [{"created": "2023-11-14T22:13:20Z", "created_by": "layer %d" % i}
-	                              for i in range(4)] + [{"created": "2023-11-14T22:13:20Z",
-	                              "created_by": "CMD", "empty_layer": True}],
-	                  "rootfs": {"type": "layers", "diff_ids": diffs}}).encode()
-	cid = hashlib.sha256(cfg).hexdigest()
-	with tarfile.open(out, "w") as t:
-	    def add(n, d):
-	        i = tarfile.TarInfo(n); i.size = len(d); t.addfile(i, io.BytesIO(d))
-	    add(cid + ".json", cfg)
-	    names = []
-	    for l in layers:
-	        n = hashlib.sha256(l).hexdigest() + "/layer.tar"; names.append(n); add(n, l)
-	    add("manifest.json", json.dumps([{"Config": cid + ".json", "RepoTags": ["sq/orig:1"],
-	                                      "Layers": names}]).encode())
+	sys.path.insert(0, ".")
+	import archive
+	archive.write(out, layers, "sq/orig:1", {
+	    "architecture": "amd64", "os": "linux", "created": "2023-11-14T22:13:20Z",
+	    "config": {"Cmd": ["/bin/sh"], "Env": ["PATH=/bin"]},
+	    "history": [{"created": "2023-11-14T22:13:20Z", "created_by": "layer %d" % i} for i in range(4)] +
+	               [{"created": "2023-11-14T22:13:20Z", "created_by": "CMD", "empty_layer": True}]})
 	PY
 	strata --data-root "$R" load -q -i img.tar &&
 	strata --data-root "$R" save sq/orig:1 >orig.tar &&
@@ -142,7 +149,7 @@ test_expect_success 'vfs: the same trees from full copies (naive diff against th
 
 test_expect_success 'the new layer shares the inodes that are its files, copies the others' '
 	python3 - sh.tar <<-\PY &&
-	import hashlib, io, json, sys, tarfile
+	import io, sys, tarfile
 	def tar(entries):
 	    b = io.BytesIO()
 	    with tarfile.open(fileobj=b, mode="w", format=tarfile.PAX_FORMAT) as t:
@@ -155,19 +162,9 @@ test_expect_success 'the new layer shares the inodes that are its files, copies 
 	               ("frac", b"f" * 300, 1700000000.25, {}),
 	               ("noted", b"n" * 200, 1700000000, {"SCHILY.xattr.user.note": "x"})]),
 	          tar([("top", b"t" * 100, 1700000000, {})])]
-	diffs = ["sha256:" + hashlib.sha256(l).hexdigest() for l in layers]
-	cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
-	                  "rootfs": {"type": "layers", "diff_ids": diffs}}).encode()
-	cid = hashlib.sha256(cfg).hexdigest()
-	with tarfile.open(sys.argv[1], "w") as t:
-	    def add(n, d):
-	        i = tarfile.TarInfo(n); i.size = len(d); t.addfile(i, io.BytesIO(d))
-	    add(cid + ".json", cfg)
-	    names = []
-	    for l in layers:
-	        n = hashlib.sha256(l).hexdigest() + "/layer.tar"; names.append(n); add(n, l)
-	    add("manifest.json", json.dumps([{"Config": cid + ".json", "RepoTags": ["sh/orig:1"],
-	                                      "Layers": names}]).encode())
+	sys.path.insert(0, ".")
+	import archive
+	archive.write(sys.argv[1], layers, "sh/orig:1", {"architecture": "amd64", "os": "linux", "config": {}})
 	PY
 	strata --data-root "$R" load -q -i sh.tar &&
 	strata --data-root "$R" save sh/orig:1 >sh-orig.tar && $TREE sh-orig.tar sh/orig:1 >sh-orig.tree &&
