@@ -355,6 +355,14 @@ static int make_regular(struct layer_applier *a, int parent, const char *last,
  * The inode of fd already has e's owner, permission bits and exactly e's
  * xattrs: what chown, setxattr and chmod would leave it with.
  */
+static bool name_listed(const char *names, size_t n, const char *name)
+{
+	for (const char *p = names; p < names + n; p += strlen(p) + 1)
+		if (!strcmp(p, name))
+			return true;
+	return false;
+}
+
 static bool inode_is(int fd, const struct stat *st, const struct tar_entry *e)
 {
 	char names[4096], value[1024];
@@ -380,7 +388,7 @@ static bool inode_is(int fd, const struct stat *st, const struct tar_entry *e)
 			return false;
 	}
 	for (size_t i = 0; i < e->nr_xattrs; i++)
-		if (!memmem(names, (size_t)n, e->xattrs[i].name, strlen(e->xattrs[i].name) + 1))
+		if (!name_listed(names, (size_t)n, e->xattrs[i].name))
 			return false;
 	return true;
 }
