@@ -18,6 +18,7 @@
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/inodemap.h"
 #include "util/safepath.h"
 #include "util/strbuf.h"
 
@@ -104,12 +105,6 @@ static bool is_opaque(int dfd, const char *name, struct strata_error **err, int 
 
 /* ---- the tar appender (moby's tarAppender) ---- */
 
-struct seen_inode {
-	dev_t dev;
-	ino_t ino;
-	char *name;
-};
-
 struct id_name {
 	unsigned id;
 	char *name;
@@ -119,21 +114,18 @@ struct appender {
 	struct tar_writer *w;
 	const struct diff_options *o;
 	bool overlay; /* convert overlay whiteouts and opaque folders */
-	struct seen_inode *seen;
-	size_t nr_seen, alloc_seen;
+	struct inode_map seen; /* hard-linked inodes -> the name written first */
 	struct id_name *users, *groups;
 	size_t nr_users, alloc_users, nr_groups, alloc_groups;
 };
 
 static void appender_release(struct appender *a)
 {
-	for (size_t i = 0; i < a->nr_seen; i++)
-		free(a->seen[i].name);
+	inode_map_release(&a->seen);
 	for (size_t i = 0; i < a->nr_users; i++)
 		free(a->users[i].name);
 	for (size_t i = 0; i < a->nr_groups; i++)
 		free(a->groups[i].name);
-	free(a->seen);
 	free(a->users);
 	free(a->groups);
 	tar_writer_free(a->w);
@@ -172,6 +164,17 @@ static uint32_t go_mode(mode_t m)
 static int64_t clamp_mtime(const struct appender *a, int64_t t)
 {
 	return a->o->mtime_clamp >= 0 && t > a->o->mtime_clamp ? a->o->mtime_clamp : t;
+}
+
+/* Write e's header and tell the member hook (dfd -1: no file behind it). */
+static int add_member(struct appender *a, const struct tar_entry *e, int dfd, const char *name,
+		      const struct stat *st, struct strata_error **err)
+{
+	int ret = tar_writer_add(a->w, e, err);
+
+	if (ret >= 0 && a->o->member)
+		ret = a->o->member(a->o->member_cookie, e, dfd, name, st, err);
+	return ret;
 }
 
 static int copy_data(struct appender *a, int dfd, const char *name, const char *rel, uint64_t size,
@@ -261,21 +264,15 @@ static int add_file(struct appender *a, int dfd, const char *name, const char *r
 	e.name = hname.buf;
 	/* later names of a hard-linked inode point at the first one */
 	if (!S_ISDIR(st->st_mode) && st->st_nlink > 1) {
-		size_t i;
+		const struct inode_slot *first = inode_map_find(&a->seen, st->st_dev, st->st_ino);
 
-		for (i = 0; i < a->nr_seen; i++)
-			if (a->seen[i].dev == st->st_dev && a->seen[i].ino == st->st_ino)
-				break;
-		if (i < a->nr_seen) {
+		if (first) {
 			e.typeflag = TAR_LINK;
 			strbuf_reset(&link);
-			strbuf_addstr(&link, a->seen[i].name);
+			strbuf_addstr(&link, first->name);
 			e.size = 0;
 		} else {
-			ALLOC_GROW(a->seen, a->nr_seen + 1, a->alloc_seen);
-			a->seen[a->nr_seen].dev = st->st_dev;
-			a->seen[a->nr_seen].ino = st->st_ino;
-			a->seen[a->nr_seen++].name = xstrdup(hname.buf);
+			inode_map_add(&a->seen, st->st_dev, st->st_ino, hname.buf);
 		}
 	}
 	e.linkname = link.buf;
@@ -306,7 +303,7 @@ static int add_file(struct appender *a, int dfd, const char *name, const char *r
 		if (ret < 0)
 			return ret;
 	}
-	ret = tar_writer_add(a->w, &e, err);
+	ret = whname ? add_member(a, &e, -1, NULL, NULL, err) : add_member(a, &e, dfd, name, st, err);
 	if (ret >= 0 && e.typeflag == TAR_REG && e.size)
 		ret = copy_data(a, dfd, name, rel, e.size, err);
 	if (ret >= 0 && opaque) {
@@ -315,7 +312,7 @@ static int add_file(struct appender *a, int dfd, const char *name, const char *r
 
 		opqname = xasprintf("%s/" WHITEOUT_OPAQUE, rel);
 		wo.name = opqname;
-		ret = tar_writer_add(a->w, &wo, err);
+		ret = add_member(a, &wo, -1, NULL, NULL, err);
 	}
 	return ret;
 }
@@ -372,7 +369,7 @@ int diff_full_tar(int root_fd, const struct diff_options *o, stream_write_fn wri
 	return ret;
 }
 
-static int size_walk(struct appender *seen, int dfd, unsigned depth, int64_t *total, struct strata_error **err)
+static int size_walk(struct inode_map *seen, int dfd, unsigned depth, int64_t *total, struct strata_error **err)
 {
 	struct names n = { 0 };
 	int ret;
@@ -382,7 +379,6 @@ static int size_walk(struct appender *seen, int dfd, unsigned depth, int64_t *to
 	ret = list_sorted(dfd, ".", &n, err);
 	for (size_t i = 0; ret >= 0 && i < n.nr; i++) {
 		struct stat st;
-		size_t k;
 
 		if (fstatat(dfd, n.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue; /* gone meanwhile: dockerd ignores it too */
@@ -392,17 +388,8 @@ static int size_walk(struct appender *seen, int dfd, unsigned depth, int64_t *to
 			ret = sub < 0 ? sub : size_walk(seen, sub, depth + 1, total, err);
 			continue;
 		}
-		for (k = 0; k < seen->nr_seen; k++)
-			if (seen->seen[k].dev == st.st_dev && seen->seen[k].ino == st.st_ino)
-				break;
-		if (k < seen->nr_seen)
+		if (st.st_nlink > 1 && !inode_map_add(seen, st.st_dev, st.st_ino, NULL))
 			continue;
-		if (st.st_nlink > 1) {
-			ALLOC_GROW(seen->seen, seen->nr_seen + 1, seen->alloc_seen);
-			seen->seen[seen->nr_seen].dev = st.st_dev;
-			seen->seen[seen->nr_seen].ino = st.st_ino;
-			seen->seen[seen->nr_seen++].name = NULL;
-		}
 		*total += st.st_size;
 	}
 	names_release(&n);
@@ -411,12 +398,12 @@ static int size_walk(struct appender *seen, int dfd, unsigned depth, int64_t *to
 
 int diff_tree_size(int root_fd, int64_t *out, struct strata_error **err)
 {
-	struct appender seen = { 0 };
+	struct inode_map seen = INODE_MAP_INIT;
 	int ret;
 
 	*out = 0;
 	ret = size_walk(&seen, root_fd, 0, out, err);
-	appender_release(&seen);
+	inode_map_release(&seen);
 	return ret;
 }
 
@@ -578,7 +565,7 @@ int diff_changes_tar(int layer_fd, const struct diff_changes *c, const struct di
 			struct tar_entry e = { .name = wh, .linkname = "", .typeflag = TAR_REG, .mode_raw = true,
 					       .mtime_sec = clamp_mtime(&a, o->now) };
 
-			ret = tar_writer_add(a.w, &e, err);
+			ret = add_member(&a, &e, -1, NULL, NULL, err);
 			continue;
 		}
 		pfd = safepath_open_parent(layer_fd, rel, 0, &last, err);

@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "strata/error.h"
 #include "tar/tar.h"
@@ -31,6 +32,14 @@ struct diff_options {
 	int64_t mtime_clamp;
 	/* the time written for naive-diff whiteouts (dockerd: now) */
 	int64_t now;
+	/*
+	 * Optional: told of each member after its header is written, before
+	 * its data: the file it was made from is name in folder dfd with
+	 * stat st (dfd -1, name and st NULL for a whiteout or opaque marker).
+	 */
+	int (*member)(void *cookie, const struct tar_entry *e, int dfd, const char *name, const struct stat *st,
+		      struct strata_error **err);
+	void *member_cookie;
 };
 
 /* Tar of the overlay upper folder upper_fd, written through write. */

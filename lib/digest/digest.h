@@ -22,6 +22,20 @@ void sha256_release(struct sha256_ctx *ctx);
 
 void sha256_hex(const void *data, size_t len, char hex[STRATA_HEX_LEN + 1]);
 
+/*
+ * SHA-256 on a thread of its own: update copies the bytes into a few
+ * blocks the thread hashes while the caller goes on (a stream whose hash is
+ * most of its cost, as squash's tar).  Without a thread, hashed inline.
+ */
+struct sha256_async;
+
+struct sha256_async *sha256_async_new(void);
+void sha256_async_update(struct sha256_async *h, const void *data, size_t len);
+/* The hex digest of everything given; h is freed. */
+void sha256_async_final_hex(struct sha256_async *h, char hex[STRATA_HEX_LEN + 1]);
+/* Stop and free without a result (NULL is fine). */
+void sha256_async_free(struct sha256_async *h);
+
 /* True for exactly 64 lowercase hex digits (a safe file name). */
 bool digest_hex_valid(const char *hex);
 /* True for "sha256:" followed by a valid hex part. */

@@ -22,7 +22,7 @@
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
-#include "util/strbuf.h"
+#include "util/inodemap.h"
 #include "util/strbuf.h"
 
 #ifndef SYS_fchmodat2
@@ -38,40 +38,6 @@ static int vfs_init(struct graph_driver *d, struct strata_error **err)
 		return ret;
 	d->dir_fd = fs_open_dir_at(d->home_fd, "dir", err);
 	return d->dir_fd < 0 ? d->dir_fd : 0;
-}
-
-/* Inodes already copied (hard links): source (dev, ino) -> path below the copy root. */
-struct link_map {
-	struct link_slot {
-		dev_t dev;
-		ino_t ino;
-		char *path;
-	} *slots;
-	size_t nr, cap;
-};
-
-static struct link_slot *link_find(struct link_map *m, dev_t dev, ino_t ino, bool insert)
-{
-	size_t i;
-
-	if (insert && (m->nr + 1) * 2 > m->cap) {
-		struct link_map bigger = { NULL, 0, m->cap ? m->cap * 2 : 64 };
-
-		bigger.slots = xcalloc(bigger.cap, sizeof(*bigger.slots));
-		for (i = 0; i < m->cap; i++)
-			if (m->slots[i].path)
-				*link_find(&bigger, m->slots[i].dev, m->slots[i].ino, true) = m->slots[i];
-		bigger.nr = m->nr;
-		free(m->slots);
-		*m = bigger;
-	}
-	if (!m->cap)
-		return NULL;
-	for (i = (size_t)((ino * 0x9E3779B97F4A7C15ULL) ^ dev) & (m->cap - 1); m->slots[i].path;
-	     i = (i + 1) & (m->cap - 1))
-		if (m->slots[i].dev == dev && m->slots[i].ino == ino)
-			return &m->slots[i];
-	return insert ? &m->slots[i] : NULL;
 }
 
 static int copy_xattrs_fd(int src, int dst, struct strata_error **err)
@@ -147,15 +113,15 @@ static int copy_data(int src, int dst, struct strata_error **err)
 	}
 }
 
-static int copy_tree(int src, int dst, int dst_root, struct strbuf *path, struct link_map *links,
+static int copy_tree(int src, int dst, int dst_root, struct strbuf *path, struct inode_map *links,
 		     struct strata_error **err);
 
 static int copy_entry(int src, int dst, int dst_root, const char *name, struct strbuf *path,
-		      struct link_map *links, struct strata_error **err)
+		      struct inode_map *links, struct strata_error **err)
 {
 	struct stat st;
 	struct timespec ts[2];
-	struct link_slot *slot;
+	const struct inode_slot *slot;
 	int ret;
 
 	if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -163,8 +129,8 @@ static int copy_entry(int src, int dst, int dst_root, const char *name, struct s
 	ts[0] = st.st_atim;
 	ts[1] = st.st_mtim;
 	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1 &&
-	    (slot = link_find(links, st.st_dev, st.st_ino, false)) != NULL) {
-		if (linkat(dst_root, slot->path, dst, name, 0) < 0)
+	    (slot = inode_map_find(links, st.st_dev, st.st_ino)) != NULL) {
+		if (linkat(dst_root, slot->name, dst, name, 0) < 0)
 			return strata_error_set(err, fs_errcode(errno), errno, "hard link");
 		return 0;
 	}
@@ -216,17 +182,13 @@ static int copy_entry(int src, int dst, int dst_root, const char *name, struct s
 		if (r < 0 || utimensat(dst, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
 			return strata_error_set(err, STRATA_ERR_IO, errno, "node metadata");
 	}
-	if (st.st_nlink > 1) {
-		slot = link_find(links, st.st_dev, st.st_ino, true);
-		slot->dev = st.st_dev;
-		slot->ino = st.st_ino;
-		slot->path = xstrdup(path->buf);
-		links->nr++;
-	}
+	/* inodes already copied: source (dev, ino) -> path below the copy root */
+	if (st.st_nlink > 1)
+		inode_map_add(links, st.st_dev, st.st_ino, path->buf);
 	return 0;
 }
 
-static int copy_tree(int src, int dst, int dst_root, struct strbuf *path, struct link_map *links,
+static int copy_tree(int src, int dst, int dst_root, struct strbuf *path, struct inode_map *links,
 		     struct strata_error **err)
 {
 	_cleanup_closedir_ DIR *d = NULL;
@@ -263,7 +225,7 @@ static int vfs_create(struct graph_driver *d, const char *id, const char *parent
 {
 	_cleanup_close_ int src = -1, dst = -1;
 	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
-	struct link_map links = { 0 };
+	struct inode_map links = INODE_MAP_INIT;
 	struct stat st;
 	int ret;
 
@@ -284,9 +246,7 @@ static int vfs_create(struct graph_driver *d, const char *id, const char *parent
 	ret = copy_tree(src, dst, dst, &path, &links, err);
 	if (ret == 0 && fstat(src, &st) == 0)
 		ret = copy_meta_fd(src, dst, &st, true, err);
-	for (size_t i = 0; i < links.cap; i++)
-		free(links.slots[i].path);
-	free(links.slots);
+	inode_map_release(&links);
 	if (ret == 0 && syncfs(dst) < 0)
 		ret = strata_error_set(err, fs_errcode(errno), errno, "sync");
 	if (ret < 0) {

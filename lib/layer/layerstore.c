@@ -373,48 +373,134 @@ int layerstore_prepare(struct strata_store *store, const char *parent_chain,
 	return 0;
 }
 
+/* Ready the job's folder and tar-split file to be written. */
+static int job_begin(struct layer_job *job, struct layer_applier **applier, int *ts_fd, struct strata_error **err)
+{
+	int ret;
+
+	if (!job->created || job->ingested)
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "layer job is not ready to be read into");
+	ret = graph_driver_apply_begin(job->driver, job->cache_id, applier, err);
+	if (ret < 0)
+		return ret;
+	*ts_fd = openat(job->st.fd, LAYOUT_LAYER_TAR_SPLIT, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (*ts_fd < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "create '%s/" LAYOUT_LAYER_TAR_SPLIT "'", job->st.name);
+	return 0;
+}
+
+/* After the last member: the layer's size, tar-split on disk, the diff ID checked. */
+static int job_end(struct layer_job *job, struct layer_applier *applier, int ts_fd, const char *diff_hex,
+		   const char *compressed_hex, uint64_t compressed_size, struct strata_error **err)
+{
+	struct layer_register_result *res = &job->res;
+	int ret = layer_applier_finish(applier, &res->size, err);
+
+	if (ret < 0)
+		return ret;
+	if (fsync(ts_fd) < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "fsync tar-split");
+	snprintf(res->diff_id, sizeof(res->diff_id), "sha256:%s", diff_hex);
+	snprintf(res->compressed_digest, sizeof(res->compressed_digest), "sha256:%s", compressed_hex);
+	res->compressed_size = compressed_size;
+	if (job->expected && strcmp(job->expected, res->diff_id))
+		return strata_error_set(err, STRATA_ERR_DIGEST_MISMATCH, 0,
+					"layer diff ID mismatch: expected %s, the tar hashes to %s", job->expected,
+					res->diff_id);
+	job->ingested = true;
+	return 0;
+}
+
 int layerstore_job_ingest(struct layer_job *job, stream_read_fn src, void *src_cookie,
 			  struct strata_error **err)
 {
-	struct layer_register_result *res = &job->res;
 	struct tarsplit_ingest_result ing;
 	struct layer_applier *applier = NULL;
 	_cleanup_close_ int ts_fd = -1;
 	int ret;
 
-	if (res->existed)
+	if (job->res.existed)
 		return 0;
-	if (!job->created || job->ingested)
-		return strata_error_set(err, STRATA_ERR_INVALID, 0, "layer job is not ready to be read into");
-	ret = graph_driver_apply_begin(job->driver, job->cache_id, &applier, err);
+	ret = job_begin(job, &applier, &ts_fd, err);
+	if (ret >= 0)
+		ret = tarsplit_ingest(src, src_cookie, ts_fd, layer_applier_entry, applier, &ing, err);
+	if (ret >= 0)
+		ret = job_end(job, applier, ts_fd, ing.diff_id_hex, ing.compressed_hex, ing.compressed_size, err);
+	layer_applier_free(applier);
+	return ret < 0 ? ret : 0;
+}
+
+struct layer_writer {
+	struct layer_applier *applier;
+	struct tarsplit_writer *ts;
+	struct sha256_async *sha;  /* most of the cost: overlaps the rest */
+	uint64_t size;             /* tar bytes so far */
+	uint64_t data_left;        /* of the current member */
+};
+
+int layer_writer_write(void *cookie, const void *data, size_t len, struct strata_error **err)
+{
+	struct layer_writer *w = cookie;
+	size_t take = len < w->data_left ? len : (size_t)w->data_left;
+	int ret = 0;
+
+	sha256_async_update(w->sha, data, len);
+	w->size += len;
+	if (take) {
+		ret = tarsplit_writer_data(w->ts, data, take, err);
+		w->data_left -= take;
+	}
+	if (ret >= 0 && take < len)
+		ret = tarsplit_writer_raw(w->ts, (const char *)data + take, len - take, err);
+	return ret;
+}
+
+static ssize_t no_data(void *cookie, void *buf, size_t len, struct strata_error **err)
+{
+	(void)cookie, (void)buf, (void)len;
+	return strata_error_set(err, STRATA_ERR_INVALID, 0, "a member with data has no source file");
+}
+
+int layer_writer_member(struct layer_writer *w, const struct tar_entry *e, int src_fd, struct strata_error **err)
+{
+	int ret = tarsplit_writer_member(w->ts, e->name, e->size, err);
+
 	if (ret < 0)
 		return ret;
-	ts_fd = openat(job->st.fd, LAYOUT_LAYER_TAR_SPLIT, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (ts_fd < 0) {
-		ret = strata_error_set(err, STRATA_ERR_IO, errno, "create '%s/" LAYOUT_LAYER_TAR_SPLIT "'", job->st.name);
-		goto out;
+	w->data_left = e->size;
+	if (src_fd >= 0)
+		return layer_applier_apply_fd(w->applier, e, e->size, src_fd, err);
+	return layer_applier_apply(w->applier, e, e->size, no_data, NULL, err);
+}
+
+int layerstore_job_write(struct layer_job *job, layer_write_fn produce, void *cookie, struct strata_error **err)
+{
+	struct layer_writer w = { 0 };
+	_cleanup_close_ int ts_fd = -1;
+	char hex[STRATA_HEX_LEN + 1];
+	int ret;
+
+	if (job->res.existed)
+		return 0;
+	ret = job_begin(job, &w.applier, &ts_fd, err);
+	if (ret < 0) {
+		layer_applier_free(w.applier);
+		return ret;
 	}
-	ret = tarsplit_ingest(src, src_cookie, ts_fd, layer_applier_entry, applier, &ing, err);
+	w.ts = tarsplit_writer_new(ts_fd);
+	w.sha = sha256_async_new();
+	ret = produce(cookie, &w, err);
+	if (ret >= 0 && w.data_left)
+		ret = strata_error_set(err, STRATA_ERR_INVALID, 0, "layer tar: a member's data is missing");
 	if (ret >= 0)
-		ret = layer_applier_finish(applier, &res->size, err);
-	if (ret < 0)
-		goto out;
-	if (fsync(ts_fd) < 0) {
-		ret = strata_error_set(err, STRATA_ERR_IO, errno, "fsync tar-split");
-		goto out;
+		ret = tarsplit_writer_finish(w.ts, err);
+	if (ret >= 0) {
+		sha256_async_final_hex(steal_pointer(&w.sha), hex);
+		ret = job_end(job, w.applier, ts_fd, hex, hex, w.size, err);
 	}
-	snprintf(res->diff_id, sizeof(res->diff_id), "sha256:%s", ing.diff_id_hex);
-	snprintf(res->compressed_digest, sizeof(res->compressed_digest), "sha256:%s", ing.compressed_hex);
-	res->compressed_size = ing.compressed_size;
-	if (job->expected && strcmp(job->expected, res->diff_id)) {
-		ret = strata_error_set(err, STRATA_ERR_DIGEST_MISMATCH, 0,
-				       "layer diff ID mismatch: expected %s, the tar hashes to %s",
-				       job->expected, res->diff_id);
-		goto out;
-	}
-	job->ingested = true;
-out:
-	layer_applier_free(applier);
+	sha256_async_free(w.sha);
+	tarsplit_writer_free(w.ts);
+	layer_applier_free(w.applier);
 	return ret < 0 ? ret : 0;
 }
 
@@ -495,17 +581,10 @@ fail:
 	return ret;
 }
 
-int layerstore_register(struct strata_store *store, const char *parent_chain,
-			stream_read_fn src, void *src_cookie, const char *expected_diff_id,
-			struct layer_register_result *out, struct strata_error **err)
+/* After the job was read or written (ret): register it, or remove it on failure. */
+static int commit_or_abort(struct layer_job *job, int ret, struct layer_register_result *out,
+			   struct strata_error **err)
 {
-	struct layer_job *job;
-	int ret;
-
-	ret = layerstore_prepare(store, parent_chain, NULL, expected_diff_id, &job, err);
-	if (ret < 0)
-		return ret;
-	ret = layerstore_job_ingest(job, src, src_cookie, err);
 	if (ret < 0) {
 		layerstore_job_abort(job);
 		return ret;
@@ -565,6 +644,29 @@ int layerstore_register_produced(struct strata_store *store, const char *parent_
 	if (ret < 0)
 		return strata_error_propagate(err, steal_pointer(&e));
 	return ret;
+}
+
+int layerstore_register(struct strata_store *store, const char *parent_chain,
+			stream_read_fn src, void *src_cookie, const char *expected_diff_id,
+			struct layer_register_result *out, struct strata_error **err)
+{
+	struct layer_job *job;
+	int ret = layerstore_prepare(store, parent_chain, NULL, expected_diff_id, &job, err);
+
+	if (ret < 0)
+		return ret;
+	return commit_or_abort(job, layerstore_job_ingest(job, src, src_cookie, err), out, err);
+}
+
+int layerstore_register_written(struct strata_store *store, const char *parent_chain, layer_write_fn produce,
+				void *cookie, struct layer_register_result *out, struct strata_error **err)
+{
+	struct layer_job *job;
+	int ret = layerstore_prepare(store, parent_chain, NULL, NULL, &job, err);
+
+	if (ret < 0)
+		return ret;
+	return commit_or_abort(job, layerstore_job_write(job, produce, cookie, err), out, err);
 }
 
 struct assembly {

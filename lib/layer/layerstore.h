@@ -81,6 +81,25 @@ int layerstore_register_produced(struct strata_store *store, const char *parent_
 				 void *cookie, const char *expected_diff_id, struct layer_register_result *out,
 				 struct strata_error **err);
 /*
+ * A layer whose tar strata writes itself (squash), never read back: produce
+ * writes the tar's bytes through layer_writer_write (hashed for the diff ID,
+ * recorded as tar-split as tarsplit_ingest records them) and, after each
+ * member's header, reports the member with layer_writer_member, which makes
+ * its file in the new folder: from src_fd for a regular file with data (a
+ * hard link when src_fd's inode already is that file, see
+ * layer_applier_apply_fd), from the entry alone otherwise.
+ */
+struct layer_writer;
+typedef int (*layer_write_fn)(void *cookie, struct layer_writer *w, struct strata_error **err);
+/* stream_write_fn of the tar bytes; cookie: the layer_writer */
+int layer_writer_write(void *cookie, const void *data, size_t len, struct strata_error **err);
+int layer_writer_member(struct layer_writer *w, const struct tar_entry *e, int src_fd, struct strata_error **err);
+
+/* layerstore_register of a layer produce writes. */
+int layerstore_register_written(struct strata_store *store, const char *parent_chain, layer_write_fn produce,
+				void *cookie, struct layer_register_result *out, struct strata_error **err);
+
+/*
  * Phased registration, to register the layers of a chain concurrently:
  *
  *   layerstore_prepare     chain order, one thread: computes the chain ID and
@@ -127,6 +146,8 @@ const char *layerstore_job_chain_id(const struct layer_job *job);
  */
 int layerstore_job_ingest(struct layer_job *job, stream_read_fn src, void *src_cookie,
 			  struct strata_error **err);
+/* layerstore_job_ingest of a layer produce writes (see layerstore_register_written). */
+int layerstore_job_write(struct layer_job *job, layer_write_fn produce, void *cookie, struct strata_error **err);
 /*
  * Register the ingested job (its parent must be registered by now) and
  * free it.  The job is consumed even on failure: then nothing of it stays

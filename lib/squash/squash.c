@@ -1,10 +1,12 @@
 /*
  * Squash in place: the merged tree of the squashed layers, read from the
  * driver (overlay2 mounts the chain read-only, vfs keeps full copies), is
- * re-tarred straight into the layer store through a socket pair: a whole
- * tree when nothing is kept, else the changes against the kept base's tree
- * (deletions as whiteouts) together with every visible path the squashed
- * layers wrote.  No export, no temporary tar.
+ * written as a new layer: a whole tree when nothing is kept, else the
+ * changes against the kept base's tree (deletions as whiteouts) together
+ * with every visible path the squashed layers wrote.  Its tar is hashed and
+ * recorded as tar-split while it is made, never written out or read back,
+ * and the new layer's files are hard links to the layers' own where they
+ * are the same inode (see layer_applier_apply_fd).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,22 +28,70 @@
 #include "strata/squash.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/safepath.h"
 #include "util/strbuf.h"
 
-/* The tar of the merged tree, written straight into the layer store. */
-struct producer {
+/* The new layer, written from the merged tree top_fd (or the changes in it). */
+struct squash_writer {
 	int top_fd;
 	const struct diff_changes *changes; /* NULL: the whole tree */
 	struct diff_options opts;
+	int *diff_fds; /* the diff folders of the image's layers, top first */
+	size_t nr_diffs;
+	struct layer_writer *w;
 };
 
-static int produce(void *cookie, stream_write_fn write, void *write_cookie, struct strata_error **err)
+/*
+ * The file of some layer's diff folder that the merged tree shows at rel
+ * (st: as the tree shows it), so that the new layer can link to it: the
+ * top-most layer holding rel, when it is that very inode (overlay2 shows a
+ * lower file's own inode number; vfs's top folder is the tree).  -1 when
+ * there is none.
+ */
+static int layer_file(const struct squash_writer *s, const char *rel, const struct stat *st)
 {
-	struct producer *p = cookie;
+	for (size_t i = 0; i < s->nr_diffs; i++) {
+		_cleanup_error_ struct strata_error *e = NULL;
+		struct stat got;
+		int fd = safepath_open(s->diff_fds[i], rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, &e);
 
-	if (!p->changes)
-		return diff_full_tar(p->top_fd, &p->opts, write, write_cookie, err);
-	return diff_changes_tar(p->top_fd, p->changes, &p->opts, write, write_cookie, err);
+		if (fd < 0 && e->code == STRATA_ERR_NOT_FOUND)
+			continue;
+		if (fd >= 0 && fstat(fd, &got) == 0 && S_ISREG(got.st_mode) && got.st_ino == st->st_ino &&
+		    got.st_size == st->st_size)
+			return fd;
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return -1;
+}
+
+static int squash_member(void *cookie, const struct tar_entry *e, int dfd, const char *name,
+			 const struct stat *st, struct strata_error **err)
+{
+	struct squash_writer *s = cookie;
+	_cleanup_close_ int src = -1;
+
+	if (e->typeflag != TAR_REG || !e->size || dfd < 0)
+		return layer_writer_member(s->w, e, -1, err);
+	src = layer_file(s, e->name, st);
+	if (src < 0)
+		src = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (src < 0)
+		return strata_error_set(err, fs_errcode(errno), errno, "open '%s'", e->name);
+	return layer_writer_member(s->w, e, src, err);
+}
+
+static int squash_produce(void *cookie, struct layer_writer *w, struct strata_error **err)
+{
+	struct squash_writer *s = cookie;
+
+	s->w = w;
+	if (!s->changes)
+		return diff_full_tar(s->top_fd, &s->opts, layer_writer_write, w, err);
+	return diff_changes_tar(s->top_fd, s->changes, &s->opts, layer_writer_write, w, err);
 }
 
 /* Mount (or find) the merged tree of the layer with cache id; *fd opened on it. */
@@ -126,34 +176,61 @@ static int range_changes(const struct strata_image_index *idx, const struct stra
 	return ret;
 }
 
-/* Register the merged tree of layers [base, n) on the kept base. */
+/* Open the diff folders of img's layers, top first, into s. */
+static int open_diffs(struct graph_driver *d, const struct strata_image *img, struct squash_writer *s,
+		      struct strata_error **err)
+{
+	s->diff_fds = xcalloc(img->nr_layers, sizeof(*s->diff_fds));
+	for (size_t i = img->nr_layers; i-- > 0;) {
+		int fd = graph_driver_diff_fd(d, img->layers[i].rec.cache_id, err);
+
+		if (fd < 0)
+			return fd;
+		s->diff_fds[s->nr_diffs++] = fd;
+	}
+	return 0;
+}
+
+/*
+ * Register the merged tree of layers [base, n) on the kept base: its tar
+ * is never written out, the layer store hashes and records it as it is
+ * made while the new layer's files are linked to (or copied from) the
+ * layers' own.
+ */
 static int register_merged(struct strata_image_index *idx, const struct strata_image *img, size_t base,
 			   struct layer_register_result *res, struct strata_error **err)
 {
 	struct strata_store *store = idx->store;
 	const char *top = img->layers[img->nr_layers - 1].rec.cache_id;
 	const char *below = base ? img->layers[base - 1].rec.cache_id : NULL;
-	struct producer p = { .top_fd = -1, .opts = { .mtime_clamp = -1, .now = time(NULL) } };
+	struct squash_writer s = { .top_fd = -1, .opts = { .mtime_clamp = -1, .now = time(NULL) } };
 	struct diff_changes changes = { 0 };
 	struct graph_driver *d;
 	int base_fd = -1, ret;
 
-	if ((ret = store_driver(store, &d, err)) < 0 || (ret = open_tree(d, top, &p.top_fd, err)) < 0)
+	s.opts.member = squash_member;
+	s.opts.member_cookie = &s;
+	if ((ret = store_driver(store, &d, err)) < 0 || (ret = open_tree(d, top, &s.top_fd, err)) < 0)
 		return ret;
 	if (below) {
 		if ((ret = open_tree(d, below, &base_fd, err)) < 0)
 			goto out;
-		ret = range_changes(idx, img, base, p.top_fd, base_fd, &changes, err);
+		ret = range_changes(idx, img, base, s.top_fd, base_fd, &changes, err);
 		close(base_fd);
 		graph_driver_put(d, below, NULL);
 		if (ret < 0)
 			goto out;
-		p.changes = &changes;
+		s.changes = &changes;
 	}
-	ret = layerstore_register_produced(store, base ? img->chain_ids[base - 1] : NULL, produce, &p, NULL, res, err);
+	if ((ret = open_diffs(d, img, &s, err)) >= 0)
+		ret = layerstore_register_written(store, base ? img->chain_ids[base - 1] : NULL, squash_produce, &s,
+						  res, err);
 out:
+	for (size_t i = 0; i < s.nr_diffs; i++)
+		close(s.diff_fds[i]);
+	free(s.diff_fds);
 	diff_changes_release(&changes);
-	close(p.top_fd);
+	close(s.top_fd);
 	graph_driver_put(d, top, NULL);
 	return ret;
 }

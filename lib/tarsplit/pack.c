@@ -333,3 +333,82 @@ out:
 	decomp_reader_free(d);
 	return rc;
 }
+
+struct tarsplit_writer {
+	struct packer p;
+	char *name; /* the member whose data is being written, NULL before the first */
+	uint64_t size;
+};
+
+struct tarsplit_writer *tarsplit_writer_new(int tarsplit_fd)
+{
+	struct tarsplit_writer *w = xcalloc(1, sizeof(*w));
+
+	strbuf_init(&w->p.line, 0);
+	strbuf_init(&w->p.seg, 0);
+	w->p.gz = gzip_writer_new_fd(tarsplit_fd);
+	return w;
+}
+
+void tarsplit_writer_free(struct tarsplit_writer *w)
+{
+	if (!w)
+		return;
+	gzip_writer_free(w->p.gz);
+	strbuf_release(&w->p.line);
+	strbuf_release(&w->p.seg);
+	nameset_free(&w->p.names);
+	free(w->name);
+	free(w);
+}
+
+int tarsplit_writer_raw(struct tarsplit_writer *w, const void *data, size_t len, struct strata_error **err)
+{
+	return packer_raw(&w->p, data, len, err);
+}
+
+int tarsplit_writer_data(struct tarsplit_writer *w, const void *data, size_t len, struct strata_error **err)
+{
+	return packer_data(&w->p, data, len, err);
+}
+
+/* The line of the member before, now that its data is complete. */
+static int writer_end_member(struct tarsplit_writer *w, struct strata_error **err)
+{
+	int ret = 0;
+
+	if (w->name)
+		ret = packer_file(&w->p, w->name, w->size, err);
+	free(w->name);
+	w->name = NULL;
+	return ret;
+}
+
+/* The order tarsplit_ingest records: header segment, data (CRC), the member's line. */
+int tarsplit_writer_member(struct tarsplit_writer *w, const char *name, uint64_t size, struct strata_error **err)
+{
+	int ret = writer_end_member(w, err);
+
+	if (ret >= 0)
+		ret = flush_segment(&w->p, err);
+	if (ret < 0)
+		return ret;
+	w->p.crc = 0;
+	w->name = xstrdup(name);
+	w->size = size;
+	return 0;
+}
+
+int tarsplit_writer_finish(struct tarsplit_writer *w, struct strata_error **err)
+{
+	int ret = writer_end_member(w, err);
+
+	/* the end blocks, then the empty read a plain tar ends with */
+	if (ret >= 0)
+		ret = flush_segment(&w->p, err);
+	if (ret >= 0)
+		ret = emit_segment(&w->p, "", 0, err);
+	if (ret >= 0)
+		ret = gzip_writer_close(w->p.gz, err);
+	return ret;
+}

@@ -47,6 +47,24 @@ int tarsplit_ingest(stream_read_fn src, void *src_cookie, int tarsplit_fd,
 		    struct tarsplit_ingest_result *res, struct strata_error **err);
 
 /*
+ * tar-split of a tar strata writes itself (squash), recorded as it is
+ * written, without reading it back: the same lines tarsplit_ingest records
+ * for that tar.  Every byte goes to raw (headers, padding, end blocks) or,
+ * after member() announced a member of size bytes, to data.
+ */
+struct tarsplit_writer;
+
+/* Writes tar-split.json.gz to tarsplit_fd (not closed). */
+struct tarsplit_writer *tarsplit_writer_new(int tarsplit_fd);
+int tarsplit_writer_raw(struct tarsplit_writer *w, const void *data, size_t len, struct strata_error **err);
+/* After the member's header bytes; name as in its header (PAX path included). */
+int tarsplit_writer_member(struct tarsplit_writer *w, const char *name, uint64_t size, struct strata_error **err);
+int tarsplit_writer_data(struct tarsplit_writer *w, const void *data, size_t len, struct strata_error **err);
+/* After the end-of-archive blocks: the last lines, the gzip stream closed. */
+int tarsplit_writer_finish(struct tarsplit_writer *w, struct strata_error **err);
+void tarsplit_writer_free(struct tarsplit_writer *w);
+
+/*
  * Open a member's content for assembly: return a readable fd (the assembler
  * closes it) or < 0 with err set.  name is the member name as recorded.
  */

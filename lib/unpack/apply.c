@@ -15,6 +15,7 @@
 #include "util/alloc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/inodemap.h"
 #include "util/safepath.h"
 #include "util/strbuf.h"
 
@@ -270,6 +271,29 @@ static int finish_fd_node(int fd, const struct tar_entry *e, struct strata_error
 
 #define WRITEBACK_MIN (256u << 10)
 
+/*
+ * Copy src_fd from *off to its end into fd without user-space copies, as
+ * far as the kernel can (*off: where it stopped); the caller copies the
+ * rest.  Between file systems copy_file_range may refuse (EXDEV).
+ */
+static int copy_in_kernel(int src_fd, int fd, uint64_t *off, struct strata_error **err)
+{
+	for (;;) {
+		loff_t in = (loff_t)*off;
+		ssize_t n = copy_file_range(src_fd, &in, fd, NULL, 1u << 30, 0);
+
+		if (n > 0) {
+			*off += (uint64_t)n;
+			continue;
+		}
+		if (n == 0 || errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		return strata_error_set(err, fs_errcode(errno), errno, "copy file data");
+	}
+}
+
 /* Create a regular file; data from read(cookie) or, when src_fd >= 0, a copy of src_fd. */
 static int make_regular(struct layer_applier *a, int parent, const char *last,
 			const struct tar_entry *e, stream_read_fn read, void *cookie, int src_fd,
@@ -283,6 +307,8 @@ static int make_regular(struct layer_applier *a, int parent, const char *last,
 	fd = openat(parent, last, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return strata_error_set(err, fs_errcode(errno), errno, "create file");
+	if (src_fd >= 0 && (ret = copy_in_kernel(src_fd, fd, &off, err)) < 0)
+		return ret;
 	for (;;) {
 		ssize_t n;
 
@@ -323,6 +349,73 @@ static int make_regular(struct layer_applier *a, int parent, const char *last,
 	if (futimens(fd, ts) < 0)
 		return strata_error_set(err, STRATA_ERR_IO, errno, "set times");
 	return 0;
+}
+
+/*
+ * The inode of fd already has e's owner, permission bits and exactly e's
+ * xattrs: what chown, setxattr and chmod would leave it with.
+ */
+static bool name_listed(const char *names, size_t n, const char *name)
+{
+	for (const char *p = names; p < names + n; p += strlen(p) + 1)
+		if (!strcmp(p, name))
+			return true;
+	return false;
+}
+
+static bool inode_is(int fd, const struct stat *st, const struct tar_entry *e)
+{
+	char names[4096], value[1024];
+	ssize_t n;
+
+	if ((int64_t)st->st_uid != e->uid || (int64_t)st->st_gid != e->gid ||
+	    (st->st_mode & 07777) != (e->mode & 07777))
+		return false;
+	n = flistxattr(fd, names, sizeof(names));
+	if (n < 0)
+		return (errno == ENOTSUP || errno == EOPNOTSUPP) && !e->nr_xattrs;
+	for (const char *name = names; name < names + n; name += strlen(name) + 1) {
+		const struct tar_xattr *x = NULL;
+		ssize_t len;
+
+		for (size_t i = 0; i < e->nr_xattrs && !x; i++)
+			if (!strcmp(e->xattrs[i].name, name))
+				x = &e->xattrs[i];
+		if (!x || x->len > sizeof(value))
+			return false;
+		len = fgetxattr(fd, name, value, sizeof(value));
+		if (len < 0 || (size_t)len != x->len || memcmp(value, x->value, x->len))
+			return false;
+	}
+	for (size_t i = 0; i < e->nr_xattrs; i++)
+		if (!name_listed(names, (size_t)n, e->xattrs[i].name))
+			return false;
+	return true;
+}
+
+/*
+ * A regular file whose data is src_fd's.  When src_fd's inode already is
+ * the file e describes (size, mtime, owner, mode, xattrs) the new name is a
+ * hard link to it: no data is copied or written back, and the layers share
+ * an inode none of them ever changes (a layer's files are only created and
+ * removed; containers copy them up).  Otherwise the data is copied.
+ */
+static int make_from(struct layer_applier *a, int parent, const char *last, const struct tar_entry *e,
+		     int src_fd, struct strata_error **err)
+{
+	struct timespec mtime = entry_mtime(e);
+	struct stat st;
+
+	if (fstat(src_fd, &st) < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "stat the source");
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size)
+		return strata_error_set(err, STRATA_ERR_IO, 0, "the source is not the %llu-byte file the entry says",
+					(unsigned long long)e->size);
+	if (st.st_mtim.tv_sec == mtime.tv_sec && st.st_mtim.tv_nsec == mtime.tv_nsec && inode_is(src_fd, &st, e) &&
+	    linkat(src_fd, "", parent, last, AT_EMPTY_PATH) == 0)
+		return 0;
+	/* another file system, too many links, no CAP_DAC_READ_SEARCH: a copy */
+	return make_regular(a, parent, last, e, NULL, NULL, src_fd, err);
 }
 
 static void remember_dir(struct layer_applier *a, const char *rel, const struct tar_entry *e)
@@ -423,6 +516,13 @@ static int make_hardlink(struct layer_applier *a, int parent, const char *last,
 		return strata_error_wrap(err, "hard link target '%s'", e->linkname);
 	if (linkat(tparent, tlast, parent, last, 0) < 0)
 		return strata_error_set(err, fs_errcode(errno), errno, "hard link to '%s'", e->linkname);
+	if (fstatat(parent, last, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+		_cleanup_close_ int fd = openat(parent, last, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+		/* nothing to change: leave the inode alone (another layer may share it, see make_from) */
+		if (fd >= 0 && inode_is(fd, &st, e))
+			return 0;
+	}
 	/* As dockerd: owner (no follow) and, unless the inode is a symlink, mode; no times. */
 	if ((ret = set_owner(-1, parent, last, e, err)) < 0 ||
 	    (ret = set_xattrs(-1, parent, last, e, err)) < 0)
@@ -598,7 +698,7 @@ static bool component_is_meta(const char *rel)
 }
 
 static int apply_one(struct layer_applier *a, const struct tar_entry *e, stream_read_fn read,
-		     void *cookie, struct strata_error **err)
+		     void *cookie, int src_fd, struct strata_error **err)
 {
 	_cleanup_free_ char *rel = NULL;
 	_cleanup_close_ int parent = -1;
@@ -675,7 +775,8 @@ static int apply_one(struct layer_applier *a, const struct tar_entry *e, stream_
 		ret = make_special(parent, last, e, err);
 		break;
 	default:
-		ret = make_regular(a, parent, last, e, read, cookie, -1, err);
+		ret = src_fd >= 0 ? make_from(a, parent, last, e, src_fd, err)
+				  : make_regular(a, parent, last, e, read, cookie, -1, err);
 		break;
 	}
 	if (ret < 0)
@@ -690,7 +791,18 @@ int layer_applier_apply(struct layer_applier *a, const struct tar_entry *e, uint
 {
 	if (e->typeflag != 'g')
 		a->header_total += (int64_t)header_size;
-	if (apply_one(a, e, read, cookie, err) < 0)
+	if (apply_one(a, e, read, cookie, -1, err) < 0)
+		return strata_error_wrap(err, "layer entry '%s'", e->name);
+	return 0;
+}
+
+int layer_applier_apply_fd(struct layer_applier *a, const struct tar_entry *e, uint64_t header_size, int src_fd,
+			   struct strata_error **err)
+{
+	if (e->typeflag != TAR_REG && e->typeflag != TAR_CONT)
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "layer entry '%s': not a regular file", e->name);
+	a->header_total += (int64_t)header_size;
+	if (apply_one(a, e, NULL, NULL, src_fd, err) < 0)
 		return strata_error_wrap(err, "layer entry '%s'", e->name);
 	return 0;
 }
@@ -749,42 +861,7 @@ int layer_applier_finish(struct layer_applier *a, int64_t *size, struct strata_e
 	return layer_dir_size(a->root_fd, size, err);
 }
 
-/* Hard-linked inodes seen, as (dev, ino) pairs. */
-struct inode_set {
-	struct {
-		dev_t dev;
-		ino_t ino;
-		bool used;
-	} *slots;
-	size_t nr, cap;
-};
-
-static bool inode_set_add(struct inode_set *s, dev_t dev, ino_t ino)
-{
-	size_t i;
-
-	if ((s->nr + 1) * 2 > s->cap) {
-		struct inode_set bigger = { NULL, 0, s->cap ? s->cap * 2 : 64 };
-
-		bigger.slots = xcalloc(bigger.cap, sizeof(*bigger.slots));
-		for (i = 0; i < s->cap; i++)
-			if (s->slots[i].used)
-				inode_set_add(&bigger, s->slots[i].dev, s->slots[i].ino);
-		free(s->slots);
-		*s = bigger;
-	}
-	for (i = (size_t)((ino * 0x9E3779B97F4A7C15ULL) ^ dev) & (s->cap - 1); s->slots[i].used;
-	     i = (i + 1) & (s->cap - 1))
-		if (s->slots[i].dev == dev && s->slots[i].ino == ino)
-			return false;
-	s->slots[i].dev = dev;
-	s->slots[i].ino = ino;
-	s->slots[i].used = true;
-	s->nr++;
-	return true;
-}
-
-static int dir_size(int dfd, struct inode_set *seen, int64_t *total, struct strata_error **err)
+static int dir_size(int dfd, struct inode_map *seen, int64_t *total, struct strata_error **err)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
@@ -810,7 +887,7 @@ static int dir_size(int dfd, struct inode_set *seen, int64_t *total, struct stra
 				return ret;
 			continue;
 		}
-		if (st.st_nlink > 1 && !inode_set_add(seen, st.st_dev, st.st_ino))
+		if (st.st_nlink > 1 && !inode_map_add(seen, st.st_dev, st.st_ino, NULL))
 			continue;
 		*total += st.st_size;
 	}
@@ -821,11 +898,11 @@ static int dir_size(int dfd, struct inode_set *seen, int64_t *total, struct stra
 
 int layer_dir_size(int dir_fd, int64_t *size, struct strata_error **err)
 {
-	struct inode_set seen = { 0 };
+	struct inode_map seen = INODE_MAP_INIT;
 	int64_t total = 0;
 	int ret = dir_size(dir_fd, &seen, &total, err);
 
-	free(seen.slots);
+	inode_map_release(&seen);
 	if (ret < 0)
 		return strata_error_wrap(err, "computing layer size");
 	*size = total;

@@ -63,6 +63,16 @@ int layer_applier_apply(struct layer_applier *a, const struct tar_entry *e, uint
 			stream_read_fn read, void *cookie, struct strata_error **err);
 
 /*
+ * Apply a regular-file member whose data is the content of src_fd (a layer
+ * written from files, not from a tar: squash).  When src_fd's inode already
+ * is the file e describes and can be linked (same file system), the member
+ * becomes a hard link to it, else a copy (copy_file_range where it can).
+ * .wh. names are whiteouts as in layer_applier_apply.
+ */
+int layer_applier_apply_fd(struct layer_applier *a, const struct tar_entry *e, uint64_t header_size, int src_fd,
+			   struct strata_error **err);
+
+/*
  * After the last member: set folder mtimes (after their children, in
  * archive order) and compute the layer size by the rule of the whiteout
  * mode (see above).  size may be NULL.  Nothing is synced: the layer store

@@ -4,8 +4,11 @@
 # links whose first name is hidden), history and config as the issue says,
 # the size is the merged tree's and the old size less the squashed layers'
 # waste (a file the range rewrote unchanged counted too), kept base layers
-# are shared, check --deep
-# passes and dockerd runs the result; bad input fails cleanly.
+# are shared, the new layer's files are the layers' own inodes where those
+# are exactly what its tar says and copies where not (a fractional mtime, an
+# xattr the tar leaves out), removing the original leaves the squashed image
+# whole, check --deep passes and dockerd runs the result; bad input fails
+# cleanly.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$TEST_LIB_DIR/dockerd.sh"
 . "$TEST_LIB_DIR/busybox.sh"
@@ -15,9 +18,26 @@ D=$TRASH/d
 R=$D/root
 TREE="python3 $TEST_LIB_DIR/layertree.py"
 
+# archive.write(OUT, LAYER_TARS, NAME:TAG, CONFIG): a docker-archive of those layers
+cat >archive.py <<\PY
+import hashlib, io, json, tarfile
+def write(out, layers, ref, config):
+    config["rootfs"] = {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(l).hexdigest() for l in layers]}
+    cfg = json.dumps(config).encode()
+    cid = hashlib.sha256(cfg).hexdigest()
+    with tarfile.open(out, "w") as t:
+        def add(n, d):
+            i = tarfile.TarInfo(n); i.size = len(d); t.addfile(i, io.BytesIO(d))
+        add(cid + ".json", cfg)
+        names = [hashlib.sha256(l).hexdigest() + "/layer.tar" for l in layers]
+        for n, l in zip(names, layers):
+            add(n, l)
+        add("manifest.json", json.dumps([{"Config": cid + ".json", "RepoTags": [ref], "Layers": names}]).encode())
+PY
+
 test_expect_success 'an image of four layers with every kind of hiding' '
 	python3 - "$TRASH/rootfs" img.tar <<-\PY &&
-	import hashlib, io, json, os, sys, tarfile
+	import io, os, sys, tarfile
 	rootfs, out = sys.argv[1:3]
 	def tar(entries):
 	    b = io.BytesIO()
@@ -55,23 +75,13 @@ test_expect_success 'an image of four layers with every kind of hiding' '
 	    tar([("dirfile", "file", "now a file"), (".wh.hl1", "file", ""), ("c", "file", "see"),
 	         (".wh.tmp2", "file", ""), ("s", "sym", "c")]),
 	]
-	diffs = ["sha256:" + hashlib.sha256(l).hexdigest() for l in layers]
-	cfg = json.dumps({"architecture": "amd64", "os": "linux", "created": "2023-11-14T22:13:20Z",
-	                  "config": {"Cmd": ["/bin/sh"], "Env": ["PATH=/bin"]},
-	                  "history": [{"created": "2023-11-14T22:13:20Z", "created_by": "layer %d" % i}
-	                              for i in range(4)] + [{"created": "2023-11-14T22:13:20Z",
-	                              "created_by": "CMD", "empty_layer": True}],
-	                  "rootfs": {"type": "layers", "diff_ids": diffs}}).encode()
-	cid = hashlib.sha256(cfg).hexdigest()
-	with tarfile.open(out, "w") as t:
-	    def add(n, d):
-	        i = tarfile.TarInfo(n); i.size = len(d); t.addfile(i, io.BytesIO(d))
-	    add(cid + ".json", cfg)
-	    names = []
-	    for l in layers:
-	        n = hashlib.sha256(l).hexdigest() + "/layer.tar"; names.append(n); add(n, l)
-	    add("manifest.json", json.dumps([{"Config": cid + ".json", "RepoTags": ["sq/orig:1"],
-	                                      "Layers": names}]).encode())
+	sys.path.insert(0, ".")
+	import archive
+	archive.write(out, layers, "sq/orig:1", {
+	    "architecture": "amd64", "os": "linux", "created": "2023-11-14T22:13:20Z",
+	    "config": {"Cmd": ["/bin/sh"], "Env": ["PATH=/bin"]},
+	    "history": [{"created": "2023-11-14T22:13:20Z", "created_by": "layer %d" % i} for i in range(4)] +
+	               [{"created": "2023-11-14T22:13:20Z", "created_by": "CMD", "empty_layer": True}]})
 	PY
 	strata --data-root "$R" load -q -i img.tar &&
 	strata --data-root "$R" save sq/orig:1 >orig.tar &&
@@ -135,6 +145,48 @@ test_expect_success 'vfs: the same trees from full copies (naive diff against th
 	tail -n 1 v.sizes | cut -d" " -f1 >got.size &&
 	test_cmp expect got.size &&
 	strata --data-root "$V" check --deep
+'
+
+test_expect_success 'the new layer shares the inodes that are its files, copies the others' '
+	python3 - sh.tar <<-\PY &&
+	import io, sys, tarfile
+	def tar(entries):
+	    b = io.BytesIO()
+	    with tarfile.open(fileobj=b, mode="w", format=tarfile.PAX_FORMAT) as t:
+	        for name, data, mtime, pax in entries:
+	            i = tarfile.TarInfo(name)
+	            i.size, i.mtime, i.mode, i.pax_headers = len(data), mtime, 0o644, pax
+	            t.addfile(i, io.BytesIO(data))
+	    return b.getvalue()
+	layers = [tar([("shared", b"s" * 500, 1700000000, {}),
+	               ("frac", b"f" * 300, 1700000000.25, {}),
+	               ("noted", b"n" * 200, 1700000000, {"SCHILY.xattr.user.note": "x"})]),
+	          tar([("top", b"t" * 100, 1700000000, {})])]
+	sys.path.insert(0, ".")
+	import archive
+	archive.write(sys.argv[1], layers, "sh/orig:1", {"architecture": "amd64", "os": "linux", "config": {}})
+	PY
+	strata --data-root "$R" load -q -i sh.tar &&
+	strata --data-root "$R" save sh/orig:1 >sh-orig.tar && $TREE sh-orig.tar sh/orig:1 >sh-orig.tree &&
+	strata --data-root "$R" squash -t sh/flat:1 sh/orig:1 >/dev/null &&
+	low=$(strata --data-root "$R" inspect --format "{{.GraphDriver.Data.LowerDir}}" sh/orig:1) &&
+	new=$(strata --data-root "$R" inspect --format "{{.GraphDriver.Data.UpperDir}}" sh/flat:1) &&
+	python3 - "$low" "$new" <<-\PY &&
+	import os, sys
+	low, new = sys.argv[1], sys.argv[2]
+	st = lambda d, n: os.stat(os.path.join(d, n))
+	# the same inode where it is the file the new tar describes
+	assert st(low, "shared").st_ino == st(new, "shared").st_ino, "shared not linked"
+	# a fractional mtime and a user xattr the tar does not carry: copies, as the tar says
+	assert st(low, "frac").st_mtime_ns % 10**9 == 250000000
+	assert st(new, "frac").st_ino != st(low, "frac").st_ino and st(new, "frac").st_mtime_ns % 10**9 == 0
+	assert os.listxattr(os.path.join(low, "noted")) == ["user.note"]
+	assert st(new, "noted").st_ino != st(low, "noted").st_ino and os.listxattr(os.path.join(new, "noted")) == []
+	PY
+	strata --data-root "$R" rmi sh/orig:1 >/dev/null &&
+	strata --data-root "$R" save sh/flat:1 >sh-flat.tar && $TREE sh-flat.tar sh/flat:1 >sh-flat.tree &&
+	test_cmp sh-orig.tree sh-flat.tree &&
+	strata --data-root "$R" check --deep
 '
 
 test_expect_success 'the store checks clean, deep too' '

@@ -316,6 +316,103 @@ static void generated(void)
 	check_tar(path, "gnutar-gnu.tar.gz");
 }
 
+/* A tar strata writes, its bytes routed as the layer store's writer routes them. */
+struct routed {
+	struct tarsplit_writer *ts;
+	struct strbuf tar;
+	uint64_t data_left;
+};
+
+static int routed_write(void *cookie, const void *data, size_t len, struct strata_error **err)
+{
+	struct routed *r = cookie;
+	size_t take = len < r->data_left ? len : (size_t)r->data_left;
+	int ret = 0;
+
+	strbuf_add(&r->tar, data, len);
+	if (take)
+		ret = tarsplit_writer_data(r->ts, data, take, err);
+	r->data_left -= take;
+	if (ret >= 0 && take < len)
+		ret = tarsplit_writer_raw(r->ts, (const char *)data + take, len - take, err);
+	return ret;
+}
+
+/* tarsplit_writer records what tarsplit_ingest records reading the same tar back. */
+static void written(void)
+{
+	static char long_name[300], data[5000];
+	struct tar_xattr cap = { .name = "security.capability", .value = "\x01\x00\x00\x02", .len = 4 };
+	struct tar_entry entries[] = {
+		{ .name = "d/", .typeflag = TAR_DIR, .mode = 0755, .mtime_sec = 1700000000 },
+		{ .name = "d/f", .typeflag = TAR_REG, .mode = 0644, .size = 1000, .uname = "root", .gname = "root" },
+		{ .name = "d/empty", .typeflag = TAR_REG, .mode = 0600 },
+		{ .name = "d/block", .typeflag = TAR_REG, .mode = 0644, .size = 1024 },
+		{ .name = long_name, .typeflag = TAR_REG, .mode = 0644, .size = 7 },
+		{ .name = "d/cap", .typeflag = TAR_REG, .mode = 0755, .size = 3, .xattrs = &cap, .nr_xattrs = 1 },
+		{ .name = "d/h\xff\xfe", .typeflag = TAR_REG, .mode = 0644, .size = 5 },
+		{ .name = "d/link", .typeflag = TAR_LINK, .linkname = "d/f", .mode = 0644 },
+		{ .name = "d/sym", .typeflag = TAR_SYMLINK, .linkname = "f", .mode = 0777 },
+		{ .name = "d/.wh.gone", .typeflag = TAR_REG, .mode_raw = true },
+	};
+	struct strata_error *err = NULL;
+	struct routed r = { .tar = STRBUF_INIT };
+	struct tarsplit_ingest_result res;
+	struct strbuf mine = STRBUF_INIT, ref = STRBUF_INIT;
+	struct tar_writer *w = tar_writer_new(routed_write, &r);
+	char mine_path[256], ref_path[256];
+	int fd, rc = 0;
+
+	memset(long_name, 'n', sizeof(long_name) - 1);
+	memcpy(long_name, "d/", 2);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i * 7);
+	snprintf(mine_path, sizeof(mine_path), "%s/written.json.gz", tmpdir);
+	snprintf(ref_path, sizeof(ref_path), "%s/read.json.gz", tmpdir);
+	fd = open(mine_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	r.ts = tarsplit_writer_new(fd);
+	for (size_t i = 0; rc >= 0 && i < sizeof(entries) / sizeof(*entries); i++) {
+		struct tar_entry *e = &entries[i];
+
+		if (!e->linkname)
+			e->linkname = "";
+		rc = tar_writer_add(w, e, &err);
+		if (rc >= 0)
+			rc = tarsplit_writer_member(r.ts, e->name, e->size, &err);
+		r.data_left = e->size;
+		/* data in uneven pieces: the routing must not depend on the writes' sizes */
+		for (uint64_t off = 0; rc >= 0 && off < e->size; off += 333)
+			rc = tar_writer_write_data(w, data + off, e->size - off < 333 ? e->size - off : 333, &err);
+	}
+	if (rc >= 0)
+		rc = tar_writer_finish(w, &err);
+	if (rc >= 0)
+		rc = tarsplit_writer_finish(r.ts, &err);
+	close(fd);
+	ok(rc >= 0, "written: tar and tar-split written%s%s", err ? ": " : "", err ? err->msg : "");
+	strata_error_freep(&err);
+	fd = open(ref_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	{
+		struct mem m = { (unsigned char *)r.tar.buf, r.tar.len, 0, 4096 };
+
+		rc = tarsplit_ingest(mem_read, &m, fd, NULL, NULL, &res, &err);
+	}
+	close(fd);
+	ok(rc == 0, "written: the same tar read back%s%s", err ? ": " : "", err ? err->msg : "");
+	strata_error_freep(&err);
+	gunzip_file(mine_path, &mine);
+	gunzip_file(ref_path, &ref);
+	ok(mine.len && mine.len == ref.len && !memcmp(mine.buf, ref.buf, mine.len),
+	   "written: tar-split as written is tar-split as read (%zu bytes)", mine.len);
+	if (mine.len != ref.len || memcmp(mine.buf, ref.buf, mine.len))
+		show_diff(&mine, &ref);
+	tar_writer_free(w);
+	tarsplit_writer_free(r.ts);
+	strbuf_release(&r.tar);
+	strbuf_release(&mine);
+	strbuf_release(&ref);
+}
+
 /* A tar with one member of 8 GiB + 5 bytes of zeros, produced on the fly. */
 struct huge {
 	uint64_t size, pos, total;
@@ -496,6 +593,7 @@ int main(void)
 	have_ref = system("tar-split --version >/dev/null 2>&1") == 0;
 	corpus();
 	generated();
+	written();
 	hostile();
 	if (!getenv("NOHUGE")) huge_member();
 
