@@ -16,7 +16,8 @@
 #                and its VmHWM after the load (dockerd's own; containerd's
 #                beside it)
 #
-# Each server has its own copy of the store (dockerd on a copy strata made).
+# Each server has its own copy of the store (dockerd on a copy strata made),
+# each on its own freshly made ext4 loop mount.
 #
 # usage (root): [N=1000] [RUNS=20] [SECS=10] [OPS=5] bench/api.sh
 # Needs: build/strata, dockerd + containerd (docker.io), /usr/bin/docker,
@@ -45,13 +46,22 @@ cleanup() {
 	fi
 	dockerd_stop "$W/d" >/dev/null 2>&1
 	registry_stop "$W/reg" >/dev/null 2>&1
+	for m in "$W/s" "$W/d"; do mountpoint -q "$m" && umount -l "$m"; done
 	rm -rf "$W"
 }
 # dockerd.sh owns the EXIT trap: its cleanups run in order, this one first
 _dockerd_register_cleanup cleanup
 
+# each server's store on a freshly made ext4 of its own: a pull's syncfs
+# (strata's durability) flushes only what that server wrote
+fresh_mount() {
+	truncate -s 20G "$W/$1.img" && mkfs.ext4 -q -F "$W/$1.img" &&
+		mkdir -p "$W/$1" && mount -o loop "$W/$1.img" "$W/$1"
+}
 echo "making a store of $N images..." >&2
-mkdir -p "$W/rootfs" "$W/s"
+fresh_mount s
+fresh_mount d
+mkdir -p "$W/rootfs"
 for i in $(seq "$N"); do
 	echo "$i" >"$W/rootfs/f"
 	tar -C "$W/rootfs" -cf "$W/x.tar" .
@@ -74,7 +84,6 @@ mkdir -p "$W/bctx"
 head -c 4000000 /dev/urandom >"$W/bctx/blob"
 printf 'FROM bench/img:1\nCOPY blob /blob\nLABEL bench=1\nENV BENCH=1\n' >"$W/bctx/Dockerfile"
 
-mkdir -p "$W/d"
 cp -a "$W/s/root" "$W/d/root"
 
 "$STRATA" --data-root "$W/s/root" serve -H "unix://$W/s/api.sock" >"$W/s/serve.log" 2>&1 &
