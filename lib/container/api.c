@@ -158,6 +158,16 @@ char *strata_container_command(const struct strata_container *c)
 	return strbuf_detach(&sb, NULL);
 }
 
+bool strata_container_tty(const struct strata_container *c)
+{
+	return json_is_true(json_object_get(json_object_get(c->c->cfg, "Config"), "Tty"));
+}
+
+bool strata_container_interactive(const struct strata_container *c)
+{
+	return json_is_true(json_object_get(json_object_get(c->c->cfg, "Config"), "OpenStdin"));
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -259,6 +269,16 @@ int strata_container_start(struct strata_container *c, const char *runtime, int 
 {
 	return container_run(c->c, &(struct container_run_opts){ .runtime = runtime, .in_fd = in_fd, .out_fd = out_fd,
 								  .err_fd = err_fd },
+			     status, err);
+}
+
+int strata_container_start_terminal(struct strata_container *c, const char *runtime, int in_fd, int out_fd,
+				    const struct strata_terminal *term, int *status, struct strata_error **err)
+{
+	struct container_terminal t = { term ? term->size_fd : -1, term ? term->winch_fd : -1 };
+
+	return container_run(c->c, &(struct container_run_opts){ .runtime = runtime, .in_fd = in_fd, .out_fd = out_fd,
+								  .err_fd = out_fd, .terminal = &t },
 			     status, err);
 }
 

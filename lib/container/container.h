@@ -111,12 +111,19 @@ int container_mount(struct container *c, struct strata_error **err);
 /* Undo container_mount (nothing when not mounted). */
 int container_unmount(struct container *c, struct strata_error **err);
 
+/* The caller's terminal, for a container with Config.Tty attached to it. */
+struct container_terminal {
+	int size_fd;  /* a terminal whose window size the container's pty gets; -1: none */
+	int winch_fd; /* readable when that size changed (drained, then the size copied again); -1: none */
+};
+
 struct container_run_opts {
 	const char *runtime; /* the OCI runtime's path; NULL: /usr/sbin/runc, else /usr/bin/crun */
 	int in_fd;           /* the process's stdin when Config.OpenStdin; otherwise /dev/null */
 	int out_fd, err_fd;  /* also receive the output (which goes to <id>-json.log); -1: only the log */
 	bool detach;         /* docker run -d / start: a monitor process runs it; return once started */
 	bool disposable;     /* a build step's: removed by recovery if this process dies (as --rm's) */
+	const struct container_terminal *terminal; /* NULL: none */
 };
 
 /*
@@ -126,6 +133,9 @@ struct container_run_opts {
  * unmount afterwards.  *status is the exit status (128+N for signal N).
  * A command that cannot be found gives 127, one that cannot be executed
  * 126, each with docker's error (returned as an error, *status set).
+ * With Config.Tty the process runs on a pty: its output (one stream, as the
+ * tty writes it, "\r\n" included) goes to out_fd and is logged as stdout,
+ * in_fd (with OpenStdin) is typed into it.
  */
 int container_run(struct container *c, const struct container_run_opts *o, int *status,
 		  struct strata_error **err);
