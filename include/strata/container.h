@@ -144,6 +144,16 @@ STRATA_PUBLIC int strata_container_start_terminal(struct strata_container *c, co
  */
 STRATA_PUBLIC int strata_container_start_detached(struct strata_container *c, const char *runtime, int *status,
 						  struct strata_error **err);
+/*
+ * The pty of a running container made with tty, from any process of the
+ * same user (the process holding the container listens for it): resize sets
+ * its window size (the Engine API's /containers/{id}/resize); attach_input
+ * gives a descriptor whose bytes are typed into it (attach's stdin; close
+ * it to stop).  Not running: STRATA_ERR_CONFLICT; no tty: STRATA_ERR_INVALID.
+ */
+STRATA_PUBLIC int strata_container_resize(struct strata_container *c, unsigned short rows, unsigned short cols,
+					  struct strata_error **err);
+STRATA_PUBLIC int strata_container_attach_input(struct strata_container *c, int *fd, struct strata_error **err);
 /* docker stop -t: StopSignal (SIGTERM), SIGKILL after timeout seconds; returns when it exited. */
 STRATA_PUBLIC int strata_container_stop(struct strata_container *c, int timeout, struct strata_error **err);
 /* docker kill -s: signal ("KILL", "SIGTERM", "9"; NULL: KILL). */

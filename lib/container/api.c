@@ -290,6 +290,22 @@ int strata_container_start_detached(struct strata_container *c, const char *runt
 			     status, err);
 }
 
+int strata_container_resize(struct strata_container *c, unsigned short rows, unsigned short cols,
+			    struct strata_error **err)
+{
+	return container_resize(c->c, rows, cols, err);
+}
+
+int strata_container_attach_input(struct strata_container *c, int *fd, struct strata_error **err)
+{
+	int ret = container_attach_input(c->c, err);
+
+	if (ret < 0)
+		return ret;
+	*fd = ret;
+	return 0;
+}
+
 int strata_container_stop(struct strata_container *c, int timeout, struct strata_error **err)
 {
 	return container_stop(c->c, timeout, err);

@@ -185,6 +185,10 @@ int container_remove(struct container *c, bool force, struct strata_error **err)
  * foreground strata) recorded the exit.  A stopped container is fine.
  */
 int container_stop(struct container *c, int timeout, struct strata_error **err);
+/* docker resize (POST /containers/{id}/resize) of a running tty container: returns once it is set. */
+int container_resize(struct container *c, unsigned short rows, unsigned short cols, struct strata_error **err);
+/* A descriptor whose bytes are typed into running tty container c (docker attach's stdin); close it. */
+int container_attach_input(struct container *c, struct strata_error **err);
 /* docker kill: signal sig to the running process ("Cannot kill container: ..." otherwise). */
 int container_signal(struct container *c, int sig, struct strata_error **err);
 /* "KILL", "SIGKILL", "9" -> 9; docker's "Invalid signal: X" otherwise. */

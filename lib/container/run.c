@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -340,13 +344,82 @@ static void *logger_main(void *arg)
  * caller's input typed into it; the caller's window size copied to it.
  */
 struct console {
+	const struct container *c;
 	struct logger *l;
 	struct log_stream s; /* fd: the master, -1 until it came */
 	int in_fd;           /* -1: no input (or its end was read) */
+	bool in_owned;       /* in_fd is a connection to the control socket, closed here */
+	int listen_fd;       /* the control socket (console_socket_name), -1: none */
 	const struct container_terminal *term;
 	pthread_t thread;
 	bool started;
 };
+
+/*
+ * While a tty container runs, the process holding it (the monitor, or a
+ * foreground strata) listens on an abstract unix socket named after the
+ * container, so that other processes (strata serve's attach and resize)
+ * reach its pty: a connection's first byte says what it is, 'i' (the rest
+ * of it is typed in) or 'r' (rows and columns, two bytes each, big-endian;
+ * answered with one byte once set).  Only processes of this user connect.
+ */
+static socklen_t console_socket_name(const struct container *c, struct sockaddr_un *a)
+{
+	int n;
+
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	n = snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "strata-console-%s", c->id);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+static int console_listen(const struct container *c)
+{
+	struct sockaddr_un a;
+	socklen_t len = console_socket_name(c, &a);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd >= 0 && (bind(fd, (struct sockaddr *)&a, len) < 0 || listen(fd, 8) < 0)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static void console_accept(struct console *con)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	struct ucred cr;
+	socklen_t crl = sizeof(cr);
+	unsigned char m[5];
+	int fd = accept4(con->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) < 0 || cr.uid != geteuid() ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 || recv(fd, m, 1, MSG_WAITALL) != 1) {
+		close(fd);
+		return;
+	}
+	if (m[0] == 'r') {
+		if (recv(fd, m + 1, 4, MSG_WAITALL) == 4) {
+			struct winsize ws = { .ws_row = (unsigned short)(m[1] << 8 | m[2]),
+					      .ws_col = (unsigned short)(m[3] << 8 | m[4]) };
+
+			ioctl(con->s.fd, TIOCSWINSZ, &ws);
+			send(fd, "", 1, MSG_NOSIGNAL);
+		}
+		close(fd);
+	} else if (m[0] == 'i' && (con->in_fd < 0 || con->in_owned)) {
+		/* the latest client types in, as the last docker attach does */
+		if (con->in_owned)
+			close(con->in_fd);
+		con->in_fd = fd;
+		con->in_owned = true;
+	} else {
+		close(fd);
+	}
+}
 
 static void console_copy_size(struct console *con)
 {
@@ -366,16 +439,19 @@ static void *console_main(void *arg)
 
 	for (;;) {
 		/* poll skips negative fds: no input read while some is still to be typed in */
-		struct pollfd p[3] = { { .fd = con->s.fd, .events = (short)(POLLIN | (in_len ? POLLOUT : 0)) },
+		struct pollfd p[4] = { { .fd = con->s.fd, .events = (short)(POLLIN | (in_len ? POLLOUT : 0)) },
 				       { .fd = in_len ? -1 : con->in_fd, .events = POLLIN },
-				       { .fd = winch, .events = POLLIN } };
+				       { .fd = winch, .events = POLLIN },
+				       { .fd = con->listen_fd, .events = POLLIN } };
 		ssize_t r;
 
-		if (poll(p, 3, -1) < 0) {
+		if (poll(p, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
+		if (p[3].revents & POLLIN)
+			console_accept(con);
 		if (p[2].revents & POLLIN) {
 			char drain[64];
 
@@ -391,7 +467,11 @@ static void *console_main(void *arg)
 				in_len = (size_t)r;
 				in_off = 0;
 			} else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
-				con->in_fd = -1; /* as docker with a tty: the end of the input is not passed on */
+				/* as docker with a tty: the end of the input is not passed on */
+				if (con->in_owned)
+					close(con->in_fd);
+				con->in_fd = -1;
+				con->in_owned = false;
 			}
 		}
 		if (in_len && (p[0].revents & POLLOUT)) {
@@ -415,6 +495,11 @@ static void *console_main(void *arg)
 		log_flush_lines(con->l, &con->s, false);
 	}
 	log_flush_lines(con->l, &con->s, true);
+	if (con->in_owned)
+		close(con->in_fd);
+	if (con->listen_fd >= 0)
+		close(con->listen_fd);
+	con->listen_fd = -1;
 	return NULL;
 }
 
@@ -430,10 +515,13 @@ static void console_received(void *cookie, int master)
 	}
 	con->s.fd = master;
 	console_copy_size(con);
+	con->listen_fd = console_listen(con->c);
 	con->started = pthread_create(&con->thread, NULL, console_main, con) == 0;
 	if (!con->started) {
 		close(master);
 		con->s.fd = -1;
+		if (con->listen_fd >= 0)
+			close(con->listen_fd);
 	}
 }
 
@@ -582,7 +670,8 @@ static int supervise(struct container *c, const struct container_run_opts *o, in
 	bool tty = json_is_true(json_object_get(config, "Tty"));
 	int in_fd = json_is_true(json_object_get(config, "OpenStdin")) && o->in_fd >= 0 ? o->in_fd : devnull;
 	struct logger l = { .log_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
-	struct console con = { .l = &l, .in_fd = in_fd == devnull ? -1 : in_fd, .term = o->terminal };
+	struct console con = { .c = c, .l = &l, .in_fd = in_fd == devnull ? -1 : in_fd, .listen_fd = -1,
+			       .term = o->terminal };
 	pthread_t thread;
 	int ret;
 
@@ -964,6 +1053,55 @@ int container_run(struct container *c, const struct container_run_opts *o, int *
 }
 
 /* ---- a running container seen from another process ---- */
+
+/* A connection to the console of running tty container c, its first byte sent. */
+static int console_connect(struct container *c, char kind, struct strata_error **err)
+{
+	struct sockaddr_un a;
+	socklen_t len = console_socket_name(c, &a);
+
+	if (!json_is_true(json_object_get(json_object_get(c->cfg, "Config"), "Tty")))
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "Container %s has no tty", c->id);
+	/* State says Running a moment before the runtime sent the pty and the socket listens */
+	for (int tries = 0;; tries++) {
+		int fd, e;
+
+		if (!container_running(c))
+			return strata_error_set(err, STRATA_ERR_CONFLICT, 0, "Container %s is not running", c->id);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return strata_error_set(err, fs_errcode(errno), errno, "socket");
+		if (connect(fd, (struct sockaddr *)&a, len) == 0 && send(fd, &kind, 1, MSG_NOSIGNAL) == 1)
+			return fd;
+		e = errno;
+		close(fd);
+		if (e != ECONNREFUSED || tries >= 500 || container_reload(c, NULL) < 0)
+			return strata_error_set(err, STRATA_ERR_IO, e, "reach the console of container %s", c->id);
+		usleep(10 * 1000);
+	}
+}
+
+int container_resize(struct container *c, unsigned short rows, unsigned short cols, struct strata_error **err)
+{
+	unsigned char m[4] = { (unsigned char)(rows >> 8), (unsigned char)rows, (unsigned char)(cols >> 8),
+			       (unsigned char)cols };
+	int fd = console_connect(c, 'r', err);
+	char ack;
+
+	if (fd < 0)
+		return fd;
+	if (send(fd, m, sizeof(m), MSG_NOSIGNAL) != sizeof(m) || recv(fd, &ack, 1, 0) != 1) {
+		close(fd);
+		return strata_error_set(err, STRATA_ERR_IO, errno, "resize the tty of container %s", c->id);
+	}
+	close(fd);
+	return 0;
+}
+
+int container_attach_input(struct container *c, struct strata_error **err)
+{
+	return console_connect(c, 'i', err);
+}
 
 static bool bundle_exists(struct container *c)
 {
