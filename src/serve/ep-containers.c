@@ -26,6 +26,7 @@
 #include "strata/store.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 #define POLL_NS 10000000L /* how often a waiter looks at a container's state */
 
@@ -688,34 +689,19 @@ struct attach_input {
 	size_t extra_len;
 };
 
-static bool write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
 static void *attach_input_main(void *arg)
 {
 	struct attach_input *in = arg;
 	char buf[4096];
 	ssize_t n;
 
-	if (!write_all(in->fd, in->extra, in->extra_len))
+	if (fs_send_all(in->fd, in->extra, in->extra_len, "type the input", NULL) < 0)
 		goto out;
 	for (;;) {
 		struct pollfd p = { .fd = in->sock, .events = POLLIN };
 
 		n = recv(in->sock, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n > 0 && !write_all(in->fd, buf, (size_t)n))
+		if (n > 0 && fs_send_all(in->fd, buf, (size_t)n, "type the input", NULL) < 0)
 			break;
 		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
 			break;
@@ -750,20 +736,7 @@ static bool attach_input_start(struct attach *a, struct attach_input *in, pthrea
 
 static bool sock_sink(void *cookie, const void *data, size_t len)
 {
-	int sock = *(int *)cookie;
-	const char *p = data;
-
-	while (len) {
-		ssize_t n = send(sock, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
+	return fs_send_all(*(int *)cookie, data, len, "send the output", NULL) >= 0;
 }
 
 static void attach_free(void *cookie)
