@@ -2,10 +2,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,8 +104,6 @@ static int make_options(const char *cmd, struct run_flags *f, char **args, int n
 {
 	size_t n = 0;
 
-	if (f->tty)
-		return run_error(cmd, "--tty is not supported: strata runs without a terminal");
 	for (size_t i = 0; i < f->env_file.nr; i++) {
 		int ret = read_env_file(f->env_file.items[i], &f->env);
 
@@ -227,6 +227,83 @@ int cmd_create(int argc, char **argv, struct cli_ctx *ctx)
 	return ret;
 }
 
+/* ---- the caller's terminal while attached to a container made with -t ---- */
+
+/* what the signal handlers reach: the state stdin had before it was made raw, the SIGWINCH pipe */
+static struct termios saved_termios;
+static volatile sig_atomic_t termios_saved;
+static int winch_pipe[2] = { -1, -1 };
+
+static void restore_terminal(void)
+{
+	if (termios_saved) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
+		termios_saved = 0;
+	}
+}
+
+static void on_fatal_signal(int sig)
+{
+	restore_terminal();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void on_winch(int sig)
+{
+	int saved = errno;
+
+	if (write(winch_pipe[1], "", 1) < 0) {
+		/* a full pipe already says the size changed */
+	}
+	errno = saved;
+}
+
+static const int fatal_signals[] = { SIGTERM, SIGHUP, SIGQUIT };
+
+/*
+ * As docker's attach with a tty: stdin in raw mode while it is typed into
+ * the container (so ^C and ^D reach its pty), SIGWINCH sending the new size
+ * of stdout's terminal.  Undone by terminal_leave, or by the handler of a
+ * signal that ends strata.
+ */
+static void terminal_enter(bool raw, struct strata_terminal *t)
+{
+	struct sigaction sa = { .sa_flags = SA_RESTART };
+
+	t->size_fd = isatty(STDOUT_FILENO) ? STDOUT_FILENO : -1;
+	t->winch_fd = -1;
+	if (t->size_fd >= 0 && pipe2(winch_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
+		sa.sa_handler = on_winch;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGWINCH, &sa, NULL);
+		t->winch_fd = winch_pipe[0];
+	}
+	if (raw && tcgetattr(STDIN_FILENO, &saved_termios) == 0) {
+		struct termios rawt = saved_termios;
+
+		sa.sa_handler = on_fatal_signal;
+		for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(*fatal_signals); i++)
+			sigaction(fatal_signals[i], &sa, NULL);
+		cfmakeraw(&rawt); /* moby/term's MakeRaw clears the same flags */
+		termios_saved = 1;
+		tcsetattr(STDIN_FILENO, TCSANOW, &rawt);
+	}
+}
+
+static void terminal_leave(void)
+{
+	restore_terminal();
+	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(*fatal_signals); i++)
+		signal(fatal_signals[i], SIG_DFL);
+	if (winch_pipe[0] >= 0) {
+		signal(SIGWINCH, SIG_DFL);
+		close(winch_pipe[0]);
+		close(winch_pipe[1]);
+		winch_pipe[0] = winch_pipe[1] = -1;
+	}
+}
+
 /*
  * Run c in the foreground: 0 with *status the process's exit status, or -1
  * after printing the error (*status then 125, 126 or 127 as docker run's).
@@ -235,11 +312,22 @@ static int start_foreground(struct strata_container *c, bool attach, bool intera
 			    int *status)
 {
 	struct strata_error *err = NULL;
+	int ret;
 
 	*status = 125;
 	fflush(stdout);
-	if (strata_container_start(c, NULL, interactive ? STDIN_FILENO : -1, attach ? STDOUT_FILENO : -1,
-				   attach ? STDERR_FILENO : -1, status, &err) < 0) {
+	if (strata_container_tty(c)) {
+		struct strata_terminal t;
+
+		terminal_enter(interactive && strata_container_interactive(c) && isatty(STDIN_FILENO), &t);
+		ret = strata_container_start_terminal(c, NULL, interactive ? STDIN_FILENO : -1,
+						      attach ? STDOUT_FILENO : -1, &t, status, &err);
+		terminal_leave();
+	} else {
+		ret = strata_container_start(c, NULL, interactive ? STDIN_FILENO : -1, attach ? STDOUT_FILENO : -1,
+					     attach ? STDERR_FILENO : -1, status, &err);
+	}
+	if (ret < 0) {
 		bool run = !strcmp(cmd, "run");
 
 		if (run) {
@@ -274,6 +362,13 @@ int cmd_run(int argc, char **argv, struct cli_ctx *ctx)
 		return ret < 0 ? 0 : ret == 1 ? 125 : ret;
 	}
 	f.entrypoint_set = has_flag(argc, argv, "--entrypoint");
+	/* docker's CheckTty, before anything is created: an attached stdin typed into a tty must be one */
+	if (f.interactive && f.tty && !f.detach && !isatty(STDIN_FILENO)) {
+		fputs("the input device is not a TTY\n", stderr);
+		run_flags_release(&f);
+		free(args);
+		return 1;
+	}
 	ret = create_container(ctx, "run", &f, args, nargs, &store, &c);
 	if (!ret && f.detach) {
 		struct strata_error *err = NULL;

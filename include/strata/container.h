@@ -82,6 +82,10 @@ STRATA_PUBLIC const char *strata_container_image_id(const struct strata_containe
 STRATA_PUBLIC char *strata_container_command(const struct strata_container *c);
 /* Config.Labels as "k=v" joined by ",", sorted (caller frees). */
 STRATA_PUBLIC char *strata_container_labels(const struct strata_container *c);
+/* Config.Tty: the process runs on a pseudo-terminal (docker create -t). */
+STRATA_PUBLIC bool strata_container_tty(const struct strata_container *c);
+/* Config.OpenStdin: the process reads the attached input (docker create -i). */
+STRATA_PUBLIC bool strata_container_interactive(const struct strata_container *c);
 
 struct strata_container_state {
 	bool running;
@@ -114,6 +118,23 @@ STRATA_PUBLIC int strata_container_inspect(struct strata_container *c, bool size
 STRATA_PUBLIC int strata_container_start(struct strata_container *c, const char *runtime, int in_fd, int out_fd,
 					 int err_fd, int *status, struct strata_error **err);
 
+/* The caller's terminal, for a container made with tty (docker run -t) attached to it. */
+struct strata_terminal {
+	int size_fd;  /* a terminal whose window size the container's pty gets (at the start and on winch_fd); -1: none */
+	int winch_fd; /* readable when that size changed (e.g. a pipe a SIGWINCH handler writes to); drained; -1: none */
+};
+
+/*
+ * strata_container_start of a container made with tty: the process runs
+ * on a pseudo-terminal whose output (one stream, "\r\n" as the tty writes
+ * it) goes to out_fd and to the log as stdout, in_fd (when interactive) is
+ * typed into it, and term (NULL: none) gives it its window size.  A
+ * container without tty runs as strata_container_start with err_fd = out_fd.
+ */
+STRATA_PUBLIC int strata_container_start_terminal(struct strata_container *c, const char *runtime, int in_fd,
+						  int out_fd, const struct strata_terminal *term, int *status,
+						  struct strata_error **err);
+
 /*
  * docker run -d / docker start: the same through a monitor process that
  * outlives the caller (it logs, records the exit, unmounts; with --rm it
@@ -123,6 +144,16 @@ STRATA_PUBLIC int strata_container_start(struct strata_container *c, const char 
  */
 STRATA_PUBLIC int strata_container_start_detached(struct strata_container *c, const char *runtime, int *status,
 						  struct strata_error **err);
+/*
+ * The pty of a running container made with tty, from any process of the
+ * same user (the process holding the container listens for it): resize sets
+ * its window size (the Engine API's /containers/{id}/resize); attach_input
+ * gives a descriptor whose bytes are typed into it (attach's stdin; close
+ * it to stop).  Not running: STRATA_ERR_CONFLICT; no tty: STRATA_ERR_INVALID.
+ */
+STRATA_PUBLIC int strata_container_resize(struct strata_container *c, unsigned short rows, unsigned short cols,
+					  struct strata_error **err);
+STRATA_PUBLIC int strata_container_attach_input(struct strata_container *c, int *fd, struct strata_error **err);
 /* docker stop -t: StopSignal (SIGTERM), SIGKILL after timeout seconds; returns when it exited. */
 STRATA_PUBLIC int strata_container_stop(struct strata_container *c, int timeout, struct strata_error **err);
 /* docker kill -s: signal ("KILL", "SIGTERM", "9"; NULL: KILL). */

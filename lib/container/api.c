@@ -158,6 +158,16 @@ char *strata_container_command(const struct strata_container *c)
 	return strbuf_detach(&sb, NULL);
 }
 
+bool strata_container_tty(const struct strata_container *c)
+{
+	return json_is_true(json_object_get(json_object_get(c->c->cfg, "Config"), "Tty"));
+}
+
+bool strata_container_interactive(const struct strata_container *c)
+{
+	return json_is_true(json_object_get(json_object_get(c->c->cfg, "Config"), "OpenStdin"));
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -262,12 +272,38 @@ int strata_container_start(struct strata_container *c, const char *runtime, int 
 			     status, err);
 }
 
+int strata_container_start_terminal(struct strata_container *c, const char *runtime, int in_fd, int out_fd,
+				    const struct strata_terminal *term, int *status, struct strata_error **err)
+{
+	struct container_terminal t = { term ? term->size_fd : -1, term ? term->winch_fd : -1 };
+
+	return container_run(c->c, &(struct container_run_opts){ .runtime = runtime, .in_fd = in_fd, .out_fd = out_fd,
+								  .err_fd = out_fd, .terminal = &t },
+			     status, err);
+}
+
 int strata_container_start_detached(struct strata_container *c, const char *runtime, int *status,
 				    struct strata_error **err)
 {
 	return container_run(c->c, &(struct container_run_opts){ .runtime = runtime, .in_fd = -1, .out_fd = -1,
 								  .err_fd = -1, .detach = true },
 			     status, err);
+}
+
+int strata_container_resize(struct strata_container *c, unsigned short rows, unsigned short cols,
+			    struct strata_error **err)
+{
+	return container_resize(c->c, rows, cols, err);
+}
+
+int strata_container_attach_input(struct strata_container *c, int *fd, struct strata_error **err)
+{
+	int ret = container_attach_input(c->c, err);
+
+	if (ret < 0)
+		return ret;
+	*fd = ret;
+	return 0;
 }
 
 int strata_container_stop(struct strata_container *c, int timeout, struct strata_error **err)

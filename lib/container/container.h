@@ -112,12 +112,19 @@ int container_mount(struct container *c, struct strata_error **err);
 /* Undo container_mount (nothing when not mounted). */
 int container_unmount(struct container *c, struct strata_error **err);
 
+/* The caller's terminal, for a container with Config.Tty attached to it. */
+struct container_terminal {
+	int size_fd;  /* a terminal whose window size the container's pty gets; -1: none */
+	int winch_fd; /* readable when that size changed (drained, then the size copied again); -1: none */
+};
+
 struct container_run_opts {
 	const char *runtime; /* the OCI runtime's path; NULL: /usr/sbin/runc, else /usr/bin/crun */
 	int in_fd;           /* the process's stdin when Config.OpenStdin; otherwise /dev/null */
 	int out_fd, err_fd;  /* also receive the output (which goes to <id>-json.log); -1: only the log */
 	bool detach;         /* docker run -d / start: a monitor process runs it; return once started */
 	bool disposable;     /* a build step's: removed by recovery if this process dies (as --rm's) */
+	const struct container_terminal *terminal; /* NULL: none */
 };
 
 /*
@@ -127,6 +134,9 @@ struct container_run_opts {
  * unmount afterwards.  *status is the exit status (128+N for signal N).
  * A command that cannot be found gives 127, one that cannot be executed
  * 126, each with docker's error (returned as an error, *status set).
+ * With Config.Tty the process runs on a pty: its output (one stream, as the
+ * tty writes it, "\r\n" included) goes to out_fd and is logged as stdout,
+ * in_fd (with OpenStdin) is typed into it.
  */
 int container_run(struct container *c, const struct container_run_opts *o, int *status,
 		  struct strata_error **err);
@@ -176,6 +186,10 @@ int container_remove(struct container *c, bool force, struct strata_error **err)
  * foreground strata) recorded the exit.  A stopped container is fine.
  */
 int container_stop(struct container *c, int timeout, struct strata_error **err);
+/* docker resize (POST /containers/{id}/resize) of a running tty container: returns once it is set. */
+int container_resize(struct container *c, unsigned short rows, unsigned short cols, struct strata_error **err);
+/* A descriptor whose bytes are typed into running tty container c (docker attach's stdin); close it. */
+int container_attach_input(struct container *c, struct strata_error **err);
 /* docker kill: signal sig to the running process ("Cannot kill container: ..." otherwise). */
 int container_signal(struct container *c, int sig, struct strata_error **err);
 /* "KILL", "SIGKILL", "9" -> 9; docker's "Invalid signal: X" otherwise. */

@@ -9,6 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -250,6 +255,7 @@ struct logger {
 	int log_fd;
 	int ret;
 	struct strata_error *err;
+	pthread_mutex_t lock; /* a Tty container's console thread logs beside the runtime's pipes */
 };
 
 static void log_message(struct logger *l, struct log_stream *s, const char *msg, size_t len)
@@ -260,8 +266,10 @@ static void log_message(struct logger *l, struct log_stream *s, const char *msg,
 	strbuf_addstr(&sb, "{\"log\":");
 	gojson_encode_string(&sb, msg, len);
 	strbuf_addf(&sb, ",\"stream\":\"%s\",\"time\":\"%s\"}\n", s->name, now.buf);
+	pthread_mutex_lock(&l->lock);
 	if (l->ret >= 0)
 		l->ret = fs_write_all(l->log_fd, sb.buf, sb.len, "write the container log", &l->err);
+	pthread_mutex_unlock(&l->lock);
 }
 
 static void log_flush_lines(struct logger *l, struct log_stream *s, bool all)
@@ -326,6 +334,195 @@ static void *logger_main(void *arg)
 		}
 	}
 	return NULL;
+}
+
+/* ---- a Tty container's pty ---- */
+
+/*
+ * The pty master the runtime sent: what the process writes (one stream, as
+ * the tty cooks it) logged as stdout and passed to the caller; the
+ * caller's input typed into it; the caller's window size copied to it.
+ */
+struct console {
+	const struct container *c;
+	struct logger *l;
+	struct log_stream s; /* fd: the master, -1 until it came */
+	int in_fd;           /* -1: no input (or its end was read) */
+	bool in_owned;       /* in_fd is a connection to the control socket, closed here */
+	int listen_fd;       /* the control socket (console_socket_name), -1: none */
+	const struct container_terminal *term;
+	pthread_t thread;
+	bool started;
+};
+
+/*
+ * While a tty container runs, the process holding it (the monitor, or a
+ * foreground strata) listens on an abstract unix socket named after the
+ * container, so that other processes (strata serve's attach and resize)
+ * reach its pty: a connection's first byte says what it is, 'i' (the rest
+ * of it is typed in) or 'r' (rows and columns, two bytes each, big-endian;
+ * answered with one byte once set).  Only processes of this user connect.
+ */
+static socklen_t console_socket_name(const struct container *c, struct sockaddr_un *a)
+{
+	int n;
+
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	n = snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "strata-console-%s", c->id);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+static int console_listen(const struct container *c)
+{
+	struct sockaddr_un a;
+	socklen_t len = console_socket_name(c, &a);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd >= 0 && (bind(fd, (struct sockaddr *)&a, len) < 0 || listen(fd, 8) < 0)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static void console_accept(struct console *con)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	struct ucred cr;
+	socklen_t crl = sizeof(cr);
+	unsigned char m[5];
+	int fd = accept4(con->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) < 0 || cr.uid != geteuid() ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 || recv(fd, m, 1, MSG_WAITALL) != 1) {
+		close(fd);
+		return;
+	}
+	if (m[0] == 'r') {
+		if (recv(fd, m + 1, 4, MSG_WAITALL) == 4) {
+			struct winsize ws = { .ws_row = (unsigned short)(m[1] << 8 | m[2]),
+					      .ws_col = (unsigned short)(m[3] << 8 | m[4]) };
+
+			ioctl(con->s.fd, TIOCSWINSZ, &ws);
+			send(fd, "", 1, MSG_NOSIGNAL);
+		}
+		close(fd);
+	} else if (m[0] == 'i' && (con->in_fd < 0 || con->in_owned)) {
+		/* the latest client types in, as the last docker attach does */
+		if (con->in_owned)
+			close(con->in_fd);
+		con->in_fd = fd;
+		con->in_owned = true;
+	} else {
+		close(fd);
+	}
+}
+
+static void console_copy_size(struct console *con)
+{
+	struct winsize ws;
+
+	if (con->term && con->term->size_fd >= 0 && ioctl(con->term->size_fd, TIOCGWINSZ, &ws) == 0 &&
+	    ws.ws_row && ws.ws_col)
+		ioctl(con->s.fd, TIOCSWINSZ, &ws);
+}
+
+static void *console_main(void *arg)
+{
+	struct console *con = arg;
+	int winch = con->term ? con->term->winch_fd : -1;
+	char in[4096], buf[32768];
+	size_t in_len = 0, in_off = 0;
+
+	for (;;) {
+		/* poll skips negative fds: no input read while some is still to be typed in */
+		struct pollfd p[4] = { { .fd = con->s.fd, .events = (short)(POLLIN | (in_len ? POLLOUT : 0)) },
+				       { .fd = in_len ? -1 : con->in_fd, .events = POLLIN },
+				       { .fd = winch, .events = POLLIN },
+				       { .fd = con->listen_fd, .events = POLLIN } };
+		ssize_t r;
+
+		if (poll(p, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[3].revents & POLLIN)
+			console_accept(con);
+		if (p[2].revents & POLLIN) {
+			char drain[64];
+
+			if (read(winch, drain, sizeof(drain)) <= 0)
+				winch = -1;
+			console_copy_size(con);
+		} else if (p[2].revents) {
+			winch = -1;
+		}
+		if (p[1].revents) {
+			r = read(con->in_fd, in, sizeof(in));
+			if (r > 0) {
+				in_len = (size_t)r;
+				in_off = 0;
+			} else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+				/* as docker with a tty: the end of the input is not passed on */
+				if (con->in_owned)
+					close(con->in_fd);
+				con->in_fd = -1;
+				con->in_owned = false;
+			}
+		}
+		if (in_len && (p[0].revents & POLLOUT)) {
+			r = write(con->s.fd, in + in_off, in_len - in_off);
+			if (r > 0 && (in_off += (size_t)r) == in_len)
+				in_len = 0;
+			else if (r < 0 && errno != EINTR && errno != EAGAIN)
+				in_len = 0;
+		}
+		if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		r = read(con->s.fd, buf, sizeof(buf));
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0)
+			break; /* EIO: every holder of the pty's other end is gone */
+		/* a caller gone away does not stop the log */
+		if (con->s.tee >= 0)
+			fs_write_all(con->s.tee, buf, (size_t)r, "output", NULL);
+		strbuf_add(&con->s.line, buf, (size_t)r);
+		log_flush_lines(con->l, &con->s, false);
+	}
+	log_flush_lines(con->l, &con->s, true);
+	if (con->in_owned)
+		close(con->in_fd);
+	if (con->listen_fd >= 0)
+		close(con->listen_fd);
+	con->listen_fd = -1;
+	return NULL;
+}
+
+/* runtime_console's callback, in runtime_run while the process runs */
+static void console_received(void *cookie, int master)
+{
+	struct console *con = cookie;
+	int fl = fcntl(master, F_GETFL);
+
+	if (fl < 0 || fcntl(master, F_SETFL, fl | O_NONBLOCK) < 0) {
+		close(master);
+		return;
+	}
+	con->s.fd = master;
+	console_copy_size(con);
+	con->listen_fd = console_listen(con->c);
+	con->started = pthread_create(&con->thread, NULL, console_main, con) == 0;
+	if (!con->started) {
+		close(master);
+		con->s.fd = -1;
+		if (con->listen_fd >= 0)
+			close(con->listen_fd);
+	}
 }
 
 /* ---- state ---- */
@@ -470,7 +667,11 @@ static int supervise(struct container *c, const struct container_run_opts *o, in
 		     int *status, struct strata_error **err)
 {
 	const json_t *config = json_object_get(c->cfg, "Config");
-	struct logger l = { .log_fd = -1 };
+	bool tty = json_is_true(json_object_get(config, "Tty"));
+	int in_fd = json_is_true(json_object_get(config, "OpenStdin")) && o->in_fd >= 0 ? o->in_fd : devnull;
+	struct logger l = { .log_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct console con = { .c = c, .l = &l, .in_fd = in_fd == devnull ? -1 : in_fd, .listen_fd = -1,
+			       .term = o->terminal };
 	pthread_t thread;
 	int ret;
 
@@ -478,6 +679,7 @@ static int supervise(struct container *c, const struct container_run_opts *o, in
 	if (ret < 0)
 		return ret;
 	l.log_fd = logfd;
+	con.s = (struct log_stream){ .fd = -1, .tee = o->out_fd, .name = "stdout", .line = STRBUF_INIT };
 	l.s[0] = (struct log_stream){ .fd = out_pipe[0], .tee = o->out_fd, .name = "stdout", .line = STRBUF_INIT };
 	l.s[1] = (struct log_stream){ .fd = err_pipe[0], .tee = o->err_fd, .name = "stderr", .line = STRBUF_INIT };
 	out_pipe[0] = err_pipe[0] = -1;
@@ -488,13 +690,20 @@ static int supervise(struct container *c, const struct container_run_opts *o, in
 		record_exit(c, 128, "start the log writer", NULL);
 		return ret;
 	}
-	ret = runtime_run(o->runtime ? o->runtime : runtime_default(), bundle, c->id, spec,
-			  json_is_true(json_object_get(config, "OpenStdin")) && o->in_fd >= 0 ? o->in_fd : devnull,
-			  out_pipe[1], err_pipe[1], ready_fd, status, err);
+	/* with a tty the runtime's own stdio is the pipes (its errors logged), the process's the pty */
+	ret = runtime_run(o->runtime ? o->runtime : runtime_default(), bundle, c->id, spec, tty ? devnull : in_fd,
+			  out_pipe[1], err_pipe[1],
+			  tty ? &(struct runtime_console){ .received = console_received, .cookie = &con } : NULL,
+			  ready_fd, status, err);
 	close(out_pipe[1]);
 	close(err_pipe[1]);
 	out_pipe[1] = err_pipe[1] = -1;
 	pthread_join(thread, NULL);
+	if (con.started) {
+		pthread_join(con.thread, NULL);
+		close(con.s.fd);
+	}
+	strbuf_release(&con.s.line);
 	strbuf_release(&l.s[0].line);
 	strbuf_release(&l.s[1].line);
 	if (ret >= 0 && l.ret < 0) {
@@ -763,6 +972,15 @@ static int run_mounted(struct container *c, const struct container_run_opts *o, 
 	so.resolv_conf_path = resolv.buf;
 	so.n_binds = parse_binds(c->host, &binds, &bind_strings);
 	so.binds = binds;
+	so.terminal = json_is_true(json_object_get(config, "Tty"));
+	if (so.terminal && o->terminal && o->terminal->size_fd >= 0) {
+		struct winsize ws;
+
+		if (ioctl(o->terminal->size_fd, TIOCGWINSZ, &ws) == 0) {
+			so.console_rows = ws.ws_row;
+			so.console_cols = ws.ws_col;
+		}
+	}
 	ret = runtime_spec_build(&so, &spec, err);
 	strv_free(env);
 	strv_free(args);
@@ -835,6 +1053,55 @@ int container_run(struct container *c, const struct container_run_opts *o, int *
 }
 
 /* ---- a running container seen from another process ---- */
+
+/* A connection to the console of running tty container c, its first byte sent. */
+static int console_connect(struct container *c, char kind, struct strata_error **err)
+{
+	struct sockaddr_un a;
+	socklen_t len = console_socket_name(c, &a);
+
+	if (!json_is_true(json_object_get(json_object_get(c->cfg, "Config"), "Tty")))
+		return strata_error_set(err, STRATA_ERR_INVALID, 0, "Container %s has no tty", c->id);
+	/* State says Running a moment before the runtime sent the pty and the socket listens */
+	for (int tries = 0;; tries++) {
+		int fd, e;
+
+		if (!container_running(c))
+			return strata_error_set(err, STRATA_ERR_CONFLICT, 0, "Container %s is not running", c->id);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return strata_error_set(err, fs_errcode(errno), errno, "socket");
+		if (connect(fd, (struct sockaddr *)&a, len) == 0 && send(fd, &kind, 1, MSG_NOSIGNAL) == 1)
+			return fd;
+		e = errno;
+		close(fd);
+		if (e != ECONNREFUSED || tries >= 500 || container_reload(c, NULL) < 0)
+			return strata_error_set(err, STRATA_ERR_IO, e, "reach the console of container %s", c->id);
+		usleep(10 * 1000);
+	}
+}
+
+int container_resize(struct container *c, unsigned short rows, unsigned short cols, struct strata_error **err)
+{
+	unsigned char m[4] = { (unsigned char)(rows >> 8), (unsigned char)rows, (unsigned char)(cols >> 8),
+			       (unsigned char)cols };
+	int fd = console_connect(c, 'r', err);
+	char ack;
+
+	if (fd < 0)
+		return fd;
+	if (send(fd, m, sizeof(m), MSG_NOSIGNAL) != sizeof(m) || recv(fd, &ack, 1, 0) != 1) {
+		close(fd);
+		return strata_error_set(err, STRATA_ERR_IO, errno, "resize the tty of container %s", c->id);
+	}
+	close(fd);
+	return 0;
+}
+
+int container_attach_input(struct container *c, struct strata_error **err)
+{
+	return console_connect(c, 'i', err);
+}
 
 static bool bundle_exists(struct container *c)
 {

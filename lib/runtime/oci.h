@@ -18,8 +18,21 @@
  * runtime failed to create it.
  */
 #define RUNTIME_PID_FILE "init.pid"
+/*
+ * A spec with process.terminal: the runtime makes the pty and sends its
+ * master over --console-socket; received(cookie, master) gets it (and owns
+ * it) while the process runs, before runtime_run waits for the process.
+ * The runtime's own stdio stays in_fd/out_fd/err_fd.  The runtime is then
+ * run detached and the calling process becomes a child subreaper
+ * (PR_SET_CHILD_SUBREAPER) to wait for the container's process itself.
+ */
+struct runtime_console {
+	void (*received)(void *cookie, int master);
+	void *cookie;
+};
 int runtime_run(const char *runtime, const char *bundle, const char *id, const json_t *spec,
-		int in_fd, int out_fd, int err_fd, int *ready_fd, int *status, struct strata_error **err);
+		int in_fd, int out_fd, int err_fd, const struct runtime_console *console, int *ready_fd,
+		int *status, struct strata_error **err);
 
 /* The installed runtime: /usr/sbin/runc, /usr/bin/runc, else /usr/bin/crun. */
 const char *runtime_default(void);

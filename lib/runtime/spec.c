@@ -113,7 +113,7 @@ int runtime_spec_build(const struct runtime_spec_opts *o, json_t **out,
 			 "s:o,s:{s:o,s:o,s:o}}",
 			 "ociVersion", "1.0.2",
 			 "process",
-			 "terminal", 0,
+			 "terminal", o->terminal,
 			 "user", "uid", (json_int_t)o->uid, "gid", (json_int_t)o->gid,
 			 "additionalGids", gids,
 			 "args", strings(o->args),
@@ -130,6 +130,11 @@ int runtime_spec_build(const struct runtime_spec_opts *o, json_t **out,
 			 "readonlyPaths", strings(readonly_paths));
 	if (!spec)
 		return strata_error_set(err, STRATA_ERR_INVALID, 0, "runtime spec: a string is not UTF-8");
+	/* dockerd sets the size after the start; given here no process sees the pty at 0x0 */
+	if (o->terminal && o->console_rows && o->console_cols)
+		json_object_set_new(json_object_get(spec, "process"), "consoleSize",
+				    json_pack("{s:i,s:i}", "height", (int)o->console_rows, "width",
+					      (int)o->console_cols));
 	*out = spec;
 	return 0;
 }

@@ -31,6 +31,9 @@ struct runtime_spec_opts {
 	const char *hosts_path, *hostname_path, *resolv_conf_path;
 	const struct runtime_bind *binds; /* -v HOST:CTR[:ro] */
 	size_t n_binds;
+	bool terminal; /* process.terminal: a pty as the process's stdio (runtime_console) */
+	/* process.consoleSize with terminal, when both are set: the pty's size from its start */
+	unsigned short console_rows, console_cols;
 };
 
 /*

@@ -26,6 +26,7 @@
 #include "strata/store.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 #define POLL_NS 10000000L /* how often a waiter looks at a container's state */
 
@@ -222,10 +223,6 @@ static void containers_create(struct api_request *req)
 	network = gojson_get_string(host, "NetworkMode");
 	if (network && (!strcmp(network, "default") || !strcmp(network, "bridge")))
 		network = NULL; /* strata has no bridge: none */
-	if (json_is_true(json_object_get(body, "Tty"))) {
-		api_reply_error(req, 400, "Tty is not supported: strata runs without a terminal");
-		goto out;
-	}
 	o = (struct strata_container_options){
 		.cmd = (const char *const *)a.args, .nr_cmd = n,
 		.entrypoint = a.nr_entrypoint ? a.entrypoint[0] : json_is_array(json_object_get(body, "Entrypoint")) ? "" : NULL,
@@ -237,6 +234,7 @@ static void containers_create(struct api_request *req)
 		/* the server removes it itself (the top of this file) */
 		.auto_remove = false,
 		.interactive = json_is_true(json_object_get(body, "OpenStdin")),
+		.tty = json_is_true(json_object_get(body, "Tty")),
 		.detach = !json_is_true(json_object_get(body, "AttachStdout")) &&
 			  !json_is_true(json_object_get(body, "AttachStderr")),
 	};
@@ -423,6 +421,35 @@ static void container_kill(struct api_request *req)
 	container_stop_or_kill(req, true);
 }
 
+/* POST /containers/{name}/resize?h=&w=: the docker CLI's, after the start of a tty container and on SIGWINCH */
+static void container_resize(struct api_request *req)
+{
+	struct strata_store *store = NULL;
+	struct strata_container *c = NULL;
+	struct strata_error *err = NULL;
+	struct strata_container_state st;
+	long long h, w;
+
+	if (!api_query_int(req, "h", 0, &h) || !api_query_int(req, "w", 0, &w))
+		return;
+	if (h < 0 || w < 0 || h > 65535 || w > 65535) {
+		api_reply_error(req, 400, "invalid height or width: %lld x %lld", h, w);
+		return;
+	}
+	if (!open_container(req, false, &store, &c))
+		return;
+	strata_container_state(c, &st);
+	/* dockerd: a running container without a tty is resized as nothing */
+	if (st.running && !strata_container_tty(c))
+		api_reply_empty(req, 200);
+	else if (strata_container_resize(c, (unsigned short)h, (unsigned short)w, &err) < 0)
+		api_reply_strata_error(req, err);
+	else
+		api_reply_empty(req, 200);
+	strata_container_free(c);
+	strata_store_free(store);
+}
+
 static void container_delete(struct api_request *req)
 {
 	struct strata_store *store = NULL;
@@ -551,9 +578,13 @@ static void *log_writer(void *arg)
 	return NULL;
 }
 
-/* Run the log reader and send what it writes as stdcopy frames to sink (stdout and/or stderr as asked). */
+/*
+ * Run the log reader and send what it writes as stdcopy frames to sink
+ * (stdout and/or stderr as asked); raw (a tty container's, as dockerd
+ * sends them): the bytes alone.
+ */
 static void pump_logs(struct cli_ctx *cli, const char *id, long tail, bool follow, bool timestamps, bool want_out,
-		      bool want_err, sink_fn sink, void *cookie)
+		      bool want_err, bool raw, sink_fn sink, void *cookie)
 {
 	struct log_job j = { .cli = cli, .id = (char *)id, .tail = tail, .follow = follow, .timestamps = timestamps };
 	struct pollfd p[2];
@@ -598,7 +629,7 @@ static void pump_logs(struct cli_ctx *cli, const char *id, long tail, bool follo
 			if (!(s == 0 ? want_out : want_err))
 				continue;
 			frame_header(h, s + 1, (size_t)n);
-			ok = sink(cookie, h, sizeof(h)) && sink(cookie, buf, (size_t)n);
+			ok = (raw || sink(cookie, h, sizeof(h))) && sink(cookie, buf, (size_t)n);
 		}
 		if (!ok)
 			break; /* the client is gone: the reader's next write fails and it ends */
@@ -619,7 +650,7 @@ static void container_logs(struct api_request *req)
 	struct strata_container *c = NULL;
 	_cleanup_free_ char *id = NULL;
 	const char *tail = api_query(req, "tail");
-	bool out = api_query_bool(req, "stdout"), err = api_query_bool(req, "stderr");
+	bool out = api_query_bool(req, "stdout"), err = api_query_bool(req, "stderr"), tty;
 	long n = -1;
 
 	if (!out && !err) {
@@ -636,10 +667,11 @@ static void container_logs(struct api_request *req)
 	if (!open_container(req, false, &store, &c))
 		return;
 	id = xstrdup(strata_container_id(c));
+	tty = strata_container_tty(c);
 	strata_container_free(c);
 	strata_store_free(store);
 	api_stream_begin(req, 200, "application/vnd.docker.raw-stream");
-	pump_logs(req->cli, id, n, api_query_bool(req, "follow"), api_query_bool(req, "timestamps"), out, err,
+	pump_logs(req->cli, id, n, api_query_bool(req, "follow"), api_query_bool(req, "timestamps"), out, err, tty,
 		  stream_sink, req);
 }
 
@@ -647,25 +679,64 @@ struct attach {
 	struct api_server *server;
 	struct cli_ctx *cli;
 	char *id;
-	bool out, err;
+	bool out, err, in, tty;
 };
+
+/* What the client sends on the hijacked connection, typed into a tty container's pty. */
+struct attach_input {
+	int sock, fd;
+	const char *extra;
+	size_t extra_len;
+};
+
+static void *attach_input_main(void *arg)
+{
+	struct attach_input *in = arg;
+	char buf[4096];
+	ssize_t n;
+
+	if (fs_send_all(in->fd, in->extra, in->extra_len, "type the input", NULL) < 0)
+		goto out;
+	for (;;) {
+		struct pollfd p = { .fd = in->sock, .events = POLLIN };
+
+		n = recv(in->sock, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0 && fs_send_all(in->fd, buf, (size_t)n, "type the input", NULL) < 0)
+			break;
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+			break;
+		/* the hijacked socket is non-blocking */
+		if (n < 0 && errno == EAGAIN && poll(&p, 1, -1) < 0 && errno != EINTR)
+			break;
+	}
+out:
+	close(in->fd);
+	return NULL;
+}
+
+/* Start typing the client's input into the started tty container id; false when it cannot be reached. */
+static bool attach_input_start(struct attach *a, struct attach_input *in, pthread_t *tid)
+{
+	struct strata_store *store = NULL;
+	struct strata_container *c = NULL;
+	struct strata_error *err = NULL;
+	bool ok = cli_open_store(a->cli, false, &store, &err) >= 0 &&
+		  strata_container_open(store, a->id, &c, &err) >= 0 &&
+		  strata_container_attach_input(c, &in->fd, &err) >= 0;
+
+	strata_error_free(err);
+	strata_container_free(c);
+	strata_store_free(store);
+	if (ok && pthread_create(tid, NULL, attach_input_main, in) != 0) {
+		close(in->fd);
+		ok = false;
+	}
+	return ok;
+}
 
 static bool sock_sink(void *cookie, const void *data, size_t len)
 {
-	int sock = *(int *)cookie;
-	const char *p = data;
-
-	while (len) {
-		ssize_t n = send(sock, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
+	return fs_send_all(*(int *)cookie, data, len, "send the output", NULL) >= 0;
 }
 
 static void attach_free(void *cookie)
@@ -689,7 +760,9 @@ static void attached(void *cookie, int sock, const char *extra, size_t extra_len
 	struct attach *a = cookie;
 	struct api_containers *ac = a->server->containers;
 	struct strata_container_state st;
-	bool mine = false;
+	struct attach_input in = { .sock = sock, .fd = -1, .extra = extra, .extra_len = extra_len };
+	pthread_t input;
+	bool mine = false, typing = false;
 
 	pthread_mutex_lock(&ac->lock);
 	for (size_t i = 0; i < ac->nr; i++)
@@ -698,10 +771,19 @@ static void attached(void *cookie, int sock, const char *extra, size_t extra_len
 			mine = true;
 		}
 	pthread_mutex_unlock(&ac->lock);
+
 	while (current_state(a->cli, a->id, &st) && !st.running && !st.started_at && !client_gone(sock))
 		sleep_poll();
-	pump_logs(a->cli, a->id, -1, true, false, a->out, a->err, sock_sink, &sock);
+	/* stdin only for a tty: a container without one reads /dev/null under the monitor */
+	if (a->in && a->tty && st.running)
+		typing = attach_input_start(a, &in, &input);
+	pump_logs(a->cli, a->id, -1, true, false, a->out, a->err, a->tty, sock_sink, &sock);
 	shutdown(sock, SHUT_WR);
+	if (typing) {
+		/* the process ended: what the client still sends goes nowhere */
+		shutdown(sock, SHUT_RD);
+		pthread_join(input, NULL);
+	}
 	if (mine) {
 		pthread_mutex_lock(&ac->lock);
 		for (size_t i = 0; i < ac->nr; i++)
@@ -725,6 +807,8 @@ static void container_attach(struct api_request *req)
 	a->id = xstrdup(strata_container_id(c));
 	a->out = api_query_bool(req, "stdout");
 	a->err = api_query_bool(req, "stderr");
+	a->in = api_query_bool(req, "stdin");
+	a->tty = strata_container_tty(c);
 	container_event(req, c, "attach");
 	strata_container_free(c);
 	strata_store_free(store);
@@ -1036,6 +1120,7 @@ const struct api_route api_container_routes[] = {
 	{ "POST", "/containers/{name}/kill", container_kill, 0 },
 	{ "POST", "/containers/{name}/wait", container_wait, API_STREAM },
 	{ "POST", "/containers/{name}/attach", container_attach, 0 },
+	{ "POST", "/containers/{name}/resize", container_resize, 0 },
 	{ "DELETE", "/containers/{name}", container_delete, 0 },
 	{ NULL },
 };

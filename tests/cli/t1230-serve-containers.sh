@@ -100,6 +100,47 @@ test_expect_success 'create, start -a, diff, export, commit, kill, container pru
 	both ps5 ps -aq && same ps5
 '
 
+# ptyboth NAME PTYRUN-ARGS... -- docker ARGS...: both, with the client on a terminal (tests/lib/ptyrun.py)
+ptyboth() {
+	local name=$1
+	shift
+	DOCKER_HOST=unix://$D/docker.sock python3 "$TEST_LIB_DIR/ptyrun.py" "$@" >"$name.d" 2>"$name.d.err"
+	echo $? >"$name.d.rc"
+	DOCKER_HOST=unix://$S/strata.sock python3 "$TEST_LIB_DIR/ptyrun.py" "$@" >"$name.s" 2>"$name.s.err"
+	echo $? >"$name.s.rc"
+}
+
+test_expect_success 'run -t: the raw tty stream (no frames), \r\n, exit status; -dt: logs raw' '
+	both t1 run -t --rm --network none bb:1 sh -c "tty; echo hi; exit 3" </dev/null &&
+	same t1 --err && printf "/dev/pts/0\r\nhi\r\n" >expect && test_cmp expect t1.s &&
+	both t2 run -dt --name tl --network none bb:1 sh -c "echo one; exit 2" &&
+	both t2w wait tl && same t2w &&
+	both t2l logs tl && same t2l && printf "one\r\n" >expect && test_cmp expect t2l.s &&
+	both t2r rm tl && same t2r
+'
+
+test_expect_success 'run -it on a terminal: stdin on the attach, the window size through /resize, the exit status' '
+	# dockerd resizes after the start: the process waits before it looks
+	ptyboth t3 --size 30x100 --check-restored --expect ready --send "hello\n" --expect "got hello" \
+		--resize 50x132 --send-until "x\n" "size 50 132" --send "\x04" -- \
+		"$DCLI" run -it --rm --network none bb:1 \
+		sh -c "sleep 1; stty size; echo ready; read x; echo got \$x; while read x; do echo \"size \$(stty size)\"; done; echo bye; exit 7" &&
+	# the lines typed until the new size showed are as many as it took
+	for f in t3.d t3.s; do grep -v -e "^x.$" -e "^size 30 100.$" $f >$f.seen || return 1; done &&
+	test_cmp t3.d.seen t3.s.seen && test_cmp t3.d.rc t3.s.rc && echo 7 >expect && test_cmp expect t3.s.rc &&
+	grep -q "^size 50 132.$" t3.s && tail -1 t3.s | grep -q "^bye.$"
+'
+
+test_expect_success 'create -t + start -a; resize of a stopped container is 409 as in dockerd' '
+	both t4 create -t --name ct --network none bb:1 sh -c "tty" &&
+	both t4a start -a ct </dev/null && same t4a && printf "/dev/pts/0\r\n" >expect && test_cmp expect t4a.s &&
+	curl -s --unix-socket "$D/docker.sock" -X POST "http://d/containers/ct/resize?h=10&w=20" -w " %{http_code}" |
+		sed "s/[0-9a-f]\{64\}/ID/" >t4r.d &&
+	serve_curl "/containers/ct/resize?h=10&w=20" -X POST -w " %{http_code}" | sed "s/[0-9a-f]\{64\}/ID/" >t4r.s &&
+	test_cmp t4r.d t4r.s && grep -q " 409$" t4r.s &&
+	both t4d rm ct && same t4d
+'
+
 test_expect_success 'errors as dockerd: no such container, a bad body' '
 	both e1 logs nosuch && same e1 --err &&
 	both e2 rm nosuch && same e2 --err &&

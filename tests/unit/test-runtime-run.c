@@ -48,7 +48,7 @@ static int run(int dfd, const char *script, char *out, size_t outsz, int *status
 	snprintf(id, sizeof(id), "strata-unit-%ld", (long)getpid());
 	if (runtime_spec_build(&o, &spec, &err) < 0)
 		return -1;
-	ret = runtime_run(RUNC, base, id, spec, nul, ofd, ofd, NULL, status, &err);
+	ret = runtime_run(RUNC, base, id, spec, nul, ofd, ofd, NULL, NULL, status, &err);
 	json_decref(spec);
 	if (ret < 0)
 		fprintf(stderr, "# %s\n", err->msg);

@@ -91,7 +91,20 @@ int main(void)
 	ok(!has_ns(spec, "network") && has_ns(spec, "pid"), "no network namespace");
 	is_str(path_str(spec, "process.cwd"), "/", "cwd defaults to /");
 	ok(mount_at(spec, "/etc/hosts") == NULL, "no hosts path, no hosts mount");
+	ok(json_is_false(json_object_get(json_object_get(spec, "process"), "terminal")) &&
+	   !json_object_get(json_object_get(spec, "process"), "consoleSize"), "no terminal, no console size");
 	json_decref(spec);
+
+	o.terminal = true;
+	o.console_rows = 33;
+	o.console_cols = 111;
+	ok(runtime_spec_build(&o, &spec, &err) == 0, "build with a terminal");
+	m = json_object_get(json_object_get(spec, "process"), "consoleSize");
+	ok(json_is_true(json_object_get(json_object_get(spec, "process"), "terminal")) &&
+	   json_integer_value(json_object_get(m, "height")) == 33 &&
+	   json_integer_value(json_object_get(m, "width")) == 111, "terminal with the console size");
+	json_decref(spec);
+	o.terminal = false;
 
 	o.cwd = "rel";
 	spec = NULL;
