@@ -939,6 +939,19 @@ int container_remove(struct container *c, bool force, struct strata_error **err)
 		if (container_running(c))
 			return strata_error_set(err, STRATA_ERR_BUSY, 0, "Could not kill running container %s, cannot remove",
 						c->id);
+	} else {
+		struct strata_error *e = NULL;
+
+		/*
+		 * Its exit is recorded, but the process that held it may still be
+		 * letting go (unmounting, removing its bundle): removing the
+		 * folder under it fails or loses the race. A dead monitor's bundle
+		 * is recovery's to remove.
+		 */
+		ret = container_wait(c, &e);
+		strata_error_free(e);
+		if (ret == -STRATA_ERR_NOT_FOUND)
+			return 0; /* its monitor removed it (AutoRemove) */
 	}
 	ret = container_unmount(c, err);
 	if (ret < 0)
