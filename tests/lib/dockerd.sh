@@ -10,6 +10,10 @@
 #   registry_start DIR / registry_stop DIR   docker-registry on 127.0.0.1:<free port>,
 #                                            storage DIR/data, log DIR/registry.log;
 #                                            exports REGISTRY=127.0.0.1:PORT
+#   files_start DIR [SERVED]                 SERVED (default DIR/www) over HTTP on
+#                                            127.0.0.1:<free port> (files_http.py),
+#                                            log DIR/files.log; exports FILES_URL
+#   files_stop DIR
 #   docker ARGS...                           the Debian 20.10 client (/usr/bin/docker)
 #
 # Everything started here is stopped by PID when the test script exits (through
@@ -242,6 +246,43 @@ EOF
 	echo "registry_start: registry did not come up; last log lines:" >&2
 	tail -n 15 "$dir/registry.log" >&2
 	return 1
+}
+
+# files_start DIR [SERVED]: a plain HTTP file server on a free loopback port.
+files_start() {
+	local dir=$1 served=${2:-$1/www} port pid i
+	mkdir -p "$dir" "$served" || return 1
+	dir=$(cd "$dir" && pwd)
+	for i in 1 2 3 4 5; do
+		port=$(_free_port) || return 1
+		python3 "$(dirname "${BASH_SOURCE[0]}")/files_http.py" "$served" "$port" </dev/null \
+			>>"$dir/files.log" 2>&1 &
+		pid=$!
+		echo "$pid" >"$dir/files.pid"
+		_dockerd_register_cleanup "files_stop '$dir'"
+		local deadline=$((SECONDS + 15))
+		while [ $SECONDS -lt $deadline ] && _pid_alive "$pid"; do
+			if _http_ok "http://127.0.0.1:$port/"; then
+				export FILES_URL="http://127.0.0.1:$port"
+				return 0
+			fi
+			sleep 0.2
+		done
+		files_stop "$dir"
+		grep -q 'Address already in use' "$dir/files.log" || break
+	done
+	echo "files_start: the file server did not start; log:" >&2
+	tail -n 5 "$dir/files.log" >&2
+	return 1
+}
+
+files_stop() {
+	local dir=$1 pid
+	[ -s "$dir/files.pid" ] || return 0
+	pid=$(cat "$dir/files.pid")
+	_pid_alive "$pid" && kill -TERM "$pid" 2>/dev/null
+	rm -f "$dir/files.pid"
+	return 0
 }
 
 registry_stop() {
