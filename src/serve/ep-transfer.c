@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "json/gojson.h"
 #include "serve/api.h"
@@ -159,6 +160,53 @@ static char *target_name(const char *name, const char *tag, bool *all_tags, stru
 	return xstrndup(name, len);
 }
 
+/*
+ * ImportImage's stream for a URL: "Downloading from URL", then its
+ * progress.Reader's "Importing": after each 1% (at most 512 KiB) read, at
+ * most every 100 ms, and at the end.
+ */
+struct import_out {
+	struct api_request *req;
+	const char *url;
+	uint64_t current, reported;
+	int64_t total;
+	struct timespec last;
+	bool began, any;
+};
+
+static void import_progress(struct import_out *o)
+{
+	o->reported = o->current;
+	o->any = true;
+	clock_gettime(CLOCK_MONOTONIC, &o->last);
+	api_stream_progress(o->req, "", "Importing", (int64_t)o->current, o->total);
+}
+
+static void on_import_bytes(void *cookie, uint64_t current, int64_t total)
+{
+	struct import_out *o = cookie;
+	uint64_t every = 512 * 1024;
+	struct timespec now;
+
+	if (!o->began) {
+		_cleanup_free_ char *msg = xasprintf("Downloading from %s", o->url);
+
+		o->began = true;
+		api_stream_begin(o->req, 200, "application/json");
+		api_stream_status(o->req, NULL, msg);
+	}
+	o->current = current;
+	o->total = total;
+	if (total > 0 && (uint64_t)total / 100 < every)
+		every = (uint64_t)total / 100;
+	if (current - o->reported <= every)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!o->any || (total >= 0 && current == (uint64_t)total) ||
+	    (now.tv_sec - o->last.tv_sec) * 1000 + (now.tv_nsec - o->last.tv_nsec) / 1000000 >= 100)
+		import_progress(o);
+}
+
 static void import_image(struct api_request *req, const char *src)
 {
 	const char *repo = api_query(req, "repo"), *tag = api_query(req, "tag");
@@ -174,10 +222,8 @@ static void import_image(struct api_request *req, const char *src)
 		api_reply_error(req, 400, "fromImage (a pull) or fromSrc (an import) is required");
 		return;
 	}
-	if (strcmp(src, "-")) {
-		api_reply_error(req, 400, "importing from a URL is not supported: strata does not download");
-		return;
-	}
+	_cleanup_free_ char *url = NULL;
+	struct import_out o = { req };
 	if (repo && *repo)
 		ref = tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo);
 	changes = api_query_all(req, "changes", &opts.nr_changes);
@@ -188,11 +234,23 @@ static void import_image(struct api_request *req, const char *src)
 		opts.platform = NULL;
 	opts.ref = ref;
 	opts.fd = req->body_fd;
+	if (strcmp(src, "-")) {
+		/* dockerd: a source without a scheme is an http address */
+		url = strstr(src, "://") ? xstrdup(src) : xasprintf("http://%s", src);
+		o.url = url;
+		opts.progress = on_import_bytes;
+		opts.progress_cookie = &o;
+		opts.cancel = req->cancel;
+	}
 	if (!api_open_images(req, true, &store, &idx))
 		return;
-	if (strata_image_import(idx, "-", &opts, id, &err) < 0) {
-		api_reply_strata_error(req, err);
+	if (strata_image_import(idx, url ? url : "-", &opts, id, &err) < 0) {
+		struct out fail = { req, false };
+
+		out_fail(&fail, err);
 	} else {
+		if (o.began && (o.current != o.reported || !o.any))
+			import_progress(&o);
 		api_stream_begin(req, 200, "application/json");
 		api_stream_status(req, NULL, id);
 		if (ref)
