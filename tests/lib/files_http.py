@@ -3,7 +3,7 @@
 a file F answered with the header "Content-Disposition: <text of F.disposition>"
 when that file exists beside it.
 
-  files_http.py DIR PORT
+  files_http.py DIR PORTFILE    a free port of its own choice, written to PORTFILE
 """
 import functools
 import http.server
@@ -24,4 +24,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
 
 handler = functools.partial(Handler, directory=sys.argv[1])
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), handler).serve_forever()
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+with open(sys.argv[2] + ".tmp", "w") as f:
+    f.write("%d\n" % server.server_address[1])
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+server.serve_forever()
