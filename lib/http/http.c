@@ -16,9 +16,10 @@
 #define MAX_ERROR_BODY (64u * 1024)
 
 /*
- * libcurl's global state, set up once per process: the one piece of
- * process state this module keeps, because libcurl keeps it (its init is
- * reference-counted, so lib/registry's own once does no harm).
+ * libcurl's global state, set up once per process however many threads
+ * start requests at once: the one piece of process state the library
+ * keeps, because libcurl keeps it.  Never cleaned up: the program may use
+ * libcurl itself.
  */
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result;
@@ -26,6 +27,15 @@ static CURLcode curl_init_result;
 static void curl_init(void)
 {
 	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int http_curl_init(struct strata_error **err)
+{
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_result != CURLE_OK)
+		return strata_error_set(err, STRATA_ERR_NET, 0, "cannot initialise libcurl: %s",
+					curl_easy_strerror(curl_init_result));
+	return 0;
 }
 
 struct get {
@@ -208,10 +218,9 @@ int http_get_to_fd(const char *url, int fd, const struct http_get_options *opts,
 		return strata_error_set(err, STRATA_ERR_NET, 0, "Get \"%s\": unsupported protocol scheme \"%.*s\"", url,
 					sep ? (int)(sep - url) : 0, url);
 	}
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_result != CURLE_OK)
-		return strata_error_set(err, STRATA_ERR_NET, 0, "initialise libcurl: %s",
-					curl_easy_strerror(curl_init_result));
+	ret = http_curl_init(err);
+	if (ret < 0)
+		return ret;
 	g.curl = curl_easy_init();
 	if (!g.curl)
 		xalloc_die();

@@ -27,6 +27,9 @@ struct http_get_info {
 	char *filename;
 };
 
+/* libcurl's global init, once per process (any thread, any module using libcurl, first). */
+int http_curl_init(struct strata_error **err);
+
 /* True for an http:// or https:// address (urlutil.IsURL). */
 bool http_is_url(const char *s);
 
