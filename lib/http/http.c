@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "http/http.h"
 #include "util/alloc.h"
@@ -48,7 +49,11 @@ struct get {
 	struct strbuf body;   /* an error answer's body */
 	uint64_t written;
 	int64_t total;
-	bool started;         /* the success's first progress was reported */
+	bool started;         /* the success's start was reported */
+	uint64_t last_update; /* progress.Reader's lastUpdate */
+	uint64_t reported;    /* what the last line said */
+	bool any;             /* a line was reported */
+	struct timespec last; /* when */
 	struct strata_error *write_err;
 };
 
@@ -128,6 +133,34 @@ static void report(struct get *g)
 		g->opts->progress(g->opts->progress_cookie, g->written, g->total);
 }
 
+static void report_line(struct get *g)
+{
+	g->reported = g->written;
+	g->any = true;
+	clock_gettime(CLOCK_MONOTONIC, &g->last);
+	report(g);
+}
+
+/*
+ * progress.Reader's cadence: past each 1% of the size (at most 512 KiB),
+ * a line when it is the first, the whole or 100 ms after the last one.
+ */
+static void tick(struct get *g)
+{
+	uint64_t every = 512 * 1024;
+	struct timespec now;
+
+	if (g->total > 0 && (uint64_t)g->total / 100 < every)
+		every = (uint64_t)g->total / 100;
+	if (g->written - g->last_update <= every)
+		return;
+	g->last_update = g->written;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!g->any || (g->total >= 0 && g->written == (uint64_t)g->total) ||
+	    (now.tv_sec - g->last.tv_sec) * 1000 + (now.tv_nsec - g->last.tv_nsec) / 1000000 >= 100)
+		report_line(g);
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *cookie)
 {
 	struct get *g = cookie;
@@ -149,7 +182,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *cookie)
 	if (fs_write_all(g->fd, data, len, "write the download", &g->write_err) < 0)
 		return 0;
 	g->written += len;
-	report(g);
+	tick(g);
 	return len;
 }
 
@@ -263,11 +296,14 @@ int http_get_to_fd(const char *url, int fd, const struct http_get_options *opts,
 		ret = status_error(&g, url, err);
 	} else {
 		if (!g.started) {
-			/* an empty body: still reported once */
+			/* an empty body: still started */
 			g.total = 0;
 			g.started = true;
 			report(&g);
 		}
+		/* and the end's line, unless the last one said it */
+		if (!g.any || g.reported != g.written)
+			report_line(&g);
 		curl_easy_getinfo(g.curl, CURLINFO_FILETIME_T, &mtime);
 		if (info) {
 			info->content_length = g.total;

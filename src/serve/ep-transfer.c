@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "json/gojson.h"
 #include "serve/api.h"
@@ -160,51 +159,26 @@ static char *target_name(const char *name, const char *tag, bool *all_tags, stru
 	return xstrndup(name, len);
 }
 
-/*
- * ImportImage's stream for a URL: "Downloading from URL", then its
- * progress.Reader's "Importing": after each 1% (at most 512 KiB) read, at
- * most every 100 ms, and at the end.
- */
+/* ImportImage's stream for a URL: "Downloading from URL", then the download's "Importing" lines */
 struct import_out {
 	struct api_request *req;
 	const char *url;
-	uint64_t current, reported;
-	int64_t total;
-	struct timespec last;
-	bool began, any;
+	bool began;
 };
-
-static void import_progress(struct import_out *o)
-{
-	o->reported = o->current;
-	o->any = true;
-	clock_gettime(CLOCK_MONOTONIC, &o->last);
-	api_stream_progress(o->req, "", "Importing", (int64_t)o->current, o->total);
-}
 
 static void on_import_bytes(void *cookie, uint64_t current, int64_t total)
 {
 	struct import_out *o = cookie;
-	uint64_t every = 512 * 1024;
-	struct timespec now;
+	_cleanup_free_ char *msg = NULL;
 
-	if (!o->began) {
-		_cleanup_free_ char *msg = xasprintf("Downloading from %s", o->url);
-
-		o->began = true;
-		api_stream_begin(o->req, 200, "application/json");
-		api_stream_status(o->req, NULL, msg);
-	}
-	o->current = current;
-	o->total = total;
-	if (total > 0 && (uint64_t)total / 100 < every)
-		every = (uint64_t)total / 100;
-	if (current - o->reported <= every)
+	if (o->began) {
+		api_stream_progress(o->req, "", "Importing", (int64_t)current, total);
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (!o->any || (total >= 0 && current == (uint64_t)total) ||
-	    (now.tv_sec - o->last.tv_sec) * 1000 + (now.tv_nsec - o->last.tv_nsec) / 1000000 >= 100)
-		import_progress(o);
+	}
+	o->began = true;
+	msg = xasprintf("Downloading from %s", o->url);
+	api_stream_begin(o->req, 200, "application/json");
+	api_stream_status(o->req, NULL, msg);
 }
 
 static void import_image(struct api_request *req, const char *src)
@@ -223,7 +197,7 @@ static void import_image(struct api_request *req, const char *src)
 		return;
 	}
 	_cleanup_free_ char *url = NULL;
-	struct import_out o = { req };
+	struct import_out o = { req, NULL, false };
 	if (repo && *repo)
 		ref = tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo);
 	changes = api_query_all(req, "changes", &opts.nr_changes);
@@ -249,8 +223,6 @@ static void import_image(struct api_request *req, const char *src)
 
 		out_fail(&fail, err);
 	} else {
-		if (o.began && (o.current != o.reported || !o.any))
-			import_progress(&o);
 		api_stream_begin(req, 200, "application/json");
 		api_stream_status(req, NULL, id);
 		if (ref)
