@@ -1091,6 +1091,13 @@ static int from_source(struct builder *b, const char *from, struct build_context
 	return build_context_open_image(&layers, out);
 }
 
+static void on_download(void *cookie, uint64_t current, int64_t total)
+{
+	const struct strata_build_options *opts = cookie;
+
+	opts->download_progress(opts->cookie, (int64_t)current, total);
+}
+
 static void build_copy_downloadsp(struct build_copy *c)
 {
 	build_copy_downloads_release(c);
@@ -1162,8 +1169,10 @@ static int dispatch_copy(struct builder *b, struct build_instr *in, struct strat
 	/* dispatchAdd's download, before the cache probe (it keys on the file's hash) */
 	if (c.add) {
 		size_t n_urls = 0;
+		struct http_get_options hopts = { b->opts->cancel, NULL, b->opts->download_progress ? on_download : NULL,
+						  (void *)b->opts };
 
-		ret = build_copy_download(&c, b->opts->cancel, &n_urls, err);
+		ret = build_copy_download(&c, &hopts, &n_urls, err);
 		/* downloadSource's own blank line after each file */
 		for (size_t i = 0; i < n_urls; i++)
 			out_printf(b, "\n");

@@ -1598,10 +1598,9 @@ int build_copy_layer(struct build_context *ctx, const struct build_lower *lower,
 	return ret;
 }
 
-int build_copy_download(struct build_copy *c, struct strata_cancel *cancel, size_t *n_urls,
+int build_copy_download(struct build_copy *c, const struct http_get_options *opts, size_t *n_urls,
 			struct strata_error **err)
 {
-	struct http_get_options hopts = { .cancel = cancel };
 
 	*n_urls = 0;
 	c->downloads = xcalloc(c->nsources ? c->nsources : 1, sizeof(*c->downloads));
@@ -1619,7 +1618,7 @@ int build_copy_download(struct build_copy *c, struct strata_cancel *cancel, size
 		if (d->fd < 0)
 			return strata_error_set(err, fs_errcode(errno), errno,
 						"create a file for what ADD downloads in the data root's tmp");
-		ret = http_get_to_fd(c->sources[i], d->fd, &hopts, &info, err);
+		ret = http_get_to_fd(c->sources[i], d->fd, opts, &info, err);
 		if (ret >= 0 && fstat(d->fd, &st) < 0)
 			ret = strata_error_set(err, STRATA_ERR_IO, errno, "stat the download of %s", c->sources[i]);
 		if (ret < 0) {

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "build/dockerignore.h"
+#include "http/http.h"
 #include "strata/cancel.h"
 #include "strata/error.h"
 #include "util/strbuf.h"
@@ -108,7 +109,7 @@ struct build_copy {
  * build).  *n_urls the number downloaded.  Errors are dockerd's ("ADD
  * failed: failed to GET ...").
  */
-int build_copy_download(struct build_copy *c, struct strata_cancel *cancel, size_t *n_urls,
+int build_copy_download(struct build_copy *c, const struct http_get_options *opts, size_t *n_urls,
 			struct strata_error **err);
 void build_copy_downloads_release(struct build_copy *c);
 

@@ -127,10 +127,11 @@ static size_t on_header(char *data, size_t size, size_t n, void *cookie)
 	return len;
 }
 
-static void report(struct get *g)
+static void report_start(struct get *g)
 {
-	if (g->opts && g->opts->progress)
-		g->opts->progress(g->opts->progress_cookie, g->written, g->total);
+	g->started = true;
+	if (g->opts && g->opts->start)
+		g->opts->start(g->opts->cookie, g->total);
 }
 
 static void report_line(struct get *g)
@@ -138,7 +139,8 @@ static void report_line(struct get *g)
 	g->reported = g->written;
 	g->any = true;
 	clock_gettime(CLOCK_MONOTONIC, &g->last);
-	report(g);
+	if (g->opts && g->opts->progress)
+		g->opts->progress(g->opts->cookie, g->written, g->total);
 }
 
 /*
@@ -176,8 +178,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *cookie)
 
 		curl_easy_getinfo(g->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
 		g->total = cl;
-		g->started = true;
-		report(g);
+		report_start(g);
 	}
 	if (fs_write_all(g->fd, data, len, "write the download", &g->write_err) < 0)
 		return 0;
@@ -298,8 +299,7 @@ int http_get_to_fd(const char *url, int fd, const struct http_get_options *opts,
 		if (!g.started) {
 			/* an empty body: still started */
 			g.total = 0;
-			g.started = true;
-			report(&g);
+			report_start(&g);
 		}
 		/* and the end's line, unless the last one said it */
 		if (!g.any || g.reported != g.written)

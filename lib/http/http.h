@@ -15,13 +15,11 @@
 
 struct http_get_options {
 	struct strata_cancel *cancel; /* NULL: not cancellable */
-	/*
-	 * The body's bytes so far of total (-1 unknown): first with 0 once the
-	 * answer is a success (the start, no progress line), then each time
-	 * dockerd's progress.Reader would write a line, the end's last.
-	 */
+	/* the answer is a success, of total bytes (-1 unknown); NULL: not told */
+	void (*start)(void *cookie, int64_t total);
+	/* the body's bytes so far, each time dockerd's progress.Reader would write a line, the end's last */
 	void (*progress)(void *cookie, uint64_t current, int64_t total);
-	void *progress_cookie;
+	void *cookie;
 };
 
 struct http_get_info {

@@ -30,11 +30,27 @@ static int parse_platform(const char *spec, struct registry_platform *out, struc
 	return ret;
 }
 
+/* the caller's one progress callback: 0 at the start, then the lines */
+static void on_start(void *cookie, int64_t total)
+{
+	const struct strata_import_options *o = cookie;
+
+	o->progress(o->progress_cookie, 0, total);
+}
+
+static void on_progress(void *cookie, uint64_t current, int64_t total)
+{
+	const struct strata_import_options *o = cookie;
+
+	o->progress(o->progress_cookie, current, total);
+}
+
 /* ImportImage's download: url's body into an unnamed file of layerdb/tmp (*out), at its start. */
 static int download(struct strata_store *store, const char *url, const struct strata_import_options *opts, int *out,
 		    struct strata_error **err)
 {
-	struct http_get_options hopts = { opts->cancel, opts->progress, opts->progress_cookie };
+	struct http_get_options hopts = { opts->cancel, opts->progress ? on_start : NULL, opts->progress ? on_progress : NULL,
+					  (void *)opts };
 	_cleanup_close_ int tmpdir = -1, fd = -1;
 	int ret = layout_mkdir(store->image_fd, LAYOUT_LAYERDB_TMP, err);
 
