@@ -194,6 +194,22 @@ static int on_xfer(void *cookie, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 	return g->opts && strata_cancel_requested(g->opts->cancel);
 }
 
+/*
+ * The last element of a path as a file name (new string), NULL when there
+ * is none: empty, ending in '/', or "." and ".." (which name no file of a
+ * folder, whatever a hostile server sends).
+ */
+static char *last_element(const char *p)
+{
+	const char *slash;
+
+	if (!p || !*p || p[strlen(p) - 1] == '/')
+		return NULL;
+	slash = strrchr(p, '/');
+	p = slash ? slash + 1 : p;
+	return strcmp(p, ".") && strcmp(p, "..") ? xstrdup(p) : NULL;
+}
+
 /* getFilenameForDownload: the last element of the URL's path, else Content-Disposition's filename's. */
 static char *download_filename(const char *url, const char *disposition)
 {
@@ -203,19 +219,12 @@ static char *download_filename(const char *url, const char *disposition)
 	if (!u)
 		xalloc_die();
 	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE) == CURLUE_OK && *path &&
-	    path[strlen(path) - 1] != '/') {
-		const char *slash = strrchr(path, '/');
-
-		res = xstrdup(slash ? slash + 1 : path);
-	}
+	    curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE) == CURLUE_OK)
+		res = last_element(path);
 	curl_free(path);
 	curl_url_cleanup(u);
-	if (!res && disposition && *disposition && disposition[strlen(disposition) - 1] != '/') {
-		const char *slash = strrchr(disposition, '/');
-
-		res = xstrdup(slash ? slash + 1 : disposition);
-	}
+	if (!res)
+		res = last_element(disposition);
 	return res ? res : xstrdup("");
 }
 

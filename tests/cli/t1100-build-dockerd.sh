@@ -474,7 +474,7 @@ url_hash() {
 	END
 }
 
-test_expect_success 'ADD URL downloads on every build: a changed file is no cache hit, an unreachable host an error' '
+test_expect_success 'ADD URL downloads on every build: a changed file is no cache hit; a name of .. and an unreachable host are errors' '
 	mkdir -p url-again && printf "FROM busybox:local\nADD $FILES_URL/again.txt /again\n" >url-again/Dockerfile &&
 	echo one >"$W/again.txt" &&
 	strata --data-root "$S" build url-again >out1 && ! grep -q "Using cache" out1 &&
@@ -484,6 +484,11 @@ test_expect_success 'ADD URL downloads on every build: a changed file is no cach
 	strata --data-root "$S" history --no-trunc --format "{{.CreatedBy}}" again:1 | head -n 1 >got &&
 	echo "/bin/sh -c #(nop) ADD $(url_hash again.txt "two
 ") in /again " >want && test_cmp want got &&
+	# a hostile Content-Disposition names no file outside the destination
+	mkdir -p "$W/dots" && echo "attachment; filename=\"..\"" >"$W/dots/.disposition" &&
+	printf "FROM busybox:local\nADD $FILES_URL/dots/ /h/\n" >url-again/Dockerfile &&
+	test_expect_code 1 strata --data-root "$S" build url-again >out 2>err &&
+	echo "ADD failed: cannot determine filename for source $FILES_URL/dots/" >want && test_cmp want err &&
 	port=$(python3 -c "import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])") &&
 	printf "FROM busybox:local\nADD http://127.0.0.1:$port/x /x\n" >url-again/Dockerfile &&
 	strata --data-root "$S" images -q -a --no-trunc | sort >before &&
