@@ -1,3 +1,5 @@
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,10 +10,27 @@
 #include "strata/store.h"
 
 static const struct command_usage usage = {
-	"import", "strata import [OPTIONS] file|- [REPOSITORY[:TAG]]",
+	"import", "strata import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
 	"Import the contents from a tarball to create a filesystem image",
 	1, 2,
 };
+
+/* what docker's client shows of dockerd's stream for a URL (its progress only on a terminal) */
+struct download {
+	const char *url;
+	bool said;
+};
+
+static void on_download(void *cookie, uint64_t current, int64_t total)
+{
+	struct download *d = cookie;
+
+	if (!d->said) {
+		d->said = true;
+		printf("Downloading from %s\n", d->url);
+		fflush(stdout);
+	}
+}
 
 int cmd_import(int argc, char **argv, struct cli_ctx *ctx)
 {
@@ -27,6 +46,7 @@ int cmd_import(int argc, char **argv, struct cli_ctx *ctx)
 	struct strata_store *store = NULL;
 	struct strata_error *err = NULL;
 	struct strata_import_options opts = { 0 };
+	struct download dl = { 0 };
 	char id[72];
 	char **args;
 	int nargs, ret;
@@ -36,18 +56,14 @@ int cmd_import(int argc, char **argv, struct cli_ctx *ctx)
 		flag_list_release(&changes);
 		return ret < 0 ? 0 : ret;
 	}
-	if (strstr(args[0], "://")) {
-		fprintf(stderr, "Error: importing from a URL is not supported: strata does not download; "
-				"fetch the file and import it\n");
-		flag_list_release(&changes);
-		free(args);
-		return 1;
-	}
 	opts.changes = (const char *const *)changes.items;
 	opts.nr_changes = changes.nr;
 	opts.message = message;
 	opts.platform = platform;
 	opts.ref = nargs > 1 ? args[1] : NULL;
+	dl.url = args[0];
+	opts.progress = on_download;
+	opts.progress_cookie = &dl;
 	ret = cli_open_images(ctx, true, &store, &idx);
 	if (!ret) {
 		if (strata_image_import(idx, args[0], &opts, id, &err) < 0)

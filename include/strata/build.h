@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "strata/cancel.h"
 #include "strata/error.h"
@@ -60,6 +61,8 @@ struct strata_build_options {
 	int *run_status;             /* receives a failed RUN's exit status (the build's exit status) */
 	strata_build_write_fn write; /* the transcript; NULL discards it */
 	void *cookie;
+	/* ADD URL's download, at dockerd's "Downloading" progress lines: bytes so far of total (-1 unknown); NULL: none */
+	void (*download_progress)(void *cookie, int64_t current, int64_t total);
 	/* NULL: not cancellable; looked at before each instruction (a RUN runs to its end) */
 	struct strata_cancel *cancel;
 };

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "strata/cancel.h"
 #include "strata/error.h"
 #include "strata/export.h"
 
@@ -204,11 +205,15 @@ struct strata_import_options {
 	const char *platform; /* "os/arch[/variant]", default linux/<host arch> */
 	const char *ref;      /* REPOSITORY[:TAG] to tag, or NULL */
 	int fd;               /* path "-": the tar is read from fd (0, stdin, in zeroed options) */
+	/* path a URL (it has "://"; http or https): the download's bytes so far of total (-1 unknown), first 0 once it answered */
+	void (*progress)(void *cookie, uint64_t current, int64_t total);
+	void *progress_cookie;
+	struct strata_cancel *cancel; /* NULL: not cancellable (a download) */
 };
 
 /*
- * docker import: a rootfs tar (plain, gzip or zstd; path, or "-" for opts->fd)
- * becomes a one-layer image with the config dockerd writes for an import;
+ * docker import: a rootfs tar (plain, gzip or zstd; path, "-" for opts->fd, or
+ * a URL, any with "://", downloaded first, as dockerd's ImportImage) becomes a one-layer image with the config dockerd writes for an import;
  * the input tar bytes are kept as the layer (tar-split).  A regular file is
  * hashed first so that the layer's cache-id derives from its content (the
  * same input gives the same store).  id receives "sha256:<image id>".

@@ -1091,6 +1091,18 @@ static int from_source(struct builder *b, const char *from, struct build_context
 	return build_context_open_image(&layers, out);
 }
 
+static void on_download(void *cookie, uint64_t current, int64_t total)
+{
+	const struct strata_build_options *opts = cookie;
+
+	opts->download_progress(opts->cookie, (int64_t)current, total);
+}
+
+static void build_copy_downloadsp(struct build_copy *c)
+{
+	build_copy_downloads_release(c);
+}
+
 /* dispatchCopy / dispatchAdd + performCopy: the probe on the comment, else the layer and exportImage. */
 static int dispatch_copy(struct builder *b, struct build_instr *in, struct strata_error **err)
 {
@@ -1099,7 +1111,7 @@ static int dispatch_copy(struct builder *b, struct build_instr *in, struct strat
 	_cleanup_(build_context_freep) struct build_context *from_ctx = NULL;
 	_cleanup_close_ int spill = -1;
 	struct build_layer *layer = NULL;
-	struct build_copy c = { 0 };
+	_cleanup_(build_copy_downloadsp) struct build_copy c = { 0 };
 	struct build_lower lower;
 	struct strata_image *hit;
 	struct build_context *src;
@@ -1153,6 +1165,19 @@ static int dispatch_copy(struct builder *b, struct build_instr *in, struct strat
 		if (spill < 0)
 			return spill;
 		c.spill_dir = spill;
+	}
+	/* dispatchAdd's download, before the cache probe (it keys on the file's hash) */
+	if (c.add) {
+		size_t n_urls = 0;
+		struct http_get_options hopts = { b->opts->cancel, NULL, b->opts->download_progress ? on_download : NULL,
+						  (void *)b->opts };
+
+		ret = build_copy_download(&c, &hopts, &n_urls, err);
+		/* downloadSource's own blank line after each file */
+		for (size_t i = 0; i < n_urls; i++)
+			out_printf(b, "\n");
+		if (ret < 0)
+			return ret;
 	}
 	src = from_ctx ? from_ctx : b->ctx;
 	ret = build_copy_layer(src, NULL, &c, &hash, NULL, err);

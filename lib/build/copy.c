@@ -14,6 +14,7 @@
 #include "build/copy.h"
 #include "compress/compress.h"
 #include "digest/digest.h"
+#include "http/http.h"
 #include "tar/tar.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
@@ -734,6 +735,7 @@ struct unode {
 	/* or, for a member of an archive ADD extracts, where it is in the copier's spill file */
 	bool spilled;
 	uint64_t spill_off;
+	const struct build_download *dl; /* or an ADD URL's download, read from its own file */
 	char *link;
 	bool keep_mtime;    /* a folder whose times the untar restores */
 	/* a file of a folder source with other links: the untar links what the tar of that folder linked */
@@ -1002,10 +1004,11 @@ static int write_tree(struct copier *cp, struct tar_writer *w, struct unode *dir
 		ret = tar_writer_add(w, &e, err);
 		if (ret >= 0 && !first && u->spilled && u->size) {
 			char buf[65536];
-			uint64_t off = u->spill_off, left = u->size;
+			uint64_t off = u->dl ? 0 : u->spill_off, left = u->size;
+			int fd = u->dl ? u->dl->fd : cp->spill;
 
 			while (ret >= 0 && left) {
-				ssize_t n = pread(cp->spill, buf, left < sizeof(buf) ? left : sizeof(buf), (off_t)off);
+				ssize_t n = pread(fd, buf, left < sizeof(buf) ? left : sizeof(buf), (off_t)off);
 
 				if (n < 0 && errno == EINTR)
 					continue;
@@ -1104,6 +1107,7 @@ struct source {
 	struct stat st;
 	char *hash;
 	bool archive;   /* ADD: a tar (plain, gzip or zstd) to extract */
+	const struct build_download *dl; /* ADD: a URL's download (orig its file name) */
 };
 
 enum archive_kind { NOT_ARCHIVE, ARCHIVE, ARCHIVE_UNSUPPORTED };
@@ -1155,20 +1159,32 @@ static enum archive_kind archive_kind(const struct build_context *ctx, const cha
 	return got > 0 ? ARCHIVE : NOT_ARCHIVE;
 }
 
-static int stat_source(struct build_context *ctx, const struct build_copy *c, const char *raw, struct source *s,
-		       struct strata_error **err)
+static int stat_source(struct build_context *ctx, const struct build_copy *c, const char *raw,
+		       const struct build_download *dl, struct source *s, struct strata_error **err)
 {
 	_cleanup_free_ char *clean = NULL;
 	const char *o = raw;
+	size_t dl_len = strlen(c->dest);
 
 	while (*o == '/')
 		o++;
 	if (!strncmp(o, "./", 2))
 		o += 2;
+	if (c->add && http_is_url(raw)) {
+		/* getCopyInfoForSourcePath: never extracted; no name is __unnamed__, unless dest is a folder */
+		if (!dl || dl->fd < 0)
+			return strata_error_set(err, STRATA_ERR_INVALID, 0, "%s failed: %s was not downloaded", c->name, raw);
+		if (!*dl->name && dl_len && c->dest[dl_len - 1] == '/')
+			return strata_error_set(err, STRATA_ERR_INVALID, 0,
+						"%s failed: cannot determine filename for source %s", c->name, raw);
+		s->orig = xstrdup(*dl->name ? dl->name : "__unnamed__");
+		s->dl = dl;
+		s->st.st_mode = S_IFREG | 0600;
+		s->st.st_size = (off_t)dl->size;
+		s->st.st_nlink = 1;
+		return 0;
+	}
 	s->orig = xstrdup(o);
-	if (c->add && (!strncmp(raw, "http://", 7) || !strncmp(raw, "https://", 8)))
-		return strata_error_set(err, STRATA_ERR_UNSUPPORTED, 0,
-					"ADD of the URL %s is not supported: strata build does not download", raw);
 	if (strstr(s->orig, "://"))
 		return strata_error_set(err, STRATA_ERR_INVALID, 0, "%s failed: source can't be a URL for %s",
 					c->name, c->name);
@@ -1195,12 +1211,49 @@ static int stat_source(struct build_context *ctx, const struct build_copy *c, co
 	return 0;
 }
 
+/*
+ * The lazy source's hash of the downloaded file: its header as dockerd,
+ * running as root, stats it (0600, root's names), then the data.
+ */
+static int hash_download(const struct source *s, struct strbuf *out, struct strata_error **err)
+{
+	struct sha256_ctx h;
+	char hex[STRATA_HEX_LEN + 1], uname[256], gname[256], buf[65536];
+	_cleanup_strbuf_ struct strbuf sel = STRBUF_INIT;
+	uint64_t off = 0;
+
+	strbuf_addf(&sel, "name%smode%uuid0gid0size%llutypeflag0linknameuname%sgname%sdevmajor0devminor0", s->orig,
+		    (unsigned)(S_IFREG | 0600), (unsigned long long)s->dl->size, user_name(0, uname, sizeof(uname)),
+		    group_name(0, gname, sizeof(gname)));
+	sha256_init(&h);
+	sha256_update(&h, sel.buf, sel.len);
+	while (off < s->dl->size) {
+		ssize_t n = pread(s->dl->fd, buf, sizeof(buf), (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			sha256_release(&h);
+			return strata_error_set(err, STRATA_ERR_IO, n < 0 ? errno : 0, "read the download of %s back",
+						s->orig);
+		}
+		sha256_update(&h, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	sha256_final_hex(&h, hex);
+	strbuf_addstr(out, hex);
+	return 0;
+}
+
 static int hash_source(struct build_context *ctx, struct source *s, struct strata_error **err)
 {
 	struct strbuf h = STRBUF_INIT;
 	int ret;
 
-	if (S_ISDIR(s->st.st_mode)) {
+	if (s->dl) {
+		/* a URL's hash has no "file:" (getCopyInfoForSourcePath) */
+		ret = hash_download(s, &h, err);
+	} else if (S_ISDIR(s->st.st_mode)) {
 		struct names all = { 0 };
 		_cleanup_strbuf_ struct strbuf joined = STRBUF_INIT;
 		char hex[STRATA_HEX_LEN + 1];
@@ -1374,7 +1427,20 @@ static int copy_source(struct copier *cp, const struct source *s, const char *de
 		if (u && S_ISDIR(u->mode))
 			return strata_error_set(err, STRATA_ERR_INVALID, 0,
 						"failed to copy files: cannot overwrite directory %s with a file", path);
-		put(cp, dir, slash + 1, s->rel, &s->st);
+		if (!s->dl) {
+			put(cp, dir, slash + 1, s->rel, &s->st);
+			return 0;
+		}
+		u = unode_put(dir, slash + 1, false);
+		touched(cp, dir);
+		u->mode = S_IFREG | 0600;
+		u->uid = cp->c->uid;
+		u->gid = cp->c->gid;
+		u->mtime = s->dl->mtime;
+		u->size = s->dl->size;
+		u->link_group = 0;
+		u->spilled = true;
+		u->dl = s->dl;
 		return 0;
 	}
 }
@@ -1426,7 +1492,7 @@ static int collect_sources(struct build_context *ctx, const struct build_copy *c
 		for (size_t k = 0; ret >= 0 && k < matches.n; k++) {
 			ALLOC_GROW(v, n + 1, alloc);
 			memset(&v[n], 0, sizeof(v[n]));
-			ret = stat_source(ctx, c, matches.v[k], &v[n], err);
+			ret = stat_source(ctx, c, matches.v[k], c->downloads ? &c->downloads[i] : NULL, &v[n], err);
 			if (ret >= 0)
 				ret = hash_source(ctx, &v[n], err);
 			n++;
@@ -1530,6 +1596,52 @@ int build_copy_layer(struct build_context *ctx, const struct build_lower *lower,
 	else
 		copier_release(&cp);
 	return ret;
+}
+
+int build_copy_download(struct build_copy *c, const struct http_get_options *opts, size_t *n_urls,
+			struct strata_error **err)
+{
+
+	*n_urls = 0;
+	c->downloads = xcalloc(c->nsources ? c->nsources : 1, sizeof(*c->downloads));
+	for (size_t i = 0; i < c->nsources; i++)
+		c->downloads[i].fd = -1;
+	for (size_t i = 0; c->add && i < c->nsources; i++) {
+		struct build_download *d = &c->downloads[i];
+		struct http_get_info info = { 0 };
+		struct stat st;
+		int ret;
+
+		if (!http_is_url(c->sources[i]))
+			continue;
+		d->fd = openat(c->spill_dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (d->fd < 0)
+			return strata_error_set(err, fs_errcode(errno), errno,
+						"create a file for what ADD downloads in the data root's tmp");
+		ret = http_get_to_fd(c->sources[i], d->fd, opts, &info, err);
+		if (ret >= 0 && fstat(d->fd, &st) < 0)
+			ret = strata_error_set(err, STRATA_ERR_IO, errno, "stat the download of %s", c->sources[i]);
+		if (ret < 0) {
+			http_get_info_release(&info);
+			return strata_error_wrap(err, "%s failed", c->name);
+		}
+		d->name = steal_pointer(&info.filename);
+		d->size = (uint64_t)st.st_size;
+		d->mtime = info.last_modified > 0 ? info.last_modified : 0;
+		(*n_urls)++;
+	}
+	return 0;
+}
+
+void build_copy_downloads_release(struct build_copy *c)
+{
+	for (size_t i = 0; c->downloads && i < c->nsources; i++) {
+		if (c->downloads[i].fd >= 0)
+			close(c->downloads[i].fd);
+		free(c->downloads[i].name);
+	}
+	free(c->downloads);
+	c->downloads = NULL;
 }
 
 int build_mkdir_layer(const struct build_lower *lower, const char *path, int64_t now, struct build_layer **layer,

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 
 #include "build/dockerignore.h"
+#include "http/http.h"
+#include "strata/cancel.h"
 #include "strata/error.h"
 #include "util/strbuf.h"
 #include "util/stream.h"
@@ -79,6 +81,14 @@ enum build_path_state { BUILD_PATH_DIR, BUILD_PATH_ABSENT, BUILD_PATH_OTHER };
 /* What the clean absolute path is in the image; *st gets a folder's metadata. */
 enum build_path_state build_lower_stat(const struct build_lower *lower, const char *path, struct stat *st);
 
+/* An ADD source that is a URL, downloaded once for the step (build_copy_download). */
+struct build_download {
+	int fd;          /* the body, an unnamed file in spill_dir; -1: the source is no URL */
+	char *name;      /* getFilenameForDownload's, "" when neither the URL nor the answer gives one */
+	uint64_t size;
+	int64_t mtime;   /* Last-Modified, else 0 (the Unix epoch, as dockerd's Chtimes of a zero time) */
+};
+
 struct build_copy {
 	char *const *sources;   /* as the instruction names them (substituted) */
 	size_t nsources;
@@ -86,10 +96,22 @@ struct build_copy {
 	int64_t uid, gid;       /* the identity of what is copied */
 	int64_t now;            /* the mtime of created and changed folders */
 	const char *name;       /* "COPY" or "ADD" (messages) */
-	bool add;               /* ADD: archives would be extracted, URLs downloaded (both refused here) */
+	bool add;               /* ADD: archives are extracted, URLs downloaded */
 	bool preserve;          /* COPY --from without --chown: files keep their owners */
-	int spill_dir;          /* ADD: the folder (the data root's tmp/) of the unnamed file what it extracts goes to */
+	int spill_dir;          /* ADD: the folder (the data root's tmp/) of the unnamed files of what it extracts and downloads */
+	struct build_download *downloads; /* ADD: NULL, or one per source once build_copy_download ran */
 };
+
+/*
+ * ADD's downloads: each http(s) source's body into an unnamed file of
+ * c->spill_dir, once per step, before the sources are hashed (the cache
+ * key is the downloaded file's hash, so a download happens on every
+ * build).  *n_urls the number downloaded.  Errors are dockerd's ("ADD
+ * failed: failed to GET ...").
+ */
+int build_copy_download(struct build_copy *c, const struct http_get_options *opts, size_t *n_urls,
+			struct strata_error **err);
+void build_copy_downloads_release(struct build_copy *c);
 
 /*
  * The upper folder a step leaves, as planned (names, modes, owners, times,
@@ -103,7 +125,8 @@ int build_layer_write(struct build_layer *l, stream_write_fn write, void *cookie
 void build_layer_free(struct build_layer *l);
 
 /*
- * Hash the sources (*hash: "file:<h>", "dir:<h>" or "multi:<h>") and,
+ * Hash the sources (*hash: "file:<h>", "dir:<h>", "multi:<h>", or a URL's
+ * download's bare "<h>") and,
  * unless layer is NULL (a cache probe needs only the hash), plan the
  * step's layer into *layer (NULL when the copy changes nothing).  Errors
  * carry dockerd's messages.

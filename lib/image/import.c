@@ -9,12 +9,15 @@
 #include "image/image-private.h"
 #include "image/imagedb.h"
 #include "image/manifest.h"
+#include "http/http.h"
 #include "layer/layerstore.h"
+#include "store/layout.h"
 #include "store/store-private.h"
 #include "strata/reference.h"
 #include "tarsplit/tarsplit.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 /* docker import --platform: linux only, normalised as dockerd's platforms.Normalize. */
 static int parse_platform(const char *spec, struct registry_platform *out, struct strata_error **err)
@@ -27,8 +30,52 @@ static int parse_platform(const char *spec, struct registry_platform *out, struc
 	return ret;
 }
 
-/* Register the input (path, or "-": in) as a layer; a regular file is read twice, a stream once. */
-static int register_input(struct strata_store *store, const char *path, int in,
+/* the caller's one progress callback: 0 at the start, then the lines */
+static void on_start(void *cookie, int64_t total)
+{
+	const struct strata_import_options *o = cookie;
+
+	o->progress(o->progress_cookie, 0, total);
+}
+
+static void on_progress(void *cookie, uint64_t current, int64_t total)
+{
+	const struct strata_import_options *o = cookie;
+
+	o->progress(o->progress_cookie, current, total);
+}
+
+/* ImportImage's download: url's body into an unnamed file of layerdb/tmp (*out), at its start. */
+static int download(struct strata_store *store, const char *url, const struct strata_import_options *opts, int *out,
+		    struct strata_error **err)
+{
+	struct http_get_options hopts = { opts->cancel, opts->progress ? on_start : NULL, opts->progress ? on_progress : NULL,
+					  (void *)opts };
+	_cleanup_close_ int tmpdir = -1, fd = -1;
+	int ret = layout_mkdir(store->image_fd, LAYOUT_LAYERDB_TMP, err);
+
+	if (ret < 0)
+		return ret;
+	tmpdir = fs_open_dir_at(store->image_fd, LAYOUT_LAYERDB_TMP, err);
+	if (tmpdir < 0)
+		return tmpdir;
+	fd = openat(tmpdir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return strata_error_set(err, fs_errcode(errno), errno, "create a temporary file in layerdb/tmp");
+	ret = http_get_to_fd(url, fd, &hopts, NULL, err);
+	if (ret < 0)
+		return ret;
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return strata_error_set(err, STRATA_ERR_IO, errno, "rewind the download of %s", url);
+	*out = steal_fd(&fd);
+	return 0;
+}
+
+/*
+ * Register the input (path, or "-" or a download: in) as a layer; a
+ * regular file is read twice, a stream once.
+ */
+static int register_input(struct strata_store *store, const char *path, int in, bool opened,
 			  struct layer_register_result *layer, struct strata_error **err)
 {
 	struct tarsplit_ingest_result pre;
@@ -37,7 +84,7 @@ static int register_input(struct strata_store *store, const char *path, int in,
 	struct stat st;
 	int ret;
 
-	if (strcmp(path, "-")) {
+	if (!opened && strcmp(path, "-")) {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return strata_error_set(err, errno == ENOENT ? STRATA_ERR_NOT_FOUND : STRATA_ERR_IO, errno,
@@ -62,7 +109,10 @@ int strata_image_import(struct strata_image_index *idx, const char *path,
 	_cleanup_(registry_platform_release) struct registry_platform platform = { 0 };
 	_cleanup_json_ json_t *image = json_object();
 	_cleanup_strbuf_ struct strbuf bytes = STRBUF_INIT;
-	const char *msg = opts->message && *opts->message ? opts->message : "Imported from -";
+	bool url = strstr(path, "://") != NULL;
+	_cleanup_free_ char *msg = opts->message && *opts->message ? xstrdup(opts->message) :
+				   xasprintf("Imported from %s", url ? path : "-");
+	_cleanup_close_ int downloaded = -1;
 	json_t *config = config_container_new(), *history, *entry, *rootfs, *diff_ids;
 	_cleanup_strbuf_ struct strbuf created = STRBUF_INIT;
 	char hex[STRATA_HEX_LEN + 1];
@@ -78,8 +128,11 @@ int strata_image_import(struct strata_image_index *idx, const char *path,
 		registry_platform_host(&platform);
 	for (size_t i = 0; ret >= 0 && i < opts->nr_changes; i++)
 		ret = config_apply_change(config, opts->changes[i], err);
+	if (ret >= 0 && url)
+		ret = download(idx->store, path, opts, &downloaded, err);
 	if (ret >= 0)
-		ret = register_input(idx->store, path, opts->fd, &layer, err);
+		ret = register_input(idx->store, path, downloaded >= 0 ? downloaded : opts->fd, downloaded >= 0, &layer,
+				     err);
 	if (ret < 0) {
 		strata_ref_release(&ref);
 		return ret;

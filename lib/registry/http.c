@@ -8,13 +8,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "http/http.h"
 #include "registry/http.h"
 #include "util/alloc.h"
 #include "util/cleanup.h"
@@ -36,20 +36,6 @@ struct registry_http {
 	long connect_timeout_ms, stall_timeout_s, request_timeout_s, retry_delay_ms;
 	int max_retries;
 };
-
-/*
- * libcurl's global state, set up once per process however many threads
- * create clients at once: the one piece of process state the library
- * keeps, because libcurl keeps it.  Never cleaned up: the program may use
- * libcurl itself.
- */
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void curl_init(void)
-{
-	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 void registry_response_init(struct registry_response *resp)
 {
@@ -289,10 +275,9 @@ int registry_http_new(const char *host, const struct registry_http_options *opts
 	if (registry_host_split(host, &name, &port) < 0 || strpbrk(host, "/@?#% \t\r\n"))
 		return strata_error_set(err, STRATA_ERR_INVALID, 0, "invalid registry host '%s'",
 					host ? host : "");
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_result != CURLE_OK)
-		return strata_error_set(err, STRATA_ERR_NET, 0, "cannot initialise libcurl: %s",
-					curl_easy_strerror(curl_init_result));
+	ret = http_curl_init(err);
+	if (ret < 0)
+		return ret;
 	h = xcalloc(1, sizeof(*h));
 	h->curl = curl_easy_init();
 	if (!h->curl) {

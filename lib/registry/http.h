@@ -16,8 +16,8 @@
  *    5xx for requests whose body can be replayed.
  *  - One CURL easy handle per object: connections are reused between
  *    requests.  An object is used by one thread at a time; parallel workers
- *    each make their own.  libcurl's global init is done here, once per
- *    process (pthread_once), before the first handle.
+ *    each make their own.  libcurl's global init is lib/http's
+ *    (http_curl_init), before the first handle.
  *
  * Secrets: the Authorization value is never logged or copied into errors;
  * URLs in errors are printed without their query string.

@@ -54,6 +54,17 @@ static void write_transcript(void *cookie, const char *text, size_t len)
 	emit(o, text, len);
 }
 
+/* ADD URL's download: dockerd's progress lines in the stream (none when quiet, as its output is held) */
+static void on_download(void *cookie, int64_t current, int64_t total)
+{
+	struct build_out *o = cookie;
+
+	if (o->quiet || o->holding)
+		return;
+	out_begin(o);
+	api_stream_progress(o->req, "", "Downloading", current, total);
+}
+
 static void send_held(struct build_out *o)
 {
 	size_t i;
@@ -186,6 +197,7 @@ static void build(struct api_request *req)
 	opts.network = network && !strcmp(network, "host") ? "host" : "none";
 	opts.run_status = &run_status;
 	opts.write = write_transcript;
+	opts.download_progress = on_download;
 	opts.cookie = &o;
 	opts.cancel = req->cancel;
 	if (strata_build(idx, &opts, id, &err) < 0) {

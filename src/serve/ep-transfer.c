@@ -159,6 +159,28 @@ static char *target_name(const char *name, const char *tag, bool *all_tags, stru
 	return xstrndup(name, len);
 }
 
+/* ImportImage's stream for a URL: "Downloading from URL", then the download's "Importing" lines */
+struct import_out {
+	struct api_request *req;
+	const char *url;
+	bool began;
+};
+
+static void on_import_bytes(void *cookie, uint64_t current, int64_t total)
+{
+	struct import_out *o = cookie;
+	_cleanup_free_ char *msg = NULL;
+
+	if (o->began) {
+		api_stream_progress(o->req, "", "Importing", (int64_t)current, total);
+		return;
+	}
+	o->began = true;
+	msg = xasprintf("Downloading from %s", o->url);
+	api_stream_begin(o->req, 200, "application/json");
+	api_stream_status(o->req, NULL, msg);
+}
+
 static void import_image(struct api_request *req, const char *src)
 {
 	const char *repo = api_query(req, "repo"), *tag = api_query(req, "tag");
@@ -174,10 +196,8 @@ static void import_image(struct api_request *req, const char *src)
 		api_reply_error(req, 400, "fromImage (a pull) or fromSrc (an import) is required");
 		return;
 	}
-	if (strcmp(src, "-")) {
-		api_reply_error(req, 400, "importing from a URL is not supported: strata does not download");
-		return;
-	}
+	_cleanup_free_ char *url = NULL;
+	struct import_out o = { req, NULL, false };
 	if (repo && *repo)
 		ref = tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo);
 	changes = api_query_all(req, "changes", &opts.nr_changes);
@@ -188,10 +208,20 @@ static void import_image(struct api_request *req, const char *src)
 		opts.platform = NULL;
 	opts.ref = ref;
 	opts.fd = req->body_fd;
+	if (strcmp(src, "-")) {
+		/* dockerd: a source without a scheme is an http address */
+		url = strstr(src, "://") ? xstrdup(src) : xasprintf("http://%s", src);
+		o.url = url;
+		opts.progress = on_import_bytes;
+		opts.progress_cookie = &o;
+		opts.cancel = req->cancel;
+	}
 	if (!api_open_images(req, true, &store, &idx))
 		return;
-	if (strata_image_import(idx, "-", &opts, id, &err) < 0) {
-		api_reply_strata_error(req, err);
+	if (strata_image_import(idx, url ? url : "-", &opts, id, &err) < 0) {
+		struct out fail = { req, false };
+
+		out_fail(&fail, err);
 	} else {
 		api_stream_begin(req, 200, "application/json");
 		api_stream_status(req, NULL, id);

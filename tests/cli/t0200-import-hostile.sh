@@ -212,4 +212,34 @@ test_expect_success 'import --platform: normalised as dockerd, linux only' '
 	strata --data-root "$R" inspect --format "{{.Os}}/{{.Architecture}}" p:a >out &&
 	echo linux/arm64 >expect && test_cmp expect out
 '
+test_expect_success 'import URL: downloaded, then imported as the same file is' '
+	files_start "$TRASH/files" &&
+	cp "$TRASH/bb.tar" "$TRASH/files/www/bb.tar" &&
+	R=$TRASH/url-root &&
+	SOURCE_DATE_EPOCH=1700000000 strata --data-root "$R" import -m m "$FILES_URL/bb.tar" u:1 >out &&
+	SOURCE_DATE_EPOCH=1700000000 strata --data-root "$TRASH/url-file" import -m m "$TRASH/bb.tar" >file-id &&
+	{ echo "Downloading from $FILES_URL/bb.tar" && cat file-id; } >expect && test_cmp expect out &&
+	strata --data-root "$R" import "$FILES_URL/bb.tar" >out &&
+	strata --data-root "$R" history --no-trunc --format "{{.Comment}}" "$(tail -n 1 out)" >c &&
+	echo "Imported from $FILES_URL/bb.tar" >expect && test_cmp expect c
+'
+test_expect_success 'import of a bad URL: the error, exit 1, nothing stored' '
+	R=$TRASH/url-root &&
+	strata --data-root "$R" images -q --no-trunc >before &&
+	test_expect_code 1 strata --data-root "$R" import "$FILES_URL/nope.tar" >out 2>err &&
+	test_cmp /dev/null out &&
+	grep -q "^Error: failed to GET $FILES_URL/nope.tar with status 404 File not found: <!DOCTYPE HTML>" err &&
+	port=$(python3 -c "import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])") &&
+	test_expect_code 1 strata --data-root "$R" import "http://127.0.0.1:$port/x.tar" 2>err &&
+	grep -q "^Error: Get \"http://127.0.0.1:$port/x.tar\": .*connect" err &&
+	test_expect_code 1 strata --data-root "$R" import "ftp://127.0.0.1:$port/x.tar" 2>err &&
+	echo "Error: Get \"ftp://127.0.0.1:$port/x.tar\": unsupported protocol scheme \"ftp\"" >expect &&
+	test_cmp expect err &&
+	echo "not a tar" >"$TRASH/files/www/junk.tar" &&
+	test_expect_code 1 strata --data-root "$R" import "$FILES_URL/junk.tar" >/dev/null 2>err &&
+	grep -q "^Error: .*junk.tar.*tar" err &&
+	strata --data-root "$R" images -q --no-trunc >after && test_cmp before after &&
+	find "$R" -path "$R/*/tmp/*" >left && test_cmp /dev/null left &&
+	strata --data-root "$R" check >/dev/null
+'
 test_done

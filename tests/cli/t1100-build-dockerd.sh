@@ -4,9 +4,10 @@
 # strata load'ed): for each Dockerfile the same transcript (IDs aside), the
 # same images along the whole parent chain (config, container_config,
 # history, key order: tests/lib/buildcmp.py), the same errors and exit
-# codes; then the cache both ways: strata on dockerd's stopped store and
-# dockerd started on strata's store say "Using cache" on every step and
-# end at the other's image; dockerd runs strata's image.
+# codes (ADD of URLs served over loopback among them); then the cache both
+# ways: strata on dockerd's stopped store and dockerd started on strata's
+# store say "Using cache" on every step and end at the other's image;
+# dockerd runs strata's image.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$TEST_LIB_DIR/dockerd.sh"
 . "$TEST_LIB_DIR/busybox.sh"
@@ -331,6 +332,35 @@ add_case ignore-self <<-\EOF
 EOF
 printf '.dockerignore\nDockerfile\n*.log\n' >cases/ignore-self/.dockerignore && echo a >cases/ignore-self/a &&
 	echo l >cases/ignore-self/l.log
+# ADD of URLs, served over loopback (dockerd fetches from the host's network
+# too): downloaded, never extracted, named by the URL path, else by
+# Content-Disposition (a .disposition file beside what is served), 0600,
+# the mtime Last-Modified gives; failures as dockerd's
+files_start "$TRASH/files" || skip_all "no HTTP file server for ADD URL"
+W=$TRASH/files/www
+mkdir -p "$W/sub" "$W/cd" "$W/bare" && echo hello >"$W/hello.txt" && echo data >"$W/sub/data.bin" &&
+	echo 'attachment; filename="ignored.txt"' >"$W/sub/data.bin.disposition" &&
+	echo 'inline; filename="named.txt"' >"$W/cd/.disposition" &&
+	tar -C "$W" -czf "$W/x.tar.gz" hello.txt &&
+	touch -d @1500000000 "$W/hello.txt" "$W/x.tar.gz"
+add_case add-url <<-END
+	FROM busybox:local
+	ADD $FILES_URL/hello.txt /a/
+	ADD $FILES_URL/hello.txt /b
+	ADD $FILES_URL/x.tar.gz /c/
+	ADD $FILES_URL/sub/data.bin /d/
+	ADD --chown=1:2 $FILES_URL/hello.txt $FILES_URL/sub/data.bin /e/
+	ADD $FILES_URL/cd/ /f/
+	ADD $FILES_URL/bare/ /g
+END
+add_case add-url-404 <<-END
+	FROM busybox:local
+	ADD $FILES_URL/nope.txt /x
+END
+add_case add-url-noname <<-END
+	FROM busybox:local
+	ADD $FILES_URL/bare/ /y/
+END
 # the context argument of case NAME and what its stdin is
 ctx_of() { if [ -f "cases/$1.stdin" ]; then echo -; else echo "cases/$1"; fi; }
 stdin_of() { if [ -f "cases/$1.stdin" ]; then cat "cases/$1.stdin"; else echo /dev/null; fi; }
@@ -381,7 +411,7 @@ for c in $(cat cases/list); do
 		test_expect_success "$c: same images along the parent chain" "
 			strata --data-root \"\$S\" images -q --no-trunc $c:1 >res/$c.strata.id &&
 			test -s res/$c.strata.id &&
-			\$CMPB \$(case $c in copy|add|mkdir|from|runs|keep|glob|chown-names|extract|stdin-*|copy-hardlink|ignore-self) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
+			\$CMPB \$(case $c in copy|add|mkdir|from|runs|keep|glob|chown-names|extract|stdin-*|copy-hardlink|ignore-self|add-url) echo --times-in-layers;; esac) \"\$D/root\" \$(cat res/$c.docker.id) \"\$S\" \$(cat res/$c.strata.id)
 		"
 	else
 		test_expect_success "$c: the failed build tagged nothing" "
@@ -390,8 +420,8 @@ for c in $(cat cases/list); do
 	fi
 done
 
-test_expect_success 'copy, add, mkdir, from, runs, glob, chown-names, extract, stdin-*, copy-hardlink, ignore-self: the same files in every layer, the same diff ID where no time is in it' '
-	for c in copy add mkdir from runs glob chown-names extract stdin-tgz stdin-tar stdin-ignore copy-hardlink ignore-self; do
+test_expect_success 'copy, add, mkdir, from, runs, glob, chown-names, extract, stdin-*, copy-hardlink, ignore-self, add-url: the same files in every layer, the same diff ID where no time is in it' '
+	for c in copy add mkdir from runs glob chown-names extract stdin-tgz stdin-tar stdin-ignore copy-hardlink ignore-self add-url; do
 		strata --data-root "$D/root" save $c:1 >docker-$c.tar &&
 		strata --data-root "$S" save $c:1 >strata-$c.tar &&
 		python3 "$TEST_LIB_DIR/layercmp.py" docker-$c.tar strata-$c.tar || return 1
@@ -426,11 +456,47 @@ test_expect_success '-q prints the ID only, --iidfile writes it, --no-cache buil
 '
 
 test_expect_success 'strata reuses what dockerd built: Using cache on every step' '
-	for c in meta onbuild run copy mkdir from runs; do
+	for c in meta onbuild run copy mkdir from runs add-url; do
 		strata --data-root "$D/root" build $(cat cases/$c/flags 2>/dev/null) cases/$c >out || return 1
 		! grep -q "Running in" out || { cat out; return 1; }
 		grep -qx "Successfully built $(cut -c8-19 res/$c.docker.id)" out || { cat out; return 1; }
 	done
+'
+
+# the hash dockerd's lazy source gives a downloaded FILE holding DATA: its 0600 header, root's names
+url_hash() {
+	python3 - "$1" "$2" <<-\END
+	import grp, hashlib, pwd, sys
+	name, data = sys.argv[1], sys.argv[2].encode()
+	hdr = "name%smode33152uid0gid0size%dtypeflag0linknameuname%sgname%sdevmajor0devminor0" % (
+	    name, len(data), pwd.getpwuid(0).pw_name, grp.getgrgid(0).gr_name)
+	print(hashlib.sha256(hdr.encode() + data).hexdigest())
+	END
+}
+
+test_expect_success 'ADD URL downloads on every build: a changed file is no cache hit; a name of .. and an unreachable host are errors' '
+	mkdir -p url-again && printf "FROM busybox:local\nADD $FILES_URL/again.txt /again\n" >url-again/Dockerfile &&
+	echo one >"$W/again.txt" &&
+	strata --data-root "$S" build url-again >out1 && ! grep -q "Using cache" out1 &&
+	strata --data-root "$S" build url-again >out2 && grep -q "^ ---> Using cache" out2 &&
+	echo two >"$W/again.txt" &&
+	strata --data-root "$S" build -t again:1 url-again >out3 && ! grep -q "Using cache" out3 &&
+	strata --data-root "$S" history --no-trunc --format "{{.CreatedBy}}" again:1 | head -n 1 >got &&
+	echo "/bin/sh -c #(nop) ADD $(url_hash again.txt "two
+") in /again " >want && test_cmp want got &&
+	# a hostile Content-Disposition names no file outside the destination
+	mkdir -p "$W/dots" && echo "attachment; filename=\"..\"" >"$W/dots/.disposition" &&
+	printf "FROM busybox:local\nADD $FILES_URL/dots/ /h/\n" >url-again/Dockerfile &&
+	test_expect_code 1 strata --data-root "$S" build url-again >out 2>err &&
+	echo "ADD failed: cannot determine filename for source $FILES_URL/dots/" >want && test_cmp want err &&
+	port=$(python3 -c "import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])") &&
+	printf "FROM busybox:local\nADD http://127.0.0.1:$port/x /x\n" >url-again/Dockerfile &&
+	strata --data-root "$S" images -q -a --no-trunc | sort >before &&
+	test_expect_code 1 strata --data-root "$S" build url-again >out 2>err &&
+	grep -q "^ADD failed: Get \"http://127.0.0.1:$port/x\": .*connect" err &&
+	strata --data-root "$S" images -q -a --no-trunc | sort >after && test_cmp before after &&
+	find "$S" -path "$S/tmp/*" >left && test_cmp /dev/null left &&
+	strata --data-root "$S" check >/dev/null
 '
 
 test_expect_success 'dockerd reuses what strata built: Using cache on every step' '
@@ -448,7 +514,7 @@ test_expect_success 'dockerd lists the containers strata --rm=false kept as stra
 	docker rm $(grep -v " exited \"/bin/sh -c '"'"'exit 3" got | cut -d" " -f1) >/dev/null
 '
 test_expect_success 'dockerd on strata'"'"'s store: cache hits and the image runs' '
-	for c in meta onbuild run copy mkdir from runs; do
+	for c in meta onbuild run copy mkdir from runs add-url; do
 		docker build $(cat cases/$c/flags 2>/dev/null) cases/$c >out || { cat out; return 1; }
 		! grep -q "Running in" out || { cat out; return 1; }
 		grep -qx "Successfully built $(cut -c8-19 res/$c.strata.id)" out || { cat out; return 1; }

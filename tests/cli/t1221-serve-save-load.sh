@@ -3,7 +3,8 @@
 # against dockerd on the same image: docker save writes the same archive
 # byte for byte (one name, several, GET /images/get?names=), docker load
 # prints the same lines, load's progress stream with quiet=0, docker import
-# with -c and -m; bad input: a garbage archive fails as with dockerd, a
+# with -c and -m, docker import of a URL (downloaded, the stream and the
+# image dockerd gives); bad input: a garbage archive fails as with dockerd, a
 # missing image is a 404 before any byte, a client that declares a 10 GB
 # body, sends a little and hangs up, and one that goes away in the middle
 # of a save, leave a valid store with no temporary files and a server that
@@ -100,11 +101,63 @@ test_expect_success 'import: -c and -m reach the image, the ID is printed' '
 	no_leftovers
 '
 
-test_expect_success 'POST /images/create with neither fromImage nor fromSrc, or a URL: 400' '
+test_expect_success 'POST /images/create with neither fromImage nor fromSrc: 400' '
 	scurl -X POST "http://x/v1.41/images/create" -o /dev/null -w "%{http_code}\n" >code &&
-	scurl -X POST "http://x/v1.41/images/create?fromSrc=http://127.0.0.1:1/x.tar" -o /dev/null \
-		-w "%{http_code}\n" >>code &&
-	printf "400\n400\n" >expect && test_cmp expect code
+	echo 400 >expect && test_cmp expect code
+'
+
+# an image's config with its created times blanked, and the sha256 of those bytes
+config_sans_created() {
+	python3 - "$1" <<-\EOF
+	import hashlib, json, re, sys, tarfile
+	t = tarfile.open(sys.argv[1])
+	cfg = json.load(t.extractfile("manifest.json"))[0]["Config"]
+	raw = re.sub(rb'"created":"[^"]*"', b'"created":""', t.extractfile(cfg).read())
+	print(hashlib.sha256(raw).hexdigest())
+	EOF
+}
+
+test_expect_success 'import URL: the lines, the stream and the image dockerd gives' '
+	files_start "$TRASH/files" && cp bb.tar "$TRASH/files/www/bb.tar" && size=$(stat -c %s bb.tar) &&
+	ds import "$FILES_URL/bb.tar" url:1 >s.out && dd import "$FILES_URL/bb.tar" url:1 >d.out &&
+	head -n 1 s.out >s.first && head -n 1 d.out >d.first && test_cmp d.first s.first &&
+	echo "Downloading from $FILES_URL/bb.tar" >expect && test_cmp expect s.first &&
+	ds save url:1 >s-url.tar && dd save url:1 >d-url.tar &&
+	config_sans_created s-url.tar >s.cfg && config_sans_created d-url.tar >d.cfg && test_cmp d.cfg s.cfg &&
+	ds history --no-trunc --format "{{.Comment}} {{.Size}}" url:1 >s.hist &&
+	dd history --no-trunc --format "{{.Comment}} {{.Size}}" url:1 >d.hist && test_cmp d.hist s.hist &&
+	h=${FILES_URL#http://} &&
+	scurl -X POST "http://x/v1.41/images/create?fromSrc=$h/bb.tar&repo=url&tag=2" >s.json &&
+	curl -s --unix-socket "$D/docker.sock" -X POST "http://x/v1.41/images/create?fromSrc=$h/bb.tar&repo=url&tag=2" >d.json &&
+	# how many progress lines come between depends on read sizes and times: the first and the last
+	for f in s d; do
+		{ head -n 1 $f.json && tail -n 2 $f.json | head -n 1; } >$f.lines || return 1
+	done &&
+	test_cmp d.lines s.lines &&
+	{ sed -e 1d -e "\$d" s.json | grep -v "^{\"status\":\"Importing\",\"progressDetail\":{\"current\":[0-9]*,\"total\":$size},\"progress\":\"\[" >odd || :; } &&
+	test_cmp /dev/null odd &&
+	tail -n 1 s.json | grep -q "^{\"status\":\"sha256:[0-9a-f]\{64\}\"}" &&
+	ds history --no-trunc --format "{{.Comment}}" url:2 >c &&
+	echo "Imported from $FILES_URL/bb.tar" >expect && test_cmp expect c &&
+	no_leftovers
+'
+
+test_expect_success 'import of a bad URL: dockerd status and error, nothing stored' '
+	strata --data-root "$S/root" images -q --no-trunc >before &&
+	! ds import "$FILES_URL/nope.tar" >s.out 2>s.err && ! dd import "$FILES_URL/nope.tar" >d.out 2>d.err &&
+	test_cmp d.out s.out && test_cmp d.err s.err &&
+	port=$(python3 -c "import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])") &&
+	for u in "$FILES_URL/nope.tar" "http://127.0.0.1:$port/x.tar" "ftp://127.0.0.1:$port/x.tar"; do
+		scurl -X POST "http://x/v1.41/images/create?fromSrc=$u" -o /dev/null -w "%{http_code}\n" &&
+		curl -s --unix-socket "$D/docker.sock" -X POST "http://x/v1.41/images/create?fromSrc=$u" \
+			-o /dev/null -w "%{http_code}\n" || return 1
+	done >codes &&
+	printf "404\n404\n500\n500\n500\n500\n" >expect && test_cmp expect codes &&
+	scurl -X POST "http://x/v1.41/images/create?fromSrc=ftp://127.0.0.1:$port/x.tar" >s.msg &&
+	curl -s --unix-socket "$D/docker.sock" -X POST "http://x/v1.41/images/create?fromSrc=ftp://127.0.0.1:$port/x.tar" >d.msg &&
+	test_cmp d.msg s.msg &&
+	strata --data-root "$S/root" images -q --no-trunc >after && test_cmp before after &&
+	no_leftovers
 '
 
 test_expect_success 'a 10 GB body declared, a little sent, then a hang-up: nothing left, server alive' '

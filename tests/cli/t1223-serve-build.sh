@@ -137,6 +137,20 @@ test_expect_success 'POST /build: the JSON stream of dockerd (aux ID, a failed R
 	grep -q "\"errorDetail\":{\"code\":3," s-fails.json
 '
 
+test_expect_success 'ADD of a URL: the JSON stream of dockerd (its Downloading line) and the transcript' '
+	files_start "$TRASH/files" && echo hello >"$TRASH/files/www/hello.txt" &&
+	mkdir -p url && printf "FROM busybox:local\nADD $FILES_URL/hello.txt /a/\n" >url/Dockerfile &&
+	tar -C url -cf url.tar . &&
+	curl -s --unix-socket "$S/strata.sock" -X POST -H "Content-Type: application/x-tar" \
+		--data-binary @url.tar "http://x/v1.41/build?nocache=1" >s-url.json &&
+	curl -s --unix-socket "$D/docker.sock" -X POST -H "Content-Type: application/x-tar" \
+		--data-binary @url.tar "http://x/v1.41/build?nocache=1" >d-url.json &&
+	normalize d-url.json >want && normalize s-url.json >got && test_cmp want got &&
+	grep -q "^{\"status\":\"Downloading\",\"progressDetail\":{\"current\":6,\"total\":6}" s-url.json &&
+	ds build --no-cache url >s.out && dd build --no-cache url >d.out &&
+	normalize d.out >want && normalize s.out >got && test_cmp want got
+'
+
 test_expect_success 'a build tags with the tag event of dockerd (the image labels among its attributes)' '
 	for sock in "$D/docker.sock" "$S/strata.sock"; do
 		# until the next second: an event later in this one would be left out

@@ -10,6 +10,10 @@
 #   registry_start DIR / registry_stop DIR   docker-registry on 127.0.0.1:<free port>,
 #                                            storage DIR/data, log DIR/registry.log;
 #                                            exports REGISTRY=127.0.0.1:PORT
+#   files_start DIR [SERVED]                 SERVED (default DIR/www) over HTTP on
+#                                            127.0.0.1:<a free port> (files_http.py),
+#                                            log DIR/files.log; exports FILES_URL
+#   files_stop DIR
 #   docker ARGS...                           the Debian 20.10 client (/usr/bin/docker)
 #
 # Everything started here is stopped by PID when the test script exits (through
@@ -244,10 +248,39 @@ EOF
 	return 1
 }
 
-registry_stop() {
-	local dir=$1 pid i
-	[ -s "$dir/registry.pid" ] || return 0
-	pid=$(cat "$dir/registry.pid")
+# files_start DIR [SERVED]: a plain HTTP file server on a loopback port it
+# picks itself (and writes to DIR/files.port): no race for the port.
+files_start() {
+	local dir=$1 served=${2:-$1/www} pid
+	mkdir -p "$dir" "$served" || return 1
+	dir=$(cd "$dir" && pwd)
+	rm -f "$dir/files.port"
+	python3 "$(dirname "${BASH_SOURCE[0]}")/files_http.py" "$served" "$dir/files.port" </dev/null \
+		>>"$dir/files.log" 2>&1 &
+	pid=$!
+	echo "$pid" >"$dir/files.pid"
+	_dockerd_register_cleanup "files_stop '$dir'"
+	local deadline=$((SECONDS + 15))
+	while [ $SECONDS -lt $deadline ] && _pid_alive "$pid"; do
+		if [ -s "$dir/files.port" ] && _http_ok "http://127.0.0.1:$(cat "$dir/files.port")/"; then
+			export FILES_URL="http://127.0.0.1:$(cat "$dir/files.port")"
+			return 0
+		fi
+		sleep 0.2
+	done
+	files_stop "$dir"
+	echo "files_start: the file server did not start; log:" >&2
+	tail -n 5 "$dir/files.log" >&2
+	return 1
+}
+
+files_stop() { _stop_pidfile "$1/files.pid"; }
+
+# _stop_pidfile FILE: TERM the process FILE names, KILL it after 5 s, remove FILE.
+_stop_pidfile() {
+	local f=$1 pid i
+	[ -s "$f" ] || return 0
+	pid=$(cat "$f")
 	if _pid_alive "$pid"; then
 		kill -TERM "$pid" 2>/dev/null
 		for i in $(seq 1 50); do
@@ -256,6 +289,8 @@ registry_stop() {
 		done
 		_pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null
 	fi
-	rm -f "$dir/registry.pid"
+	rm -f "$f"
 	return 0
 }
+
+registry_stop() { _stop_pidfile "$1/registry.pid"; }
