@@ -469,11 +469,6 @@ static int pick_name(struct strata_store *store, const char *id, const char *wan
 	return ret;
 }
 
-static int cmp_cstr(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static const char *env_key_end(const char *kv)
 {
 	const char *eq = strchr(kv, '=');
@@ -546,23 +541,6 @@ static void merge_config(json_t *user, const json_t *image)
 		json_object_set_new(user, "OnBuild", json_null());
 }
 
-/* Go marshals maps with sorted keys */
-static json_t *sorted_object(const json_t *obj)
-{
-	const char **keys = xcalloc(json_object_size(obj) + 1, sizeof(*keys));
-	json_t *out = json_object(), *v;
-	const char *k;
-	size_t n = 0;
-
-	json_object_foreach((json_t *)obj, k, v)
-		keys[n++] = k;
-	qsort(keys, n, sizeof(*keys), cmp_cstr);
-	for (size_t i = 0; i < n; i++)
-		json_object_set(out, keys[i], json_object_get(obj, keys[i]));
-	free(keys);
-	return out;
-}
-
 static void sort_maps(json_t *config)
 {
 	static const char *const maps[] = { "Labels", "Volumes", "ExposedPorts" };
@@ -571,7 +549,7 @@ static void sort_maps(json_t *config)
 		json_t *m = json_object_get(config, maps[i]);
 
 		if (json_is_object(m))
-			json_object_set_new(config, maps[i], sorted_object(m));
+			json_object_set_new(config, maps[i], gojson_sorted_copy(m));
 	}
 }
 

@@ -565,27 +565,6 @@ int image_v1_os_parent(const char *v1json, size_t len, char **os, char **parent,
 
 /* ---- from a config: each layer's v1 JSON and ID ---- */
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* A copy of obj with its keys sorted (one level: a Go map of raw values). */
-static json_t *sorted_copy(const json_t *obj)
-{
-	const char **keys = xcalloc(json_object_size(obj) + 1, sizeof(*keys)), *k;
-	json_t *out = json_object(), *v;
-	size_t n = 0;
-
-	json_object_foreach((json_t *)obj, k, v)
-		keys[n++] = k;
-	qsort(keys, n, sizeof(*keys), cmp_str);
-	for (size_t i = 0; i < n; i++)
-		json_object_set(out, keys[i], json_object_get(obj, keys[i]));
-	free(keys);
-	return out;
-}
-
 /* container.Config as Go marshals it: struct order, maps sorted. */
 static json_t *container_config(const json_t *c)
 {
@@ -596,7 +575,7 @@ static json_t *container_config(const json_t *c)
 		json_t *m = json_object_get(out, maps[i]);
 
 		if (json_is_object(m) && json_object_size(m) > 1)
-			json_object_set_new(out, maps[i], sorted_copy(m));
+			json_object_set_new(out, maps[i], gojson_sorted_copy(m));
 	}
 	return out;
 }
@@ -673,7 +652,7 @@ void image_v1_layer(const json_t *config, size_t i, size_t n, const char *chain_
 	} else {
 		json_object_del(idobj, "parent");
 	}
-	sorted = sorted_copy(idobj);
+	sorted = gojson_sorted_copy(idobj);
 	gojson_encode(&text, sorted, 0);
 	json_decref(sorted);
 	json_decref(idobj);

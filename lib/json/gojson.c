@@ -88,6 +88,21 @@ static int cmp_keys(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+json_t *gojson_sorted_copy(const json_t *obj)
+{
+	const char **keys = xcalloc(json_object_size(obj) + 1, sizeof(*keys)), *k;
+	json_t *out = json_object(), *v;
+	size_t n = 0;
+
+	json_object_foreach((json_t *)obj, k, v)
+		keys[n++] = k;
+	qsort(keys, n, sizeof(*keys), cmp_keys);
+	for (size_t i = 0; i < n; i++)
+		json_object_set(out, keys[i], json_object_get(obj, keys[i]));
+	free(keys);
+	return out;
+}
+
 static void newline(struct strbuf *sb, unsigned flags, int depth)
 {
 	if (!(flags & GOJSON_INDENT))

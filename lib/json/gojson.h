@@ -19,6 +19,8 @@ enum gojson_flags {
 };
 
 void gojson_encode(struct strbuf *sb, const json_t *v, unsigned flags);
+/* A copy of obj with its keys in bytewise order, one level deep: a Go map inside a struct marshalled in order. */
+json_t *gojson_sorted_copy(const json_t *obj);
 /* Append one Go-escaped JSON string literal (with quotes). */
 void gojson_encode_string(struct strbuf *sb, const char *s, size_t len);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "json/gojson.h"
 #include "serve/internal.h"
 #include "strata/image.h"
 #include "strata/reference.h"
@@ -72,40 +73,21 @@ static void add_image_labels(struct api_request *req, const char *actor, json_t 
 	strata_store_free(store);
 }
 
-static int by_key(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Attributes are a Go map: marshalled in key order. */
-static json_t *sorted_object(json_t *o)
-{
-	_cleanup_free_ const char **keys = xcalloc(json_object_size(o) + 1, sizeof(*keys));
-	json_t *sorted = json_object(), *v;
-	const char *key;
-	size_t n = 0;
-
-	json_object_foreach(o, key, v)
-		keys[n++] = key;
-	qsort(keys, n, sizeof(*keys), by_key);
-	for (size_t i = 0; i < n; i++)
-		json_object_set(sorted, keys[i], json_object_get(o, keys[i]));
-	json_decref(o);
-	return sorted;
-}
-
 void api_event(struct api_request *req, const char *type, const char *action, const char *actor, json_t *attributes)
 {
 	struct api_events *ev = req->server->events;
 	struct timespec now;
-	json_t *m;
+	json_t *m, *sorted;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (!attributes)
 		attributes = json_object();
 	if (!strcmp(type, "image"))
 		add_image_labels(req, actor, attributes);
-	attributes = sorted_object(attributes);
+	/* Attributes are a Go map: marshalled in key order */
+	sorted = gojson_sorted_copy(attributes);
+	json_decref(attributes);
+	attributes = sorted;
 	m = json_object();
 	/* the pre-1.22 fields dockerd still sends for images and containers */
 	json_object_set_new(m, "status", json_string(action));
